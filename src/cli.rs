@@ -1,0 +1,160 @@
+//! The command line: `serve`, `migrate` and `admin create`. Every option also reads a
+//! `BACKROOM_*` environment variable.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::server::{Server, ServerOptions, termination_signal};
+use crate::store::{DEFAULT_DATABASE_URL, Store, redact};
+use crate::{demo, domain, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(name = "backroom", version, about = "The commerce backend in one binary")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`. The SQLite file and its folder are
+    /// created when missing.
+    #[arg(long, env = "BACKROOM_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (applies pending migrations first).
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Manage staff accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to listen on.
+    #[arg(long, env = "BACKROOM_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Load the demo catalog (about 30 products) into an empty database.
+    #[arg(long, env = "BACKROOM_DEMO")]
+    pub demo: bool,
+    /// Seconds a request may take before it is answered 503 (live streams excepted).
+    #[arg(long, env = "BACKROOM_REQUEST_TIMEOUT_SECS", default_value_t = 20)]
+    pub request_timeout_secs: u64,
+    /// Minutes stock stays reserved for a payment attempt that is never settled.
+    #[arg(long, env = "BACKROOM_RESERVATION_MINUTES", default_value_t = 15)]
+    pub reservation_minutes: i64,
+    /// Log format: `text` or `json`. The level comes from `RUST_LOG` (default `info`).
+    #[arg(long, env = "BACKROOM_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a staff account with role admin. The password is read from the first line of
+    /// standard input (at least 10 characters).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(database) => {
+            telemetry::init_logging(false);
+            let store = open(&database.database_url).await?;
+            store.migrate().await.context("applying migrations")?;
+            println!("migrations applied to {}", redact(&database.database_url));
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::Create { email, database },
+        } => {
+            let password = read_password()?;
+            let store = open(&database.database_url).await?;
+            store.migrate().await.context("applying migrations")?;
+            let staff = domain::staff::create_admin(&store, &email, &password)
+                .await
+                .map_err(describe)?;
+            println!("created admin {} ({})", staff.email, staff.id);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    telemetry::init_logging(args.log_format == "json");
+    let store = open(&args.database.database_url).await?;
+    store.migrate().await.context("applying migrations")?;
+    if args.demo {
+        let loaded = demo::load_if_empty(&store).await.map_err(describe)?;
+        if loaded > 0 {
+            tracing::info!(products = loaded, "loaded the demo catalog");
+        }
+    }
+    let options = ServerOptions {
+        request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+        reservation_seconds: args.reservation_minutes.max(1) * 60,
+        ..ServerOptions::default()
+    };
+    let server = Server::bind(args.addr, store.clone(), options)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    tracing::info!(
+        addr = %server.local_addr(),
+        database = %redact(&args.database.database_url),
+        backend = store.backend_name(),
+        "backroom is serving; API reference at /docs"
+    );
+    server.run(termination_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn open(url: &str) -> anyhow::Result<Store> {
+    Store::connect(url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(url)))
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    Ok(password.strip_suffix('\r').unwrap_or(password).to_owned())
+}
+
+/// Domain errors as a person at a terminal should read them.
+fn describe(error: domain::DomainError) -> anyhow::Error {
+    match error {
+        domain::DomainError::Validation(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| format!("{} {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
+}

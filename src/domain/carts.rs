@@ -1,0 +1,256 @@
+//! Carts: created by anyone, owned by a customer or reachable by id as a guest cart,
+//! editable until checkout. Lines show the variant's current price.
+
+use super::money::{Currency, Money, Totals};
+use super::time::Timestamp;
+use super::{DomainError, DomainResult, Principal, ids};
+use crate::store::carts::{self as store, CartLineRow, CartRow};
+use crate::store::catalog::find_sellable_variant;
+use crate::store::{Conn, Store};
+
+pub const MAX_QUANTITY: i64 = 999;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CartStatus {
+    Open,
+    /// A payment attempt holds the cart's lines; no edits until it is settled.
+    CheckingOut,
+    CheckedOut,
+}
+
+impl CartStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CartStatus::Open => "open",
+            CartStatus::CheckingOut => "checking_out",
+            CartStatus::CheckedOut => "checked_out",
+        }
+    }
+
+    fn parse(value: &str) -> DomainResult<CartStatus> {
+        match value {
+            "open" => Ok(CartStatus::Open),
+            "checking_out" => Ok(CartStatus::CheckingOut),
+            "checked_out" => Ok(CartStatus::CheckedOut),
+            other => Err(super::catalog::corrupt("cart status", other)),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Cart {
+    pub id: String,
+    pub customer_id: Option<String>,
+    pub currency: Currency,
+    pub status: CartStatus,
+    pub items: Vec<CartLine>,
+    pub totals: Totals,
+    pub version: i64,
+    pub order_id: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct CartLine {
+    pub id: String,
+    pub variant_id: String,
+    pub sku: String,
+    pub title: String,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub line_total: Money,
+    /// False once the product was unpublished: checkout refuses such a line.
+    pub for_sale: bool,
+}
+
+pub async fn create_cart(db: &Store, caller: &Principal, currency: Option<&str>) -> DomainResult<Cart> {
+    let currency = match currency {
+        None => Currency::EUR,
+        Some(code) => Currency::parse(code)
+            .ok_or_else(|| DomainError::invalid("currency", "must be an ISO 4217 code in upper case, such as EUR"))?,
+    };
+    let now = Timestamp::now().0;
+    let row = CartRow {
+        id: ids::new_id("cart"),
+        customer_id: caller.customer_id().map(str::to_owned),
+        currency: currency.as_str().to_owned(),
+        status: CartStatus::Open.as_str().to_owned(),
+        version: 1,
+        order_id: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut tx = db.write().await?;
+    store::insert_cart(&mut tx, &row).await?;
+    tx.commit().await?;
+    assemble(row, Vec::new())
+}
+
+pub async fn get_cart(db: &Store, caller: &Principal, cart_id: &str) -> DomainResult<Cart> {
+    let mut conn = db.read().await?;
+    load_cart(&mut conn, caller, cart_id).await
+}
+
+/// Adds `quantity` of a variant; the same variant again adds to its line.
+pub async fn add_item(
+    db: &Store,
+    caller: &Principal,
+    cart_id: &str,
+    variant_id: &str,
+    quantity: i64,
+) -> DomainResult<Cart> {
+    check_quantity(quantity, 1)?;
+    let mut tx = db.write().await?;
+    let cart = open_cart_for_edit(&mut tx, caller, cart_id).await?;
+    let variant = find_sellable_variant(&mut tx, variant_id)
+        .await?
+        .filter(|v| v.product_status == "published")
+        .ok_or_else(|| DomainError::invalid("variant_id", "no such variant for sale"))?;
+    if variant.currency != cart.currency {
+        return Err(DomainError::invalid(
+            "variant_id",
+            format!(
+                "this variant is priced in {}, the cart in {}",
+                variant.currency, cart.currency
+            ),
+        ));
+    }
+    store::add_to_line(
+        &mut tx,
+        &ids::new_id("item"),
+        cart_id,
+        variant_id,
+        quantity,
+        Timestamp::now().0,
+    )
+    .await
+    .map_err(|error| {
+        if error.is_check_violation("cart_items_quantity_check") {
+            DomainError::invalid("quantity", format!("a line holds at most {MAX_QUANTITY}"))
+        } else {
+            error.into()
+        }
+    })?;
+    let cart = load_cart(&mut tx, caller, cart_id).await?;
+    tx.commit().await?;
+    Ok(cart)
+}
+
+/// Sets a line's quantity; 0 removes the line.
+pub async fn set_quantity(
+    db: &Store,
+    caller: &Principal,
+    cart_id: &str,
+    item_id: &str,
+    quantity: i64,
+) -> DomainResult<Cart> {
+    check_quantity(quantity, 0)?;
+    let mut tx = db.write().await?;
+    open_cart_for_edit(&mut tx, caller, cart_id).await?;
+    let found = if quantity == 0 {
+        store::delete_line(&mut tx, cart_id, item_id).await?
+    } else {
+        store::set_line_quantity(&mut tx, cart_id, item_id, quantity).await?
+    };
+    if !found {
+        return Err(DomainError::NotFound("cart item"));
+    }
+    let cart = load_cart(&mut tx, caller, cart_id).await?;
+    tx.commit().await?;
+    Ok(cart)
+}
+
+pub async fn remove_item(db: &Store, caller: &Principal, cart_id: &str, item_id: &str) -> DomainResult<Cart> {
+    set_quantity(db, caller, cart_id, item_id, 0).await
+}
+
+/// The cart if `caller` may see it: a customer's cart only by that customer, a guest cart
+/// by anyone holding its id. Anything else is `NotFound`, so ids leak nothing.
+pub(crate) async fn find_accessible_cart(conn: &mut Conn, caller: &Principal, cart_id: &str) -> DomainResult<CartRow> {
+    let cart = store::find_cart(conn, cart_id)
+        .await?
+        .ok_or(DomainError::NotFound("cart"))?;
+    match &cart.customer_id {
+        Some(owner) if caller.customer_id() != Some(owner.as_str()) => Err(DomainError::NotFound("cart")),
+        _ => Ok(cart),
+    }
+}
+
+pub(crate) async fn load_cart(conn: &mut Conn, caller: &Principal, cart_id: &str) -> DomainResult<Cart> {
+    let row = find_accessible_cart(conn, caller, cart_id).await?;
+    let lines = store::list_cart_lines(conn, cart_id).await?;
+    assemble(row, lines)
+}
+
+async fn open_cart_for_edit(tx: &mut Conn, caller: &Principal, cart_id: &str) -> DomainResult<CartRow> {
+    let cart = find_accessible_cart(tx, caller, cart_id).await?;
+    if !store::touch_open_cart(tx, cart_id, Timestamp::now().0).await? {
+        return Err(not_open(&cart.status));
+    }
+    Ok(cart)
+}
+
+pub(crate) fn not_open(status: &str) -> DomainError {
+    if status == CartStatus::CheckingOut.as_str() {
+        DomainError::conflict("a checkout of this cart is in progress")
+    } else {
+        DomainError::conflict("this cart is checked out and can no longer change")
+    }
+}
+
+fn check_quantity(quantity: i64, min: i64) -> DomainResult<()> {
+    if (min..=MAX_QUANTITY).contains(&quantity) {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(
+            "quantity",
+            format!("must be between {min} and {MAX_QUANTITY}"),
+        ))
+    }
+}
+
+fn assemble(row: CartRow, lines: Vec<CartLineRow>) -> DomainResult<Cart> {
+    let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
+    let items = lines
+        .into_iter()
+        .map(|line| {
+            let unit_price = Money::new(line.price_amount, currency);
+            Ok(CartLine {
+                line_total: unit_price
+                    .times(line.quantity)
+                    .map_err(|e| DomainError::Internal(e.to_string()))?,
+                title: line_title(&line.product_title, &line.variant_title),
+                for_sale: line.product_status == "published" && line.currency == row.currency,
+                id: line.id,
+                variant_id: line.variant_id,
+                sku: line.sku,
+                quantity: line.quantity,
+                unit_price,
+            })
+        })
+        .collect::<DomainResult<Vec<_>>>()?;
+    let totals = Totals::of_lines(currency, items.iter().map(|line| (line.unit_price, line.quantity)))
+        .map_err(|error| DomainError::invalid("items", error.to_string()))?;
+    Ok(Cart {
+        status: CartStatus::parse(&row.status)?,
+        id: row.id,
+        customer_id: row.customer_id,
+        currency,
+        items,
+        totals,
+        version: row.version,
+        order_id: row.order_id,
+        created_at: Timestamp(row.created_at),
+        updated_at: Timestamp(row.updated_at),
+    })
+}
+
+/// "Enamel Camp Mug / White"; a variant titled "Default" adds nothing.
+pub fn line_title(product_title: &str, variant_title: &str) -> String {
+    if variant_title.is_empty() || variant_title == "Default" {
+        product_title.to_owned()
+    } else {
+        format!("{product_title} / {variant_title}")
+    }
+}

@@ -1,0 +1,618 @@
+//! The catalog: products with their variants, categories, and staff stock adjustments.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::money::{Currency, Money};
+use super::time::Timestamp;
+use super::validate::{self, Checks};
+use super::{DomainError, DomainResult, Page, PageRequest, Principal, ids};
+use crate::store::catalog::{self as store, CategoryRow, ProductFilter, ProductRow, VariantRow};
+use crate::store::{Conn, Store, StoreError};
+
+const MAX_TITLE_CHARS: usize = 200;
+const MAX_DESCRIPTION_CHARS: usize = 20_000;
+const MAX_VARIANTS: usize = 100;
+const MAX_STOCK: i64 = 1_000_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductStatus {
+    Draft,
+    Published,
+    Archived,
+}
+
+impl ProductStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductStatus::Draft => "draft",
+            ProductStatus::Published => "published",
+            ProductStatus::Archived => "archived",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<ProductStatus> {
+        match value {
+            "draft" => Some(ProductStatus::Draft),
+            "published" => Some(ProductStatus::Published),
+            "archived" => Some(ProductStatus::Archived),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Product {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub status: ProductStatus,
+    pub category_ids: Vec<String>,
+    pub images: Vec<String>,
+    pub variants: Vec<Variant>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub id: String,
+    pub sku: String,
+    pub title: String,
+    pub price: Money,
+    /// On hand minus reserved: what can be bought now.
+    pub available: i64,
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Category {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub parent_id: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// Stock of one variant (contract: inventory adjust).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockLevel {
+    pub on_hand: i64,
+    pub reserved: i64,
+}
+
+impl StockLevel {
+    pub fn available(self) -> i64 {
+        (self.on_hand - self.reserved).max(0)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewVariant {
+    pub sku: String,
+    pub title: Option<String>,
+    pub price_amount: i64,
+    pub price_currency: String,
+    pub inventory: Option<i64>,
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewProduct {
+    pub title: String,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<String>,
+    pub category_ids: Vec<String>,
+    pub images: Vec<String>,
+    pub variants: Vec<NewVariant>,
+}
+
+/// The fields of a product a PATCH may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProductPatch {
+    pub title: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<String>,
+    pub category_ids: Option<Vec<String>>,
+    pub images: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProductQuery {
+    pub search: Option<String>,
+    pub category: Option<String>,
+    pub status: Option<ProductStatus>,
+}
+
+/// Published products, newest first, optionally searched and filtered by category.
+pub async fn list_products(db: &Store, query: &ProductQuery, page: &PageRequest) -> DomainResult<Page<Product>> {
+    let pattern = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(like_pattern);
+    let before = page.before();
+    let filter = ProductFilter {
+        status: query.status.map(ProductStatus::as_str),
+        before_id: &before,
+        search_pattern: pattern.as_deref(),
+        category: query.category.as_deref().filter(|c| !c.is_empty()),
+        limit: page.fetch_limit(),
+    };
+    let mut conn = db.read().await?;
+    let (rows, variants, links) = store::list_products(&mut conn, &filter).await?;
+    let mut variants_by_product: HashMap<String, Vec<VariantRow>> = HashMap::new();
+    for variant in variants {
+        variants_by_product
+            .entry(variant.product_id.clone())
+            .or_default()
+            .push(variant);
+    }
+    let mut categories_by_product: HashMap<String, Vec<String>> = HashMap::new();
+    for link in links {
+        categories_by_product
+            .entry(link.product_id)
+            .or_default()
+            .push(link.category_id);
+    }
+    let products = rows
+        .into_iter()
+        .map(|row| {
+            let variants = variants_by_product.remove(&row.id).unwrap_or_default();
+            let categories = categories_by_product.remove(&row.id).unwrap_or_default();
+            assemble(row, variants, categories)
+        })
+        .collect::<DomainResult<Vec<_>>>()?;
+    Ok(page.into_page(products, |p| &p.id))
+}
+
+/// A product by id or slug; with `published_only`, drafts and archived products are missing.
+pub async fn get_product(db: &Store, id_or_slug: &str, published_only: bool) -> DomainResult<Product> {
+    let mut conn = db.read().await?;
+    let status = published_only.then_some(ProductStatus::Published.as_str());
+    load_product(&mut conn, id_or_slug, status).await
+}
+
+async fn load_product(conn: &mut Conn, id_or_slug: &str, status: Option<&str>) -> DomainResult<Product> {
+    let row = store::find_product(conn, id_or_slug, status)
+        .await?
+        .ok_or(DomainError::NotFound("product"))?;
+    let variants = store::list_product_variants(conn, &row.id).await?;
+    let categories = store::list_product_category_ids(conn, &row.id).await?;
+    assemble(row, variants, categories)
+}
+
+pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -> DomainResult<Product> {
+    caller.require_staff()?;
+    let mut checks = Checks::default();
+    let title = checks.text("title", &input.title, MAX_TITLE_CHARS);
+    let description = input
+        .description
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    if description.chars().count() > MAX_DESCRIPTION_CHARS {
+        checks.fail(
+            "description",
+            format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+        );
+    }
+    let status = parse_status(&mut checks, input.status.as_deref().unwrap_or("draft"));
+    if let Some(slug) = &input.slug {
+        check_slug(&mut checks, "slug", slug);
+    }
+    check_images(&mut checks, &input.images);
+    if input.variants.is_empty() {
+        checks.fail("variants", "a product needs at least one variant");
+    } else if input.variants.len() > MAX_VARIANTS {
+        checks.fail("variants", format!("at most {MAX_VARIANTS} variants"));
+    }
+    let now = Timestamp::now();
+    let product_id = ids::new_id("prod");
+    let variants: Vec<VariantRow> = input
+        .variants
+        .iter()
+        .enumerate()
+        .map(|(position, variant)| {
+            variant_row(
+                &mut checks,
+                &format!("variants[{position}]"),
+                &product_id,
+                variant,
+                position as i64,
+            )
+        })
+        .collect();
+    checks.finish()?;
+
+    let mut tx = db.write().await?;
+    check_categories_exist(&mut tx, &input.category_ids).await?;
+    let slug = match input.slug {
+        Some(slug) => slug,
+        None => free_slug(&mut tx, &validate::slugify(&title)).await?,
+    };
+    let row = ProductRow {
+        id: product_id,
+        slug,
+        title,
+        description,
+        status: status.as_str().to_owned(),
+        images: json_text(&input.images)?,
+        created_at: now.0,
+        updated_at: now.0,
+    };
+    store::insert_product(&mut tx, &row)
+        .await
+        .map_err(slug_or_sku_conflict)?;
+    for variant in &variants {
+        store::insert_variant(&mut tx, variant, now.0)
+            .await
+            .map_err(slug_or_sku_conflict)?;
+    }
+    store::replace_product_categories(&mut tx, &row.id, &dedup(input.category_ids)).await?;
+    let product = load_product(&mut tx, &row.id, None).await?;
+    tx.commit().await?;
+    Ok(product)
+}
+
+pub async fn update_product(db: &Store, caller: &Principal, id: &str, patch: ProductPatch) -> DomainResult<Product> {
+    caller.require_staff()?;
+    let mut checks = Checks::default();
+    let title = patch.title.as_deref().map(|t| checks.text("title", t, MAX_TITLE_CHARS));
+    let status = patch.status.as_deref().map(|s| parse_status(&mut checks, s));
+    if let Some(slug) = &patch.slug {
+        check_slug(&mut checks, "slug", slug);
+    }
+    if let Some(images) = &patch.images {
+        check_images(&mut checks, images);
+    }
+    if patch
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
+    {
+        checks.fail(
+            "description",
+            format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+        );
+    }
+    checks.finish()?;
+
+    let mut tx = db.write().await?;
+    let mut row = store::find_product(&mut tx, id, None)
+        .await?
+        .ok_or(DomainError::NotFound("product"))?;
+    if row.id != id {
+        return Err(DomainError::NotFound("product"));
+    }
+    if let Some(title) = title {
+        row.title = title;
+    }
+    if let Some(slug) = patch.slug {
+        row.slug = slug;
+    }
+    if let Some(description) = patch.description {
+        row.description = description.trim().to_owned();
+    }
+    if let Some(status) = status {
+        row.status = status.as_str().to_owned();
+    }
+    if let Some(images) = &patch.images {
+        row.images = json_text(images)?;
+    }
+    row.updated_at = Timestamp::now().0;
+    store::update_product(&mut tx, &row)
+        .await
+        .map_err(slug_or_sku_conflict)?;
+    if let Some(category_ids) = patch.category_ids {
+        check_categories_exist(&mut tx, &category_ids).await?;
+        store::replace_product_categories(&mut tx, &row.id, &dedup(category_ids)).await?;
+    }
+    let product = load_product(&mut tx, &row.id, None).await?;
+    tx.commit().await?;
+    Ok(product)
+}
+
+pub async fn add_variant(db: &Store, caller: &Principal, product_id: &str, input: NewVariant) -> DomainResult<Variant> {
+    caller.require_staff()?;
+    let mut checks = Checks::default();
+    let mut row = variant_row(&mut checks, "", product_id, &input, 0);
+    checks.finish()?;
+    let mut tx = db.write().await?;
+    let product = store::find_product(&mut tx, product_id, None)
+        .await?
+        .ok_or(DomainError::NotFound("product"))?;
+    if product.id != product_id {
+        return Err(DomainError::NotFound("product"));
+    }
+    row.position = store::next_variant_position(&mut tx, product_id).await?;
+    let now = Timestamp::now().0;
+    store::insert_variant(&mut tx, &row, now)
+        .await
+        .map_err(slug_or_sku_conflict)?;
+    tx.commit().await?;
+    variant_from_row(row)
+}
+
+pub async fn create_category(
+    db: &Store,
+    caller: &Principal,
+    name: &str,
+    slug: Option<&str>,
+    parent_id: Option<&str>,
+) -> DomainResult<Category> {
+    caller.require_staff()?;
+    let mut checks = Checks::default();
+    let name = checks.text("name", name, MAX_TITLE_CHARS);
+    if let Some(slug) = slug {
+        check_slug(&mut checks, "slug", slug);
+    }
+    checks.finish()?;
+    let mut tx = db.write().await?;
+    if let Some(parent_id) = parent_id {
+        if !store::category_exists(&mut tx, parent_id).await? {
+            return Err(DomainError::invalid("parent_id", "no such category"));
+        }
+    }
+    let row = CategoryRow {
+        id: ids::new_id("cat"),
+        slug: slug.map_or_else(|| validate::slugify(&name), str::to_owned),
+        name,
+        parent_id: parent_id.map(str::to_owned),
+        created_at: Timestamp::now().0,
+    };
+    store::insert_category(&mut tx, &row).await.map_err(|error| {
+        if error.is_unique_violation("categories.slug") {
+            DomainError::conflict("a category with this slug already exists")
+        } else {
+            error.into()
+        }
+    })?;
+    tx.commit().await?;
+    Ok(category_from_row(row))
+}
+
+pub async fn list_categories(db: &Store, page: &PageRequest) -> DomainResult<Page<Category>> {
+    let mut conn = db.read().await?;
+    let rows = store::list_categories(&mut conn, &page.before(), page.fetch_limit()).await?;
+    Ok(page.into_page(rows.into_iter().map(category_from_row).collect(), |c| &c.id))
+}
+
+/// Adds `delta` (negative to remove) to a variant's stock on hand, with a reason for the
+/// ledger.
+///
+/// # Errors
+/// `Conflict` when on hand would fall below zero or below what is reserved.
+pub async fn adjust_stock(
+    db: &Store,
+    caller: &Principal,
+    variant_id: &str,
+    delta: i64,
+    reason: &str,
+) -> DomainResult<StockLevel> {
+    let staff_id = caller.require_staff()?;
+    let mut checks = Checks::default();
+    let reason = checks.text("reason", reason, 500);
+    if delta.abs() > MAX_STOCK {
+        checks.fail("delta", format!("must be between -{MAX_STOCK} and {MAX_STOCK}"));
+    }
+    checks.finish()?;
+    let now = Timestamp::now().0;
+    let mut tx = db.write().await?;
+    let Some((on_hand, reserved)) = store::adjust_on_hand(&mut tx, variant_id, delta, now).await? else {
+        return Err(match store::find_stock(&mut tx, variant_id).await? {
+            None => DomainError::NotFound("variant"),
+            Some((on_hand, reserved)) => DomainError::conflict(format!(
+                "on hand would become {}, below the {reserved} reserved or zero",
+                on_hand + delta
+            )),
+        });
+    };
+    if delta != 0 {
+        store::insert_adjustment(
+            &mut tx,
+            &ids::new_id("adj"),
+            variant_id,
+            delta,
+            &reason,
+            Some(staff_id),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(StockLevel { on_hand, reserved })
+}
+
+fn assemble(row: ProductRow, variants: Vec<VariantRow>, category_ids: Vec<String>) -> DomainResult<Product> {
+    Ok(Product {
+        status: ProductStatus::parse(&row.status).ok_or_else(|| corrupt("product status", &row.status))?,
+        images: serde_json::from_str(&row.images).map_err(|_| corrupt("product images", &row.images))?,
+        variants: variants
+            .into_iter()
+            .map(variant_from_row)
+            .collect::<DomainResult<_>>()?,
+        category_ids,
+        id: row.id,
+        slug: row.slug,
+        title: row.title,
+        description: row.description,
+        created_at: Timestamp(row.created_at),
+        updated_at: Timestamp(row.updated_at),
+    })
+}
+
+fn variant_from_row(row: VariantRow) -> DomainResult<Variant> {
+    let currency = Currency::parse(&row.currency).ok_or_else(|| corrupt("currency", &row.currency))?;
+    Ok(Variant {
+        available: StockLevel {
+            on_hand: row.on_hand,
+            reserved: row.reserved,
+        }
+        .available(),
+        options: serde_json::from_str(&row.options).map_err(|_| corrupt("variant options", &row.options))?,
+        id: row.id,
+        sku: row.sku,
+        title: row.title,
+        price: Money::new(row.price_amount, currency),
+    })
+}
+
+fn category_from_row(row: CategoryRow) -> Category {
+    Category {
+        id: row.id,
+        name: row.name,
+        slug: row.slug,
+        parent_id: row.parent_id,
+        created_at: Timestamp(row.created_at),
+    }
+}
+
+fn variant_row(checks: &mut Checks, prefix: &str, product_id: &str, input: &NewVariant, position: i64) -> VariantRow {
+    let field = |name: &str| {
+        if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}.{name}")
+        }
+    };
+    let sku = checks.text(&field("sku"), &input.sku, 64);
+    if !sku.bytes().all(|b| b.is_ascii_graphic()) {
+        checks.fail(field("sku"), "may hold only printable ASCII without spaces");
+    }
+    let title = input
+        .title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("Default");
+    if title.chars().count() > MAX_TITLE_CHARS {
+        checks.fail(field("title"), format!("must be at most {MAX_TITLE_CHARS} characters"));
+    }
+    if input.price_amount < 0 {
+        checks.fail(field("price.amount"), "must not be negative");
+    }
+    if Currency::parse(&input.price_currency).is_none() {
+        checks.fail(
+            field("price.currency"),
+            "must be an ISO 4217 code in upper case, such as EUR",
+        );
+    }
+    let inventory = input.inventory.unwrap_or(0);
+    if !(0..=MAX_STOCK).contains(&inventory) {
+        checks.fail(field("inventory"), format!("must be between 0 and {MAX_STOCK}"));
+    }
+    VariantRow {
+        id: ids::new_id("var"),
+        product_id: product_id.to_owned(),
+        sku,
+        title: title.to_owned(),
+        price_amount: input.price_amount,
+        currency: input.price_currency.clone(),
+        options: serde_json::to_string(&input.options).unwrap_or_else(|_| "{}".to_owned()),
+        on_hand: inventory,
+        reserved: 0,
+        position,
+    }
+}
+
+fn parse_status(checks: &mut Checks, value: &str) -> ProductStatus {
+    ProductStatus::parse(value).unwrap_or_else(|| {
+        checks.fail("status", "must be draft, published or archived");
+        ProductStatus::Draft
+    })
+}
+
+fn check_slug(checks: &mut Checks, field: &str, slug: &str) {
+    if !validate::is_slug(slug) {
+        checks.fail(field, "may hold only lower-case letters, digits and single hyphens");
+    }
+}
+
+fn check_images(checks: &mut Checks, images: &[String]) {
+    for (index, image) in images.iter().enumerate() {
+        if image.len() > 2000
+            || !(image.starts_with("https://") || image.starts_with("http://") || image.starts_with('/'))
+        {
+            checks.fail(format!("images[{index}]"), "must be an http(s) URL or an absolute path");
+        }
+    }
+}
+
+async fn check_categories_exist(tx: &mut Conn, category_ids: &[String]) -> DomainResult<()> {
+    for (index, id) in category_ids.iter().enumerate() {
+        if !store::category_exists(tx, id).await? {
+            return Err(DomainError::invalid(
+                format!("category_ids[{index}]"),
+                "no such category",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `base`, or `base-2`, `base-3`... whichever is free first.
+async fn free_slug(tx: &mut Conn, base: &str) -> DomainResult<String> {
+    if !store::slug_taken(tx, base).await? {
+        return Ok(base.to_owned());
+    }
+    for n in 2.. {
+        let candidate = format!("{base}-{n}");
+        if !store::slug_taken(tx, &candidate).await? {
+            return Ok(candidate);
+        }
+    }
+    unreachable!("the loop above only ends by returning")
+}
+
+fn slug_or_sku_conflict(error: StoreError) -> DomainError {
+    if error.is_unique_violation("products.slug") {
+        DomainError::conflict("a product with this slug already exists")
+    } else if error.is_unique_violation("variants.sku") {
+        DomainError::conflict("a variant with this SKU already exists")
+    } else {
+        error.into()
+    }
+}
+
+/// A LIKE pattern matching `search` anywhere, case-insensitively (callers lower the column).
+fn like_pattern(search: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in search.to_lowercase().chars().take(100) {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+fn dedup(mut values: Vec<String>) -> Vec<String> {
+    values.sort();
+    values.dedup();
+    values
+}
+
+fn json_text<T: serde::Serialize>(value: &T) -> DomainResult<String> {
+    serde_json::to_string(value).map_err(|error| DomainError::Internal(error.to_string()))
+}
+
+pub(crate) fn corrupt(what: &str, value: &str) -> DomainError {
+    DomainError::Store(StoreError::Corrupt(format!("{what}: {value:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("Mug"), "%mug%");
+        assert_eq!(like_pattern("50%_off"), "%50\\%\\_off%");
+    }
+}

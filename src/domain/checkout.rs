@@ -1,0 +1,434 @@
+//! Checkout, the one hard flow (design.md, "Checkout"):
+//!
+//! 1. one transaction reserves every line's stock with a conditional write, writes a
+//!    `pending` payment attempt holding the lines, and marks the cart `checking_out`;
+//! 2. the provider captures, outside any transaction, keyed by the payment id;
+//! 3. one transaction records the outcome ([`settle`]): an order and a sale, or a released
+//!    reservation and an open cart again.
+//!
+//! A process that dies between 1 and 3 leaves a pending attempt; `jobs::recovery` asks
+//! the provider what happened and calls the same [`settle`].
+
+use super::carts::{self, CartStatus};
+use super::events::{self, Event, EventBus, EventKind};
+use super::money::{Currency, Money, Totals};
+use super::orders::{self, Order, OrderStatus, PaymentStatus};
+use super::time::Timestamp;
+use super::validate::{self, Address, Checks};
+use super::{DomainError, DomainResult, Principal, Shortage, auth, ids};
+use crate::payments::{CaptureOutcome, PaymentProvider};
+use crate::store::carts as cart_store;
+use crate::store::catalog::find_stock;
+use crate::store::orders::{self as order_store, OrderItemRow, OrderRow};
+use crate::store::payments::{self as store, PaymentLineRow, PaymentRow};
+use crate::store::{Conn, Store};
+
+pub struct CheckoutRequest {
+    pub email: Option<String>,
+    pub shipping_address: Address,
+    pub payment_token: String,
+    /// The request's `Idempotency-Key`, kept on the attempt so that a retry after a crash
+    /// finds the order it made.
+    pub idempotency_key: Option<String>,
+}
+
+/// A placed order; a guest checkout also gets the token that opens its order page.
+#[derive(Debug)]
+pub struct PlacedOrder {
+    pub order: Order,
+    pub guest_token: Option<String>,
+}
+
+/// What step 3 decided.
+#[derive(Debug)]
+pub enum Settlement {
+    Paid { order_id: String },
+    Declined { decline_code: String },
+    Failed { reason: String },
+}
+
+/// Settings of the flow.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckoutSettings {
+    /// How long a reservation holds when its attempt is never settled.
+    pub reservation_seconds: i64,
+}
+
+pub async fn checkout(
+    db: &Store,
+    provider: &PaymentProvider,
+    bus: &EventBus,
+    settings: CheckoutSettings,
+    caller: &Principal,
+    cart_id: &str,
+    request: CheckoutRequest,
+) -> DomainResult<PlacedOrder> {
+    let (email, address) = parse_request(provider, caller, &request)?;
+    let guest_token = caller.customer_id().is_none().then(new_guest_token);
+
+    let attempt = match reserve(db, settings, caller, cart_id, &email, &address, &request).await? {
+        Reserved::Attempt(attempt) => attempt,
+        Reserved::AlreadyPlaced(order) => {
+            return Ok(PlacedOrder {
+                order,
+                guest_token: None,
+            });
+        }
+    };
+    let amount = Money::new(
+        attempt.amount,
+        Currency::parse(&attempt.currency).unwrap_or(Currency::EUR),
+    );
+    let outcome = provider.capture(&attempt.id, &request.payment_token, amount).await;
+    let guest_token_hash = guest_token.as_deref().map(auth::hash_token);
+    let settlement = settle(
+        db,
+        bus,
+        &attempt.id,
+        outcome_or_failure(outcome),
+        guest_token_hash.as_deref(),
+    )
+    .await?;
+    match settlement {
+        Settlement::Paid { order_id } => {
+            let mut conn = db.read().await?;
+            let order = orders::load(&mut conn, &order_id).await?;
+            metrics::counter!("backroom_checkouts_total", "outcome" => "paid").increment(1);
+            Ok(PlacedOrder { order, guest_token })
+        }
+        Settlement::Declined { decline_code } => {
+            metrics::counter!("backroom_checkouts_total", "outcome" => "declined").increment(1);
+            Err(DomainError::PaymentDeclined { decline_code })
+        }
+        Settlement::Failed { reason } => {
+            metrics::counter!("backroom_checkouts_total", "outcome" => "provider_error").increment(1);
+            Err(DomainError::PaymentProvider(reason))
+        }
+    }
+}
+
+fn parse_request(
+    provider: &PaymentProvider,
+    caller: &Principal,
+    request: &CheckoutRequest,
+) -> DomainResult<(String, Address)> {
+    let mut checks = Checks::default();
+    let email = match (&request.email, caller) {
+        (Some(email), _) => validate::email(&mut checks, "email", email),
+        (None, Principal::Customer { email, .. }) => email.clone(),
+        (None, _) => {
+            checks.fail("email", "is required for a guest checkout");
+            String::new()
+        }
+    };
+    let address = Address::parse(&mut checks, "shipping_address", &request.shipping_address);
+    if !provider.recognizes(&request.payment_token) {
+        checks.fail("payment.token", "is not a payment token this shop accepts");
+    }
+    checks.finish()?;
+    Ok((email, address))
+}
+
+enum Reserved {
+    Attempt(PaymentRow),
+    AlreadyPlaced(Order),
+}
+
+/// Step 1: in one transaction, reserve stock and write the pending attempt.
+async fn reserve(
+    db: &Store,
+    settings: CheckoutSettings,
+    caller: &Principal,
+    cart_id: &str,
+    email: &str,
+    address: &Address,
+    request: &CheckoutRequest,
+) -> DomainResult<Reserved> {
+    let mut tx = db.write().await?;
+    let cart = carts::load_cart(&mut tx, caller, cart_id).await?;
+    if cart.status != CartStatus::Open {
+        if let Some(order) = order_of_earlier_attempt(&mut tx, cart_id, request.idempotency_key.as_deref()).await? {
+            return Ok(Reserved::AlreadyPlaced(order));
+        }
+        return Err(carts::not_open(cart.status.as_str()));
+    }
+    if cart.items.is_empty() {
+        return Err(DomainError::invalid("items", "the cart is empty"));
+    }
+    if let Some(index) = cart.items.iter().position(|line| !line.for_sale) {
+        return Err(DomainError::invalid(
+            format!("items[{index}]"),
+            "this product is no longer for sale",
+        ));
+    }
+
+    let now = Timestamp::now();
+    let mut shortages = Vec::new();
+    for line in &cart.items {
+        if !store::reserve_stock(&mut tx, &line.variant_id, line.quantity, now.0).await? {
+            let available = find_stock(&mut tx, &line.variant_id)
+                .await?
+                .map_or(0, |(on_hand, reserved)| (on_hand - reserved).max(0));
+            shortages.push(Shortage {
+                variant_id: line.variant_id.clone(),
+                requested: line.quantity,
+                available,
+            });
+        }
+    }
+    if !shortages.is_empty() {
+        // Dropping the transaction rolls back the reservations that did succeed.
+        metrics::counter!("backroom_checkouts_total", "outcome" => "out_of_stock").increment(1);
+        return Err(DomainError::OutOfStock(shortages));
+    }
+
+    let attempt = PaymentRow {
+        id: ids::new_id("pay"),
+        cart_id: cart.id.clone(),
+        customer_id: cart.customer_id.clone(),
+        email: email.to_owned(),
+        currency: cart.currency.to_string(),
+        amount: cart.totals.total.amount,
+        refunded_amount: 0,
+        status: PaymentStatus::Pending.as_str().to_owned(),
+        payment_token: request.payment_token.clone(),
+        decline_code: None,
+        provider_reference: None,
+        shipping_address: serde_json::to_string(address).map_err(|error| DomainError::Internal(error.to_string()))?,
+        idempotency_key: request.idempotency_key.clone(),
+        order_id: None,
+        created_at: now.0,
+        updated_at: now.0,
+        expires_at: now.plus_seconds(settings.reservation_seconds).0,
+    };
+    store::insert_payment(&mut tx, &attempt).await?;
+    for (position, line) in cart.items.iter().enumerate() {
+        let row = PaymentLineRow {
+            payment_id: attempt.id.clone(),
+            position: position as i64,
+            variant_id: line.variant_id.clone(),
+            sku: line.sku.clone(),
+            title: line.title.clone(),
+            quantity: line.quantity,
+            unit_price_amount: line.unit_price.amount,
+        };
+        store::insert_payment_line(&mut tx, &row).await?;
+    }
+    let status = (CartStatus::Open.as_str(), CartStatus::CheckingOut.as_str());
+    if !cart_store::set_cart_status(&mut tx, cart_id, status.0, status.1, None, now.0).await? {
+        return Err(carts::not_open(cart.status.as_str()));
+    }
+    tx.commit().await?;
+    Ok(Reserved::Attempt(attempt))
+}
+
+/// A retried checkout (same idempotency key) of a cart its first try already checked out.
+async fn order_of_earlier_attempt(tx: &mut Conn, cart_id: &str, key: Option<&str>) -> DomainResult<Option<Order>> {
+    let Some(key) = key else { return Ok(None) };
+    match store::find_payment_by_key(tx, cart_id, key).await? {
+        Some(PaymentRow {
+            order_id: Some(order_id),
+            ..
+        }) => Ok(Some(orders::load(tx, &order_id).await?)),
+        _ => Ok(None),
+    }
+}
+
+/// A provider answer, or its failure, as the outcome step 3 records.
+pub enum AttemptOutcome {
+    Captured { reference: String },
+    Declined { decline_code: String },
+    Failed { reason: String },
+}
+
+pub fn outcome_or_failure(outcome: Result<CaptureOutcome, crate::payments::ProviderError>) -> AttemptOutcome {
+    match outcome {
+        Ok(CaptureOutcome::Captured { reference }) => AttemptOutcome::Captured { reference },
+        Ok(CaptureOutcome::Declined { decline_code }) => AttemptOutcome::Declined { decline_code },
+        Err(error) => AttemptOutcome::Failed { reason: error.0 },
+    }
+}
+
+/// Step 3: records the outcome of attempt `payment_id` in one transaction. Safe to race:
+/// only the caller that moves the attempt out of `pending` acts; any other reads what
+/// the winner decided.
+pub async fn settle(
+    db: &Store,
+    bus: &EventBus,
+    payment_id: &str,
+    outcome: AttemptOutcome,
+    guest_token_hash: Option<&str>,
+) -> DomainResult<Settlement> {
+    let now = Timestamp::now().0;
+    let mut tx = db.write().await?;
+    let (status, decline_code, reference) = match &outcome {
+        AttemptOutcome::Captured { reference } => (PaymentStatus::Captured, None, Some(reference.as_str())),
+        AttemptOutcome::Declined { decline_code } => (PaymentStatus::Failed, Some(decline_code.as_str()), None),
+        AttemptOutcome::Failed { .. } => (PaymentStatus::Failed, None, None),
+    };
+    if !store::settle_pending_payment(&mut tx, payment_id, status.as_str(), decline_code, reference, now).await? {
+        return settled_earlier(&mut tx, payment_id).await;
+    }
+    let attempt = store::find_payment(&mut tx, payment_id)
+        .await?
+        .ok_or(DomainError::NotFound("payment"))?;
+    let lines = store::list_payment_lines(&mut tx, payment_id).await?;
+    let (settlement, published) = match outcome {
+        AttemptOutcome::Captured { .. } => {
+            let (order_id, event) = place_order(&mut tx, &attempt, &lines, guest_token_hash, now).await?;
+            (Settlement::Paid { order_id }, vec![event])
+        }
+        AttemptOutcome::Declined { decline_code } => {
+            release(&mut tx, &attempt, &lines, now).await?;
+            (Settlement::Declined { decline_code }, Vec::new())
+        }
+        AttemptOutcome::Failed { reason } => {
+            release(&mut tx, &attempt, &lines, now).await?;
+            (Settlement::Failed { reason }, Vec::new())
+        }
+    };
+    tx.commit().await?;
+    bus.publish(published);
+    Ok(settlement)
+}
+
+async fn settled_earlier(tx: &mut Conn, payment_id: &str) -> DomainResult<Settlement> {
+    let attempt = store::find_payment(tx, payment_id)
+        .await?
+        .ok_or(DomainError::NotFound("payment"))?;
+    Ok(match (attempt.order_id, attempt.decline_code) {
+        (Some(order_id), _) => Settlement::Paid { order_id },
+        (None, Some(decline_code)) => Settlement::Declined { decline_code },
+        (None, None) => Settlement::Failed {
+            reason: "the payment attempt failed".to_owned(),
+        },
+    })
+}
+
+/// Success: the order is made from the attempt's lines, the reservation becomes a sale,
+/// the cart closes, and `order.paid` is written.
+async fn place_order(
+    tx: &mut Conn,
+    attempt: &PaymentRow,
+    lines: &[PaymentLineRow],
+    guest_token_hash: Option<&str>,
+    now: i64,
+) -> DomainResult<(String, Event)> {
+    let currency =
+        Currency::parse(&attempt.currency).ok_or_else(|| super::catalog::corrupt("currency", &attempt.currency))?;
+    let totals = Totals::of_lines(
+        currency,
+        lines
+            .iter()
+            .map(|line| (Money::new(line.unit_price_amount, currency), line.quantity)),
+    )
+    .map_err(|error| DomainError::Internal(error.to_string()))?;
+    let order = OrderRow {
+        id: ids::new_id("ord"),
+        number: order_store::next_order_number(tx).await?,
+        customer_id: attempt.customer_id.clone(),
+        email: attempt.email.clone(),
+        status: OrderStatus::Paid.as_str().to_owned(),
+        currency: attempt.currency.clone(),
+        subtotal_amount: totals.subtotal.amount,
+        discount_total_amount: totals.discount_total.amount,
+        shipping_total_amount: totals.shipping_total.amount,
+        tax_total_amount: totals.tax_total.amount,
+        total_amount: totals.total.amount,
+        payment_id: attempt.id.clone(),
+        shipping_address: attempt.shipping_address.clone(),
+        tracking_number: None,
+        guest_token_hash: guest_token_hash.map(str::to_owned),
+        created_at: now,
+        updated_at: now,
+        payment_status: String::new(),
+        payment_amount: 0,
+        payment_refunded_amount: 0,
+    };
+    order_store::insert_order(tx, &order).await?;
+    for line in lines {
+        let item = OrderItemRow {
+            id: ids::new_id("item"),
+            order_id: order.id.clone(),
+            position: line.position,
+            variant_id: line.variant_id.clone(),
+            sku: line.sku.clone(),
+            title: line.title.clone(),
+            quantity: line.quantity,
+            unit_price_amount: line.unit_price_amount,
+            line_total_amount: line.unit_price_amount * line.quantity,
+        };
+        order_store::insert_order_item(tx, &item).await?;
+        store::sell_reserved_stock(tx, &line.variant_id, line.quantity, now).await?;
+    }
+    store::set_payment_order(tx, &attempt.id, &order.id).await?;
+    cart_store::set_cart_status(
+        tx,
+        &attempt.cart_id,
+        CartStatus::CheckingOut.as_str(),
+        CartStatus::CheckedOut.as_str(),
+        Some(&order.id),
+        now,
+    )
+    .await?;
+    let event = events::record(tx, EventKind::OrderPaid, &order.id, order.customer_id.as_deref()).await?;
+    Ok((order.id, event))
+}
+
+/// Failure: the reservation is released and the cart opens again for another card.
+async fn release(tx: &mut Conn, attempt: &PaymentRow, lines: &[PaymentLineRow], now: i64) -> DomainResult<()> {
+    for line in lines {
+        store::release_stock(tx, &line.variant_id, line.quantity, now).await?;
+    }
+    cart_store::set_cart_status(
+        tx,
+        &attempt.cart_id,
+        CartStatus::CheckingOut.as_str(),
+        CartStatus::Open.as_str(),
+        None,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+fn new_guest_token() -> String {
+    let mut bytes = [0u8; 24];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    use base64::Engine;
+    format!("got_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Reconciles attempts left `pending` longer than `older_than_seconds` (a process died
+/// between steps 1 and 3, or the provider hung): asks the provider what became of each
+/// and settles it. An attempt the provider never saw past its reservation time is failed,
+/// releasing its stock. Returns how many were settled.
+pub async fn recover_pending(
+    db: &Store,
+    provider: &PaymentProvider,
+    bus: &EventBus,
+    older_than_seconds: i64,
+) -> DomainResult<usize> {
+    let now = Timestamp::now();
+    let stale = {
+        let mut conn = db.read().await?;
+        store::list_stale_pending(&mut conn, now.plus_seconds(-older_than_seconds).0, 100).await?
+    };
+    let mut settled = 0;
+    for attempt in stale {
+        let outcome = match provider.find_capture(&attempt.id).await {
+            Ok(Some(found)) => outcome_or_failure(Ok(found)),
+            Ok(None) if attempt.expires_at <= now.0 => AttemptOutcome::Failed {
+                reason: "the reservation expired".to_owned(),
+            },
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::warn!(payment_id = %attempt.id, %error, "payment provider unavailable during recovery");
+                continue;
+            }
+        };
+        settle(db, bus, &attempt.id, outcome, None).await?;
+        settled += 1;
+    }
+    Ok(settled)
+}

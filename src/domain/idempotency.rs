@@ -1,0 +1,122 @@
+//! Idempotency keys (contract: Conventions, after Stripe): the first response to a
+//! (caller, key) is kept for 24 hours and replayed to every retry of the same request.
+
+use sha2::{Digest, Sha256};
+
+use super::time::Timestamp;
+use super::{DomainError, DomainResult};
+use crate::store::Store;
+use crate::store::idempotency::{self as store, IdempotencyRow};
+
+/// Records are kept this long.
+pub const RETENTION_SECONDS: i64 = 24 * 3600;
+/// A first request still unfinished after this long died with its process: its key is
+/// released to a retry.
+pub const ABANDONED_AFTER_SECONDS: i64 = 30;
+
+/// A stored response, replayed as it was.
+#[derive(Debug, Clone)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// What to do with a request carrying a key.
+#[derive(Debug)]
+pub enum Claim {
+    /// The key is ours: handle the request, then `complete` or `release`.
+    Proceed,
+    Replay(StoredResponse),
+    /// The key was used with another method, target or body.
+    Reused,
+    /// The first request with this key is still running.
+    InUse,
+}
+
+/// A fingerprint of method, target and body.
+pub fn fingerprint(method: &str, target: &str, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    for part in [method.as_bytes(), b"\n", target.as_bytes(), b"\n", body] {
+        hasher.update(part);
+    }
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub async fn claim(
+    db: &Store,
+    scope: &str,
+    key: &str,
+    method: &str,
+    target: &str,
+    request_hash: &str,
+) -> DomainResult<Claim> {
+    let now = Timestamp::now();
+    let row = IdempotencyRow {
+        scope: scope.to_owned(),
+        key: key.to_owned(),
+        method: method.to_owned(),
+        target: target.to_owned(),
+        request_hash: request_hash.to_owned(),
+        response_status: None,
+        response_content_type: None,
+        response_body: None,
+        created_at: now.0,
+        started_at: now.0,
+    };
+    let mut tx = db.write().await?;
+    if store::insert_in_progress(&mut tx, &row).await? {
+        tx.commit().await?;
+        return Ok(Claim::Proceed);
+    }
+    let existing = store::find(&mut tx, scope, key)
+        .await?
+        .ok_or_else(|| DomainError::Internal("idempotency record vanished".to_owned()))?;
+    let claim = if existing.request_hash != request_hash {
+        Claim::Reused
+    } else if let Some(status) = existing.response_status {
+        Claim::Replay(StoredResponse {
+            status: u16::try_from(status).unwrap_or(500),
+            content_type: existing.response_content_type,
+            body: existing.response_body.unwrap_or_default(),
+        })
+    } else if existing.started_at < now.plus_seconds(-ABANDONED_AFTER_SECONDS).0
+        && store::take_over(&mut tx, scope, key, existing.started_at, now.0).await?
+    {
+        Claim::Proceed
+    } else {
+        Claim::InUse
+    };
+    tx.commit().await?;
+    Ok(claim)
+}
+
+pub async fn complete(db: &Store, scope: &str, key: &str, response: &StoredResponse) -> DomainResult<()> {
+    let mut tx = db.write().await?;
+    store::complete(
+        &mut tx,
+        scope,
+        key,
+        i64::from(response.status),
+        response.content_type.as_deref(),
+        &response.body,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn release(db: &Store, scope: &str, key: &str) -> DomainResult<()> {
+    let mut tx = db.write().await?;
+    store::release(&mut tx, scope, key).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes records older than the retention; returns how many.
+pub async fn delete_expired(db: &Store) -> DomainResult<u64> {
+    let mut tx = db.write().await?;
+    let deleted = store::delete_created_before(&mut tx, Timestamp::now().plus_seconds(-RETENTION_SECONDS).0).await?;
+    tx.commit().await?;
+    Ok(deleted)
+}

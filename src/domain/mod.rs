@@ -1,0 +1,189 @@
+//! The rules of the shop, as plain types and operations.
+//!
+//! Operations here decide; they reach the database only through `crate::store` functions
+//! and know nothing of HTTP. Authorization is checked here too (design.md, invariant 5):
+//! a thing that belongs to someone else is `NotFound`, never `Forbidden`.
+
+pub mod auth;
+pub mod carts;
+pub mod catalog;
+pub mod checkout;
+pub mod events;
+pub mod idempotency;
+pub mod ids;
+pub mod money;
+pub mod orders;
+pub mod staff;
+pub mod time;
+pub mod validate;
+
+use crate::store::StoreError;
+
+/// One invalid field of a request, named by its path in the request body (`shipping_address.country`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A line of a checkout that the stock cannot cover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortage {
+    pub variant_id: String,
+    pub requested: i64,
+    pub available: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("the request is not valid")]
+    Validation(Vec<FieldError>),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("authentication is required")]
+    Unauthorized,
+    #[error("this account may not do that")]
+    Forbidden,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("not enough stock for {} line(s)", .0.len())]
+    OutOfStock(Vec<Shortage>),
+    #[error("the payment was declined")]
+    PaymentDeclined { decline_code: String },
+    #[error("the payment provider failed: {0}")]
+    PaymentProvider(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl DomainError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        DomainError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        DomainError::Conflict(detail.into())
+    }
+}
+
+pub type DomainResult<T> = Result<T, DomainError>;
+
+/// Who is calling: resolved from a session token by the HTTP layer, checked by operations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Anonymous,
+    Customer { id: String, email: String },
+    Staff { id: String, role: staff::Role },
+}
+
+impl Principal {
+    pub fn customer_id(&self) -> Option<&str> {
+        match self {
+            Principal::Customer { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The idempotency scope of this caller (contract: anonymous callers share one scope).
+    pub fn scope(&self) -> String {
+        match self {
+            Principal::Anonymous => "anonymous".to_owned(),
+            Principal::Customer { id, .. } | Principal::Staff { id, .. } => id.clone(),
+        }
+    }
+
+    /// Staff of any role, or `Forbidden` for a customer and `Unauthorized` for no one.
+    pub fn require_staff(&self) -> DomainResult<&str> {
+        match self {
+            Principal::Staff { id, .. } => Ok(id),
+            Principal::Customer { .. } => Err(DomainError::Forbidden),
+            Principal::Anonymous => Err(DomainError::Unauthorized),
+        }
+    }
+
+    pub fn require_customer(&self) -> DomainResult<(&str, &str)> {
+        match self {
+            Principal::Customer { id, email } => Ok((id, email)),
+            Principal::Staff { .. } => Err(DomainError::Forbidden),
+            Principal::Anonymous => Err(DomainError::Unauthorized),
+        }
+    }
+}
+
+/// A page of a list, newest first.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// `limit` and the decoded `cursor` (the id of the last item seen) of a list request.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub after_id: Option<String>,
+}
+
+impl PageRequest {
+    pub const DEFAULT_LIMIT: i64 = 20;
+    pub const MAX_LIMIT: i64 = 100;
+
+    /// Validates `limit` (1..=100) and decodes an opaque `cursor`.
+    pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> DomainResult<PageRequest> {
+        let limit = limit.unwrap_or(Self::DEFAULT_LIMIT);
+        let mut errors = Vec::new();
+        if !(1..=Self::MAX_LIMIT).contains(&limit) {
+            errors.push(FieldError::new("limit", "must be between 1 and 100"));
+        }
+        let after_id = match cursor {
+            None => None,
+            Some(cursor) => match ids::decode_cursor(cursor) {
+                Some(id) => Some(id),
+                None => {
+                    errors.push(FieldError::new("cursor", "is not a cursor this API returned"));
+                    None
+                }
+            },
+        };
+        if errors.is_empty() {
+            Ok(PageRequest { limit, after_id })
+        } else {
+            Err(DomainError::Validation(errors))
+        }
+    }
+
+    /// Turns rows fetched with `limit + 1` into a page; `id` reads an item's id.
+    pub fn into_page<T>(&self, mut rows: Vec<T>, id: impl Fn(&T) -> &str) -> Page<T> {
+        let next_cursor = if rows.len() as i64 > self.limit {
+            rows.truncate(self.limit as usize);
+            rows.last().map(|last| ids::encode_cursor(id(last)))
+        } else {
+            None
+        };
+        Page {
+            data: rows,
+            next_cursor,
+        }
+    }
+
+    /// The exclusive upper bound for `id < $n` queries: ids sort by creation, and `~` sorts
+    /// after every character an id can hold.
+    pub fn before(&self) -> String {
+        self.after_id.clone().unwrap_or_else(|| "~".to_owned())
+    }
+
+    pub fn fetch_limit(&self) -> i64 {
+        self.limit + 1
+    }
+}

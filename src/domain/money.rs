@@ -1,0 +1,164 @@
+//! Money: integer minor units with an ISO 4217 currency. No floating point anywhere.
+//!
+//! Every total of a cart or an order is computed by [`Totals::of_lines`], so that a cart's
+//! total is exactly what its order's total becomes (design.md, invariant 3).
+
+use std::fmt;
+
+/// An ISO 4217 code: three upper-case ASCII letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub const EUR: Currency = Currency(*b"EUR");
+
+    /// Parses a code such as `EUR`; lower case is refused so that stored codes stay canonical.
+    pub fn parse(code: &str) -> Option<Currency> {
+        let bytes: [u8; 3] = code.as_bytes().try_into().ok()?;
+        bytes.iter().all(u8::is_ascii_uppercase).then_some(Currency(bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII upper-case letters are ever stored, so this cannot fail.
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Money {
+    /// Minor units (cents for EUR).
+    pub amount: i64,
+    pub currency: Currency,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("amounts in {0} and {1} cannot be combined")]
+    CurrencyMismatch(Currency, Currency),
+    #[error("amount out of range")]
+    Overflow,
+}
+
+impl Money {
+    pub fn new(amount: i64, currency: Currency) -> Money {
+        Money { amount, currency }
+    }
+
+    pub fn zero(currency: Currency) -> Money {
+        Money { amount: 0, currency }
+    }
+
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        if self.currency != other.currency {
+            return Err(MoneyError::CurrencyMismatch(self.currency, other.currency));
+        }
+        let amount = self.amount.checked_add(other.amount).ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount, self.currency))
+    }
+
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        if self.currency != other.currency {
+            return Err(MoneyError::CurrencyMismatch(self.currency, other.currency));
+        }
+        let amount = self.amount.checked_sub(other.amount).ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount, self.currency))
+    }
+
+    pub fn times(self, quantity: i64) -> Result<Money, MoneyError> {
+        let amount = self.amount.checked_mul(quantity).ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount, self.currency))
+    }
+}
+
+/// The totals of a cart or order. Discounts, shipping and tax do not exist yet, so they are
+/// zero and `total == subtotal`; this is the one place that will change when they do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub subtotal: Money,
+    pub discount_total: Money,
+    pub shipping_total: Money,
+    pub tax_total: Money,
+    pub total: Money,
+}
+
+impl Totals {
+    /// Totals of lines given as `(unit_price, quantity)`.
+    pub fn of_lines(currency: Currency, lines: impl IntoIterator<Item = (Money, i64)>) -> Result<Totals, MoneyError> {
+        let mut subtotal = Money::zero(currency);
+        for (unit_price, quantity) in lines {
+            subtotal = subtotal.checked_add(unit_price.times(quantity)?)?;
+        }
+        let zero = Money::zero(currency);
+        let total = subtotal.checked_sub(zero)?.checked_add(zero)?.checked_add(zero)?;
+        Ok(Totals {
+            subtotal,
+            discount_total: zero,
+            shipping_total: zero,
+            tax_total: zero,
+            total,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_only_upper_case_iso_codes() {
+        assert_eq!(Currency::parse("EUR"), Some(Currency::EUR));
+        assert_eq!(Currency::parse("eur"), None);
+        assert_eq!(Currency::parse("EURO"), None);
+        assert_eq!(Currency::parse("E1R"), None);
+        assert_eq!(Currency::EUR.to_string(), "EUR");
+    }
+
+    #[test]
+    fn adds_and_multiplies_exactly() {
+        let price = Money::new(1999, Currency::EUR);
+        assert_eq!(price.times(3), Ok(Money::new(5997, Currency::EUR)));
+        assert_eq!(price.checked_add(price), Ok(Money::new(3998, Currency::EUR)));
+        assert_eq!(
+            price.checked_sub(Money::new(1000, Currency::EUR)),
+            Ok(Money::new(999, Currency::EUR))
+        );
+    }
+
+    #[test]
+    fn refuses_mixed_currencies_and_overflow() {
+        let usd = Currency::parse("USD").expect("usd");
+        let eur = Money::new(1, Currency::EUR);
+        assert_eq!(
+            eur.checked_add(Money::new(1, usd)),
+            Err(MoneyError::CurrencyMismatch(Currency::EUR, usd))
+        );
+        assert_eq!(Money::new(i64::MAX, Currency::EUR).times(2), Err(MoneyError::Overflow));
+        assert_eq!(
+            Money::new(i64::MAX, Currency::EUR).checked_add(eur),
+            Err(MoneyError::Overflow)
+        );
+    }
+
+    #[test]
+    fn totals_sum_lines_and_total_equals_subtotal() {
+        let totals = Totals::of_lines(
+            Currency::EUR,
+            [
+                (Money::new(1250, Currency::EUR), 2),
+                (Money::new(399, Currency::EUR), 3),
+            ],
+        )
+        .expect("totals");
+        assert_eq!(totals.subtotal.amount, 3697);
+        assert_eq!(totals.total, totals.subtotal);
+        assert_eq!(totals.tax_total.amount, 0);
+        let empty = Totals::of_lines(Currency::EUR, []).expect("empty");
+        assert_eq!(empty.total.amount, 0);
+    }
+}

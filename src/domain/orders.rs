@@ -1,0 +1,569 @@
+//! Orders and the two state machines of the contract: fulfilment (`paid` → `fulfilled` |
+//! `canceled`) and payment (`captured` → `partially_refunded` → `refunded`). Transitions
+//! are explicit tables; anything else is a `Conflict`.
+
+use std::collections::HashMap;
+
+use super::events::{self, EventBus, EventKind};
+use super::money::{Currency, Money, Totals};
+use super::time::Timestamp;
+use super::validate::Address;
+use super::{DomainError, DomainResult, Page, PageRequest, Principal, auth, ids};
+use crate::payments::PaymentProvider;
+use crate::store::orders::{self as store, OrderFilter, OrderItemRow, OrderRow};
+use crate::store::payments as payment_store;
+use crate::store::{Conn, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderStatus {
+    Paid,
+    Fulfilled,
+    Canceled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderAction {
+    Fulfill,
+    Cancel,
+    Refund,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 3] = [OrderStatus::Paid, OrderStatus::Fulfilled, OrderStatus::Canceled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Paid => "paid",
+            OrderStatus::Fulfilled => "fulfilled",
+            OrderStatus::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<OrderStatus> {
+        OrderStatus::ALL.into_iter().find(|status| status.as_str() == value)
+    }
+
+    /// The fulfilment transition table. A refund leaves the status as it is.
+    pub fn after(self, action: OrderAction) -> Option<OrderStatus> {
+        use OrderAction as A;
+        use OrderStatus as S;
+        match (self, action) {
+            (S::Paid, A::Fulfill) => Some(S::Fulfilled),
+            (S::Paid, A::Cancel) => Some(S::Canceled),
+            (S::Paid | S::Fulfilled, A::Refund) => Some(self),
+            (S::Fulfilled | S::Canceled, _) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentStatus {
+    Pending,
+    Captured,
+    Failed,
+    PartiallyRefunded,
+    Refunded,
+}
+
+impl PaymentStatus {
+    pub const ALL: [PaymentStatus; 5] = [
+        PaymentStatus::Pending,
+        PaymentStatus::Captured,
+        PaymentStatus::Failed,
+        PaymentStatus::PartiallyRefunded,
+        PaymentStatus::Refunded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Pending => "pending",
+            PaymentStatus::Captured => "captured",
+            PaymentStatus::Failed => "failed",
+            PaymentStatus::PartiallyRefunded => "partially_refunded",
+            PaymentStatus::Refunded => "refunded",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<PaymentStatus> {
+        PaymentStatus::ALL.into_iter().find(|status| status.as_str() == value)
+    }
+}
+
+/// Why a refund cannot happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundRefusal {
+    /// The payment is in a state that takes no refund (a 409).
+    IllegalState,
+    /// The amount is zero or more than what is left (a 422).
+    BadAmount { remaining: i64 },
+}
+
+/// The payment transition for refunding `amount` of a payment of `total` of which
+/// `refunded` is already refunded; returns the new status and refunded amount.
+pub fn refund_transition(
+    status: PaymentStatus,
+    total: i64,
+    refunded: i64,
+    amount: i64,
+) -> Result<(PaymentStatus, i64), RefundRefusal> {
+    if !matches!(status, PaymentStatus::Captured | PaymentStatus::PartiallyRefunded) {
+        return Err(RefundRefusal::IllegalState);
+    }
+    let remaining = total - refunded;
+    if amount <= 0 || amount > remaining {
+        return Err(RefundRefusal::BadAmount { remaining });
+    }
+    let refunded = refunded + amount;
+    let status = if refunded == total {
+        PaymentStatus::Refunded
+    } else {
+        PaymentStatus::PartiallyRefunded
+    };
+    Ok((status, refunded))
+}
+
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub id: String,
+    pub number: i64,
+    pub customer_id: Option<String>,
+    pub email: String,
+    pub status: OrderStatus,
+    pub items: Vec<OrderItem>,
+    pub totals: Totals,
+    pub currency: Currency,
+    pub payment: PaymentSummary,
+    pub shipping_address: Address,
+    pub tracking_number: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrderItem {
+    pub id: String,
+    pub variant_id: String,
+    pub sku: String,
+    pub title: String,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub line_total: Money,
+}
+
+#[derive(Debug, Clone)]
+pub struct PaymentSummary {
+    pub id: String,
+    pub status: PaymentStatus,
+    pub amount: Money,
+    pub refunded_amount: Money,
+}
+
+/// The caller's own orders, newest first.
+pub async fn list_own_orders(db: &Store, caller: &Principal, page: &PageRequest) -> DomainResult<Page<Order>> {
+    let (customer_id, _) = caller.require_customer()?;
+    list(db, Some(customer_id), None, page).await
+}
+
+/// Every order, optionally of one status (staff).
+pub async fn list_all_orders(
+    db: &Store,
+    caller: &Principal,
+    status: Option<&str>,
+    page: &PageRequest,
+) -> DomainResult<Page<Order>> {
+    caller.require_staff()?;
+    let status = match status {
+        None => None,
+        Some(value) => Some(
+            OrderStatus::parse(value)
+                .ok_or_else(|| DomainError::invalid("status", "must be paid, fulfilled or canceled"))?,
+        ),
+    };
+    list(db, None, status, page).await
+}
+
+async fn list(
+    db: &Store,
+    customer_id: Option<&str>,
+    status: Option<OrderStatus>,
+    page: &PageRequest,
+) -> DomainResult<Page<Order>> {
+    let before = page.before();
+    let filter = OrderFilter {
+        customer_id,
+        status: status.map(OrderStatus::as_str),
+        before_id: &before,
+        limit: page.fetch_limit(),
+    };
+    let mut conn = db.read().await?;
+    let (rows, items) = store::list_orders(&mut conn, &filter).await?;
+    let mut items_by_order: HashMap<String, Vec<OrderItemRow>> = HashMap::new();
+    for item in items {
+        items_by_order.entry(item.order_id.clone()).or_default().push(item);
+    }
+    let orders = rows
+        .into_iter()
+        .map(|row| {
+            let items = items_by_order.remove(&row.id).unwrap_or_default();
+            assemble(row, items)
+        })
+        .collect::<DomainResult<Vec<_>>>()?;
+    Ok(page.into_page(orders, |o| &o.id))
+}
+
+/// An order its caller may see: its customer's, a guest order with its token, or any for staff.
+pub async fn get_order(db: &Store, caller: &Principal, id: &str, guest_token: Option<&str>) -> DomainResult<Order> {
+    let mut conn = db.read().await?;
+    let row = store::find_order(&mut conn, id)
+        .await?
+        .ok_or(DomainError::NotFound("order"))?;
+    if !may_see(caller, &row, guest_token) {
+        return Err(DomainError::NotFound("order"));
+    }
+    let items = store::list_order_items(&mut conn, id).await?;
+    assemble(row, items)
+}
+
+/// Access check used by the order page and its event stream.
+fn may_see(caller: &Principal, row: &OrderRow, guest_token: Option<&str>) -> bool {
+    match caller {
+        Principal::Staff { .. } => true,
+        _ => match (&row.customer_id, &row.guest_token_hash) {
+            (Some(owner), _) => caller.customer_id() == Some(owner.as_str()),
+            (None, Some(hash)) => guest_token.is_some_and(|token| constant_time_eq(&auth::hash_token(token), hash)),
+            (None, None) => false,
+        },
+    }
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Staff only: reads an order for the admin API.
+pub async fn get_order_as_staff(db: &Store, caller: &Principal, id: &str) -> DomainResult<Order> {
+    caller.require_staff()?;
+    get_order(db, caller, id, None).await
+}
+
+pub async fn fulfill(
+    db: &Store,
+    bus: &EventBus,
+    caller: &Principal,
+    id: &str,
+    tracking_number: Option<&str>,
+) -> DomainResult<Order> {
+    caller.require_staff()?;
+    if tracking_number.is_some_and(|t| t.trim().is_empty() || t.len() > 100) {
+        return Err(DomainError::invalid("tracking_number", "must be 1 to 100 characters"));
+    }
+    let mut tx = db.write().await?;
+    let row = store::find_order(&mut tx, id)
+        .await?
+        .ok_or(DomainError::NotFound("order"))?;
+    let next = transition(&row, OrderAction::Fulfill)?;
+    let now = Timestamp::now().0;
+    if !store::transition_order(
+        &mut tx,
+        id,
+        &row.status,
+        next.as_str(),
+        tracking_number.map(str::trim),
+        now,
+    )
+    .await?
+    {
+        return Err(concurrent_change());
+    }
+    let event = events::record(&mut tx, EventKind::OrderFulfilled, id, row.customer_id.as_deref()).await?;
+    let order = load(&mut tx, id).await?;
+    tx.commit().await?;
+    bus.publish(vec![event]);
+    Ok(order)
+}
+
+/// Cancels a paid order: its stock goes back on the shelf and what is left of the payment
+/// is refunded.
+pub async fn cancel(
+    db: &Store,
+    provider: &PaymentProvider,
+    bus: &EventBus,
+    caller: &Principal,
+    id: &str,
+) -> DomainResult<Order> {
+    caller.require_staff()?;
+    let mut tx = db.write().await?;
+    let row = store::find_order(&mut tx, id)
+        .await?
+        .ok_or(DomainError::NotFound("order"))?;
+    let next = transition(&row, OrderAction::Cancel)?;
+    let now = Timestamp::now().0;
+    if !store::transition_order(&mut tx, id, &row.status, next.as_str(), None, now).await? {
+        return Err(concurrent_change());
+    }
+    for item in store::list_order_items(&mut tx, id).await? {
+        payment_store::restock(&mut tx, &item.variant_id, item.quantity, now).await?;
+    }
+    let mut published = vec![events::record(&mut tx, EventKind::OrderCanceled, id, row.customer_id.as_deref()).await?];
+    let remaining = row.payment_amount - row.payment_refunded_amount;
+    let refund = if remaining > 0 {
+        Some(begin_refund(&mut tx, &row, remaining, now).await?)
+    } else {
+        None
+    };
+    tx.commit().await?;
+    bus.publish(std::mem::take(&mut published));
+    if let Some(refund) = refund {
+        finish_refund(db, provider, bus, &row, refund).await?;
+    }
+    let mut conn = db.read().await?;
+    load(&mut conn, id).await
+}
+
+/// Refunds `amount` minor units (default: all that is left) of an order's payment.
+pub async fn refund(
+    db: &Store,
+    provider: &PaymentProvider,
+    bus: &EventBus,
+    caller: &Principal,
+    id: &str,
+    amount: Option<i64>,
+) -> DomainResult<Order> {
+    caller.require_staff()?;
+    let mut tx = db.write().await?;
+    let row = store::find_order(&mut tx, id)
+        .await?
+        .ok_or(DomainError::NotFound("order"))?;
+    transition(&row, OrderAction::Refund)?;
+    let amount = amount.unwrap_or(row.payment_amount - row.payment_refunded_amount);
+    let refund = begin_refund(&mut tx, &row, amount, Timestamp::now().0).await?;
+    tx.commit().await?;
+    finish_refund(db, provider, bus, &row, refund).await?;
+    let mut conn = db.read().await?;
+    load(&mut conn, id).await
+}
+
+/// A refund recorded as pending: the payment already counts it, so concurrent refunds
+/// can never add up to more than was captured.
+struct PendingRefund {
+    id: String,
+    amount: i64,
+    refunded_before: i64,
+    status_before: PaymentStatus,
+}
+
+async fn begin_refund(tx: &mut Conn, row: &OrderRow, amount: i64, now: i64) -> DomainResult<PendingRefund> {
+    let status = PaymentStatus::parse(&row.payment_status)
+        .ok_or_else(|| super::catalog::corrupt("payment status", &row.payment_status))?;
+    let (next, refunded) =
+        refund_transition(status, row.payment_amount, row.payment_refunded_amount, amount).map_err(|refusal| {
+            match refusal {
+                RefundRefusal::IllegalState => {
+                    DomainError::conflict(format!("a payment that is {} takes no refund", status.as_str()))
+                }
+                RefundRefusal::BadAmount { remaining } => DomainError::invalid(
+                    "amount",
+                    format!("must be between 1 and the {remaining} left to refund"),
+                ),
+            }
+        })?;
+    if !payment_store::update_refunded(
+        tx,
+        &row.payment_id,
+        row.payment_refunded_amount,
+        refunded,
+        next.as_str(),
+        now,
+    )
+    .await?
+    {
+        return Err(concurrent_change());
+    }
+    let id = ids::new_id("ref");
+    payment_store::insert_refund(tx, &id, &row.payment_id, amount, now).await?;
+    Ok(PendingRefund {
+        id,
+        amount,
+        refunded_before: row.payment_refunded_amount,
+        status_before: status,
+    })
+}
+
+/// Asks the provider to refund, then records the outcome; a provider failure takes the
+/// refund back out of the payment and is reported as such.
+async fn finish_refund(
+    db: &Store,
+    provider: &PaymentProvider,
+    bus: &EventBus,
+    row: &OrderRow,
+    refund: PendingRefund,
+) -> DomainResult<()> {
+    let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
+    let outcome = provider
+        .refund(&refund.id, &row.payment_id, Money::new(refund.amount, currency))
+        .await;
+    let now = Timestamp::now().0;
+    let mut tx = db.write().await?;
+    match outcome {
+        Ok(()) => {
+            payment_store::set_refund_status(&mut tx, &refund.id, "succeeded", now).await?;
+            store::touch_order(&mut tx, &row.id, now).await?;
+            let event = events::record(&mut tx, EventKind::OrderRefunded, &row.id, row.customer_id.as_deref()).await?;
+            tx.commit().await?;
+            bus.publish(vec![event]);
+            Ok(())
+        }
+        Err(error) => {
+            payment_store::set_refund_status(&mut tx, &refund.id, "failed", now).await?;
+            let after = refund.refunded_before + refund.amount;
+            payment_store::update_refunded(
+                &mut tx,
+                &row.payment_id,
+                after,
+                refund.refunded_before,
+                refund.status_before.as_str(),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            Err(DomainError::PaymentProvider(error.0))
+        }
+    }
+}
+
+fn transition(row: &OrderRow, action: OrderAction) -> DomainResult<OrderStatus> {
+    let status = OrderStatus::parse(&row.status).ok_or_else(|| super::catalog::corrupt("order status", &row.status))?;
+    status.after(action).ok_or_else(|| {
+        let verb = match action {
+            OrderAction::Fulfill => "fulfilled",
+            OrderAction::Cancel => "canceled",
+            OrderAction::Refund => "refunded",
+        };
+        DomainError::conflict(format!("an order that is {} cannot be {verb}", status.as_str()))
+    })
+}
+
+fn concurrent_change() -> DomainError {
+    DomainError::conflict("the order changed while this request ran; read it again and retry")
+}
+
+pub(crate) async fn load(conn: &mut Conn, id: &str) -> DomainResult<Order> {
+    let row = store::find_order(conn, id)
+        .await?
+        .ok_or(DomainError::NotFound("order"))?;
+    let items = store::list_order_items(conn, id).await?;
+    assemble(row, items)
+}
+
+/// True when `caller` may follow this order's events (same rule as reading it).
+pub async fn may_follow(db: &Store, caller: &Principal, id: &str, guest_token: Option<&str>) -> DomainResult<()> {
+    get_order(db, caller, id, guest_token).await.map(|_| ())
+}
+
+fn assemble(row: OrderRow, items: Vec<OrderItemRow>) -> DomainResult<Order> {
+    let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
+    let money = |amount| Money::new(amount, currency);
+    Ok(Order {
+        status: OrderStatus::parse(&row.status).ok_or_else(|| super::catalog::corrupt("order status", &row.status))?,
+        items: items
+            .into_iter()
+            .map(|item| OrderItem {
+                id: item.id,
+                variant_id: item.variant_id,
+                sku: item.sku,
+                title: item.title,
+                quantity: item.quantity,
+                unit_price: money(item.unit_price_amount),
+                line_total: money(item.line_total_amount),
+            })
+            .collect(),
+        totals: Totals {
+            subtotal: money(row.subtotal_amount),
+            discount_total: money(row.discount_total_amount),
+            shipping_total: money(row.shipping_total_amount),
+            tax_total: money(row.tax_total_amount),
+            total: money(row.total_amount),
+        },
+        payment: PaymentSummary {
+            status: PaymentStatus::parse(&row.payment_status)
+                .ok_or_else(|| super::catalog::corrupt("payment status", &row.payment_status))?,
+            id: row.payment_id,
+            amount: money(row.payment_amount),
+            refunded_amount: money(row.payment_refunded_amount),
+        },
+        shipping_address: serde_json::from_str(&row.shipping_address)
+            .map_err(|_| super::catalog::corrupt("shipping address", &row.shipping_address))?,
+        id: row.id,
+        number: row.number,
+        customer_id: row.customer_id,
+        email: row.email,
+        currency,
+        tracking_number: row.tracking_number,
+        created_at: Timestamp(row.created_at),
+        updated_at: Timestamp(row.updated_at),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fulfilment_transition_table() {
+        use OrderAction::*;
+        use OrderStatus::*;
+        let expected = [
+            (Paid, Fulfill, Some(Fulfilled)),
+            (Paid, Cancel, Some(Canceled)),
+            (Paid, Refund, Some(Paid)),
+            (Fulfilled, Fulfill, None),
+            (Fulfilled, Cancel, None),
+            (Fulfilled, Refund, Some(Fulfilled)),
+            (Canceled, Fulfill, None),
+            (Canceled, Cancel, None),
+            (Canceled, Refund, None),
+        ];
+        for (status, action, next) in expected {
+            assert_eq!(status.after(action), next, "{status:?} + {action:?}");
+        }
+    }
+
+    #[test]
+    fn refunds_move_captured_to_partially_refunded_to_refunded() {
+        use PaymentStatus::*;
+        assert_eq!(refund_transition(Captured, 1000, 0, 400), Ok((PartiallyRefunded, 400)));
+        assert_eq!(
+            refund_transition(PartiallyRefunded, 1000, 400, 600),
+            Ok((Refunded, 1000))
+        );
+        assert_eq!(refund_transition(Captured, 1000, 0, 1000), Ok((Refunded, 1000)));
+    }
+
+    #[test]
+    fn refunds_never_exceed_the_capture() {
+        use PaymentStatus::*;
+        assert_eq!(
+            refund_transition(Captured, 1000, 0, 1001),
+            Err(RefundRefusal::BadAmount { remaining: 1000 })
+        );
+        assert_eq!(
+            refund_transition(PartiallyRefunded, 1000, 900, 101),
+            Err(RefundRefusal::BadAmount { remaining: 100 })
+        );
+        assert_eq!(
+            refund_transition(Captured, 1000, 0, 0),
+            Err(RefundRefusal::BadAmount { remaining: 1000 })
+        );
+        assert_eq!(
+            refund_transition(Captured, 1000, 0, -5),
+            Err(RefundRefusal::BadAmount { remaining: 1000 })
+        );
+    }
+
+    #[test]
+    fn final_and_unsettled_payments_take_no_refund() {
+        for status in [PaymentStatus::Refunded, PaymentStatus::Pending, PaymentStatus::Failed] {
+            assert_eq!(refund_transition(status, 1000, 0, 1), Err(RefundRefusal::IllegalState));
+        }
+    }
+}

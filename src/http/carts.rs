@@ -1,0 +1,139 @@
+//! Carts and checkout (contract: Carts and checkout).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, patch, post};
+
+use super::dto::{AddItemRequest, CartDto, CheckoutRequestDto, CreateCartRequest, OrderDto, SetQuantityRequest};
+use super::extract::{ApiJson, Caller, OptionalJson};
+use super::idempotency::IDEMPOTENCY_KEY;
+use super::problem::{ApiResult, Problem};
+use super::{AppState, Created, Json};
+use crate::domain::carts;
+use crate::domain::checkout::{self, CheckoutRequest};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/carts", post(create_cart))
+        .route("/v1/carts/{id}", get(get_cart))
+        .route("/v1/carts/{id}/items", post(add_item))
+        .route(
+            "/v1/carts/{id}/items/{item_id}",
+            patch(set_quantity).delete(remove_item),
+        )
+        .route("/v1/carts/{id}/checkout", post(checkout))
+}
+
+/// Creates a cart: the caller's with a customer token, else a guest cart reachable by its id.
+#[utoipa::path(post, path = "/v1/carts", tag = "carts", request_body(content = Option<CreateCartRequest>),
+    params(("Idempotency-Key" = Option<String>, Header, description = "replays the first response of a retried request")),
+    responses((status = 201, body = CartDto), (status = 422, body = Problem)))]
+pub async fn create_cart(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    OptionalJson(body): OptionalJson<CreateCartRequest>,
+) -> ApiResult<Created<CartDto>> {
+    Ok(Created(
+        carts::create_cart(&state.store, &caller, body.currency.as_deref())
+            .await?
+            .into(),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/carts/{id}", tag = "carts", params(("id" = String, Path)),
+    responses((status = 200, body = CartDto), (status = 404, body = Problem)))]
+pub async fn get_cart(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CartDto>> {
+    Ok(Json(carts::get_cart(&state.store, &caller, &id).await?.into()))
+}
+
+/// Adds a variant; the same variant again adds to its line.
+#[utoipa::path(post, path = "/v1/carts/{id}/items", tag = "carts", params(("id" = String, Path)), request_body = AddItemRequest,
+    responses((status = 200, body = CartDto), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn add_item(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AddItemRequest>,
+) -> ApiResult<Json<CartDto>> {
+    Ok(Json(
+        carts::add_item(&state.store, &caller, &id, &body.variant_id, body.quantity)
+            .await?
+            .into(),
+    ))
+}
+
+/// Sets a line's quantity; 0 removes it.
+#[utoipa::path(patch, path = "/v1/carts/{id}/items/{item_id}", tag = "carts",
+    params(("id" = String, Path), ("item_id" = String, Path)), request_body = SetQuantityRequest,
+    responses((status = 200, body = CartDto), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn set_quantity(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((id, item_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<SetQuantityRequest>,
+) -> ApiResult<Json<CartDto>> {
+    Ok(Json(
+        carts::set_quantity(&state.store, &caller, &id, &item_id, body.quantity)
+            .await?
+            .into(),
+    ))
+}
+
+#[utoipa::path(delete, path = "/v1/carts/{id}/items/{item_id}", tag = "carts",
+    params(("id" = String, Path), ("item_id" = String, Path)),
+    responses((status = 200, body = CartDto), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn remove_item(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((id, item_id)): Path<(String, String)>,
+) -> ApiResult<Json<CartDto>> {
+    Ok(Json(
+        carts::remove_item(&state.store, &caller, &id, &item_id).await?.into(),
+    ))
+}
+
+/// Pays for the cart: reserves its stock, captures the payment and places the order, or
+/// does none of these.
+#[utoipa::path(post, path = "/v1/carts/{id}/checkout", tag = "carts", params(("id" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: one order, one charge")),
+    request_body = CheckoutRequestDto,
+    responses((status = 201, body = OrderDto), (status = 402, body = Problem, description = "payment_declined"),
+              (status = 404, body = Problem), (status = 409, body = Problem, description = "out_of_stock or conflict"),
+              (status = 422, body = Problem), (status = 502, body = Problem, description = "payment_provider_error")))]
+pub async fn checkout(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CheckoutRequestDto>,
+) -> ApiResult<Created<OrderDto>> {
+    let request = CheckoutRequest {
+        email: body.email,
+        shipping_address: body.shipping_address.into(),
+        payment_token: body.payment.token,
+        idempotency_key: headers
+            .get(IDEMPOTENCY_KEY)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    let placed = checkout::checkout(
+        &state.store,
+        &state.payments,
+        &state.events,
+        state.checkout,
+        &caller,
+        &id,
+        request,
+    )
+    .await?;
+    let mut order = OrderDto::from(placed.order);
+    order.token = placed.guest_token;
+    Ok(Created(order))
+}

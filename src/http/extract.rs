@@ -1,0 +1,174 @@
+//! Extractors with Backroom's rejections: JSON bodies, query strings and the caller.
+
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::problem::ApiError;
+use crate::domain::{DomainError, FieldError, Principal, auth};
+use crate::store::Store;
+
+/// A JSON body: `Content-Type: application/json` (else 415), well-formed (else 400), and
+/// of the expected shape with no unknown fields (else 422, naming the field).
+pub struct ApiJson<T>(pub T);
+
+/// Like [`ApiJson`], but an empty body (with or without a content type) means `T::default()`.
+pub struct OptionalJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = json_content_type(request.headers());
+        let bytes = read_body(request, state).await?;
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType(
+                "request bodies must be application/json".to_owned(),
+            ));
+        }
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+impl<S, T> FromRequest<S> for OptionalJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Default,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = json_content_type(request.headers());
+        let bytes = read_body(request, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType(
+                "request bodies must be application/json".to_owned(),
+            ));
+        }
+        parse_json(&bytes).map(OptionalJson)
+    }
+}
+
+async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state).await.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(super::BODY_LIMIT_BYTES)
+        } else {
+            ApiError::BadRequest(format!("could not read the request body: {rejection}"))
+        }
+    })
+}
+
+fn json_content_type(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+}
+
+/// Syntax errors are 400; a well-formed body of the wrong shape is 422 with the field named.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." { "body".to_owned() } else { path };
+                ApiError::Domain(DomainError::Validation(vec![FieldError::new(
+                    field,
+                    clean_serde_message(&inner),
+                )]))
+            }
+            _ => ApiError::BadRequest(format!("the body is not valid JSON: {inner}")),
+        }
+    })
+}
+
+/// serde's messages end with " at line 1 column 42"; the field path says where already.
+fn clean_serde_message(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message,
+    }
+}
+
+/// A query string of the expected shape, else 422.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query).map(ApiQuery).map_err(|error| {
+            ApiError::Domain(DomainError::Validation(vec![FieldError::new(
+                "query",
+                error.to_string(),
+            )]))
+        })
+    }
+}
+
+/// Who is calling. A request without a bearer token is `Principal::Anonymous`; a token
+/// that is unknown, expired or revoked is refused with 401.
+pub struct Caller(pub Principal);
+
+/// The caller once resolved, kept in the request's extensions so that middleware and the
+/// handler resolve a token only once.
+#[derive(Clone, Debug)]
+pub struct ResolvedCaller(pub Principal);
+
+impl<S> FromRequestParts<S> for Caller
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ResolvedCaller(principal)) = parts.extensions.get::<ResolvedCaller>() {
+            return Ok(Caller(principal.clone()));
+        }
+        let state = AppState::from_ref(state);
+        let principal = resolve_caller(&state.store, &parts.headers).await?;
+        parts.extensions.insert(ResolvedCaller(principal.clone()));
+        Ok(Caller(principal))
+    }
+}
+
+/// The principal behind the request's `Authorization: Bearer` header.
+pub async fn resolve_caller(store: &Store, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Principal::Anonymous);
+    };
+    let token = bearer_token(value.to_str().unwrap_or_default()).ok_or(DomainError::Unauthorized)?;
+    auth::resolve_session(store, token)
+        .await?
+        .ok_or(ApiError::Domain(DomainError::Unauthorized))
+}
+
+pub fn bearer_token(header_value: &str) -> Option<&str> {
+    let (scheme, token) = header_value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}

@@ -1,0 +1,116 @@
+//! The `Idempotency-Key` middleware for every POST (contract: Conventions).
+//!
+//! Responses that end before handling begins (400, 401, 413, 415, 422, 429) are not
+//! stored, so the key may be retried; every other response is stored and replayed
+//! byte-for-byte with `Idempotent-Replayed: true`.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::extract::{ResolvedCaller, resolve_caller};
+use super::problem::ApiError;
+use super::{AppState, BODY_LIMIT_BYTES};
+use crate::domain::idempotency::{self, Claim, StoredResponse};
+
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+const REPLAYED: &str = "idempotent-replayed";
+/// Responses this large are not kept for replay (none of ours comes near).
+const MAX_STORED_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+pub async fn idempotency(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.method() != Method::POST || !request.headers().contains_key(IDEMPOTENCY_KEY) {
+        return next.run(request).await;
+    }
+    match handle(state, request, next).await {
+        Ok(response) | Err(response) => response,
+    }
+}
+
+async fn handle(state: AppState, request: Request, next: Next) -> Result<Response, Response> {
+    let key = request
+        .headers()
+        .get(IDEMPOTENCY_KEY)
+        .and_then(|value| value.to_str().ok())
+        .filter(|key| (1..=255).contains(&key.len()))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned()).into_response()
+        })?;
+    // An invalid token is the handler's 401 to give, and such responses are not stored.
+    let Ok(caller) = resolve_caller(&state.store, request.headers()).await else {
+        return Ok(next.run(request).await);
+    };
+    let scope = caller.scope();
+    let (mut parts, body) = request.into_parts();
+    let bytes = to_bytes(body, BODY_LIMIT_BYTES)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge(BODY_LIMIT_BYTES).into_response())?;
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
+    let hash = idempotency::fingerprint(parts.method.as_str(), &target, &bytes);
+
+    let claim = idempotency::claim(&state.store, &scope, &key, parts.method.as_str(), &target, &hash)
+        .await
+        .map_err(|error| ApiError::from(error).into_response())?;
+    match claim {
+        Claim::Proceed => {}
+        Claim::Replay(stored) => return Ok(replay(stored)),
+        Claim::Reused => return Err(ApiError::IdempotencyKeyReused.into_response()),
+        Claim::InUse => return Err(ApiError::IdempotencyKeyInUse.into_response()),
+    }
+
+    parts.extensions.insert(ResolvedCaller(caller));
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    if !is_stored(response.status()) {
+        release(&state, &scope, &key).await;
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(body) = to_bytes(body, MAX_STORED_RESPONSE_BYTES).await else {
+        release(&state, &scope, &key).await;
+        return Err(ApiError::Domain(crate::domain::DomainError::Internal(
+            "response too large to keep".to_owned(),
+        ))
+        .into_response());
+    };
+    let stored = StoredResponse {
+        status: parts.status.as_u16(),
+        content_type: parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body: body.to_vec(),
+    };
+    if let Err(error) = idempotency::complete(&state.store, &scope, &key, &stored).await {
+        tracing::error!(%error, "could not store an idempotent response; the key stays claimed until abandoned");
+    }
+    Ok(Response::from_parts(parts, Body::from(body)))
+}
+
+async fn release(state: &AppState, scope: &str, key: &str) {
+    if let Err(error) = idempotency::release(&state.store, scope, key).await {
+        tracing::error!(%error, "could not release an idempotency key");
+    }
+}
+
+fn is_stored(status: StatusCode) -> bool {
+    !matches!(status.as_u16(), 400 | 401 | 413 | 415 | 422 | 429)
+}
+
+fn replay(stored: StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, stored.body).into_response();
+    if let Some(content_type) = stored.content_type.and_then(|ct| HeaderValue::from_str(&ct).ok()) {
+        response.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    }
+    response
+        .headers_mut()
+        .insert(REPLAYED, HeaderValue::from_static("true"));
+    response
+}

@@ -1,0 +1,117 @@
+//! The HTTP layer: routes, extractors, request and response bodies, problem+json, OpenAPI.
+//!
+//! Handlers extract, call one domain operation and map its result; they hold no SQL and
+//! no business rules.
+
+mod admin;
+mod auth;
+mod carts;
+mod catalog;
+pub mod dto;
+pub mod extract;
+mod idempotency;
+mod middleware;
+pub mod openapi;
+mod ops;
+mod orders;
+pub mod problem;
+
+use std::time::Duration;
+
+pub use axum::Json;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde::Serialize;
+use tokio::sync::watch;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::domain::checkout::CheckoutSettings;
+use crate::domain::events::EventBus;
+use crate::payments::PaymentProvider;
+use crate::store::Store;
+
+/// Request bodies above this are refused with 413 (contract: Conventions).
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub payments: PaymentProvider,
+    pub events: EventBus,
+    pub checkout: CheckoutSettings,
+    pub metrics: PrometheusHandle,
+    /// Flips to true when the server shuts down, ending live streams so it can.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// A 201 Created with a JSON body.
+pub struct Created<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        (StatusCode::CREATED, Json(self.0)).into_response()
+    }
+}
+
+/// The whole application: API, documentation and operations endpoints, with middleware.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let api = Router::new()
+        .merge(ops::router())
+        .merge(auth::router())
+        .merge(catalog::router())
+        .merge(carts::router())
+        .merge(orders::router())
+        .merge(admin::router())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            request_timeout,
+        ));
+    let streams = Router::new()
+        .merge(orders::streaming_router())
+        .merge(admin::streaming_router());
+
+    Router::new()
+        .merge(api)
+        .merge(streams)
+        .route_layer(axum::middleware::from_fn(middleware::record_metrics))
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::document()))
+        .fallback(middleware::not_found)
+        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotency,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(middleware::log_server_errors))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                let request_id = request
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}

@@ -1,0 +1,141 @@
+//! A customer's orders and their live updates (contract: Orders).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::dto::{ListResponse, OrderAccessQuery, OrderDto, PageQuery};
+use super::extract::{ApiQuery, Caller};
+use super::problem::{ApiResult, Problem};
+use super::{AppState, Json};
+use crate::domain::events::EventKind;
+use crate::domain::orders::{self, Order};
+use crate::domain::{PageRequest, Principal};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/orders", get(list_orders))
+        .route("/v1/orders/{id}", get(get_order))
+}
+
+/// Routes that stream: they are exempt from the request timeout.
+pub fn streaming_router() -> Router<AppState> {
+    Router::new().route("/v1/orders/{id}/events", get(order_events))
+}
+
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The caller's own orders, newest first.
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = ListResponse<OrderDto>), (status = 401, body = Problem)))]
+pub async fn list_orders(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<ListResponse<OrderDto>>> {
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
+    let orders = orders::list_own_orders(&state.store, &caller, &page).await?;
+    Ok(Json(ListResponse::from_page(orders, Into::into)))
+}
+
+/// An order, for its customer or, for a guest order, with `?token=`.
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path), OrderAccessQuery),
+    responses((status = 200, body = OrderDto), (status = 404, body = Problem)))]
+pub async fn get_order(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<OrderAccessQuery>,
+) -> ApiResult<Json<OrderDto>> {
+    Ok(Json(
+        orders::get_order(&state.store, &caller, &id, query.token.as_deref())
+            .await?
+            .into(),
+    ))
+}
+
+/// Server-Sent Events: the order as it is now, then again after every change, each as
+/// `event: order.updated`. A comment every 15 s keeps the connection open.
+#[utoipa::path(get, path = "/v1/orders/{id}/events", tag = "orders", params(("id" = String, Path), OrderAccessQuery),
+    responses((status = 200, content_type = "text/event-stream", description = "a stream of `order.updated` events"),
+              (status = 404, body = Problem)))]
+pub async fn order_events(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<OrderAccessQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    // Subscribe before reading, so no change between the read and the subscription is lost.
+    let mut changes = state.events.subscribe();
+    let order = orders::get_order(&state.store, &caller, &id, query.token.as_deref()).await?;
+    let mut shutdown = state.shutdown.clone();
+    let stream = async_stream::stream! {
+        yield Ok(order_event("order.updated", &format!("{}:{}", order.id, order.updated_at.0), order));
+        loop {
+            let change = tokio::select! {
+                _ = shutdown.changed() => break,
+                change = changes.recv() => change,
+            };
+            let event_id = match change {
+                Ok(event) if event.order_id == id => event.id,
+                Ok(_) => continue,
+                // Missed some: the current order says all that matters.
+                Err(RecvError::Lagged(_)) => format!("{id}:lagged"),
+                Err(RecvError::Closed) => break,
+            };
+            match orders::get_order(&state.store, &caller, &id, query.token.as_deref()).await {
+                Ok(order) => yield Ok(order_event("order.updated", &event_id, order)),
+                Err(error) => {
+                    tracing::warn!(%error, order_id = %id, "order stream ended");
+                    break;
+                }
+            }
+        }
+    };
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
+}
+
+/// Every event of the shop, for staff: `event:` is its type (`order.paid`, ...), `data:` the order.
+pub async fn all_events(
+    state: AppState,
+    caller: Principal,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    caller.require_staff()?;
+    let mut changes = state.events.subscribe();
+    let mut shutdown = state.shutdown.clone();
+    let stream = async_stream::stream! {
+        loop {
+            let change = tokio::select! {
+                _ = shutdown.changed() => break,
+                change = changes.recv() => change,
+            };
+            let event = match change {
+                Ok(event) => event,
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "staff event stream lagged");
+                    continue;
+                }
+                Err(RecvError::Closed) => break,
+            };
+            if let Ok(order) = orders::get_order(&state.store, &caller, &event.order_id, None).await {
+                yield Ok(order_event(kind_name(event.kind), &event.id, order));
+            }
+        }
+    };
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
+}
+
+fn kind_name(kind: EventKind) -> &'static str {
+    kind.as_str()
+}
+
+fn order_event(name: &str, id: &str, order: Order) -> Event {
+    let data = serde_json::to_string(&OrderDto::from(order)).unwrap_or_else(|_| "{}".to_owned());
+    Event::default().event(name).id(id).data(data)
+}

@@ -1,0 +1,203 @@
+//! Errors as RFC 9457 `application/problem+json`, mapped in this one place.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::{DomainError, FieldError, Shortage};
+
+/// Every error a request can end with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("this route does not accept that method")]
+    MethodNotAllowed,
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still being handled")]
+    IdempotencyKeyInUse,
+    #[error("the database is not reachable or not migrated")]
+    NotReady,
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        ApiError::Domain(error.into())
+    }
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// A stable machine-readable code, such as `out_of_stock`.
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<ProblemField>>,
+    /// For `out_of_stock`: every line that is short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variants: Option<Vec<ProblemShortage>>,
+    /// For `payment_declined`: why the card was declined.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decline_code: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemField {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemShortage {
+    pub variant_id: String,
+    pub requested: i64,
+    pub available: i64,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        use ApiError as E;
+        use DomainError as D;
+        match self {
+            E::Domain(D::Validation(_)) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "Validation failed",
+            ),
+            E::Domain(D::NotFound(_)) | E::RouteNotFound => (StatusCode::NOT_FOUND, "not_found", "Not found"),
+            E::Domain(D::Unauthorized) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            E::Domain(D::Forbidden) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            E::Domain(D::Conflict(_)) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            E::Domain(D::OutOfStock(_)) => (StatusCode::CONFLICT, "out_of_stock", "Out of stock"),
+            E::Domain(D::PaymentDeclined { .. }) => {
+                (StatusCode::PAYMENT_REQUIRED, "payment_declined", "Payment declined")
+            }
+            E::Domain(D::PaymentProvider(_)) => (
+                StatusCode::BAD_GATEWAY,
+                "payment_provider_error",
+                "Payment provider error",
+            ),
+            E::Domain(D::Store(_) | D::Internal(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error")
+            }
+            E::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request", "Bad request"),
+            E::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Unsupported media type",
+            ),
+            E::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large"),
+            E::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+            ),
+            E::IdempotencyKeyReused => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "Idempotency key reused",
+            ),
+            E::IdempotencyKeyInUse => (StatusCode::CONFLICT, "idempotency_key_in_use", "Idempotency key in use"),
+            E::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready", "Not ready"),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::Domain(DomainError::Validation(errors)) => match errors.as_slice() {
+                [only] => format!("{} {}", only.field, only.message),
+                _ => format!("{} fields are not valid", errors.len()),
+            },
+            ApiError::Domain(DomainError::OutOfStock(shortages)) => {
+                format!("not enough stock for {} of the cart's lines", shortages.len())
+            }
+            ApiError::Domain(DomainError::PaymentProvider(_)) => {
+                "the payment provider failed; nothing was charged and the cart is unchanged".to_owned()
+            }
+            // Internals stay in the log (see `http::middleware::log_server_errors`).
+            ApiError::Domain(DomainError::Store(_) | DomainError::Internal(_)) => {
+                "something went wrong on our side; it has been logged".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let (status, code, title) = self.parts();
+        let (errors, variants, decline_code) = match self {
+            ApiError::Domain(DomainError::Validation(errors)) => (Some(errors.iter().map(field).collect()), None, None),
+            ApiError::Domain(DomainError::OutOfStock(shortages)) => {
+                (None, Some(shortages.iter().map(shortage).collect()), None)
+            }
+            ApiError::Domain(DomainError::PaymentDeclined { decline_code }) => (None, None, Some(decline_code.clone())),
+            _ => (None, None, None),
+        };
+        Problem {
+            kind: format!("urn:backroom:problem:{code}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            code: code.to_owned(),
+            errors,
+            variants,
+            decline_code,
+        }
+    }
+}
+
+fn field(error: &FieldError) -> ProblemField {
+    ProblemField {
+        field: error.field.clone(),
+        message: error.message.clone(),
+    }
+}
+
+fn shortage(shortage: &Shortage) -> ProblemShortage {
+    ProblemShortage {
+        variant_id: shortage.variant_id.clone(),
+        requested: shortage.requested,
+        available: shortage.available,
+    }
+}
+
+/// The cause of a 500, carried to the logging middleware so the response itself says nothing.
+#[derive(Debug, Clone)]
+pub struct InternalCause(pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status.is_server_error() {
+            response.extensions_mut().insert(InternalCause(self.to_string()));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,15 @@
+//! Backroom: the commerce backend in one binary.
+//!
+//! Layers, with data flowing one way: [`http`] → [`domain`] → [`store`]. [`payments`]
+//! holds the payment providers, [`jobs`] the background work, [`server`] and [`cli`] the
+//! process around them.
+
+pub mod cli;
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod jobs;
+pub mod payments;
+pub mod server;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,105 @@
+//! The built-in test provider, after Stripe's test tokens (contract: Carts and checkout).
+//!
+//! It keeps its own ledger of every capture and refund (the `test_provider_charges` table,
+//! standing in for the provider's side), keyed by the idempotency key it is called with:
+//! calling twice with one key records one charge and answers the same, as a real provider
+//! does. Tests count charges in that ledger.
+
+use super::{CaptureOutcome, ProviderError};
+use crate::domain::money::Money;
+use crate::domain::time::Timestamp;
+use crate::store::Store;
+use crate::store::test_provider::{self as ledger, ChargeRow};
+
+#[derive(Debug, Clone)]
+pub struct TestProvider {
+    ledger: Store,
+}
+
+enum TokenBehaviour {
+    Succeed,
+    Decline(&'static str),
+    Fail,
+}
+
+fn behaviour(token: &str) -> Option<TokenBehaviour> {
+    match token {
+        "tok_visa" => Some(TokenBehaviour::Succeed),
+        "tok_chargeDeclined" => Some(TokenBehaviour::Decline("generic_decline")),
+        "tok_chargeDeclinedInsufficientFunds" => Some(TokenBehaviour::Decline("insufficient_funds")),
+        "tok_chargeDeclinedProcessingError" => Some(TokenBehaviour::Fail),
+        _ => None,
+    }
+}
+
+impl TestProvider {
+    pub fn new(ledger: Store) -> Self {
+        TestProvider { ledger }
+    }
+
+    pub fn recognizes(&self, token: &str) -> bool {
+        behaviour(token).is_some()
+    }
+
+    pub async fn capture(&self, key: &str, token: &str, amount: Money) -> Result<CaptureOutcome, ProviderError> {
+        let (outcome, decline_code) = match behaviour(token) {
+            Some(TokenBehaviour::Succeed) => ("captured", None),
+            Some(TokenBehaviour::Decline(code)) => ("declined", Some(code)),
+            Some(TokenBehaviour::Fail) => return Err(ProviderError("processing error at the card network".to_owned())),
+            None => return Err(ProviderError(format!("unknown payment token {token:?}"))),
+        };
+        let row = ChargeRow {
+            idempotency_key: key.to_owned(),
+            kind: "capture".to_owned(),
+            payment_token: token.to_owned(),
+            amount: amount.amount,
+            currency: amount.currency.to_string(),
+            outcome: outcome.to_owned(),
+            decline_code: decline_code.map(str::to_owned),
+            created_at: Timestamp::now().0,
+        };
+        let recorded = ledger::record_charge(&self.ledger, &row)
+            .await
+            .map_err(unreachable_ledger)?;
+        Ok(outcome_of(&recorded, key))
+    }
+
+    pub async fn find_capture(&self, key: &str) -> Result<Option<CaptureOutcome>, ProviderError> {
+        let found = ledger::find_charge(&self.ledger, key)
+            .await
+            .map_err(unreachable_ledger)?;
+        Ok(found
+            .filter(|charge| charge.kind == "capture")
+            .map(|charge| outcome_of(&charge, key)))
+    }
+
+    pub async fn refund(&self, key: &str, capture_key: &str, amount: Money) -> Result<(), ProviderError> {
+        let row = ChargeRow {
+            idempotency_key: key.to_owned(),
+            kind: "refund".to_owned(),
+            payment_token: capture_key.to_owned(),
+            amount: amount.amount,
+            currency: amount.currency.to_string(),
+            outcome: "refunded".to_owned(),
+            decline_code: None,
+            created_at: Timestamp::now().0,
+        };
+        ledger::record_charge(&self.ledger, &row)
+            .await
+            .map_err(unreachable_ledger)?;
+        Ok(())
+    }
+}
+
+fn outcome_of(charge: &ChargeRow, key: &str) -> CaptureOutcome {
+    match charge.decline_code.clone() {
+        Some(decline_code) => CaptureOutcome::Declined { decline_code },
+        None => CaptureOutcome::Captured {
+            reference: format!("test_ch_{key}"),
+        },
+    }
+}
+
+fn unreachable_ledger(error: crate::store::StoreError) -> ProviderError {
+    ProviderError(format!("test provider ledger unavailable: {error}"))
+}

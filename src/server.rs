@@ -1,0 +1,125 @@
+//! The running server: binds, serves the router, runs background jobs, and shuts down
+//! gracefully (in-flight requests finish, live streams end).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::domain::checkout::CheckoutSettings;
+use crate::domain::events::EventBus;
+use crate::http::{self, AppState};
+use crate::payments::{PaymentProvider, TestProvider};
+use crate::store::Store;
+use crate::{jobs, telemetry};
+
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Requests (other than live streams) taking longer are answered 503.
+    pub request_timeout: Duration,
+    /// How long stock stays reserved for a payment attempt that is never settled.
+    pub reservation_seconds: i64,
+    /// How often the recovery job looks for unsettled attempts and expired records.
+    pub jobs_interval: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            request_timeout: Duration::from_secs(20),
+            reservation_seconds: 15 * 60,
+            jobs_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ServerOptions {
+    pub fn for_tests() -> Self {
+        ServerOptions::default()
+    }
+}
+
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    options: ServerOptions,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Server {
+    pub async fn bind(addr: SocketAddr, store: Store, options: ServerOptions) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        let (shutdown, shutdown_signal) = watch::channel(false);
+        let state = AppState {
+            payments: PaymentProvider::Test(TestProvider::new(store.clone())),
+            store,
+            events: EventBus::default(),
+            checkout: CheckoutSettings {
+                reservation_seconds: options.reservation_seconds,
+            },
+            metrics: telemetry::metrics_handle(),
+            shutdown: shutdown_signal,
+        };
+        let router = http::router(state.clone(), options.request_timeout);
+        Ok(Server {
+            listener,
+            router,
+            state,
+            options,
+            shutdown,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serves until `signal` completes, then lets in-flight requests finish.
+    pub async fn run(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let jobs = jobs::spawn(self.state.clone(), self.options.jobs_interval);
+        let shutdown = self.shutdown;
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                signal.await;
+                tracing::info!("shutting down: finishing in-flight requests");
+                let _ = shutdown.send(true);
+            })
+            .await;
+        jobs.abort();
+        result
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn termination_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,173 @@
+//! Carts and their lines.
+
+use super::{Conn, StoreResult};
+use crate::on_conn;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CartRow {
+    pub id: String,
+    pub customer_id: Option<String>,
+    pub currency: String,
+    pub status: String,
+    pub version: i64,
+    pub order_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A cart line with the variant's current price and names.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CartLineRow {
+    pub id: String,
+    pub variant_id: String,
+    pub sku: String,
+    pub variant_title: String,
+    pub product_title: String,
+    pub product_status: String,
+    pub quantity: i64,
+    pub price_amount: i64,
+    pub currency: String,
+}
+
+pub async fn insert_cart(conn: &mut Conn, row: &CartRow) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO carts (id, customer_id, currency, status, version, order_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&row.id)
+        .bind(&row.customer_id)
+        .bind(&row.currency)
+        .bind(&row.status)
+        .bind(row.version)
+        .bind(&row.order_id)
+        .bind(row.created_at)
+        .bind(row.updated_at)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn find_cart(conn: &mut Conn, id: &str) -> StoreResult<Option<CartRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT id, customer_id, currency, status, version, order_id, created_at, updated_at
+             FROM carts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await
+    })?)
+}
+
+pub async fn list_cart_lines(conn: &mut Conn, cart_id: &str) -> StoreResult<Vec<CartLineRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT ci.id, ci.variant_id, v.sku, v.title AS variant_title, p.title AS product_title,
+                    p.status AS product_status, ci.quantity, v.price_amount, v.currency
+             FROM cart_items ci
+             JOIN variants v ON v.id = ci.variant_id
+             JOIN products p ON p.id = v.product_id
+             WHERE ci.cart_id = $1
+             ORDER BY ci.id",
+        )
+        .bind(cart_id)
+        .fetch_all(c)
+        .await
+    })?)
+}
+
+/// Bumps the version of an open cart. Done first in every cart edit: on PostgreSQL the row
+/// lock it takes serializes concurrent edits of one cart; zero rows means not open.
+pub async fn touch_open_cart(conn: &mut Conn, cart_id: &str, now: i64) -> StoreResult<bool> {
+    let result = on_conn!(conn, |c| {
+        sqlx::query("UPDATE carts SET version = version + 1, updated_at = $2 WHERE id = $1 AND status = 'open'")
+            .bind(cart_id)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(result == 1)
+}
+
+/// Adds `quantity` to the cart's line for `variant_id`, creating the line when missing.
+pub async fn add_to_line(
+    conn: &mut Conn,
+    item_id: &str,
+    cart_id: &str,
+    variant_id: &str,
+    quantity: i64,
+    now: i64,
+) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO cart_items (id, cart_id, variant_id, quantity, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = cart_items.quantity + excluded.quantity",
+        )
+        .bind(item_id)
+        .bind(cart_id)
+        .bind(variant_id)
+        .bind(quantity)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Sets a line's quantity; false when the line is not in the cart.
+pub async fn set_line_quantity(conn: &mut Conn, cart_id: &str, item_id: &str, quantity: i64) -> StoreResult<bool> {
+    let result = on_conn!(conn, |c| {
+        sqlx::query("UPDATE cart_items SET quantity = $3 WHERE cart_id = $1 AND id = $2")
+            .bind(cart_id)
+            .bind(item_id)
+            .bind(quantity)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(result == 1)
+}
+
+/// Removes a line; false when the line is not in the cart.
+pub async fn delete_line(conn: &mut Conn, cart_id: &str, item_id: &str) -> StoreResult<bool> {
+    let result = on_conn!(conn, |c| {
+        sqlx::query("DELETE FROM cart_items WHERE cart_id = $1 AND id = $2")
+            .bind(cart_id)
+            .bind(item_id)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(result == 1)
+}
+
+/// Moves a cart from status `from` to `to`; false when it was not in `from`.
+pub async fn set_cart_status(
+    conn: &mut Conn,
+    cart_id: &str,
+    from: &str,
+    to: &str,
+    order_id: Option<&str>,
+    now: i64,
+) -> StoreResult<bool> {
+    let result = on_conn!(conn, |c| {
+        sqlx::query(
+            "UPDATE carts SET status = $3, order_id = COALESCE($4, order_id), version = version + 1, updated_at = $5
+             WHERE id = $1 AND status = $2",
+        )
+        .bind(cart_id)
+        .bind(from)
+        .bind(to)
+        .bind(order_id)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(result == 1)
+}

@@ -1,0 +1,386 @@
+//! Products, variants, categories and stock levels.
+
+use super::{Conn, StoreResult};
+use crate::on_conn;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProductRow {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub status: String,
+    pub images: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VariantRow {
+    pub id: String,
+    pub product_id: String,
+    pub sku: String,
+    pub title: String,
+    pub price_amount: i64,
+    pub currency: String,
+    pub options: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub position: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CategoryRow {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub parent_id: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProductCategoryRow {
+    pub product_id: String,
+    pub category_id: String,
+}
+
+/// A variant with what a cart needs to know about its product.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SellableVariantRow {
+    pub id: String,
+    pub sku: String,
+    pub title: String,
+    pub product_title: String,
+    pub product_status: String,
+    pub price_amount: i64,
+    pub currency: String,
+}
+
+/// Filters of a product list; `None` means "any".
+#[derive(Debug, Clone)]
+pub struct ProductFilter<'a> {
+    pub status: Option<&'a str>,
+    pub before_id: &'a str,
+    /// A LIKE pattern, already lower-cased and escaped with `\`.
+    pub search_pattern: Option<&'a str>,
+    /// A category id or slug.
+    pub category: Option<&'a str>,
+    pub limit: i64,
+}
+
+/// The page of products a filter selects; shared by the three list queries so that
+/// variants and categories come for the whole page in one query each (no N+1).
+macro_rules! product_page {
+    () => {
+        "SELECT p.id FROM products p
+         WHERE ($1 IS NULL OR p.status = $1)
+           AND p.id < $2
+           AND ($3 IS NULL OR LOWER(p.title) LIKE $3 ESCAPE '\\' OR LOWER(p.description) LIKE $3 ESCAPE '\\')
+           AND ($4 IS NULL OR EXISTS (
+                SELECT 1 FROM product_categories pc JOIN categories c ON c.id = pc.category_id
+                WHERE pc.product_id = p.id AND (c.id = $4 OR c.slug = $4)))
+         ORDER BY p.id DESC
+         LIMIT $5"
+    };
+}
+
+pub async fn list_products(
+    conn: &mut Conn,
+    filter: &ProductFilter<'_>,
+) -> StoreResult<(Vec<ProductRow>, Vec<VariantRow>, Vec<ProductCategoryRow>)> {
+    let products = on_conn!(conn, |c| {
+        sqlx::query_as(concat!(
+            "SELECT id, slug, title, description, status, images, created_at, updated_at
+             FROM products WHERE id IN (",
+            product_page!(),
+            ") ORDER BY id DESC"
+        ))
+        .bind(filter.status)
+        .bind(filter.before_id)
+        .bind(filter.search_pattern)
+        .bind(filter.category)
+        .bind(filter.limit)
+        .fetch_all(c)
+        .await
+    })?;
+    let variants = on_conn!(conn, |c| {
+        sqlx::query_as(concat!(
+            "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position
+             FROM variants WHERE product_id IN (",
+            product_page!(),
+            ") ORDER BY product_id, position"
+        ))
+        .bind(filter.status)
+        .bind(filter.before_id)
+        .bind(filter.search_pattern)
+        .bind(filter.category)
+        .bind(filter.limit)
+        .fetch_all(c)
+        .await
+    })?;
+    let categories = on_conn!(conn, |c| {
+        sqlx::query_as(concat!(
+            "SELECT product_id, category_id FROM product_categories WHERE product_id IN (",
+            product_page!(),
+            ") ORDER BY product_id, category_id"
+        ))
+        .bind(filter.status)
+        .bind(filter.before_id)
+        .bind(filter.search_pattern)
+        .bind(filter.category)
+        .bind(filter.limit)
+        .fetch_all(c)
+        .await
+    })?;
+    Ok((products, variants, categories))
+}
+
+/// A product by id or slug, with `status` when given.
+pub async fn find_product(conn: &mut Conn, id_or_slug: &str, status: Option<&str>) -> StoreResult<Option<ProductRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT id, slug, title, description, status, images, created_at, updated_at
+             FROM products WHERE (id = $1 OR slug = $1) AND ($2 IS NULL OR status = $2)",
+        )
+        .bind(id_or_slug)
+        .bind(status)
+        .fetch_optional(c)
+        .await
+    })?)
+}
+
+pub async fn list_product_variants(conn: &mut Conn, product_id: &str) -> StoreResult<Vec<VariantRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position
+             FROM variants WHERE product_id = $1 ORDER BY position",
+        )
+        .bind(product_id)
+        .fetch_all(c)
+        .await
+    })?)
+}
+
+pub async fn list_product_category_ids(conn: &mut Conn, product_id: &str) -> StoreResult<Vec<String>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_scalar("SELECT category_id FROM product_categories WHERE product_id = $1 ORDER BY category_id")
+            .bind(product_id)
+            .fetch_all(c)
+            .await
+    })?)
+}
+
+pub async fn slug_taken(conn: &mut Conn, slug: &str) -> StoreResult<bool> {
+    let found: Option<i64> = on_conn!(conn, |c| {
+        sqlx::query_scalar("SELECT 1 FROM products WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(c)
+            .await
+    })?;
+    Ok(found.is_some())
+}
+
+pub async fn insert_product(conn: &mut Conn, row: &ProductRow) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO products (id, slug, title, description, status, images, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&row.id)
+        .bind(&row.slug)
+        .bind(&row.title)
+        .bind(&row.description)
+        .bind(&row.status)
+        .bind(&row.images)
+        .bind(row.created_at)
+        .bind(row.updated_at)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn update_product(conn: &mut Conn, row: &ProductRow) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "UPDATE products SET slug = $2, title = $3, description = $4, status = $5, images = $6, updated_at = $7
+             WHERE id = $1",
+        )
+        .bind(&row.id)
+        .bind(&row.slug)
+        .bind(&row.title)
+        .bind(&row.description)
+        .bind(&row.status)
+        .bind(&row.images)
+        .bind(row.updated_at)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn insert_variant(conn: &mut Conn, row: &VariantRow, created_at: i64) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO variants (id, product_id, sku, title, price_amount, currency, options, on_hand, reserved,
+                                   position, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $10)",
+        )
+        .bind(&row.id)
+        .bind(&row.product_id)
+        .bind(&row.sku)
+        .bind(&row.title)
+        .bind(row.price_amount)
+        .bind(&row.currency)
+        .bind(&row.options)
+        .bind(row.on_hand)
+        .bind(row.position)
+        .bind(created_at)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn next_variant_position(conn: &mut Conn, product_id: &str) -> StoreResult<i64> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_scalar("SELECT CAST(COALESCE(MAX(position) + 1, 0) AS BIGINT) FROM variants WHERE product_id = $1")
+            .bind(product_id)
+            .fetch_one(c)
+            .await
+    })?)
+}
+
+pub async fn replace_product_categories(conn: &mut Conn, product_id: &str, category_ids: &[String]) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query("DELETE FROM product_categories WHERE product_id = $1")
+            .bind(product_id)
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    for category_id in category_ids {
+        on_conn!(conn, |c| {
+            sqlx::query("INSERT INTO product_categories (product_id, category_id) VALUES ($1, $2)")
+                .bind(product_id)
+                .bind(category_id)
+                .execute(c)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
+pub async fn category_exists(conn: &mut Conn, id: &str) -> StoreResult<bool> {
+    let found: Option<i64> = on_conn!(conn, |c| {
+        sqlx::query_scalar("SELECT 1 FROM categories WHERE id = $1")
+            .bind(id)
+            .fetch_optional(c)
+            .await
+    })?;
+    Ok(found.is_some())
+}
+
+pub async fn insert_category(conn: &mut Conn, row: &CategoryRow) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query("INSERT INTO categories (id, name, slug, parent_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&row.id)
+            .bind(&row.name)
+            .bind(&row.slug)
+            .bind(&row.parent_id)
+            .bind(row.created_at)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn list_categories(conn: &mut Conn, before_id: &str, limit: i64) -> StoreResult<Vec<CategoryRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT id, name, slug, parent_id, created_at FROM categories WHERE id < $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(before_id)
+        .bind(limit)
+        .fetch_all(c)
+        .await
+    })?)
+}
+
+pub async fn find_sellable_variant(conn: &mut Conn, variant_id: &str) -> StoreResult<Option<SellableVariantRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT v.id, v.sku, v.title, p.title AS product_title, p.status AS product_status,
+                    v.price_amount, v.currency
+             FROM variants v JOIN products p ON p.id = v.product_id
+             WHERE v.id = $1",
+        )
+        .bind(variant_id)
+        .fetch_optional(c)
+        .await
+    })?)
+}
+
+/// Changes `on_hand` by `delta` unless that would take it below zero or below what is
+/// reserved; one conditional write, so no concurrent reservation can slip in between.
+/// Returns the new `(on_hand, reserved)`, or `None` when refused or missing.
+pub async fn adjust_on_hand(
+    conn: &mut Conn,
+    variant_id: &str,
+    delta: i64,
+    now: i64,
+) -> StoreResult<Option<(i64, i64)>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "UPDATE variants SET on_hand = on_hand + $2, updated_at = $3
+             WHERE id = $1 AND on_hand + $2 >= reserved AND on_hand + $2 >= 0
+             RETURNING on_hand, reserved",
+        )
+        .bind(variant_id)
+        .bind(delta)
+        .bind(now)
+        .fetch_optional(c)
+        .await
+    })?)
+}
+
+pub async fn find_stock(conn: &mut Conn, variant_id: &str) -> StoreResult<Option<(i64, i64)>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as("SELECT on_hand, reserved FROM variants WHERE id = $1")
+            .bind(variant_id)
+            .fetch_optional(c)
+            .await
+    })?)
+}
+
+pub async fn insert_adjustment(
+    conn: &mut Conn,
+    id: &str,
+    variant_id: &str,
+    delta: i64,
+    reason: &str,
+    staff_id: Option<&str>,
+    now: i64,
+) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO inventory_adjustments (id, variant_id, delta, reason, staff_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(variant_id)
+        .bind(delta)
+        .bind(reason)
+        .bind(staff_id)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}

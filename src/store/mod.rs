@@ -1,0 +1,340 @@
+//! The database: pools, migrations, transactions and the SQLite/PostgreSQL seam.
+//!
+//! Every SQL string of Backroom lives under this module. Each query is written once with
+//! `$1` placeholders (SQLite accepts them) and run on either driver through [`on_conn!`],
+//! which expands the same code for both connection types, so both are type-checked.
+//! Dialect differences are explicit `match` arms in this file and nowhere else.
+
+pub mod carts;
+pub mod catalog;
+pub mod customers;
+pub mod events;
+pub mod idempotency;
+pub mod orders;
+pub mod payments;
+pub mod test_provider;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+/// The default database when none is configured (contract: Command line).
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://backroom-data/backroom.db";
+
+/// How long a writer waits for SQLite's lock, or for a pooled connection, before giving up.
+const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// SQLite allows one writer at a time: writers queue fairly on a pool of one write
+    /// connection, and reads go through a separate read-only pool (WAL lets them run
+    /// beside the writer).
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database url (expected sqlite://PATH or postgres://...): {0}")]
+    UnsupportedUrl(String),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// True when this is a unique-constraint violation on `table.column`.
+    ///
+    /// PostgreSQL names the constraint (`<table>_<column>_key` by our migrations' naming);
+    /// SQLite only names the columns in its message, so both are checked here, once.
+    pub fn is_unique_violation(&self, table_column: &str) -> bool {
+        let StoreError::Database(sqlx::Error::Database(error)) = self else {
+            return false;
+        };
+        if !matches!(error.kind(), sqlx::error::ErrorKind::UniqueViolation) {
+            return false;
+        }
+        let constraint = format!("{}_key", table_column.replace('.', "_"));
+        error.constraint() == Some(constraint.as_str())
+            || error
+                .message()
+                .contains(&format!("UNIQUE constraint failed: {table_column}"))
+    }
+
+    /// True when this is a violation of the CHECK constraint named `constraint`.
+    pub fn is_check_violation(&self, constraint: &str) -> bool {
+        let StoreError::Database(sqlx::Error::Database(error)) = self else {
+            return false;
+        };
+        matches!(error.kind(), sqlx::error::ErrorKind::CheckViolation)
+            && (error.constraint() == Some(constraint) || error.message().contains(constraint))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One connection, inside a transaction or not. Store functions take `&mut Conn`.
+pub struct Conn {
+    inner: ConnInner,
+}
+
+enum ConnInner {
+    SqliteTx(Transaction<'static, Sqlite>),
+    SqlitePooled(PoolConnection<Sqlite>),
+    PostgresTx(Transaction<'static, Postgres>),
+    PostgresPooled(PoolConnection<Postgres>),
+}
+
+/// The driver connection underneath a [`Conn`], for [`on_conn!`].
+pub enum Raw<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+impl Conn {
+    pub fn raw(&mut self) -> Raw<'_> {
+        match &mut self.inner {
+            ConnInner::SqliteTx(tx) => Raw::Sqlite(tx),
+            ConnInner::SqlitePooled(conn) => Raw::Sqlite(conn),
+            ConnInner::PostgresTx(tx) => Raw::Postgres(tx),
+            ConnInner::PostgresPooled(conn) => Raw::Postgres(conn),
+        }
+    }
+
+    /// Commits the transaction (a no-op for a connection outside one).
+    pub async fn commit(self) -> StoreResult<()> {
+        match self.inner {
+            ConnInner::SqliteTx(tx) => tx.commit().await?,
+            ConnInner::PostgresTx(tx) => tx.commit().await?,
+            ConnInner::SqlitePooled(_) | ConnInner::PostgresPooled(_) => {}
+        }
+        Ok(())
+    }
+}
+
+/// Runs `$body` with `$c` bound to the driver connection of `$conn`, whichever it is.
+/// The body is expanded once per driver, so a query written once is checked for both.
+#[macro_export]
+macro_rules! on_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn.raw() {
+            $crate::store::Raw::Sqlite($c) => $body,
+            $crate::store::Raw::Postgres($c) => $body,
+        }
+    };
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://PATH` or `postgres://...`). A SQLite file and its folder
+    /// are created when missing.
+    pub async fn connect(url: &str) -> StoreResult<Store> {
+        if url.starts_with("sqlite:") {
+            Self::connect_sqlite(url).await
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(LOCK_WAIT)
+                .connect_with(options)
+                .await?;
+            Ok(Store::Postgres(pool))
+        } else {
+            Err(StoreError::UnsupportedUrl(redact(url)))
+        }
+    }
+
+    async fn connect_sqlite(url: &str) -> StoreResult<Store> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(LOCK_WAIT);
+        if let Some(folder) = options.get_filename().parent() {
+            if !folder.as_os_str().is_empty() {
+                std::fs::create_dir_all(folder).map_err(|error| StoreError::Database(sqlx::Error::Io(error)))?;
+            }
+        }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(LOCK_WAIT)
+            .connect_with(options.clone())
+            .await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(LOCK_WAIT)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Store::Sqlite { writer, reader })
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match self {
+            Store::Sqlite { writer, .. } => sqlx::migrate!("migrations/sqlite").run(writer).await?,
+            Store::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// True when the database answers and every migration of this build is applied.
+    pub async fn is_ready(&self) -> bool {
+        let expected = match self {
+            Store::Sqlite { .. } => sqlx::migrate!("migrations/sqlite").iter().count(),
+            Store::Postgres(_) => sqlx::migrate!("migrations/postgres").iter().count(),
+        };
+        let Ok(mut conn) = self.read().await else {
+            return false;
+        };
+        let applied: Result<i64, sqlx::Error> = on_conn!(conn, |c| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(c)
+                .await
+        });
+        applied.is_ok_and(|applied| applied as usize >= expected)
+    }
+
+    /// Starts a writing transaction. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails at once
+    /// with SQLITE_BUSY when another writer got in between, and no timeout helps then.
+    pub async fn write(&self) -> StoreResult<Conn> {
+        let inner = match self {
+            Store::Sqlite { writer, .. } => ConnInner::SqliteTx(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Store::Postgres(pool) => ConnInner::PostgresTx(pool.begin().await?),
+        };
+        Ok(Conn { inner })
+    }
+
+    /// A connection for reads outside a transaction.
+    pub async fn read(&self) -> StoreResult<Conn> {
+        let inner = match self {
+            Store::Sqlite { reader, .. } => ConnInner::SqlitePooled(reader.acquire().await?),
+            Store::Postgres(pool) => ConnInner::PostgresPooled(pool.acquire().await?),
+        };
+        Ok(Conn { inner })
+    }
+
+    /// Connections in use and idle, for the metrics.
+    pub fn pool_usage(&self) -> (u32, u32) {
+        match self {
+            Store::Sqlite { writer, reader } => (
+                writer.size() + reader.size() - (writer.num_idle() + reader.num_idle()) as u32,
+                (writer.num_idle() + reader.num_idle()) as u32,
+            ),
+            Store::Postgres(pool) => (pool.size() - pool.num_idle() as u32, pool.num_idle() as u32),
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Store::Sqlite { .. } => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Store::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Creates database `name` on the PostgreSQL server of `admin_url` (used by tests).
+pub async fn create_postgres_database(admin_url: &str, name: &str) -> StoreResult<()> {
+    let mut conn = PgConnection::connect(admin_url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE \"{}\"",
+        sanitize_identifier(name)
+    )))
+    .execute(&mut conn)
+    .await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// Drops database `name`, disconnecting whoever still uses it.
+pub async fn drop_postgres_database(admin_url: &str, name: &str) -> StoreResult<()> {
+    let mut conn = PgConnection::connect(admin_url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+        sanitize_identifier(name)
+    )))
+    .execute(&mut conn)
+    .await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// `url` with its database name replaced by `name`.
+pub fn with_database_name(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{host_part}/{name}?{query}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+fn sanitize_identifier(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// A database URL safe to print: any password replaced.
+pub fn redact(url: &str) -> String {
+    let options = PgConnectOptions::from_str(url).ok();
+    match (options, url.split_once('@')) {
+        (Some(_), Some((credentials, rest))) if credentials.contains(':') && credentials.matches(':').count() > 1 => {
+            let user_end = credentials.rfind(':').unwrap_or(credentials.len());
+            format!("{}:***@{rest}", &credentials[..user_end])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_database_name() {
+        assert_eq!(
+            with_database_name("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            with_database_name("postgres://127.0.0.1", "t1"),
+            "postgres://127.0.0.1/t1"
+        );
+        assert_eq!(
+            with_database_name("postgres://h/db?sslmode=disable", "t1"),
+            "postgres://h/t1?sslmode=disable"
+        );
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://user:secret@host/db"), "postgres://user:***@host/db");
+        assert_eq!(redact("postgres://user@host/db"), "postgres://user@host/db");
+    }
+}

@@ -1,0 +1,303 @@
+//! Payment attempts, their reserved lines, refunds, and the stock movements of checkout.
+
+use super::{Conn, StoreResult};
+use crate::on_conn;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PaymentRow {
+    pub id: String,
+    pub cart_id: String,
+    pub customer_id: Option<String>,
+    pub email: String,
+    pub currency: String,
+    pub amount: i64,
+    pub refunded_amount: i64,
+    pub status: String,
+    pub payment_token: String,
+    pub decline_code: Option<String>,
+    pub provider_reference: Option<String>,
+    pub shipping_address: String,
+    pub idempotency_key: Option<String>,
+    pub order_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PaymentLineRow {
+    pub payment_id: String,
+    pub position: i64,
+    pub variant_id: String,
+    pub sku: String,
+    pub title: String,
+    pub quantity: i64,
+    pub unit_price_amount: i64,
+}
+
+macro_rules! payment_columns {
+    () => {
+        "id, cart_id, customer_id, email, currency, amount, refunded_amount, status, payment_token, decline_code,
+         provider_reference, shipping_address, idempotency_key, order_id, created_at, updated_at, expires_at"
+    };
+}
+
+pub async fn insert_payment(conn: &mut Conn, row: &PaymentRow) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(concat!(
+            "INSERT INTO payments (",
+            payment_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        ))
+        .bind(&row.id)
+        .bind(&row.cart_id)
+        .bind(&row.customer_id)
+        .bind(&row.email)
+        .bind(&row.currency)
+        .bind(row.amount)
+        .bind(row.refunded_amount)
+        .bind(&row.status)
+        .bind(&row.payment_token)
+        .bind(&row.decline_code)
+        .bind(&row.provider_reference)
+        .bind(&row.shipping_address)
+        .bind(&row.idempotency_key)
+        .bind(&row.order_id)
+        .bind(row.created_at)
+        .bind(row.updated_at)
+        .bind(row.expires_at)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn insert_payment_line(conn: &mut Conn, row: &PaymentLineRow) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO payment_lines (payment_id, position, variant_id, sku, title, quantity, unit_price_amount)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&row.payment_id)
+        .bind(row.position)
+        .bind(&row.variant_id)
+        .bind(&row.sku)
+        .bind(&row.title)
+        .bind(row.quantity)
+        .bind(row.unit_price_amount)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn find_payment(conn: &mut Conn, id: &str) -> StoreResult<Option<PaymentRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(concat!("SELECT ", payment_columns!(), " FROM payments WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(c)
+            .await
+    })?)
+}
+
+/// The attempt made for `cart_id` under an idempotency key, if any.
+pub async fn find_payment_by_key(conn: &mut Conn, cart_id: &str, key: &str) -> StoreResult<Option<PaymentRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            payment_columns!(),
+            " FROM payments WHERE cart_id = $1 AND idempotency_key = $2 ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(cart_id)
+        .bind(key)
+        .fetch_optional(c)
+        .await
+    })?)
+}
+
+/// Pending attempts created before `created_before`, oldest first (for the recovery task).
+pub async fn list_stale_pending(conn: &mut Conn, created_before: i64, limit: i64) -> StoreResult<Vec<PaymentRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            payment_columns!(),
+            " FROM payments WHERE status = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2"
+        ))
+        .bind(created_before)
+        .bind(limit)
+        .fetch_all(c)
+        .await
+    })?)
+}
+
+pub async fn list_payment_lines(conn: &mut Conn, payment_id: &str) -> StoreResult<Vec<PaymentLineRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT payment_id, position, variant_id, sku, title, quantity, unit_price_amount
+             FROM payment_lines WHERE payment_id = $1 ORDER BY position",
+        )
+        .bind(payment_id)
+        .fetch_all(c)
+        .await
+    })?)
+}
+
+/// Moves a pending attempt to `status`; false when it was no longer pending (someone else
+/// settled it first), which makes settling safe to race.
+pub async fn settle_pending_payment(
+    conn: &mut Conn,
+    id: &str,
+    status: &str,
+    decline_code: Option<&str>,
+    provider_reference: Option<&str>,
+    now: i64,
+) -> StoreResult<bool> {
+    let result = on_conn!(conn, |c| {
+        sqlx::query(
+            "UPDATE payments SET status = $2, decline_code = $3, provider_reference = $4, updated_at = $5
+             WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(decline_code)
+        .bind(provider_reference)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(result == 1)
+}
+
+pub async fn set_payment_order(conn: &mut Conn, id: &str, order_id: &str) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query("UPDATE payments SET order_id = $2 WHERE id = $1")
+            .bind(id)
+            .bind(order_id)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Moves the refunded amount from `expected_refunded` to `new_refunded` with `status`;
+/// false when another refund changed it first.
+pub async fn update_refunded(
+    conn: &mut Conn,
+    id: &str,
+    expected_refunded: i64,
+    new_refunded: i64,
+    status: &str,
+    now: i64,
+) -> StoreResult<bool> {
+    let result = on_conn!(conn, |c| {
+        sqlx::query(
+            "UPDATE payments SET refunded_amount = $3, status = $4, updated_at = $5
+             WHERE id = $1 AND refunded_amount = $2",
+        )
+        .bind(id)
+        .bind(expected_refunded)
+        .bind(new_refunded)
+        .bind(status)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(result == 1)
+}
+
+pub async fn insert_refund(conn: &mut Conn, id: &str, payment_id: &str, amount: i64, now: i64) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO refunds (id, payment_id, amount, status, created_at, updated_at)
+             VALUES ($1, $2, $3, 'pending', $4, $4)",
+        )
+        .bind(id)
+        .bind(payment_id)
+        .bind(amount)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn set_refund_status(conn: &mut Conn, id: &str, status: &str, now: i64) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query("UPDATE refunds SET status = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(status)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Reserves `quantity` units with one conditional write (design.md, invariant 1);
+/// false when fewer are available.
+pub async fn reserve_stock(conn: &mut Conn, variant_id: &str, quantity: i64, now: i64) -> StoreResult<bool> {
+    let result = on_conn!(conn, |c| {
+        sqlx::query(
+            "UPDATE variants SET reserved = reserved + $2, updated_at = $3
+             WHERE id = $1 AND on_hand - reserved >= $2",
+        )
+        .bind(variant_id)
+        .bind(quantity)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(result == 1)
+}
+
+/// Gives back a reservation that will not become a sale.
+pub async fn release_stock(conn: &mut Conn, variant_id: &str, quantity: i64, now: i64) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query("UPDATE variants SET reserved = reserved - $2, updated_at = $3 WHERE id = $1")
+            .bind(variant_id)
+            .bind(quantity)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Turns a reservation into a sale: the units leave the shelf.
+pub async fn sell_reserved_stock(conn: &mut Conn, variant_id: &str, quantity: i64, now: i64) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "UPDATE variants SET on_hand = on_hand - $2, reserved = reserved - $2, updated_at = $3 WHERE id = $1",
+        )
+        .bind(variant_id)
+        .bind(quantity)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Puts sold units back on the shelf (a canceled order).
+pub async fn restock(conn: &mut Conn, variant_id: &str, quantity: i64, now: i64) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query("UPDATE variants SET on_hand = on_hand + $2, updated_at = $3 WHERE id = $1")
+            .bind(variant_id)
+            .bind(quantity)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}

@@ -1,0 +1,333 @@
+//! Staff catalog management: products, slugs, SKUs, variants, categories, inventory, and who may use /v1/admin.
+
+use crate::helpers::*;
+use serde_json::{Value, json};
+
+fn product_body(title: &str, sku: &str) -> Value {
+    json!({"title": title, "variants": [{"sku": sku, "price": eur(1500), "inventory": 4}]})
+}
+
+async fn new_product_is_a_draft_with_prefixed_ids(app: TestApp) {
+    let staff = app.staff_token().await;
+    let response = app
+        .post(
+            "/v1/admin/products",
+            Some(&staff),
+            json!({
+                "title": "Linen Shirt",
+                "description": "Washed linen",
+                "variants": [
+                    {"sku": "SHIRT-M", "title": "M", "price": eur(5900), "inventory": 3, "options": {"size": "M"}},
+                    {"sku": "SHIRT-L", "title": "L", "price": eur(6100)}
+                ]
+            }),
+        )
+        .await;
+    let product = response.assert_status(201);
+    assert!(id_of(product).starts_with("prod_"), "{product}");
+    assert_eq!(product["status"], "draft");
+    assert_eq!(product["slug"], "linen-shirt");
+    assert_eq!(product["description"], "Washed linen");
+    assert_eq!(product["category_ids"], json!([]));
+    assert!(product["images"].is_array(), "{product}");
+    assert_utc_timestamp(&product["created_at"]);
+    assert_utc_timestamp(&product["updated_at"]);
+    let variants = product["variants"].as_array().expect("variants");
+    assert_eq!(variants.len(), 2);
+    let medium = variants
+        .iter()
+        .find(|variant| variant["sku"] == "SHIRT-M")
+        .expect("SHIRT-M");
+    assert!(id_of(medium).starts_with("var_"), "{medium}");
+    assert_money(&medium["price"], 5900);
+    assert_eq!(medium["available"], 3);
+    assert_eq!(medium["options"]["size"], "M");
+    let large = variants
+        .iter()
+        .find(|variant| variant["sku"] == "SHIRT-L")
+        .expect("SHIRT-L");
+    assert_eq!(large["available"], 0, "inventory defaults to 0");
+}
+
+async fn slug_is_made_from_the_title_and_numbered_on_collision(app: TestApp) {
+    let staff = app.staff_token().await;
+    let mut slugs = Vec::new();
+    for sku in ["MUG-1", "MUG-2", "MUG-3"] {
+        let product = app
+            .post("/v1/admin/products", Some(&staff), product_body("Blue Mug!", sku))
+            .await
+            .assert_status(201)
+            .clone();
+        slugs.push(product["slug"].as_str().expect("slug").to_owned());
+    }
+    assert_eq!(slugs, ["blue-mug", "blue-mug-2", "blue-mug-3"]);
+}
+
+async fn explicit_slug_that_is_taken_is_a_conflict(app: TestApp) {
+    let staff = app.staff_token().await;
+    let mut first = product_body("Green Mug", "GREEN-1");
+    first["slug"] = json!("mug");
+    app.post("/v1/admin/products", Some(&staff), first)
+        .await
+        .assert_status(201);
+    let mut second = product_body("Other Mug", "GREEN-2");
+    second["slug"] = json!("mug");
+    app.post("/v1/admin/products", Some(&staff), second)
+        .await
+        .assert_problem(409, "conflict");
+}
+
+async fn slug_with_spaces_or_capitals_is_refused(app: TestApp) {
+    let staff = app.staff_token().await;
+    let mut body = product_body("Bad", "BAD-1");
+    body["slug"] = json!("Bad Slug");
+    app.post("/v1/admin/products", Some(&staff), body)
+        .await
+        .assert_field_error("slug");
+}
+
+async fn duplicate_sku_is_a_conflict(app: TestApp) {
+    let staff = app.staff_token().await;
+    let product = app
+        .post("/v1/admin/products", Some(&staff), product_body("Cup", "CUP-1"))
+        .await
+        .assert_status(201)
+        .clone();
+    app.post("/v1/admin/products", Some(&staff), product_body("Another Cup", "CUP-1"))
+        .await
+        .assert_problem(409, "conflict");
+    app.post(
+        &format!("/v1/admin/products/{}/variants", id_of(&product)),
+        Some(&staff),
+        json!({"sku": "CUP-1", "price": eur(100)}),
+    )
+    .await
+    .assert_problem(409, "conflict");
+}
+
+async fn patch_publishes_renames_and_archives_a_product(app: TestApp) {
+    let staff = app.staff_token().await;
+    let product = app
+        .post("/v1/admin/products", Some(&staff), product_body("Desk Fan", "FAN-1"))
+        .await
+        .assert_status(201)
+        .clone();
+    let path = format!("/v1/admin/products/{}", id_of(&product));
+    let public = format!("/v1/products/{}", id_of(&product));
+    app.get(&public, None).await.assert_problem(404, "not_found");
+
+    let published = app.patch(&path, Some(&staff), json!({"status": "published"})).await;
+    assert_eq!(published.assert_status(200)["status"], "published");
+    app.get(&public, None).await.assert_status(200);
+
+    let renamed = app.patch(&path, Some(&staff), json!({"title": "Quiet Desk Fan"})).await;
+    assert_eq!(renamed.assert_status(200)["title"], "Quiet Desk Fan");
+    assert_eq!(
+        app.get(&public, None).await.assert_status(200)["title"],
+        "Quiet Desk Fan"
+    );
+
+    app.patch(&path, Some(&staff), json!({"status": "archived"}))
+        .await
+        .assert_status(200);
+    app.get(&public, None).await.assert_problem(404, "not_found");
+
+    app.patch(
+        "/v1/admin/products/prod_doesnotexist",
+        Some(&staff),
+        json!({"title": "Ghost"}),
+    )
+    .await
+    .assert_problem(404, "not_found");
+}
+
+async fn added_variant_has_its_own_sku_price_and_stock(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (product, _) = app.published_product(&staff, 1000, 2).await;
+    let response = app
+        .post(
+            &format!("/v1/admin/products/{}/variants", id_of(&product)),
+            Some(&staff),
+            json!({"sku": "EXTRA-1", "title": "Large", "price": eur(1800), "inventory": 6}),
+        )
+        .await;
+    let variant = response.assert_status(201).clone();
+    assert!(id_of(&variant).starts_with("var_"), "{variant}");
+    assert_eq!(variant["sku"], "EXTRA-1");
+    assert_eq!(variant["title"], "Large");
+    assert_money(&variant["price"], 1800);
+    assert_eq!(variant["available"], 6);
+
+    let public = app
+        .get(&format!("/v1/products/{}", id_of(&product)), None)
+        .await
+        .assert_status(200)
+        .clone();
+    let variants = public["variants"].as_array().expect("variants");
+    assert_eq!(variants.len(), 2);
+    assert!(variants.iter().any(|listed| listed["id"] == variant["id"]), "{public}");
+    assert_eq!(app.stock(&staff, &id_of(&variant)).await, (6, 0, 6));
+}
+
+async fn category_is_created_with_slug_and_parent(app: TestApp) {
+    let staff = app.staff_token().await;
+    let response = app
+        .post("/v1/admin/categories", Some(&staff), json!({"name": "Garden Tools"}))
+        .await;
+    let parent = response.assert_status(201).clone();
+    assert!(id_of(&parent).starts_with("cat_"), "{parent}");
+    assert_eq!(parent["name"], "Garden Tools");
+    assert_eq!(parent["slug"], "garden-tools");
+    assert!(parent["parent_id"].is_null(), "{parent}");
+    assert_utc_timestamp(&parent["created_at"]);
+
+    let child = app
+        .post(
+            "/v1/admin/categories",
+            Some(&staff),
+            json!({"name": "Spades", "slug": "spades", "parent_id": id_of(&parent)}),
+        )
+        .await
+        .assert_status(201)
+        .clone();
+    assert_eq!(child["slug"], "spades");
+    assert_eq!(child["parent_id"], parent["id"]);
+}
+
+async fn inventory_adjustments_move_on_hand_and_available(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (_, variant_id) = app.published_product(&staff, 1000, 3).await;
+    let path = format!("/v1/admin/inventory/{variant_id}/adjust");
+
+    let added = app
+        .post(&path, Some(&staff), json!({"delta": 5, "reason": "delivery"}))
+        .await;
+    let body = added.assert_status(200);
+    assert_eq!(body["variant_id"], variant_id.as_str());
+    assert_eq!(body["on_hand"], 8);
+    assert_eq!(body["reserved"], 0);
+    assert_eq!(body["available"], 8);
+
+    let removed = app
+        .post(&path, Some(&staff), json!({"delta": -2, "reason": "damaged"}))
+        .await;
+    assert_eq!(removed.assert_status(200)["on_hand"], 6);
+    assert_eq!(app.stock(&staff, &variant_id).await, (6, 0, 6));
+}
+
+async fn inventory_cannot_go_below_zero(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (_, variant_id) = app.published_product(&staff, 1000, 3).await;
+    app.post(
+        &format!("/v1/admin/inventory/{variant_id}/adjust"),
+        Some(&staff),
+        json!({"delta": -4, "reason": "shrinkage"}),
+    )
+    .await
+    .assert_problem(409, "conflict");
+    assert_eq!(
+        app.stock(&staff, &variant_id).await,
+        (3, 0, 3),
+        "a refused adjustment changes nothing"
+    );
+}
+
+async fn adjusting_an_unknown_variant_is_404(app: TestApp) {
+    let staff = app.staff_token().await;
+    app.post(
+        "/v1/admin/inventory/var_doesnotexist/adjust",
+        Some(&staff),
+        json!({"delta": 1, "reason": "count"}),
+    )
+    .await
+    .assert_problem(404, "not_found");
+}
+
+/// One request to each kind of /v1/admin route, with valid bodies and existing ids.
+async fn admin_requests(app: &TestApp, token: Option<&str>, staff: &str) -> Vec<(String, Response)> {
+    let (product, variant_id) = app.published_product(staff, 1000, 5).await;
+    let buyer = app.customer().await.0;
+    let (order, _) = app.paid_order(staff, Some(&buyer), 1000, 1, 5).await;
+    let product_path = format!("/v1/admin/products/{}", id_of(&product));
+    let order_path = format!("/v1/admin/orders/{}", id_of(&order));
+    let mut responses = Vec::new();
+    let requests: Vec<(reqwest::Method, String, Option<Value>)> = vec![
+        (
+            reqwest::Method::POST,
+            "/v1/admin/products".to_owned(),
+            Some(product_body("Forbidden", "FORBID-1")),
+        ),
+        (
+            reqwest::Method::PATCH,
+            product_path.clone(),
+            Some(json!({"title": "Renamed"})),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("{product_path}/variants"),
+            Some(json!({"sku": "FORBID-2", "price": eur(100)})),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/admin/categories".to_owned(),
+            Some(json!({"name": "Nope"})),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/v1/admin/inventory/{variant_id}/adjust"),
+            Some(json!({"delta": 1, "reason": "count"})),
+        ),
+        (reqwest::Method::GET, "/v1/admin/orders".to_owned(), None),
+        (reqwest::Method::GET, order_path.clone(), None),
+        (reqwest::Method::POST, format!("{order_path}/fulfill"), Some(json!({}))),
+        (reqwest::Method::POST, format!("{order_path}/cancel"), Some(json!({}))),
+        (
+            reqwest::Method::POST,
+            format!("{order_path}/refund"),
+            Some(json!({"amount": 1})),
+        ),
+        (reqwest::Method::GET, "/v1/admin/events".to_owned(), None),
+    ];
+    for (method, path, body) in requests {
+        let label = format!("{method} {path}");
+        responses.push((label, app.send(method, &path, token, body).await));
+    }
+    responses
+}
+
+async fn admin_routes_are_forbidden_to_customers(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (customer, _) = app.customer().await;
+    for (request, response) in admin_requests(&app, Some(&customer), &staff).await {
+        assert_eq!(
+            response.status, 403,
+            "{request} with a customer token: {}",
+            response.text
+        );
+        response.assert_problem(403, "forbidden");
+    }
+}
+
+async fn admin_routes_require_a_token(app: TestApp) {
+    let staff = app.staff_token().await;
+    for (request, response) in admin_requests(&app, None, &staff).await {
+        assert_eq!(response.status, 401, "{request} without a token: {}", response.text);
+        response.assert_problem(401, "unauthorized");
+    }
+}
+
+crate::backend_tests!(
+    new_product_is_a_draft_with_prefixed_ids,
+    slug_is_made_from_the_title_and_numbered_on_collision,
+    explicit_slug_that_is_taken_is_a_conflict,
+    slug_with_spaces_or_capitals_is_refused,
+    duplicate_sku_is_a_conflict,
+    patch_publishes_renames_and_archives_a_product,
+    added_variant_has_its_own_sku_price_and_stock,
+    category_is_created_with_slug_and_parent,
+    inventory_adjustments_move_on_hand_and_available,
+    inventory_cannot_go_below_zero,
+    adjusting_an_unknown_variant_is_404,
+    admin_routes_are_forbidden_to_customers,
+    admin_routes_require_a_token,
+);

@@ -1,0 +1,13 @@
+//! Backroom's API tests: each test boots a real server with a fresh database and talks HTTP to it.
+
+mod helpers;
+
+mod admin_catalog;
+mod auth;
+mod carts;
+mod catalog;
+mod checkout;
+mod conventions;
+mod idempotency;
+mod ops;
+mod orders;

@@ -1,0 +1,93 @@
+//! Operations endpoints: health, readiness, metrics, the OpenAPI document and the docs page.
+
+use crate::helpers::*;
+
+async fn healthz_answers_ok(app: TestApp) {
+    app.get("/healthz", None).await.assert_status(200);
+}
+
+async fn readyz_answers_ok_when_database_is_migrated(app: TestApp) {
+    app.get("/readyz", None).await.assert_status(200);
+}
+
+async fn metrics_count_http_requests_in_prometheus_text(app: TestApp) {
+    app.get("/healthz", None).await.assert_status(200);
+    let metrics = app.get("/metrics", None).await;
+    metrics.assert_status(200);
+    assert!(
+        metrics.text.contains("backroom_http_requests_total"),
+        "metrics expose backroom_http_requests_total:\n{}",
+        metrics.text
+    );
+}
+
+/// Every endpoint of the contract, as `(method, OpenAPI path template)`.
+const CONTRACT_OPERATIONS: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+    ("get", "/docs"),
+    ("post", "/v1/auth/register"),
+    ("post", "/v1/auth/login"),
+    ("post", "/v1/auth/logout"),
+    ("get", "/v1/me"),
+    ("get", "/v1/products"),
+    ("get", "/v1/products/{id_or_slug}"),
+    ("get", "/v1/categories"),
+    ("post", "/v1/carts"),
+    ("get", "/v1/carts/{id}"),
+    ("post", "/v1/carts/{id}/items"),
+    ("patch", "/v1/carts/{id}/items/{item_id}"),
+    ("delete", "/v1/carts/{id}/items/{item_id}"),
+    ("post", "/v1/carts/{id}/checkout"),
+    ("get", "/v1/orders"),
+    ("get", "/v1/orders/{id}"),
+    ("get", "/v1/orders/{id}/events"),
+    ("post", "/v1/admin/products"),
+    ("patch", "/v1/admin/products/{id}"),
+    ("post", "/v1/admin/products/{id}/variants"),
+    ("post", "/v1/admin/categories"),
+    ("post", "/v1/admin/inventory/{variant_id}/adjust"),
+    ("get", "/v1/admin/orders"),
+    ("get", "/v1/admin/orders/{id}"),
+    ("post", "/v1/admin/orders/{id}/fulfill"),
+    ("post", "/v1/admin/orders/{id}/cancel"),
+    ("post", "/v1/admin/orders/{id}/refund"),
+    ("get", "/v1/admin/events"),
+];
+
+async fn openapi_document_is_3_1_and_describes_every_contract_endpoint(app: TestApp) {
+    let document = app.get("/openapi.json", None).await.assert_status(200).clone();
+    let version = document["openapi"].as_str().expect("`openapi` version string");
+    assert!(version.starts_with("3.1"), "OpenAPI 3.1, got {version}");
+    let paths = document["paths"].as_object().expect("`paths` object");
+    let missing: Vec<String> = CONTRACT_OPERATIONS
+        .iter()
+        .filter(|(method, path)| paths.get(*path).and_then(|item| item.get(*method)).is_none())
+        .map(|(method, path)| format!("{} {path}", method.to_uppercase()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the OpenAPI document lacks {missing:?}; it has {:?}",
+        paths.keys().collect::<Vec<_>>()
+    );
+}
+
+async fn docs_page_is_html(app: TestApp) {
+    let docs = app.get("/docs", None).await;
+    docs.assert_status(200);
+    let content_type = docs.header("content-type").expect("content-type");
+    assert!(
+        content_type.starts_with("text/html"),
+        "docs are HTML, got {content_type}"
+    );
+}
+
+crate::backend_tests!(
+    healthz_answers_ok,
+    readyz_answers_ok_when_database_is_migrated,
+    metrics_count_http_requests_in_prometheus_text,
+    openapi_document_is_3_1_and_describes_every_contract_endpoint,
+    docs_page_is_html,
+);

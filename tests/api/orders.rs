@@ -1,0 +1,428 @@
+//! Orders: who may read them, the live event stream, and the staff state machine (fulfil, cancel, refund).
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_util::{Stream, StreamExt};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const STREAM_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn admin_order_path(order: &Value, action: &str) -> String {
+    format!("/v1/admin/orders/{}/{action}", id_of(order))
+}
+
+async fn customer_lists_only_own_orders_newest_first(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (alice, _) = app.customer().await;
+    let (bob, _) = app.customer().await;
+    let (first, _) = app.paid_order(&staff, Some(&alice), 1000, 1, 5).await;
+    let (bobs, _) = app.paid_order(&staff, Some(&bob), 1000, 1, 5).await;
+    let (second, _) = app.paid_order(&staff, Some(&alice), 2000, 1, 5).await;
+
+    let list = app.get("/v1/orders", Some(&alice)).await.assert_status(200).clone();
+    assert!(list.get("next_cursor").is_some(), "lists carry `next_cursor`: {list}");
+    assert_eq!(ids_in(&list), vec![id_of(&second), id_of(&first)]);
+    let list = app.get("/v1/orders", Some(&bob)).await.assert_status(200).clone();
+    assert_eq!(ids_in(&list), vec![id_of(&bobs)]);
+}
+
+async fn listing_orders_requires_a_token(app: TestApp) {
+    app.get("/v1/orders", None).await.assert_problem(401, "unauthorized");
+}
+
+async fn order_is_visible_to_its_customer_only(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (owner, _) = app.customer().await;
+    let (stranger, _) = app.customer().await;
+    let (order, _) = app.paid_order(&staff, Some(&owner), 1000, 2, 5).await;
+    let path = format!("/v1/orders/{}", id_of(&order));
+
+    let fetched = app.get(&path, Some(&owner)).await;
+    let body = fetched.assert_status(200);
+    assert_eq!(body["id"], order["id"]);
+    assert_eq!(body["status"], "paid");
+    assert_eq!(body["total"], order["total"]);
+    app.get(&path, Some(&stranger)).await.assert_problem(404, "not_found");
+    app.get(&path, None).await.assert_problem(404, "not_found");
+    app.get("/v1/orders/ord_doesnotexist", Some(&owner))
+        .await
+        .assert_problem(404, "not_found");
+}
+
+async fn guest_order_is_read_with_its_token(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (order, _) = app.paid_order(&staff, None, 1000, 1, 5).await;
+    let token = order["token"].as_str().expect("guest order token");
+    let path = format!("/v1/orders/{}", id_of(&order));
+
+    let fetched = app.get(&format!("{path}?token={}", encode_query(token)), None).await;
+    assert_eq!(fetched.assert_status(200)["id"], order["id"]);
+    app.get(&path, None).await.assert_problem(404, "not_found");
+    app.get(&format!("{path}?token=wrong-{}", encode_query(token)), None)
+        .await
+        .assert_problem(404, "not_found");
+    let (customer, _) = app.customer().await;
+    app.get(&path, Some(&customer)).await.assert_problem(404, "not_found");
+}
+
+/// One Server-Sent Event.
+#[derive(Debug)]
+struct SseEvent {
+    event: Option<String>,
+    id: Option<String>,
+    data: String,
+}
+
+/// Reads SSE frames off a streaming response body.
+struct EventStream {
+    chunks: Pin<Box<dyn Stream<Item = reqwest::Result<Vec<u8>>> + Send>>,
+    buffer: Vec<u8>,
+}
+
+impl EventStream {
+    fn new(response: reqwest::Response) -> Self {
+        let chunks = response.bytes_stream().map(|chunk| chunk.map(|bytes| bytes.to_vec()));
+        EventStream {
+            chunks: Box::pin(chunks),
+            buffer: Vec::new(),
+        }
+    }
+
+    /// The next event (comment-only frames skipped), waiting at most `STREAM_TIMEOUT`.
+    async fn next_event(&mut self) -> SseEvent {
+        tokio::time::timeout(STREAM_TIMEOUT, self.read_event())
+            .await
+            .expect("an SSE event arrives within 10 s")
+    }
+
+    async fn read_event(&mut self) -> SseEvent {
+        loop {
+            while let Some(end) = self.buffer.windows(2).position(|pair| pair == b"\n\n") {
+                let frame: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                let frame = String::from_utf8(frame).expect("SSE frames are UTF-8");
+                if let Some(event) = parse_frame(&frame) {
+                    return event;
+                }
+            }
+            let chunk = self
+                .chunks
+                .next()
+                .await
+                .expect("the event stream stays open")
+                .expect("read the event stream");
+            // CRLF and LF line endings are both legal SSE; keep only LF.
+            self.buffer.extend(chunk.into_iter().filter(|byte| *byte != b'\r'));
+        }
+    }
+}
+
+fn parse_frame(frame: &str) -> Option<SseEvent> {
+    let mut event = None;
+    let mut id = None;
+    let mut data = Vec::new();
+    for line in frame.lines() {
+        if line.is_empty() || line.starts_with(':') {
+            continue;
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "event" => event = Some(value.to_owned()),
+            "id" => id = Some(value.to_owned()),
+            "data" => data.push(value),
+            _ => {}
+        }
+    }
+    if event.is_none() && id.is_none() && data.is_empty() {
+        return None;
+    }
+    Some(SseEvent {
+        event,
+        id,
+        data: data.join("\n"),
+    })
+}
+
+/// Opens `path` as a stream (headers within the timeout) and returns the response unread.
+async fn open_stream(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Response {
+    let mut request = app.client.get(app.url(path)).header("accept", "text/event-stream");
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    tokio::time::timeout(STREAM_TIMEOUT, request.send())
+        .await
+        .expect("the event stream answers within 10 s")
+        .expect("request reaches the server")
+}
+
+/// Opens an order's event stream, asserting it is SSE.
+async fn order_events(app: &TestApp, path: &str, token: Option<&str>) -> EventStream {
+    let response = open_stream(app, path, token).await;
+    assert_eq!(response.status().as_u16(), 200, "the event stream opens");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "content-type is {content_type}"
+    );
+    EventStream::new(response)
+}
+
+/// Asserts an `order.updated` event with an id, and returns its order.
+#[track_caller]
+fn order_update(event: &SseEvent) -> Value {
+    assert_eq!(event.event.as_deref(), Some("order.updated"), "{event:?}");
+    assert!(
+        event.id.as_deref().is_some_and(|id| !id.is_empty()),
+        "events carry an id: {event:?}"
+    );
+    serde_json::from_str(&event.data).unwrap_or_else(|error| panic!("data is the order JSON ({error}): {event:?}"))
+}
+
+async fn order_events_stream_the_order_then_its_fulfilment(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (owner, _) = app.customer().await;
+    let (order, _) = app.paid_order(&staff, Some(&owner), 1000, 1, 5).await;
+    let mut events = order_events(&app, &format!("/v1/orders/{}/events", id_of(&order)), Some(&owner)).await;
+
+    let first = events.next_event().await;
+    let current = order_update(&first);
+    assert_eq!(current["id"], order["id"]);
+    assert_eq!(current["status"], "paid");
+
+    app.post(
+        &admin_order_path(&order, "fulfill"),
+        Some(&staff),
+        json!({"tracking_number": "TRACK1"}),
+    )
+    .await
+    .assert_status(200);
+    let fulfilled = loop {
+        let event = events.next_event().await;
+        let update = order_update(&event);
+        assert_eq!(update["id"], order["id"]);
+        if update["status"] == "fulfilled" {
+            assert_ne!(event.id, first.id, "each event has its own id");
+            break update;
+        }
+    };
+    assert_eq!(fulfilled["tracking_number"], "TRACK1");
+}
+
+async fn guest_order_events_open_with_the_order_token(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (order, _) = app.paid_order(&staff, None, 1000, 1, 5).await;
+    let token = order["token"].as_str().expect("guest order token");
+    let path = format!("/v1/orders/{}/events", id_of(&order));
+
+    let mut events = order_events(&app, &format!("{path}?token={}", encode_query(token)), None).await;
+    let current = order_update(&events.next_event().await);
+    assert_eq!(current["id"], order["id"]);
+    drop(events);
+
+    let refused = read(open_stream(&app, &path, None).await).await;
+    refused.assert_problem(404, "not_found");
+}
+
+async fn order_events_are_hidden_from_other_customers(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (owner, _) = app.customer().await;
+    let (stranger, _) = app.customer().await;
+    let (order, _) = app.paid_order(&staff, Some(&owner), 1000, 1, 5).await;
+    let path = format!("/v1/orders/{}/events", id_of(&order));
+    let refused = read(open_stream(&app, &path, Some(&stranger)).await).await;
+    refused.assert_problem(404, "not_found");
+}
+
+async fn staff_see_every_customers_orders_and_filter_by_status(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (alice, _) = app.customer().await;
+    let (bob, _) = app.customer().await;
+    let (alices, _) = app.paid_order(&staff, Some(&alice), 1000, 1, 5).await;
+    let (bobs, _) = app.paid_order(&staff, Some(&bob), 1000, 1, 5).await;
+    let (guests, _) = app.paid_order(&staff, None, 1000, 1, 5).await;
+
+    let all = app
+        .get("/v1/admin/orders", Some(&staff))
+        .await
+        .assert_status(200)
+        .clone();
+    assert_eq!(
+        ids_in(&all),
+        vec![id_of(&guests), id_of(&bobs), id_of(&alices)],
+        "newest first"
+    );
+
+    app.post(&admin_order_path(&bobs, "fulfill"), Some(&staff), json!({}))
+        .await
+        .assert_status(200);
+    let paid = app
+        .get("/v1/admin/orders?status=paid", Some(&staff))
+        .await
+        .assert_status(200)
+        .clone();
+    assert_eq!(ids_in(&paid), vec![id_of(&guests), id_of(&alices)]);
+    let fulfilled = app
+        .get("/v1/admin/orders?status=fulfilled", Some(&staff))
+        .await
+        .assert_status(200)
+        .clone();
+    assert_eq!(ids_in(&fulfilled), vec![id_of(&bobs)]);
+
+    let one = app
+        .get(&format!("/v1/admin/orders/{}", id_of(&alices)), Some(&staff))
+        .await;
+    let body = one.assert_status(200);
+    assert_eq!(body["id"], alices["id"]);
+    assert_eq!(body["email"], alices["email"]);
+    app.get("/v1/admin/orders/ord_doesnotexist", Some(&staff))
+        .await
+        .assert_problem(404, "not_found");
+}
+
+async fn fulfilment_records_tracking_and_is_final(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (owner, _) = app.customer().await;
+    let (order, _) = app.paid_order(&staff, Some(&owner), 1000, 1, 5).await;
+
+    let fulfilled = app
+        .post(
+            &admin_order_path(&order, "fulfill"),
+            Some(&staff),
+            json!({"tracking_number": "TRACK1"}),
+        )
+        .await;
+    let body = fulfilled.assert_status(200);
+    assert_eq!(body["status"], "fulfilled");
+    assert_eq!(body["tracking_number"], "TRACK1");
+    assert_eq!(body["payment"]["status"], "captured");
+
+    let seen = app.get(&format!("/v1/orders/{}", id_of(&order)), Some(&owner)).await;
+    assert_eq!(
+        seen.assert_status(200)["status"],
+        "fulfilled",
+        "the customer sees the change"
+    );
+
+    app.post(
+        &admin_order_path(&order, "fulfill"),
+        Some(&staff),
+        json!({"tracking_number": "TRACK2"}),
+    )
+    .await
+    .assert_problem(409, "conflict");
+    app.post(&admin_order_path(&order, "cancel"), Some(&staff), json!({}))
+        .await
+        .assert_problem(409, "conflict");
+}
+
+async fn cancel_refunds_the_payment_and_returns_the_stock(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (order, variant_id) = app.paid_order(&staff, None, 1250, 3, 10).await;
+    assert_eq!(app.stock(&staff, &variant_id).await, (7, 0, 7));
+
+    let canceled = app
+        .post(&admin_order_path(&order, "cancel"), Some(&staff), json!({}))
+        .await;
+    let body = canceled.assert_status(200);
+    assert_eq!(body["status"], "canceled");
+    assert_eq!(body["payment"]["status"], "refunded");
+    assert_money(&body["payment"]["amount"], 3750);
+    assert_eq!(body["payment"]["refunded_amount"], body["payment"]["amount"]);
+    assert_eq!(app.stock(&staff, &variant_id).await, (10, 0, 10), "the stock is back");
+}
+
+async fn canceled_order_cannot_be_fulfilled_or_canceled_again(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (order, variant_id) = app.paid_order(&staff, None, 1000, 2, 5).await;
+    app.post(&admin_order_path(&order, "cancel"), Some(&staff), json!({}))
+        .await
+        .assert_status(200);
+
+    app.post(
+        &admin_order_path(&order, "fulfill"),
+        Some(&staff),
+        json!({"tracking_number": "TRACK1"}),
+    )
+    .await
+    .assert_problem(409, "conflict");
+    app.post(&admin_order_path(&order, "cancel"), Some(&staff), json!({}))
+        .await
+        .assert_problem(409, "conflict");
+    app.post(&admin_order_path(&order, "refund"), Some(&staff), json!({}))
+        .await
+        .assert_problem(409, "conflict");
+    assert_eq!(
+        app.stock(&staff, &variant_id).await,
+        (5, 0, 5),
+        "stock is returned once"
+    );
+}
+
+async fn refunds_go_partial_then_full_and_never_past_the_amount(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (order, _) = app.paid_order(&staff, None, 2500, 2, 5).await;
+    let refund = admin_order_path(&order, "refund");
+
+    let partial = app.post(&refund, Some(&staff), json!({"amount": 2000})).await;
+    let body = partial.assert_status(200);
+    assert_eq!(body["status"], "paid", "a refund does not change the fulfilment status");
+    assert_eq!(body["payment"]["status"], "partially_refunded");
+    assert_money(&body["payment"]["refunded_amount"], 2000);
+
+    app.post(&refund, Some(&staff), json!({"amount": 3001}))
+        .await
+        .assert_problem(422, "validation_failed");
+
+    let rest = app.post(&refund, Some(&staff), json!({})).await;
+    let body = rest.assert_status(200);
+    assert_eq!(body["payment"]["status"], "refunded");
+    assert_money(&body["payment"]["refunded_amount"], 5000);
+    assert_eq!(body["payment"]["refunded_amount"], body["payment"]["amount"]);
+
+    app.post(&refund, Some(&staff), json!({"amount": 1}))
+        .await
+        .assert_problem(409, "conflict");
+    app.post(&refund, Some(&staff), json!({}))
+        .await
+        .assert_problem(409, "conflict");
+}
+
+async fn fulfilled_order_can_still_be_refunded(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (order, _) = app.paid_order(&staff, None, 1000, 1, 5).await;
+    app.post(&admin_order_path(&order, "fulfill"), Some(&staff), json!({}))
+        .await
+        .assert_status(200);
+
+    let refunded = app
+        .post(&admin_order_path(&order, "refund"), Some(&staff), json!({}))
+        .await;
+    let body = refunded.assert_status(200);
+    assert_eq!(body["status"], "fulfilled");
+    assert_eq!(body["payment"]["status"], "refunded");
+    assert_money(&body["payment"]["refunded_amount"], 1000);
+}
+
+crate::backend_tests!(
+    customer_lists_only_own_orders_newest_first,
+    listing_orders_requires_a_token,
+    order_is_visible_to_its_customer_only,
+    guest_order_is_read_with_its_token,
+    order_events_stream_the_order_then_its_fulfilment,
+    guest_order_events_open_with_the_order_token,
+    order_events_are_hidden_from_other_customers,
+    staff_see_every_customers_orders_and_filter_by_status,
+    fulfilment_records_tracking_and_is_final,
+    cancel_refunds_the_payment_and_returns_the_stock,
+    canceled_order_cannot_be_fulfilled_or_canceled_again,
+    refunds_go_partial_then_full_and_never_past_the_amount,
+    fulfilled_order_can_still_be_refunded,
+);
