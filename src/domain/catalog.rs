@@ -353,10 +353,10 @@ pub async fn create_category(
     }
     checks.finish()?;
     let mut tx = db.write().await?;
-    if let Some(parent_id) = parent_id {
-        if !store::category_exists(&mut tx, parent_id).await? {
-            return Err(DomainError::invalid("parent_id", "no such category"));
-        }
+    if let Some(parent_id) = parent_id
+        && !store::category_exists(&mut tx, parent_id).await?
+    {
+        return Err(DomainError::invalid("parent_id", "no such category"));
     }
     let row = CategoryRow {
         id: ids::new_id("cat"),

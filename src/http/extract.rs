@@ -87,16 +87,45 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = error.path().to_string();
         let inner = error.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = if path == "." { "body".to_owned() } else { path };
-                ApiError::Domain(DomainError::Validation(vec![FieldError::new(
-                    field,
-                    clean_serde_message(&inner),
-                )]))
-            }
+            serde_json::error::Category::Data => ApiError::Domain(DomainError::Validation(vec![field_error(
+                &path,
+                &clean_serde_message(&inner),
+            )])),
             _ => ApiError::BadRequest(format!("the body is not valid JSON: {inner}")),
         }
     })
+}
+
+/// Names the field a serde message is about: "missing field `line1`" at `shipping_address`
+/// is about `shipping_address.line1`.
+fn field_error(path: &str, message: &str) -> FieldError {
+    let at = |name: &str| {
+        if path == "." {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    let quoted = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    if let Some(name) = quoted("missing field `") {
+        FieldError::new(at(&name), "is required")
+    } else if let Some(name) = quoted("unknown field `") {
+        FieldError::new(at(&name), "is not a field of this request")
+    } else {
+        FieldError::new(
+            if path == "." {
+                "body".to_owned()
+            } else {
+                path.to_owned()
+            },
+            message,
+        )
+    }
 }
 
 /// serde's messages end with " at line 1 column 42"; the field path says where already.

@@ -172,7 +172,7 @@ pub async fn list_product_category_ids(conn: &mut Conn, product_id: &str) -> Sto
 
 pub async fn slug_taken(conn: &mut Conn, slug: &str) -> StoreResult<bool> {
     let found: Option<i64> = on_conn!(conn, |c| {
-        sqlx::query_scalar("SELECT 1 FROM products WHERE slug = $1")
+        sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM products WHERE slug = $1")
             .bind(slug)
             .fetch_optional(c)
             .await
@@ -277,7 +277,7 @@ pub async fn replace_product_categories(conn: &mut Conn, product_id: &str, categ
 
 pub async fn category_exists(conn: &mut Conn, id: &str) -> StoreResult<bool> {
     let found: Option<i64> = on_conn!(conn, |c| {
-        sqlx::query_scalar("SELECT 1 FROM categories WHERE id = $1")
+        sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM categories WHERE id = $1")
             .bind(id)
             .fetch_optional(c)
             .await

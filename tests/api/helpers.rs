@@ -6,7 +6,6 @@
 //! and dropped after it).
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 use backroom::server::{Server, ServerOptions};
 use backroom::store::Store;
@@ -55,6 +54,7 @@ where
     } else {
         TestDatabase::sqlite()
     };
+    init_test_logging();
     let app = TestApp::start(&database).await;
     let shutdown = app.shutdown.clone();
     let outcome = tokio::spawn(test(app)).await;
@@ -63,6 +63,20 @@ where
     if let Err(error) = outcome {
         std::panic::resume_unwind(error.into_panic());
     }
+}
+
+/// Server logs go to the test's captured output (shown for a failing test); `RUST_LOG`
+/// chooses the level, `warn` by default.
+fn init_test_logging() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
 }
 
 pub struct TestDatabase {
@@ -117,20 +131,18 @@ impl TestDatabase {
     }
 
     async fn drop_database(&self) {
-        if let Some((admin_url, name)) = &self.admin {
-            if let Err(error) = backroom::store::drop_postgres_database(admin_url, name).await {
-                eprintln!("could not drop test database {name}: {error}");
-            }
+        if let Some((admin_url, name)) = &self.admin
+            && let Err(error) = backroom::store::drop_postgres_database(admin_url, name).await
+        {
+            eprintln!("could not drop test database {name}: {error}");
         }
     }
 }
 
 pub struct TestApp {
-    pub addr: SocketAddr,
     pub base_url: String,
     pub client: reqwest::Client,
     pub store: Store,
-    pub postgres: bool,
     shutdown: std::sync::Arc<tokio::sync::Notify>,
 }
 
@@ -187,11 +199,9 @@ impl TestApp {
                 .expect("server runs");
         });
         TestApp {
-            addr,
             base_url: format!("http://{addr}"),
             client: reqwest::Client::new(),
             store,
-            postgres: database.admin.is_some(),
             shutdown,
         }
     }
