@@ -17,6 +17,7 @@ use crate::domain::{Page, time::Timestamp};
 /// An amount of money in integer minor units (cents for EUR).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Money)]
 pub struct MoneyDto {
     #[schema(example = 1999)]
     pub amount: i64,
@@ -115,6 +116,7 @@ pub struct LoginRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Customer)]
 pub struct CustomerDto {
     pub id: String,
     pub email: String,
@@ -134,6 +136,7 @@ impl From<Customer> for CustomerDto {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Staff)]
 pub struct StaffDto {
     pub id: String,
     pub email: String,
@@ -170,6 +173,7 @@ pub struct SessionResponse {
 // ---- catalog ----
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Variant)]
 pub struct VariantDto {
     pub id: String,
     pub sku: String,
@@ -194,6 +198,7 @@ impl From<Variant> for VariantDto {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Product)]
 pub struct ProductDto {
     pub id: String,
     pub slug: String,
@@ -226,6 +231,7 @@ impl From<Product> for ProductDto {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Category)]
 pub struct CategoryDto {
     pub id: String,
     pub name: String,
@@ -316,6 +322,7 @@ pub struct AdjustStockRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = StockLevel)]
 pub struct StockLevelDto {
     pub variant_id: String,
     pub on_hand: i64,
@@ -359,6 +366,7 @@ pub struct SetQuantityRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Line)]
 pub struct LineDto {
     pub id: String,
     pub variant_id: String,
@@ -398,6 +406,7 @@ impl From<OrderItem> for LineDto {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Cart)]
 pub struct CartDto {
     pub id: String,
     pub customer_id: Option<String>,
@@ -443,6 +452,7 @@ impl From<Cart> for CartDto {
 /// A postal address; `country` is ISO 3166-1 alpha-2 (upper case).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Address)]
 pub struct AddressDto {
     pub name: String,
     pub line1: String,
@@ -487,6 +497,7 @@ impl From<Address> for AddressDto {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PaymentMethod)]
 pub struct PaymentMethodDto {
     /// A token of the payment provider; the test provider takes `tok_visa`,
     /// `tok_chargeDeclined`, `tok_chargeDeclinedInsufficientFunds` and
@@ -497,6 +508,7 @@ pub struct PaymentMethodDto {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CheckoutRequest)]
 pub struct CheckoutRequestDto {
     /// Required for a guest cart; defaults to the customer's email.
     pub email: Option<String>,
@@ -507,6 +519,7 @@ pub struct CheckoutRequestDto {
 // ---- orders ----
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Payment)]
 pub struct PaymentDto {
     pub id: String,
     /// `captured`, `partially_refunded` or `refunded`.
@@ -516,6 +529,7 @@ pub struct PaymentDto {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Order)]
 pub struct OrderDto {
     pub id: String,
     /// A human-friendly sequence number.

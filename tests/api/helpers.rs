@@ -106,7 +106,7 @@ mod tempdir {
 }
 
 impl TestDatabase {
-    fn sqlite() -> Self {
+    pub fn sqlite() -> Self {
         let dir = tempdir::TempDir::new();
         let url = format!("sqlite://{}", dir.0.join("backroom.db").display());
         TestDatabase {
@@ -116,7 +116,7 @@ impl TestDatabase {
         }
     }
 
-    async fn postgres() -> Option<Self> {
+    pub async fn postgres() -> Option<Self> {
         let admin_url = std::env::var("BACKROOM_TEST_POSTGRES_URL").ok()?;
         let name = format!("backroom_test_{}", tempdir::uuid());
         backroom::store::create_postgres_database(&admin_url, &name)
@@ -130,7 +130,7 @@ impl TestDatabase {
         })
     }
 
-    async fn drop_database(&self) {
+    pub async fn drop_database(&self) {
         if let Some((admin_url, name)) = &self.admin
             && let Err(error) = backroom::store::drop_postgres_database(admin_url, name).await
         {

@@ -7,6 +7,7 @@ mod auth;
 mod carts;
 mod catalog;
 mod checkout;
+mod cli;
 mod conventions;
 mod idempotency;
 mod ops;

@@ -91,3 +91,23 @@ crate::backend_tests!(
     openapi_document_is_3_1_and_describes_every_contract_endpoint,
     docs_page_is_html,
 );
+
+/// `docs/openapi.json` is the document the code generates; regenerate it with
+/// `BACKROOM_WRITE_OPENAPI=1 cargo test --test api openapi_document`.
+#[test]
+fn committed_openapi_document_is_current() {
+    let generated = backroom::http::openapi::document()
+        .to_pretty_json()
+        .expect("serialize the document")
+        + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json");
+    if std::env::var_os("BACKROOM_WRITE_OPENAPI").is_some() {
+        std::fs::create_dir_all(path.parent().expect("docs folder")).expect("create docs/");
+        std::fs::write(&path, &generated).expect("write docs/openapi.json");
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/openapi.json is stale: run `BACKROOM_WRITE_OPENAPI=1 cargo test --test api openapi_document` and commit it"
+    );
+}
