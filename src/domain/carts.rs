@@ -9,6 +9,8 @@ use crate::store::catalog::find_sellable_variant;
 use crate::store::{Conn, Store};
 
 pub const MAX_QUANTITY: i64 = 999;
+/// Distinct variants in one cart.
+pub const MAX_LINES: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CartStatus {
@@ -133,6 +135,13 @@ pub async fn add_item(
         }
     })?;
     let cart = load_cart(&mut tx, caller, cart_id).await?;
+    if cart.items.len() > MAX_LINES {
+        // Dropping the transaction takes the new line back out.
+        return Err(DomainError::invalid(
+            "variant_id",
+            format!("a cart holds at most {MAX_LINES} different variants"),
+        ));
+    }
     tx.commit().await?;
     Ok(cart)
 }

@@ -13,6 +13,9 @@ const MAX_TITLE_CHARS: usize = 200;
 const MAX_DESCRIPTION_CHARS: usize = 20_000;
 const MAX_VARIANTS: usize = 100;
 const MAX_STOCK: i64 = 1_000_000_000;
+/// A billion in major units: far above any price, and low enough that 999 units on each
+/// of a cart's lines can never overflow a total.
+const MAX_PRICE: i64 = 100_000_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProductStatus {
@@ -403,11 +406,11 @@ pub async fn adjust_stock(
     checks.finish()?;
     let now = Timestamp::now().0;
     let mut tx = db.write().await?;
-    let Some((on_hand, reserved)) = store::adjust_on_hand(&mut tx, variant_id, delta, now).await? else {
+    let Some((on_hand, reserved)) = store::adjust_on_hand(&mut tx, variant_id, delta, MAX_STOCK, now).await? else {
         return Err(match store::find_stock(&mut tx, variant_id).await? {
             None => DomainError::NotFound("variant"),
             Some((on_hand, reserved)) => DomainError::conflict(format!(
-                "on hand would become {}, below the {reserved} reserved or zero",
+                "on hand would become {}: it must stay between the {reserved} reserved (and 0) and {MAX_STOCK}",
                 on_hand + delta
             )),
         });
@@ -493,8 +496,8 @@ fn variant_row(checks: &mut Checks, prefix: &str, product_id: &str, input: &NewV
     if title.chars().count() > MAX_TITLE_CHARS {
         checks.fail(field("title"), format!("must be at most {MAX_TITLE_CHARS} characters"));
     }
-    if input.price_amount < 0 {
-        checks.fail(field("price.amount"), "must not be negative");
+    if !(0..=MAX_PRICE).contains(&input.price_amount) {
+        checks.fail(field("price.amount"), format!("must be between 0 and {MAX_PRICE}"));
     }
     if Currency::parse(&input.price_currency).is_none() {
         checks.fail(

@@ -326,24 +326,26 @@ pub async fn find_sellable_variant(conn: &mut Conn, variant_id: &str) -> StoreRe
     })?)
 }
 
-/// Changes `on_hand` by `delta` unless that would take it below zero or below what is
-/// reserved; one conditional write, so no concurrent reservation can slip in between.
-/// Returns the new `(on_hand, reserved)`, or `None` when refused or missing.
+/// Changes `on_hand` by `delta` unless that would take it below zero, below what is
+/// reserved or above `max`; one conditional write, so no concurrent reservation can slip
+/// in between. Returns the new `(on_hand, reserved)`, or `None` when refused or missing.
 pub async fn adjust_on_hand(
     conn: &mut Conn,
     variant_id: &str,
     delta: i64,
+    max: i64,
     now: i64,
 ) -> StoreResult<Option<(i64, i64)>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "UPDATE variants SET on_hand = on_hand + $2, updated_at = $3
-             WHERE id = $1 AND on_hand + $2 >= reserved AND on_hand + $2 >= 0
+             WHERE id = $1 AND on_hand + $2 >= reserved AND on_hand + $2 >= 0 AND on_hand + $2 <= $4
              RETURNING on_hand, reserved",
         )
         .bind(variant_id)
         .bind(delta)
         .bind(now)
+        .bind(max)
         .fetch_optional(c)
         .await
     })?)
