@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::server::{Server, ServerOptions, termination_signal};
 use crate::store::{DEFAULT_DATABASE_URL, Store, redact};
-use crate::{demo, domain, telemetry};
+use crate::domain::checkout::CheckoutSettings;
+use crate::{demo, domain, faults, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(name = "backroom", version, about = "The commerce backend in one binary")]
@@ -53,9 +54,21 @@ pub struct ServeArgs {
     /// Seconds a request may take before it is answered 503 (live streams excepted).
     #[arg(long, env = "BACKROOM_REQUEST_TIMEOUT_SECS", default_value_t = 20)]
     pub request_timeout_secs: u64,
-    /// Minutes stock stays reserved for a payment attempt that is never settled.
-    #[arg(long, env = "BACKROOM_RESERVATION_MINUTES", default_value_t = 15)]
-    pub reservation_minutes: i64,
+    /// Seconds stock stays reserved for a payment attempt that is never settled.
+    #[arg(long, env = "BACKROOM_RESERVATION_SECS", default_value_t = 900)]
+    pub reservation_secs: i64,
+    /// Seconds after which a payment attempt still pending is reconciled with the provider.
+    #[arg(long, env = "BACKROOM_PENDING_GRACE_SECS", default_value_t = 30)]
+    pub pending_grace_secs: i64,
+    /// Seconds a capture may take before the attempt counts as failed.
+    #[arg(long, env = "BACKROOM_PROVIDER_TIMEOUT_SECS", default_value_t = 10)]
+    pub provider_timeout_secs: u64,
+    /// Seconds after which an unfinished request's Idempotency-Key is released to a retry.
+    #[arg(long, env = "BACKROOM_IDEMPOTENCY_ABANDON_SECS", default_value_t = 30)]
+    pub idempotency_abandon_secs: i64,
+    /// Milliseconds between runs of the background job (recovery, expiry, cleanup).
+    #[arg(long, env = "BACKROOM_JOBS_INTERVAL_MS", default_value_t = 1000)]
+    pub jobs_interval_ms: u64,
     /// Log format: `text` or `json`. The level comes from `RUST_LOG` (default `info`).
     #[arg(long, env = "BACKROOM_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -108,9 +121,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!(products = loaded, "loaded the demo catalog");
         }
     }
+    faults::arm_from_environment();
     let options = ServerOptions {
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
-        reservation_seconds: args.reservation_minutes.max(1) * 60,
+        checkout: CheckoutSettings {
+            reservation_seconds: args.reservation_secs.max(1),
+            pending_grace_seconds: args.pending_grace_secs.max(0),
+            provider_timeout: Duration::from_secs(args.provider_timeout_secs.max(1)),
+        },
+        idempotency_abandon_seconds: args.idempotency_abandon_secs.max(1),
+        jobs_interval: Duration::from_millis(args.jobs_interval_ms.max(10)),
         ..ServerOptions::default()
     };
     let server = Server::bind(args.addr, store.clone(), options)

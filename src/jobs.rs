@@ -10,9 +10,6 @@ use tokio::task::JoinHandle;
 use crate::domain::{checkout, idempotency};
 use crate::http::AppState;
 
-/// An attempt still pending after this long is reconciled with the provider.
-const PENDING_GRACE_SECONDS: i64 = 30;
-
 pub fn spawn(state: AppState, interval: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut shutdown = state.shutdown.clone();
@@ -28,7 +25,7 @@ pub fn spawn(state: AppState, interval: Duration) -> JoinHandle<()> {
 }
 
 pub async fn run_once(state: &AppState) {
-    match checkout::recover_pending(&state.store, &state.payments, &state.events, PENDING_GRACE_SECONDS).await {
+    match checkout::recover_pending(&state.store, &state.payments, &state.events, state.checkout).await {
         Ok(0) => {}
         Ok(settled) => tracing::info!(settled, "settled payment attempts left pending"),
         Err(error) => tracing::error!(%error, "payment recovery failed"),

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod demo;
 pub mod domain;
+pub mod faults;
 pub mod http;
 pub mod jobs;
 pub mod payments;

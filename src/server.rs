@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use crate::domain::checkout::CheckoutSettings;
 use crate::domain::events::EventBus;
 use crate::http::{self, AppState};
-use crate::payments::{PaymentProvider, TestProvider};
+use crate::payments::{PaymentProvider, TestProvider, TestProviderFaults};
 use crate::store::Store;
 use crate::{jobs, telemetry};
 
@@ -20,18 +20,24 @@ use crate::{jobs, telemetry};
 pub struct ServerOptions {
     /// Requests (other than live streams) taking longer are answered 503.
     pub request_timeout: Duration,
-    /// How long stock stays reserved for a payment attempt that is never settled.
-    pub reservation_seconds: i64,
-    /// How often the recovery job looks for unsettled attempts and expired records.
+    pub checkout: CheckoutSettings,
+    /// An idempotency key whose first request has not finished after this long is released
+    /// to a retry: its process died.
+    pub idempotency_abandon_seconds: i64,
+    /// How often the background job settles stale attempts and deletes expired records.
     pub jobs_interval: Duration,
+    /// Misbehaviour of the built-in test provider; only tests set it, in-process.
+    pub test_provider_faults: TestProviderFaults,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {
             request_timeout: Duration::from_secs(20),
-            reservation_seconds: 15 * 60,
-            jobs_interval: Duration::from_secs(10),
+            checkout: CheckoutSettings::default(),
+            idempotency_abandon_seconds: 30,
+            jobs_interval: Duration::from_secs(1),
+            test_provider_faults: TestProviderFaults::default(),
         }
     }
 }
@@ -55,12 +61,11 @@ impl Server {
         let listener = TcpListener::bind(addr).await?;
         let (shutdown, shutdown_signal) = watch::channel(false);
         let state = AppState {
-            payments: PaymentProvider::Test(TestProvider::new(store.clone())),
+            payments: PaymentProvider::Test(TestProvider::new(store.clone(), options.test_provider_faults)),
             store,
             events: EventBus::default(),
-            checkout: CheckoutSettings {
-                reservation_seconds: options.reservation_seconds,
-            },
+            checkout: options.checkout,
+            idempotency_abandon_seconds: options.idempotency_abandon_seconds,
             metrics: telemetry::metrics_handle(),
             shutdown: shutdown_signal,
         };

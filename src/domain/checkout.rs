@@ -16,7 +16,8 @@ use super::orders::{self, Order, OrderStatus, PaymentStatus};
 use super::time::Timestamp;
 use super::validate::{self, Address, Checks};
 use super::{DomainError, DomainResult, Principal, Shortage, auth, ids};
-use crate::payments::{CaptureOutcome, PaymentProvider};
+use crate::faults::{self, FaultPoint};
+use crate::payments::{CaptureOutcome, PaymentProvider, ProviderError};
 use crate::store::carts as cart_store;
 use crate::store::catalog::find_stock;
 use crate::store::orders::{self as order_store, OrderItemRow, OrderRow};
@@ -52,6 +53,20 @@ pub enum Settlement {
 pub struct CheckoutSettings {
     /// How long a reservation holds when its attempt is never settled.
     pub reservation_seconds: i64,
+    /// An attempt still pending after this long is reconciled by the recovery job.
+    pub pending_grace_seconds: i64,
+    /// A capture taking longer is a failed attempt (stock released, nothing charged).
+    pub provider_timeout: std::time::Duration,
+}
+
+impl Default for CheckoutSettings {
+    fn default() -> Self {
+        CheckoutSettings {
+            reservation_seconds: 15 * 60,
+            pending_grace_seconds: 30,
+            provider_timeout: std::time::Duration::from_secs(10),
+        }
+    }
 }
 
 pub async fn checkout(
@@ -79,7 +94,11 @@ pub async fn checkout(
         attempt.amount,
         Currency::parse(&attempt.currency).unwrap_or(Currency::EUR),
     );
-    let outcome = provider.capture(&attempt.id, &request.payment_token, amount).await;
+    faults::crash_if(FaultPoint::AfterReservation);
+    let outcome = tokio::time::timeout(settings.provider_timeout, provider.capture(&attempt.id, &request.payment_token, amount))
+        .await
+        .unwrap_or_else(|_| Err(ProviderError("the payment provider did not answer in time".to_owned())));
+    faults::crash_if(FaultPoint::AfterCapture);
     let guest_token_hash = guest_token.as_deref().map(auth::hash_token);
     let settlement = settle(
         db,
@@ -241,7 +260,7 @@ pub enum AttemptOutcome {
     Failed { reason: String },
 }
 
-pub fn outcome_or_failure(outcome: Result<CaptureOutcome, crate::payments::ProviderError>) -> AttemptOutcome {
+pub fn outcome_or_failure(outcome: Result<CaptureOutcome, ProviderError>) -> AttemptOutcome {
     match outcome {
         Ok(CaptureOutcome::Captured { reference }) => AttemptOutcome::Captured { reference },
         Ok(CaptureOutcome::Declined { decline_code }) => AttemptOutcome::Declined { decline_code },
@@ -399,7 +418,7 @@ fn new_guest_token() -> String {
     format!("got_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Reconciles attempts left `pending` longer than `older_than_seconds` (a process died
+/// Reconciles attempts left `pending` longer than the grace time (a process died
 /// between steps 1 and 3, or the provider hung): asks the provider what became of each
 /// and settles it. An attempt the provider never saw past its reservation time is failed,
 /// releasing its stock. Returns how many were settled.
@@ -407,12 +426,12 @@ pub async fn recover_pending(
     db: &Store,
     provider: &PaymentProvider,
     bus: &EventBus,
-    older_than_seconds: i64,
+    settings: CheckoutSettings,
 ) -> DomainResult<usize> {
     let now = Timestamp::now();
     let stale = {
         let mut conn = db.read().await?;
-        store::list_stale_pending(&mut conn, now.plus_seconds(-older_than_seconds).0, 100).await?
+        store::list_stale_pending(&mut conn, now.plus_seconds(-settings.pending_grace_seconds).0, 100).await?
     };
     let mut settled = 0;
     for attempt in stale {

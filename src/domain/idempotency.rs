@@ -10,9 +10,6 @@ use crate::store::idempotency::{self as store, IdempotencyRow};
 
 /// Records are kept this long.
 pub const RETENTION_SECONDS: i64 = 24 * 3600;
-/// A first request still unfinished after this long died with its process: its key is
-/// released to a retry.
-pub const ABANDONED_AFTER_SECONDS: i64 = 30;
 
 /// A stored response, replayed as it was.
 #[derive(Debug, Clone)]
@@ -43,21 +40,26 @@ pub fn fingerprint(method: &str, target: &str, body: &[u8]) -> String {
     hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub async fn claim(
-    db: &Store,
-    scope: &str,
-    key: &str,
-    method: &str,
-    target: &str,
-    request_hash: &str,
-) -> DomainResult<Claim> {
+/// A request carrying a key: who sent it, and what it asked.
+pub struct KeyedRequest<'a> {
+    pub scope: &'a str,
+    pub key: &'a str,
+    pub method: &'a str,
+    pub target: &'a str,
+    /// The [`fingerprint`] of method, target and body.
+    pub hash: &'a str,
+}
+
+/// Claims the key of `request`. A first request still unfinished after
+/// `abandon_after_seconds` died with its process: its key goes to the retry.
+pub async fn claim(db: &Store, request: &KeyedRequest<'_>, abandon_after_seconds: i64) -> DomainResult<Claim> {
     let now = Timestamp::now();
     let row = IdempotencyRow {
-        scope: scope.to_owned(),
-        key: key.to_owned(),
-        method: method.to_owned(),
-        target: target.to_owned(),
-        request_hash: request_hash.to_owned(),
+        scope: request.scope.to_owned(),
+        key: request.key.to_owned(),
+        method: request.method.to_owned(),
+        target: request.target.to_owned(),
+        request_hash: request.hash.to_owned(),
         response_status: None,
         response_content_type: None,
         response_body: None,
@@ -69,10 +71,11 @@ pub async fn claim(
         tx.commit().await?;
         return Ok(Claim::Proceed);
     }
+    let (scope, key) = (request.scope, request.key);
     let existing = store::find(&mut tx, scope, key)
         .await?
         .ok_or_else(|| DomainError::Internal("idempotency record vanished".to_owned()))?;
-    let claim = if existing.request_hash != request_hash {
+    let claim = if existing.request_hash != request.hash {
         Claim::Reused
     } else if let Some(status) = existing.response_status {
         Claim::Replay(StoredResponse {
@@ -80,7 +83,7 @@ pub async fn claim(
             content_type: existing.response_content_type,
             body: existing.response_body.unwrap_or_default(),
         })
-    } else if existing.started_at < now.plus_seconds(-ABANDONED_AFTER_SECONDS).0
+    } else if existing.started_at < now.plus_seconds(-abandon_after_seconds).0
         && store::take_over(&mut tx, scope, key, existing.started_at, now.0).await?
     {
         Claim::Proceed

@@ -223,11 +223,10 @@ pub async fn cancel_order(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<OrderDto>> {
-    Ok(Json(
-        orders::cancel(&state.store, &state.payments, &state.events, &caller, &id)
-            .await?
-            .into(),
-    ))
+    let order =
+        super::detached(async move { orders::cancel(&state.store, &state.payments, &state.events, &caller, &id).await })
+            .await?;
+    Ok(Json(order.into()))
 }
 
 /// Refunds `amount` minor units (default: all that is left).
@@ -242,11 +241,11 @@ pub async fn refund_order(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<RefundRequest>,
 ) -> ApiResult<Json<OrderDto>> {
-    Ok(Json(
-        orders::refund(&state.store, &state.payments, &state.events, &caller, &id, body.amount)
-            .await?
-            .into(),
-    ))
+    let order = super::detached(async move {
+        orders::refund(&state.store, &state.payments, &state.events, &caller, &id, body.amount).await
+    })
+    .await?;
+    Ok(Json(order.into()))
 }
 
 /// Server-Sent Events of every event in the shop: `event:` is the type (`order.paid`,

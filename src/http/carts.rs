@@ -123,16 +123,11 @@ pub async fn checkout(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
-    let placed = checkout::checkout(
-        &state.store,
-        &state.payments,
-        &state.events,
-        state.checkout,
-        &caller,
-        &id,
-        request,
-    )
+    let placed = super::detached(async move {
+        checkout::checkout(&state.store, &state.payments, &state.events, state.checkout, &caller, &id, request).await
+    })
     .await?;
+    crate::faults::crash_if(crate::faults::FaultPoint::BeforeResponse);
     let mut order = OrderDto::from(placed.order);
     order.token = placed.guest_token;
     Ok(Created(order))

@@ -51,6 +51,7 @@ pub struct AppState {
     pub payments: PaymentProvider,
     pub events: EventBus,
     pub checkout: CheckoutSettings,
+    pub idempotency_abandon_seconds: i64,
     pub metrics: PrometheusHandle,
     /// Flips to true when the server shuts down, ending live streams so it can.
     pub shutdown: watch::Receiver<bool>,
@@ -62,6 +63,17 @@ pub struct Created<T>(pub T);
 impl<T: Serialize> IntoResponse for Created<T> {
     fn into_response(self) -> Response {
         (StatusCode::CREATED, Json(self.0)).into_response()
+    }
+}
+
+/// Runs an operation that talks to the payment provider on its own task, so that a
+/// client hanging up cannot cancel it halfway between its transactions.
+pub(crate) async fn detached<T: Send + 'static>(
+    operation: impl std::future::Future<Output = crate::domain::DomainResult<T>> + Send + 'static,
+) -> Result<T, problem::ApiError> {
+    match tokio::spawn(operation).await {
+        Ok(result) => Ok(result?),
+        Err(error) => Err(crate::domain::DomainError::Internal(format!("operation task failed: {error}")).into()),
     }
 }
 

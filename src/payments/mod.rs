@@ -7,7 +7,7 @@
 
 mod test_provider;
 
-pub use test_provider::TestProvider;
+pub use test_provider::{TestProvider, TestProviderFaults};
 
 use crate::domain::money::Money;
 

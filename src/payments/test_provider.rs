@@ -14,6 +14,17 @@ use crate::store::test_provider::{self as ledger, ChargeRow};
 #[derive(Debug, Clone)]
 pub struct TestProvider {
     ledger: Store,
+    faults: TestProviderFaults,
+}
+
+/// Ways the test provider can misbehave, for tests of Backroom's side of a bad provider.
+/// Set only in-process, through `ServerOptions`; nothing outside a test reaches them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TestProviderFaults {
+    /// Every capture first waits this long (a provider that hangs).
+    pub capture_delay: Option<std::time::Duration>,
+    /// Every capture answers something that cannot be understood.
+    pub garbage_answers: bool,
 }
 
 enum TokenBehaviour {
@@ -33,8 +44,8 @@ fn behaviour(token: &str) -> Option<TokenBehaviour> {
 }
 
 impl TestProvider {
-    pub fn new(ledger: Store) -> Self {
-        TestProvider { ledger }
+    pub fn new(ledger: Store, faults: TestProviderFaults) -> Self {
+        TestProvider { ledger, faults }
     }
 
     pub fn recognizes(&self, token: &str) -> bool {
@@ -42,6 +53,12 @@ impl TestProvider {
     }
 
     pub async fn capture(&self, key: &str, token: &str, amount: Money) -> Result<CaptureOutcome, ProviderError> {
+        if let Some(delay) = self.faults.capture_delay {
+            tokio::time::sleep(delay).await;
+        }
+        if self.faults.garbage_answers {
+            return Err(ProviderError("the provider answered something that is not a capture result".to_owned()));
+        }
         let (outcome, decline_code) = match behaviour(token) {
             Some(TokenBehaviour::Succeed) => ("captured", None),
             Some(TokenBehaviour::Decline(code)) => ("declined", Some(code)),

@@ -14,15 +14,16 @@ use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Generates one `#[tokio::test]` per backend for each listed test function.
+/// Generates one `#[tokio::test]` per backend for each listed test function. With
+/// `options = EXPR;` first, the servers start with those `ServerOptions`.
 #[macro_export]
 macro_rules! backend_tests {
-    ($($name:ident),* $(,)?) => {
+    (options = $options:expr; $($name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    $crate::helpers::run_on(false, super::$name).await
+                    $crate::helpers::run_with(false, $options, super::$name).await
                 }
             )*
         }
@@ -30,15 +31,27 @@ macro_rules! backend_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    $crate::helpers::run_on(true, super::$name).await
+                    $crate::helpers::run_with(true, $options, super::$name).await
                 }
             )*
         }
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::backend_tests!(options = backroom::server::ServerOptions::for_tests(); $($name),*);
     };
 }
 
 /// Runs `test` against a fresh server; the database is dropped even if the test panics.
 pub async fn run_on<F, Fut>(postgres: bool, test: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    run_with(postgres, ServerOptions::for_tests(), test).await
+}
+
+/// [`run_on`] with a server started with `options`.
+pub async fn run_with<F, Fut>(postgres: bool, options: ServerOptions, test: F)
 where
     F: FnOnce(TestApp) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -55,10 +68,8 @@ where
         TestDatabase::sqlite()
     };
     init_test_logging();
-    let app = TestApp::start(&database).await;
-    let shutdown = app.shutdown.clone();
+    let app = TestApp::start(&database.url, options).await;
     let outcome = tokio::spawn(test(app)).await;
-    shutdown.notify_one();
     database.drop_database().await;
     if let Err(error) = outcome {
         std::panic::resume_unwind(error.into_panic());
@@ -141,9 +152,17 @@ impl TestDatabase {
 
 pub struct TestApp {
     pub base_url: String,
+    pub database_url: String,
+    pub options: ServerOptions,
     pub client: reqwest::Client,
     pub store: Store,
     shutdown: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.notify_one();
+    }
 }
 
 /// A response read whole: status, headers, and the body as text and (when it is JSON) as a value.
@@ -182,28 +201,34 @@ impl Response {
 }
 
 impl TestApp {
-    async fn start(database: &TestDatabase) -> TestApp {
-        let store = Store::connect(&database.url).await.expect("connect to test database");
+    /// Starts a server on `database_url` (migrating it first); it stops when the
+    /// `TestApp` is dropped.
+    pub async fn start(database_url: &str, options: ServerOptions) -> TestApp {
+        let store = Store::connect(database_url).await.expect("connect to test database");
         store.migrate().await.expect("migrate test database");
-        let options = ServerOptions::for_tests();
-        let server = Server::bind("127.0.0.1:0".parse().expect("addr"), store.clone(), options)
+        let server = Server::bind("127.0.0.1:0".parse().expect("addr"), store.clone(), options.clone())
             .await
             .expect("bind test server");
         let addr = server.local_addr();
         let shutdown = std::sync::Arc::new(tokio::sync::Notify::new());
         let signal = shutdown.clone();
         tokio::spawn(async move {
-            server
-                .run(async move { signal.notified().await })
-                .await
-                .expect("server runs");
+            server.run(async move { signal.notified().await }).await.expect("server runs");
         });
         TestApp {
             base_url: format!("http://{addr}"),
+            database_url: database_url.to_owned(),
+            options,
             client: reqwest::Client::new(),
             store,
             shutdown,
         }
+    }
+
+    /// A second server on the same database, as a second `backroom serve` process would
+    /// be: its own pool, its own memory.
+    pub async fn start_peer(&self) -> TestApp {
+        TestApp::start(&self.database_url, self.options.clone()).await
     }
 
     pub fn url(&self, path: &str) -> String {
