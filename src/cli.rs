@@ -8,9 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use crate::domain::checkout::CheckoutSettings;
 use crate::server::{Server, ServerOptions, termination_signal};
 use crate::store::{DEFAULT_DATABASE_URL, Store, redact};
-use crate::domain::checkout::CheckoutSettings;
 use crate::{demo, domain, faults, telemetry};
 
 #[derive(Debug, Parser)]
@@ -54,12 +54,10 @@ pub struct ServeArgs {
     /// Seconds a request may take before it is answered 503 (live streams excepted).
     #[arg(long, env = "BACKROOM_REQUEST_TIMEOUT_SECS", default_value_t = 20)]
     pub request_timeout_secs: u64,
-    /// Seconds stock stays reserved for a payment attempt that is never settled.
-    #[arg(long, env = "BACKROOM_RESERVATION_SECS", default_value_t = 900)]
+    /// Seconds a payment attempt may hold its stock unsettled (its process died) before the
+    /// recovery job reconciles it with the provider; at least the provider timeout plus 1.
+    #[arg(long, env = "BACKROOM_RESERVATION_SECS", default_value_t = 30)]
     pub reservation_secs: i64,
-    /// Seconds after which a payment attempt still pending is reconciled with the provider.
-    #[arg(long, env = "BACKROOM_PENDING_GRACE_SECS", default_value_t = 30)]
-    pub pending_grace_secs: i64,
     /// Seconds a capture may take before the attempt counts as failed.
     #[arg(long, env = "BACKROOM_PROVIDER_TIMEOUT_SECS", default_value_t = 10)]
     pub provider_timeout_secs: u64,
@@ -122,12 +120,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     faults::arm_from_environment();
+    let provider_timeout_secs = i64::try_from(args.provider_timeout_secs.clamp(1, 3600)).unwrap_or(10);
     let options = ServerOptions {
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
         checkout: CheckoutSettings {
-            reservation_seconds: args.reservation_secs.max(1),
-            pending_grace_seconds: args.pending_grace_secs.max(0),
-            provider_timeout: Duration::from_secs(args.provider_timeout_secs.max(1)),
+            reservation_seconds: args.reservation_secs.max(provider_timeout_secs + 1),
+            provider_timeout: Duration::from_secs(provider_timeout_secs.unsigned_abs()),
         },
         idempotency_abandon_seconds: args.idempotency_abandon_secs.max(1),
         jobs_interval: Duration::from_millis(args.jobs_interval_ms.max(10)),

@@ -31,9 +31,14 @@ static ARMED: OnceLock<Option<FaultPoint>> = OnceLock::new();
 
 /// Reads `BACKROOM_TEST_FAULT` once, at the start of `backroom serve`.
 pub fn arm_from_environment() {
-    let point = std::env::var("BACKROOM_TEST_FAULT").ok().and_then(|value| FaultPoint::parse(&value));
+    let point = std::env::var("BACKROOM_TEST_FAULT")
+        .ok()
+        .and_then(|value| FaultPoint::parse(&value));
     if let Some(point) = point {
-        tracing::warn!(?point, "fault injection armed: this process will abort at that point of checkout");
+        tracing::warn!(
+            ?point,
+            "fault injection armed: this process will abort at that point of checkout"
+        );
     }
     let _ = ARMED.set(point);
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::domain::{checkout, idempotency};
+use crate::domain::{checkout, idempotency, orders};
 use crate::http::AppState;
 
 pub fn spawn(state: AppState, interval: Duration) -> JoinHandle<()> {
@@ -25,10 +25,16 @@ pub fn spawn(state: AppState, interval: Duration) -> JoinHandle<()> {
 }
 
 pub async fn run_once(state: &AppState) {
-    match checkout::recover_pending(&state.store, &state.payments, &state.events, state.checkout).await {
+    match checkout::recover_pending(&state.store, &state.payments, &state.events).await {
         Ok(0) => {}
         Ok(settled) => tracing::info!(settled, "settled payment attempts left pending"),
         Err(error) => tracing::error!(%error, "payment recovery failed"),
+    }
+    let refund_grace = state.checkout.reservation_seconds;
+    match orders::retry_pending_refunds(&state.store, &state.payments, &state.events, refund_grace).await {
+        Ok(0) => {}
+        Ok(completed) => tracing::info!(completed, "completed refunds left pending"),
+        Err(error) => tracing::error!(%error, "refund recovery failed"),
     }
     match idempotency::delete_expired(&state.store).await {
         Ok(0) => {}

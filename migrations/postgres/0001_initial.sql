@@ -51,6 +51,9 @@ CREATE TABLE products (
     description TEXT NOT NULL DEFAULT '',
     status      TEXT NOT NULL CONSTRAINT products_status_check CHECK (status IN ('draft', 'published', 'archived')),
     images      TEXT NOT NULL DEFAULT '[]', -- JSON array of URLs
+    -- Title and description lower-cased by Backroom (Unicode-aware, unlike SQLite's LOWER),
+    -- so that search matches the same on both databases.
+    search_text TEXT NOT NULL DEFAULT '',
     created_at  BIGINT NOT NULL,
     updated_at  BIGINT NOT NULL
 );
@@ -130,6 +133,7 @@ CREATE TABLE payments (
     provider_reference TEXT,
     shipping_address   TEXT NOT NULL, -- JSON
     idempotency_key    TEXT,
+    guest_token_hash   TEXT, -- for a guest checkout: copied to the order it makes
     order_id           TEXT,
     created_at         BIGINT NOT NULL,
     updated_at         BIGINT NOT NULL,

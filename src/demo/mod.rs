@@ -49,15 +49,17 @@ struct DemoVariant {
 /// Loads the demo catalog unless the database already has products; returns how many
 /// products were loaded.
 pub async fn load_if_empty(db: &Store) -> DomainResult<usize> {
+    // Loaded only into a shop with neither products nor categories.
     let probe = PageRequest {
         limit: 1,
         after_id: None,
     };
-    if !catalog::list_products(db, &ProductQuery::default(), &probe)
+    let has_products = !catalog::list_products(db, &ProductQuery::default(), &probe)
         .await?
         .data
-        .is_empty()
-    {
+        .is_empty();
+    let has_categories = !catalog::list_categories(db, &probe).await?.data.is_empty();
+    if has_products || has_categories {
         return Ok(0);
     }
     let demo: DemoCatalog =

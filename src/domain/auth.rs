@@ -93,6 +93,10 @@ pub async fn register(db: &Store, input: Registration<'_>) -> DomainResult<(Cust
         created_at: now.0,
     };
     let mut tx = db.write().await?;
+    // One email, one account: a customer may not take a staff member's email.
+    if store::find_staff_by_email(&mut tx, &row.email).await?.is_some() {
+        return Err(DomainError::conflict("an account with this email already exists"));
+    }
     store::insert_customer(&mut tx, &row).await.map_err(|error| {
         if error.is_unique_violation("customers.email") {
             DomainError::conflict("an account with this email already exists")

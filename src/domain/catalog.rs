@@ -137,10 +137,9 @@ pub async fn list_products(db: &Store, query: &ProductQuery, page: &PageRequest)
         .map(str::trim)
         .filter(|q| !q.is_empty())
         .map(like_pattern);
-    let before = page.before();
     let filter = ProductFilter {
         status: query.status.map(ProductStatus::as_str),
-        before_id: &before,
+        before_id: page.before(),
         search_pattern: pattern.as_deref(),
         category: query.category.as_deref().filter(|c| !c.is_empty()),
         limit: page.fetch_limit(),
@@ -248,7 +247,7 @@ pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -
         created_at: now.0,
         updated_at: now.0,
     };
-    store::insert_product(&mut tx, &row)
+    store::insert_product(&mut tx, &row, &search_text(&row))
         .await
         .map_err(slug_or_sku_conflict)?;
     for variant in &variants {
@@ -308,7 +307,7 @@ pub async fn update_product(db: &Store, caller: &Principal, id: &str, patch: Pro
         row.images = json_text(images)?;
     }
     row.updated_at = Timestamp::now().0;
-    store::update_product(&mut tx, &row)
+    store::update_product(&mut tx, &row, &search_text(&row))
         .await
         .map_err(slug_or_sku_conflict)?;
     if let Some(category_ids) = patch.category_ids {
@@ -381,7 +380,7 @@ pub async fn create_category(
 
 pub async fn list_categories(db: &Store, page: &PageRequest) -> DomainResult<Page<Category>> {
     let mut conn = db.read().await?;
-    let rows = store::list_categories(&mut conn, &page.before(), page.fetch_limit()).await?;
+    let rows = store::list_categories(&mut conn, page.before(), page.fetch_limit()).await?;
     Ok(page.into_page(rows.into_iter().map(category_from_row).collect(), |c| &c.id))
 }
 
@@ -400,7 +399,7 @@ pub async fn adjust_stock(
     let staff_id = caller.require_staff()?;
     let mut checks = Checks::default();
     let reason = checks.text("reason", reason, 500);
-    if delta.abs() > MAX_STOCK {
+    if !(-MAX_STOCK..=MAX_STOCK).contains(&delta) {
         checks.fail("delta", format!("must be between -{MAX_STOCK} and {MAX_STOCK}"));
     }
     checks.finish()?;
@@ -582,7 +581,12 @@ fn slug_or_sku_conflict(error: StoreError) -> DomainError {
     }
 }
 
-/// A LIKE pattern matching `search` anywhere, case-insensitively (callers lower the column).
+/// What `q` searches: title and description, lower-cased the same way as the pattern.
+fn search_text(row: &ProductRow) -> String {
+    format!("{}\n{}", row.title, row.description).to_lowercase()
+}
+
+/// A LIKE pattern matching `search` anywhere in a lower-cased text.
 fn like_pattern(search: &str) -> String {
     let mut pattern = String::from("%");
     for c in search.to_lowercase().chars().take(100) {

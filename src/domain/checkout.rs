@@ -51,10 +51,10 @@ pub enum Settlement {
 /// Settings of the flow.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckoutSettings {
-    /// How long a reservation holds when its attempt is never settled.
+    /// How long an attempt may hold its reserved stock unsettled (its process died, say)
+    /// before the recovery job reconciles it with the provider. Always longer than the
+    /// provider timeout, so no live process still waits on a capture it reconciles.
     pub reservation_seconds: i64,
-    /// An attempt still pending after this long is reconciled by the recovery job.
-    pub pending_grace_seconds: i64,
     /// A capture taking longer is a failed attempt (stock released, nothing charged).
     pub provider_timeout: std::time::Duration,
 }
@@ -62,8 +62,7 @@ pub struct CheckoutSettings {
 impl Default for CheckoutSettings {
     fn default() -> Self {
         CheckoutSettings {
-            reservation_seconds: 15 * 60,
-            pending_grace_seconds: 30,
+            reservation_seconds: 30,
             provider_timeout: std::time::Duration::from_secs(10),
         }
     }
@@ -80,8 +79,13 @@ pub async fn checkout(
 ) -> DomainResult<PlacedOrder> {
     let (email, address) = parse_request(provider, caller, &request)?;
     let guest_token = caller.customer_id().is_none().then(new_guest_token);
+    let buyer = Buyer {
+        email,
+        address,
+        guest_token_hash: guest_token.as_deref().map(auth::hash_token),
+    };
 
-    let attempt = match reserve(db, settings, caller, cart_id, &email, &address, &request).await? {
+    let attempt = match reserve(db, settings, caller, cart_id, &buyer, &request).await? {
         Reserved::Attempt(attempt) => attempt,
         Reserved::AlreadyPlaced(order) => {
             return Ok(PlacedOrder {
@@ -95,19 +99,12 @@ pub async fn checkout(
         Currency::parse(&attempt.currency).unwrap_or(Currency::EUR),
     );
     faults::crash_if(FaultPoint::AfterReservation);
-    let outcome = tokio::time::timeout(settings.provider_timeout, provider.capture(&attempt.id, &request.payment_token, amount))
+    let capture = provider.capture(&attempt.id, &request.payment_token, amount);
+    let outcome = tokio::time::timeout(settings.provider_timeout, capture)
         .await
         .unwrap_or_else(|_| Err(ProviderError("the payment provider did not answer in time".to_owned())));
     faults::crash_if(FaultPoint::AfterCapture);
-    let guest_token_hash = guest_token.as_deref().map(auth::hash_token);
-    let settlement = settle(
-        db,
-        bus,
-        &attempt.id,
-        outcome_or_failure(outcome),
-        guest_token_hash.as_deref(),
-    )
-    .await?;
+    let settlement = settle(db, bus, &attempt.id, outcome_or_failure(outcome)).await?;
     match settlement {
         Settlement::Paid { order_id } => {
             let mut conn = db.read().await?;
@@ -153,24 +150,36 @@ enum Reserved {
     AlreadyPlaced(Order),
 }
 
+/// Who pays and where the order goes, checked.
+struct Buyer {
+    email: String,
+    address: Address,
+    /// For a guest checkout: the hash of the token that will open the order.
+    guest_token_hash: Option<String>,
+}
+
 /// Step 1: in one transaction, reserve stock and write the pending attempt.
 async fn reserve(
     db: &Store,
     settings: CheckoutSettings,
     caller: &Principal,
     cart_id: &str,
-    email: &str,
-    address: &Address,
+    buyer: &Buyer,
     request: &CheckoutRequest,
 ) -> DomainResult<Reserved> {
+    let now = Timestamp::now();
     let mut tx = db.write().await?;
-    let cart = carts::load_cart(&mut tx, caller, cart_id).await?;
-    if cart.status != CartStatus::Open {
+    let found = carts::find_accessible_cart(&mut tx, caller, cart_id).await?;
+    // The cart is locked for checkout first and its lines read after, so that an edit
+    // racing this checkout either lands before (and is paid for) or is refused.
+    let (open, checking_out) = (CartStatus::Open.as_str(), CartStatus::CheckingOut.as_str());
+    if !cart_store::set_cart_status(&mut tx, cart_id, open, checking_out, None, now.0).await? {
         if let Some(order) = order_of_earlier_attempt(&mut tx, cart_id, request.idempotency_key.as_deref()).await? {
             return Ok(Reserved::AlreadyPlaced(order));
         }
-        return Err(carts::not_open(cart.status.as_str()));
+        return Err(carts::not_open(&found.status));
     }
+    let cart = carts::load_cart(&mut tx, caller, cart_id).await?;
     if cart.items.is_empty() {
         return Err(DomainError::invalid("items", "the cart is empty"));
     }
@@ -181,9 +190,12 @@ async fn reserve(
         ));
     }
 
-    let now = Timestamp::now();
+    // Rows are locked in one global order (by variant id) so that two checkouts over the
+    // same variants cannot deadlock on PostgreSQL.
+    let mut by_variant: Vec<_> = cart.items.iter().collect();
+    by_variant.sort_by(|a, b| a.variant_id.cmp(&b.variant_id));
     let mut shortages = Vec::new();
-    for line in &cart.items {
+    for line in by_variant {
         if !store::reserve_stock(&mut tx, &line.variant_id, line.quantity, now.0).await? {
             let available = find_stock(&mut tx, &line.variant_id)
                 .await?
@@ -205,7 +217,7 @@ async fn reserve(
         id: ids::new_id("pay"),
         cart_id: cart.id.clone(),
         customer_id: cart.customer_id.clone(),
-        email: email.to_owned(),
+        email: buyer.email.clone(),
         currency: cart.currency.to_string(),
         amount: cart.totals.total.amount,
         refunded_amount: 0,
@@ -213,8 +225,10 @@ async fn reserve(
         payment_token: request.payment_token.clone(),
         decline_code: None,
         provider_reference: None,
-        shipping_address: serde_json::to_string(address).map_err(|error| DomainError::Internal(error.to_string()))?,
+        shipping_address: serde_json::to_string(&buyer.address)
+            .map_err(|error| DomainError::Internal(error.to_string()))?,
         idempotency_key: request.idempotency_key.clone(),
+        guest_token_hash: buyer.guest_token_hash.clone(),
         order_id: None,
         created_at: now.0,
         updated_at: now.0,
@@ -232,10 +246,6 @@ async fn reserve(
             unit_price_amount: line.unit_price.amount,
         };
         store::insert_payment_line(&mut tx, &row).await?;
-    }
-    let status = (CartStatus::Open.as_str(), CartStatus::CheckingOut.as_str());
-    if !cart_store::set_cart_status(&mut tx, cart_id, status.0, status.1, None, now.0).await? {
-        return Err(carts::not_open(cart.status.as_str()));
     }
     tx.commit().await?;
     Ok(Reserved::Attempt(attempt))
@@ -271,13 +281,7 @@ pub fn outcome_or_failure(outcome: Result<CaptureOutcome, ProviderError>) -> Att
 /// Step 3: records the outcome of attempt `payment_id` in one transaction. Safe to race:
 /// only the caller that moves the attempt out of `pending` acts; any other reads what
 /// the winner decided.
-pub async fn settle(
-    db: &Store,
-    bus: &EventBus,
-    payment_id: &str,
-    outcome: AttemptOutcome,
-    guest_token_hash: Option<&str>,
-) -> DomainResult<Settlement> {
+pub async fn settle(db: &Store, bus: &EventBus, payment_id: &str, outcome: AttemptOutcome) -> DomainResult<Settlement> {
     let now = Timestamp::now().0;
     let mut tx = db.write().await?;
     let (status, decline_code, reference) = match &outcome {
@@ -294,7 +298,7 @@ pub async fn settle(
     let lines = store::list_payment_lines(&mut tx, payment_id).await?;
     let (settlement, published) = match outcome {
         AttemptOutcome::Captured { .. } => {
-            let (order_id, event) = place_order(&mut tx, &attempt, &lines, guest_token_hash, now).await?;
+            let (order_id, event) = place_order(&mut tx, &attempt, &lines, now).await?;
             (Settlement::Paid { order_id }, vec![event])
         }
         AttemptOutcome::Declined { decline_code } => {
@@ -330,7 +334,6 @@ async fn place_order(
     tx: &mut Conn,
     attempt: &PaymentRow,
     lines: &[PaymentLineRow],
-    guest_token_hash: Option<&str>,
     now: i64,
 ) -> DomainResult<(String, Event)> {
     let currency =
@@ -357,7 +360,7 @@ async fn place_order(
         payment_id: attempt.id.clone(),
         shipping_address: attempt.shipping_address.clone(),
         tracking_number: None,
-        guest_token_hash: guest_token_hash.map(str::to_owned),
+        guest_token_hash: attempt.guest_token_hash.clone(),
         created_at: now,
         updated_at: now,
         payment_status: String::new(),
@@ -378,6 +381,8 @@ async fn place_order(
             line_total_amount: line.unit_price_amount * line.quantity,
         };
         order_store::insert_order_item(tx, &item).await?;
+    }
+    for line in in_lock_order(lines) {
         store::sell_reserved_stock(tx, &line.variant_id, line.quantity, now).await?;
     }
     store::set_payment_order(tx, &attempt.id, &order.id).await?;
@@ -396,7 +401,7 @@ async fn place_order(
 
 /// Failure: the reservation is released and the cart opens again for another card.
 async fn release(tx: &mut Conn, attempt: &PaymentRow, lines: &[PaymentLineRow], now: i64) -> DomainResult<()> {
-    for line in lines {
+    for line in in_lock_order(lines) {
         store::release_stock(tx, &line.variant_id, line.quantity, now).await?;
     }
     cart_store::set_cart_status(
@@ -411,6 +416,13 @@ async fn release(tx: &mut Conn, attempt: &PaymentRow, lines: &[PaymentLineRow], 
     Ok(())
 }
 
+/// Lines in the one order in which checkout locks variant rows (see `reserve`).
+fn in_lock_order(lines: &[PaymentLineRow]) -> Vec<&PaymentLineRow> {
+    let mut sorted: Vec<_> = lines.iter().collect();
+    sorted.sort_by(|a, b| a.variant_id.cmp(&b.variant_id));
+    sorted
+}
+
 fn new_guest_token() -> String {
     let mut bytes = [0u8; 24];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
@@ -418,35 +430,30 @@ fn new_guest_token() -> String {
     format!("got_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Reconciles attempts left `pending` longer than the grace time (a process died
-/// between steps 1 and 3, or the provider hung): asks the provider what became of each
-/// and settles it. An attempt the provider never saw past its reservation time is failed,
-/// releasing its stock. Returns how many were settled.
-pub async fn recover_pending(
-    db: &Store,
-    provider: &PaymentProvider,
-    bus: &EventBus,
-    settings: CheckoutSettings,
-) -> DomainResult<usize> {
+/// Reconciles attempts still `pending` past their reservation time (a process died
+/// between steps 1 and 3): asks the provider what became of each and settles it. An
+/// attempt the provider never saw is failed, releasing its stock; no live process still
+/// waits on its capture, as the reservation outlasts the provider timeout. Returns how
+/// many were settled.
+pub async fn recover_pending(db: &Store, provider: &PaymentProvider, bus: &EventBus) -> DomainResult<usize> {
     let now = Timestamp::now();
     let stale = {
         let mut conn = db.read().await?;
-        store::list_stale_pending(&mut conn, now.plus_seconds(-settings.pending_grace_seconds).0, 100).await?
+        store::list_expired_pending(&mut conn, now.0, 100).await?
     };
     let mut settled = 0;
     for attempt in stale {
         let outcome = match provider.find_capture(&attempt.id).await {
             Ok(Some(found)) => outcome_or_failure(Ok(found)),
-            Ok(None) if attempt.expires_at <= now.0 => AttemptOutcome::Failed {
-                reason: "the reservation expired".to_owned(),
+            Ok(None) => AttemptOutcome::Failed {
+                reason: "the payment provider never received the capture".to_owned(),
             },
-            Ok(None) => continue,
             Err(error) => {
                 tracing::warn!(payment_id = %attempt.id, %error, "payment provider unavailable during recovery");
                 continue;
             }
         };
-        settle(db, bus, &attempt.id, outcome, None).await?;
+        settle(db, bus, &attempt.id, outcome).await?;
         settled += 1;
     }
     Ok(settled)

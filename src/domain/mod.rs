@@ -177,10 +177,10 @@ impl PageRequest {
         }
     }
 
-    /// The exclusive upper bound for `id < $n` queries: ids sort by creation, and `~` sorts
-    /// after every character an id can hold.
-    pub fn before(&self) -> String {
-        self.after_id.clone().unwrap_or_else(|| "~".to_owned())
+    /// The id the page starts after (ids sort by creation, newest first); `None` for the
+    /// first page.
+    pub fn before(&self) -> Option<&str> {
+        self.after_id.as_deref()
     }
 
     pub fn fetch_limit(&self) -> i64 {

@@ -188,11 +188,10 @@ async fn list(
     status: Option<OrderStatus>,
     page: &PageRequest,
 ) -> DomainResult<Page<Order>> {
-    let before = page.before();
     let filter = OrderFilter {
         customer_id,
         status: status.map(OrderStatus::as_str),
-        before_id: &before,
+        before_id: page.before(),
         limit: page.fetch_limit(),
     };
     let mut conn = db.read().await?;
@@ -301,7 +300,10 @@ pub async fn cancel(
     if !store::transition_order(&mut tx, id, &row.status, next.as_str(), None, now).await? {
         return Err(concurrent_change());
     }
-    for item in store::list_order_items(&mut tx, id).await? {
+    let mut items = store::list_order_items(&mut tx, id).await?;
+    // The same lock order as checkout's, so a cancel and a checkout cannot deadlock.
+    items.sort_by(|a, b| a.variant_id.cmp(&b.variant_id));
+    for item in items {
         payment_store::restock(&mut tx, &item.variant_id, item.quantity, now).await?;
     }
     let mut published = vec![events::record(&mut tx, EventKind::OrderCanceled, id, row.customer_id.as_deref()).await?];
@@ -314,7 +316,7 @@ pub async fn cancel(
     tx.commit().await?;
     bus.publish(std::mem::take(&mut published));
     if let Some(refund) = refund {
-        finish_refund(db, provider, bus, &row, refund).await?;
+        finish_refund(db, provider, bus, &row, refund, OnProviderFailure::RetryLater).await?;
     }
     let mut conn = db.read().await?;
     load(&mut conn, id).await
@@ -338,7 +340,7 @@ pub async fn refund(
     let amount = amount.unwrap_or(row.payment_amount - row.payment_refunded_amount);
     let refund = begin_refund(&mut tx, &row, amount, Timestamp::now().0).await?;
     tx.commit().await?;
-    finish_refund(db, provider, bus, &row, refund).await?;
+    finish_refund(db, provider, bus, &row, refund, OnProviderFailure::TakeBack).await?;
     let mut conn = db.read().await?;
     load(&mut conn, id).await
 }
@@ -389,14 +391,25 @@ async fn begin_refund(tx: &mut Conn, row: &OrderRow, amount: i64, now: i64) -> D
     })
 }
 
-/// Asks the provider to refund, then records the outcome; a provider failure takes the
-/// refund back out of the payment and is reported as such.
+/// What a refund does when the provider fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnProviderFailure {
+    /// Take the refund back out of the payment and report the failure (a staff refund:
+    /// the order stays refundable, so staff can try again).
+    TakeBack,
+    /// Leave it pending for the recovery job (a cancel: the order is already canceled and
+    /// takes no other refund, so the money must still go back).
+    RetryLater,
+}
+
+/// Asks the provider to refund, then records the outcome.
 async fn finish_refund(
     db: &Store,
     provider: &PaymentProvider,
     bus: &EventBus,
     row: &OrderRow,
     refund: PendingRefund,
+    on_failure: OnProviderFailure,
 ) -> DomainResult<()> {
     let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
     let outcome = provider
@@ -411,6 +424,10 @@ async fn finish_refund(
             let event = events::record(&mut tx, EventKind::OrderRefunded, &row.id, row.customer_id.as_deref()).await?;
             tx.commit().await?;
             bus.publish(vec![event]);
+            Ok(())
+        }
+        Err(error) if on_failure == OnProviderFailure::RetryLater => {
+            tracing::warn!(refund_id = %refund.id, %error, "refund failed at the provider; the recovery job retries it");
             Ok(())
         }
         Err(error) => {
@@ -429,6 +446,52 @@ async fn finish_refund(
             Err(DomainError::PaymentProvider(error.0))
         }
     }
+}
+
+/// Retries refunds left `pending` for longer than `older_than_seconds` (the provider failed
+/// during a cancel, or the process died before asking it). The provider call is keyed by
+/// the refund id, so a refund that did go through is not paid twice. Returns how many
+/// were completed.
+pub async fn retry_pending_refunds(
+    db: &Store,
+    provider: &PaymentProvider,
+    bus: &EventBus,
+    older_than_seconds: i64,
+) -> DomainResult<usize> {
+    let before = Timestamp::now().plus_seconds(-older_than_seconds).0;
+    let stale = {
+        let mut conn = db.read().await?;
+        payment_store::list_stale_pending_refunds(&mut conn, before, 100).await?
+    };
+    let mut completed = 0;
+    for refund in stale {
+        let Some(currency) = Currency::parse(&refund.currency) else {
+            continue;
+        };
+        if let Err(error) = provider
+            .refund(&refund.id, &refund.payment_id, Money::new(refund.amount, currency))
+            .await
+        {
+            tracing::warn!(refund_id = %refund.id, %error, "refund still failing at the provider");
+            continue;
+        }
+        let now = Timestamp::now().0;
+        let mut tx = db.write().await?;
+        if payment_store::complete_pending_refund(&mut tx, &refund.id, now).await? {
+            store::touch_order(&mut tx, &refund.order_id, now).await?;
+            let event = events::record(
+                &mut tx,
+                EventKind::OrderRefunded,
+                &refund.order_id,
+                refund.customer_id.as_deref(),
+            )
+            .await?;
+            tx.commit().await?;
+            bus.publish(vec![event]);
+            completed += 1;
+        }
+    }
+    Ok(completed)
 }
 
 fn transition(row: &OrderRow, action: OrderAction) -> DomainResult<OrderStatus> {

@@ -29,13 +29,15 @@ impl Checks {
         }
     }
 
-    /// A trimmed, non-empty text of at most `max` characters.
+    /// A trimmed, non-empty, single-line text of at most `max` characters.
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
         let trimmed = value.trim();
         if trimmed.is_empty() {
             self.fail(field, "must not be empty");
         } else if trimmed.chars().count() > max {
             self.fail(field, format!("must be at most {max} characters"));
+        } else if trimmed.chars().any(char::is_control) {
+            self.fail(field, "must not contain control characters");
         }
         trimmed.to_owned()
     }
@@ -45,6 +47,8 @@ impl Checks {
         let value = value.map(str::trim).filter(|v| !v.is_empty())?;
         if value.chars().count() > max {
             self.fail(field, format!("must be at most {max} characters"));
+        } else if value.chars().any(char::is_control) {
+            self.fail(field, "must not contain control characters");
         }
         Some(value.to_owned())
     }

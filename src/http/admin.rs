@@ -1,7 +1,7 @@
 //! The staff API (contract: Staff). Every operation checks the staff role itself.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
@@ -10,7 +10,7 @@ use super::dto::{
     NewVariantRequest, OrderDto, OrderListQuery, ProductDto, ProductListQuery, ProductPatchRequest, RefundRequest,
     StockLevelDto, VariantDto,
 };
-use super::extract::{ApiJson, ApiQuery, Caller, OptionalJson};
+use super::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson, Staff};
 use super::problem::{ApiResult, Problem};
 use super::{AppState, Created, Json};
 use crate::domain::catalog::{self, NewProduct, ProductPatch, ProductQuery};
@@ -40,7 +40,7 @@ pub fn streaming_router() -> Router<AppState> {
               (status = 409, body = Problem, description = "slug or SKU taken"), (status = 422, body = Problem)))]
 pub async fn create_product(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Staff(caller): Staff,
     ApiJson(body): ApiJson<NewProductRequest>,
 ) -> ApiResult<Created<ProductDto>> {
     let input = NewProduct {
@@ -62,7 +62,7 @@ pub async fn create_product(
     responses((status = 200, body = ListResponse<ProductDto>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list_products(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Staff(caller): Staff,
     ApiQuery(query): ApiQuery<ProductListQuery>,
 ) -> ApiResult<Json<ListResponse<ProductDto>>> {
     caller.require_staff()?;
@@ -81,8 +81,8 @@ pub async fn list_products(
     responses((status = 200, body = ProductDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_product(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(id): Path<String>,
+    Staff(caller): Staff,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ProductDto>> {
     caller.require_staff()?;
     Ok(Json(catalog::get_product(&state.store, &id, false).await?.into()))
@@ -95,8 +95,8 @@ pub async fn get_product(
               (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_product(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(id): Path<String>,
+    Staff(caller): Staff,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ProductPatchRequest>,
 ) -> ApiResult<Json<ProductDto>> {
     let patch = ProductPatch {
@@ -118,8 +118,8 @@ pub async fn update_product(
               (status = 409, body = Problem, description = "SKU taken"), (status = 422, body = Problem)))]
 pub async fn add_variant(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(id): Path<String>,
+    Staff(caller): Staff,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<NewVariantRequest>,
 ) -> ApiResult<Created<VariantDto>> {
     Ok(Created(
@@ -134,7 +134,7 @@ pub async fn add_variant(
               (status = 422, body = Problem)))]
 pub async fn create_category(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Staff(caller): Staff,
     ApiJson(body): ApiJson<NewCategoryRequest>,
 ) -> ApiResult<Created<CategoryDto>> {
     let category = catalog::create_category(
@@ -156,8 +156,8 @@ pub async fn create_category(
               (status = 422, body = Problem)))]
 pub async fn adjust_inventory(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(variant_id): Path<String>,
+    Staff(caller): Staff,
+    ApiPath(variant_id): ApiPath<String>,
     ApiJson(body): ApiJson<AdjustStockRequest>,
 ) -> ApiResult<Json<StockLevelDto>> {
     let level = catalog::adjust_stock(&state.store, &caller, &variant_id, body.delta, &body.reason).await?;
@@ -169,7 +169,7 @@ pub async fn adjust_inventory(
     responses((status = 200, body = ListResponse<OrderDto>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn list_orders(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    Staff(caller): Staff,
     ApiQuery(query): ApiQuery<OrderListQuery>,
 ) -> ApiResult<Json<ListResponse<OrderDto>>> {
     caller.require_staff()?;
@@ -182,8 +182,8 @@ pub async fn list_orders(
     responses((status = 200, body = OrderDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_order(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(id): Path<String>,
+    Staff(caller): Staff,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<OrderDto>> {
     Ok(Json(
         orders::get_order_as_staff(&state.store, &caller, &id).await?.into(),
@@ -197,8 +197,8 @@ pub async fn get_order(
               (status = 409, body = Problem, description = "not paid")))]
 pub async fn fulfill_order(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(id): Path<String>,
+    Staff(caller): Staff,
+    ApiPath(id): ApiPath<String>,
     OptionalJson(body): OptionalJson<FulfillRequest>,
 ) -> ApiResult<Json<OrderDto>> {
     Ok(Json(
@@ -220,12 +220,14 @@ pub async fn fulfill_order(
               (status = 409, body = Problem, description = "not paid"), (status = 502, body = Problem)))]
 pub async fn cancel_order(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(id): Path<String>,
+    Staff(caller): Staff,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<OrderDto>> {
     let order =
-        super::detached(async move { orders::cancel(&state.store, &state.payments, &state.events, &caller, &id).await })
-            .await?;
+        super::detached(
+            async move { orders::cancel(&state.store, &state.payments, &state.events, &caller, &id).await },
+        )
+        .await?;
     Ok(Json(order.into()))
 }
 
@@ -237,8 +239,8 @@ pub async fn cancel_order(
               (status = 422, body = Problem, description = "more than what is left"), (status = 502, body = Problem)))]
 pub async fn refund_order(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(id): Path<String>,
+    Staff(caller): Staff,
+    ApiPath(id): ApiPath<String>,
     OptionalJson(body): OptionalJson<RefundRequest>,
 ) -> ApiResult<Json<OrderDto>> {
     let order = super::detached(async move {
@@ -252,6 +254,6 @@ pub async fn refund_order(
 /// `order.fulfilled`, `order.canceled`, `order.refunded`), `data:` the order.
 #[utoipa::path(get, path = "/v1/admin/events", tag = "staff", security(("bearer" = [])),
     responses((status = 200, content_type = "text/event-stream"), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn events(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<impl IntoResponse> {
+pub async fn events(State(state): State<AppState>, Staff(caller): Staff) -> ApiResult<impl IntoResponse> {
     super::orders::all_events(state, caller).await
 }

@@ -1,12 +1,12 @@
 //! Carts and checkout (contract: Carts and checkout).
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, patch, post};
 
 use super::dto::{AddItemRequest, CartDto, CheckoutRequestDto, CreateCartRequest, OrderDto, SetQuantityRequest};
-use super::extract::{ApiJson, Caller, OptionalJson};
+use super::extract::{ApiJson, ApiPath, Caller, OptionalJson};
 use super::idempotency::IDEMPOTENCY_KEY;
 use super::problem::{ApiResult, Problem};
 use super::{AppState, Created, Json};
@@ -46,7 +46,7 @@ pub async fn create_cart(
 pub async fn get_cart(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<CartDto>> {
     Ok(Json(carts::get_cart(&state.store, &caller, &id).await?.into()))
 }
@@ -58,7 +58,7 @@ pub async fn get_cart(
 pub async fn add_item(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AddItemRequest>,
 ) -> ApiResult<Json<CartDto>> {
     Ok(Json(
@@ -76,7 +76,7 @@ pub async fn add_item(
 pub async fn set_quantity(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((id, item_id)): Path<(String, String)>,
+    ApiPath((id, item_id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<SetQuantityRequest>,
 ) -> ApiResult<Json<CartDto>> {
     Ok(Json(
@@ -92,7 +92,7 @@ pub async fn set_quantity(
 pub async fn remove_item(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((id, item_id)): Path<(String, String)>,
+    ApiPath((id, item_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<CartDto>> {
     Ok(Json(
         carts::remove_item(&state.store, &caller, &id, &item_id).await?.into(),
@@ -110,7 +110,7 @@ pub async fn remove_item(
 pub async fn checkout(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CheckoutRequestDto>,
 ) -> ApiResult<Created<OrderDto>> {
@@ -124,7 +124,16 @@ pub async fn checkout(
             .map(str::to_owned),
     };
     let placed = super::detached(async move {
-        checkout::checkout(&state.store, &state.payments, &state.events, state.checkout, &caller, &id, request).await
+        checkout::checkout(
+            &state.store,
+            &state.payments,
+            &state.events,
+            state.checkout,
+            &caller,
+            &id,
+            request,
+        )
+        .await
     })
     .await?;
     crate::faults::crash_if(crate::faults::FaultPoint::BeforeResponse);

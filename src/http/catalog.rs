@@ -1,10 +1,11 @@
 //! The public catalog (contract: Catalog).
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 
 use super::dto::{CategoryDto, ListResponse, PageQuery, ProductDto, ProductListQuery};
+use super::extract::ApiPath;
 use super::extract::ApiQuery;
 use super::problem::{ApiResult, Problem};
 use super::{AppState, Json};
@@ -39,7 +40,10 @@ pub async fn list_products(
 #[utoipa::path(get, path = "/v1/products/{id_or_slug}", tag = "catalog",
     params(("id_or_slug" = String, Path, description = "a product id (`prod_...`) or slug")),
     responses((status = 200, body = ProductDto), (status = 404, body = Problem)))]
-pub async fn get_product(State(state): State<AppState>, Path(id_or_slug): Path<String>) -> ApiResult<Json<ProductDto>> {
+pub async fn get_product(
+    State(state): State<AppState>,
+    ApiPath(id_or_slug): ApiPath<String>,
+) -> ApiResult<Json<ProductDto>> {
     Ok(Json(
         catalog::get_product(&state.store, &id_or_slug, true).await?.into(),
     ))

@@ -82,8 +82,16 @@ fn json_content_type(headers: &HeaderMap) -> bool {
 
 /// Syntax errors are 400; a well-formed body of the wrong shape is 422 with the field named.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    // No text anywhere may hold NUL: PostgreSQL cannot store it, so refuse it up front on
+    // both databases. In JSON it can only appear escaped.
+    if bytes.windows(6).any(|window| window.eq_ignore_ascii_case(b"\\u0000")) {
+        return Err(ApiError::Domain(DomainError::Validation(vec![FieldError::new(
+            "body",
+            "text must not contain NUL characters",
+        )])));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         match inner.classify() {
@@ -93,7 +101,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             )])),
             _ => ApiError::BadRequest(format!("the body is not valid JSON: {inner}")),
         }
-    })
+    })?;
+    deserializer
+        .end()
+        .map_err(|error| ApiError::BadRequest(format!("the body has data after its JSON value: {error}")))?;
+    Ok(value)
 }
 
 /// Names the field a serde message is about: "missing field `line1`" at `shipping_address`
@@ -149,6 +161,12 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        if query.to_ascii_lowercase().contains("%00") {
+            return Err(ApiError::Domain(DomainError::Validation(vec![FieldError::new(
+                "query",
+                "must not contain NUL characters",
+            )])));
+        }
         serde_urlencoded::from_str(query).map(ApiQuery).map_err(|error| {
             ApiError::Domain(DomainError::Validation(vec![FieldError::new(
                 "query",
@@ -200,4 +218,48 @@ pub fn bearer_token(header_value: &str) -> Option<&str> {
     let (scheme, token) = header_value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Path parameters; a path that does not decode is a 400 problem, and an id holding a
+/// control character (such as NUL, which PostgreSQL cannot compare) names nothing: 404.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+        if params.iter().any(|(_, value)| value.chars().any(char::is_control)) {
+            return Err(ApiError::RouteNotFound);
+        }
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| ApiPath(value))
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+    }
+}
+
+/// A staff member (role `staff` or `admin`): 401 for no one, 403 for a customer. Staff
+/// handlers take it before their body, so the caller is checked before the input; the
+/// domain operations check again.
+pub struct Staff(pub Principal);
+
+impl<S> FromRequestParts<S> for Staff
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Caller(principal) = Caller::from_request_parts(parts, state).await?;
+        principal.require_staff()?;
+        Ok(Staff(principal))
+    }
 }

@@ -54,7 +54,13 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
         .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
     let hash = idempotency::fingerprint(parts.method.as_str(), &target, &bytes);
 
-    let request = idempotency::KeyedRequest { scope: &scope, key: &key, method: parts.method.as_str(), target: &target, hash: &hash };
+    let request = idempotency::KeyedRequest {
+        scope: &scope,
+        key: &key,
+        method: parts.method.as_str(),
+        target: &target,
+        hash: &hash,
+    };
     let claim = idempotency::claim(&state.store, &request, state.idempotency_abandon_seconds)
         .await
         .map_err(|error| ApiError::from(error).into_response())?;

@@ -1,8 +1,8 @@
 //! Cross-cutting middleware of our own: request metrics and the logging of server errors.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -36,6 +36,15 @@ pub async fn log_server_errors(request: Request, next: Next) -> Response {
         tracing::error!(%method, %path, status = response.status().as_u16(), cause = %cause, "request failed");
     }
     response
+}
+
+/// Answers 503 `timeout` when a request runs longer than the configured time. Work that
+/// must not be cut short (payments) runs detached and finishes anyway.
+pub async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout(limit.as_secs()).into_response(),
+    }
 }
 
 pub async fn not_found() -> Response {

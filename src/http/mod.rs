@@ -30,7 +30,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -86,9 +85,9 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(carts::router())
         .merge(orders::router())
         .merge(admin::router())
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
+        .layer(axum::middleware::from_fn_with_state(
             request_timeout,
+            middleware::time_limit,
         ));
     let streams = Router::new()
         .merge(orders::streaming_router())

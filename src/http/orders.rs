@@ -4,14 +4,14 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::dto::{ListResponse, OrderAccessQuery, OrderDto, PageQuery};
-use super::extract::{ApiQuery, Caller};
+use super::extract::{ApiPath, ApiQuery, Caller};
 use super::problem::{ApiResult, Problem};
 use super::{AppState, Json};
 use crate::domain::events::EventKind;
@@ -50,7 +50,7 @@ pub async fn list_orders(
 pub async fn get_order(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<OrderAccessQuery>,
 ) -> ApiResult<Json<OrderDto>> {
     Ok(Json(
@@ -68,7 +68,7 @@ pub async fn get_order(
 pub async fn order_events(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<OrderAccessQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     // Subscribe before reading, so no change between the read and the subscription is lost.

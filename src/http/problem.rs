@@ -28,6 +28,8 @@ pub enum ApiError {
     IdempotencyKeyInUse,
     #[error("the database is not reachable or not migrated")]
     NotReady,
+    #[error("the request took longer than {0} seconds")]
+    Timeout(u64),
 }
 
 impl From<crate::store::StoreError> for ApiError {
@@ -119,6 +121,7 @@ impl ApiError {
             ),
             E::IdempotencyKeyInUse => (StatusCode::CONFLICT, "idempotency_key_in_use", "Idempotency key in use"),
             E::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready", "Not ready"),
+            E::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout", "Request timed out"),
         }
     }
 

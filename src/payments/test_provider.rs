@@ -57,7 +57,9 @@ impl TestProvider {
             tokio::time::sleep(delay).await;
         }
         if self.faults.garbage_answers {
-            return Err(ProviderError("the provider answered something that is not a capture result".to_owned()));
+            return Err(ProviderError(
+                "the provider answered something that is not a capture result".to_owned(),
+            ));
         }
         let (outcome, decline_code) = match behaviour(token) {
             Some(TokenBehaviour::Succeed) => ("captured", None),

@@ -60,7 +60,8 @@ pub struct SellableVariantRow {
 #[derive(Debug, Clone)]
 pub struct ProductFilter<'a> {
     pub status: Option<&'a str>,
-    pub before_id: &'a str,
+    /// Only ids before this one (the cursor); `None` for the first page.
+    pub before_id: Option<&'a str>,
     /// A LIKE pattern, already lower-cased and escaped with `\`.
     pub search_pattern: Option<&'a str>,
     /// A category id or slug.
@@ -74,8 +75,8 @@ macro_rules! product_page {
     () => {
         "SELECT p.id FROM products p
          WHERE ($1 IS NULL OR p.status = $1)
-           AND p.id < $2
-           AND ($3 IS NULL OR LOWER(p.title) LIKE $3 ESCAPE '\\' OR LOWER(p.description) LIKE $3 ESCAPE '\\')
+           AND ($2 IS NULL OR p.id < $2)
+           AND ($3 IS NULL OR p.search_text LIKE $3 ESCAPE '\\')
            AND ($4 IS NULL OR EXISTS (
                 SELECT 1 FROM product_categories pc JOIN categories c ON c.id = pc.category_id
                 WHERE pc.product_id = p.id AND (c.id = $4 OR c.slug = $4)))
@@ -180,11 +181,12 @@ pub async fn slug_taken(conn: &mut Conn, slug: &str) -> StoreResult<bool> {
     Ok(found.is_some())
 }
 
-pub async fn insert_product(conn: &mut Conn, row: &ProductRow) -> StoreResult<()> {
+/// Inserts a product; `search_text` is what `q` searches (see the migration).
+pub async fn insert_product(conn: &mut Conn, row: &ProductRow, search_text: &str) -> StoreResult<()> {
     on_conn!(conn, |c| {
         sqlx::query(
-            "INSERT INTO products (id, slug, title, description, status, images, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO products (id, slug, title, description, status, images, created_at, updated_at, search_text)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&row.id)
         .bind(&row.slug)
@@ -194,6 +196,7 @@ pub async fn insert_product(conn: &mut Conn, row: &ProductRow) -> StoreResult<()
         .bind(&row.images)
         .bind(row.created_at)
         .bind(row.updated_at)
+        .bind(search_text)
         .execute(c)
         .await
         .map(|done| done.rows_affected())
@@ -201,10 +204,11 @@ pub async fn insert_product(conn: &mut Conn, row: &ProductRow) -> StoreResult<()
     Ok(())
 }
 
-pub async fn update_product(conn: &mut Conn, row: &ProductRow) -> StoreResult<()> {
+pub async fn update_product(conn: &mut Conn, row: &ProductRow, search_text: &str) -> StoreResult<()> {
     on_conn!(conn, |c| {
         sqlx::query(
-            "UPDATE products SET slug = $2, title = $3, description = $4, status = $5, images = $6, updated_at = $7
+            "UPDATE products SET slug = $2, title = $3, description = $4, status = $5, images = $6, updated_at = $7,
+                 search_text = $8
              WHERE id = $1",
         )
         .bind(&row.id)
@@ -214,6 +218,7 @@ pub async fn update_product(conn: &mut Conn, row: &ProductRow) -> StoreResult<()
         .bind(&row.status)
         .bind(&row.images)
         .bind(row.updated_at)
+        .bind(search_text)
         .execute(c)
         .await
         .map(|done| done.rows_affected())
@@ -300,10 +305,10 @@ pub async fn insert_category(conn: &mut Conn, row: &CategoryRow) -> StoreResult<
     Ok(())
 }
 
-pub async fn list_categories(conn: &mut Conn, before_id: &str, limit: i64) -> StoreResult<Vec<CategoryRow>> {
+pub async fn list_categories(conn: &mut Conn, before_id: Option<&str>, limit: i64) -> StoreResult<Vec<CategoryRow>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(
-            "SELECT id, name, slug, parent_id, created_at FROM categories WHERE id < $1 ORDER BY id DESC LIMIT $2",
+            "SELECT id, name, slug, parent_id, created_at FROM categories WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
         )
         .bind(before_id)
         .bind(limit)

@@ -45,7 +45,7 @@ pub struct OrderItemRow {
 pub struct OrderFilter<'a> {
     pub customer_id: Option<&'a str>,
     pub status: Option<&'a str>,
-    pub before_id: &'a str,
+    pub before_id: Option<&'a str>,
     pub limit: i64,
 }
 
@@ -64,7 +64,7 @@ macro_rules! order_select {
 macro_rules! order_page {
     () => {
         "SELECT id FROM orders
-         WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2) AND id < $3
+         WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR id < $3)
          ORDER BY id DESC LIMIT $4"
     };
 }

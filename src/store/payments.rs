@@ -18,6 +18,7 @@ pub struct PaymentRow {
     pub provider_reference: Option<String>,
     pub shipping_address: String,
     pub idempotency_key: Option<String>,
+    pub guest_token_hash: Option<String>,
     pub order_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -38,7 +39,8 @@ pub struct PaymentLineRow {
 macro_rules! payment_columns {
     () => {
         "id, cart_id, customer_id, email, currency, amount, refunded_amount, status, payment_token, decline_code,
-         provider_reference, shipping_address, idempotency_key, order_id, created_at, updated_at, expires_at"
+         provider_reference, shipping_address, idempotency_key, guest_token_hash, order_id, created_at, updated_at,
+         expires_at"
     };
 }
 
@@ -47,7 +49,7 @@ pub async fn insert_payment(conn: &mut Conn, row: &PaymentRow) -> StoreResult<()
         sqlx::query(concat!(
             "INSERT INTO payments (",
             payment_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         ))
         .bind(&row.id)
         .bind(&row.cart_id)
@@ -62,6 +64,7 @@ pub async fn insert_payment(conn: &mut Conn, row: &PaymentRow) -> StoreResult<()
         .bind(&row.provider_reference)
         .bind(&row.shipping_address)
         .bind(&row.idempotency_key)
+        .bind(&row.guest_token_hash)
         .bind(&row.order_id)
         .bind(row.created_at)
         .bind(row.updated_at)
@@ -117,15 +120,15 @@ pub async fn find_payment_by_key(conn: &mut Conn, cart_id: &str, key: &str) -> S
     })?)
 }
 
-/// Pending attempts created before `created_before`, oldest first (for the recovery task).
-pub async fn list_stale_pending(conn: &mut Conn, created_before: i64, limit: i64) -> StoreResult<Vec<PaymentRow>> {
+/// Pending attempts whose reservation expired before `now`, oldest first (for recovery).
+pub async fn list_expired_pending(conn: &mut Conn, now: i64, limit: i64) -> StoreResult<Vec<PaymentRow>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(concat!(
             "SELECT ",
             payment_columns!(),
-            " FROM payments WHERE status = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2"
+            " FROM payments WHERE status = 'pending' AND expires_at < $1 ORDER BY expires_at LIMIT $2"
         ))
-        .bind(created_before)
+        .bind(now)
         .bind(limit)
         .fetch_all(c)
         .await
@@ -225,6 +228,49 @@ pub async fn insert_refund(conn: &mut Conn, id: &str, payment_id: &str, amount: 
         .map(|done| done.rows_affected())
     })?;
     Ok(())
+}
+
+/// A pending refund with what retrying it needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingRefundRow {
+    pub id: String,
+    pub payment_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub order_id: String,
+    pub customer_id: Option<String>,
+}
+
+pub async fn list_stale_pending_refunds(
+    conn: &mut Conn,
+    updated_before: i64,
+    limit: i64,
+) -> StoreResult<Vec<PendingRefundRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT r.id, r.payment_id, r.amount, p.currency, o.id AS order_id, o.customer_id
+             FROM refunds r JOIN payments p ON p.id = r.payment_id JOIN orders o ON o.payment_id = p.id
+             WHERE r.status = 'pending' AND r.updated_at < $1
+             ORDER BY r.updated_at LIMIT $2",
+        )
+        .bind(updated_before)
+        .bind(limit)
+        .fetch_all(c)
+        .await
+    })?)
+}
+
+/// Marks a pending refund succeeded; false when it was not pending any more.
+pub async fn complete_pending_refund(conn: &mut Conn, id: &str, now: i64) -> StoreResult<bool> {
+    let result = on_conn!(conn, |c| {
+        sqlx::query("UPDATE refunds SET status = 'succeeded', updated_at = $2 WHERE id = $1 AND status = 'pending'")
+            .bind(id)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(result == 1)
 }
 
 pub async fn set_refund_status(conn: &mut Conn, id: &str, status: &str, now: i64) -> StoreResult<()> {

@@ -41,16 +41,8 @@ macro_rules! backend_tests {
     };
 }
 
-/// Runs `test` against a fresh server; the database is dropped even if the test panics.
-pub async fn run_on<F, Fut>(postgres: bool, test: F)
-where
-    F: FnOnce(TestApp) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    run_with(postgres, ServerOptions::for_tests(), test).await
-}
-
-/// [`run_on`] with a server started with `options`.
+/// Runs `test` against a fresh server started with `options`; the database is dropped
+/// even if the test panics.
 pub async fn run_with<F, Fut>(postgres: bool, options: ServerOptions, test: F)
 where
     F: FnOnce(TestApp) -> Fut,
@@ -213,7 +205,10 @@ impl TestApp {
         let shutdown = std::sync::Arc::new(tokio::sync::Notify::new());
         let signal = shutdown.clone();
         tokio::spawn(async move {
-            server.run(async move { signal.notified().await }).await.expect("server runs");
+            server
+                .run(async move { signal.notified().await })
+                .await
+                .expect("server runs");
         });
         TestApp {
             base_url: format!("http://{addr}"),
@@ -529,4 +524,13 @@ pub fn encode_query(value: &str) -> String {
             _ => format!("%{byte:02X}"),
         })
         .collect()
+}
+
+impl TestApp {
+    /// Captures the test provider recorded as charged: what the customer paid.
+    pub async fn captures(&self) -> i64 {
+        backroom::store::test_provider::count_captures(&self.store)
+            .await
+            .expect("count captures")
+    }
 }

@@ -10,5 +10,6 @@ mod checkout;
 mod cli;
 mod conventions;
 mod idempotency;
+mod invariants;
 mod ops;
 mod orders;
