@@ -12,7 +12,7 @@ use crate::helpers::{PASSWORD, TestDatabase, read};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_backroom");
 
-fn backroom(database_url: &str) -> Command {
+pub fn backroom(database_url: &str) -> Command {
     let mut command = Command::new(BINARY);
     command
         .env("BACKROOM_DATABASE_URL", database_url)
@@ -22,7 +22,7 @@ fn backroom(database_url: &str) -> Command {
 }
 
 /// Runs `backroom admin create`, typing `password` and a newline on standard input.
-async fn admin_create(database_url: &str, email: &str, password: &str) -> std::process::Output {
+pub async fn admin_create(database_url: &str, email: &str, password: &str) -> std::process::Output {
     let mut child = backroom(database_url)
         .args(["admin", "create", "--email", email])
         .stdin(Stdio::piped())
@@ -44,18 +44,22 @@ fn free_port() -> u16 {
     listener.local_addr().expect("addr").port()
 }
 
-/// Starts `backroom serve --demo` and waits until it is ready.
-async fn serve_demo(database_url: &str) -> (Child, String) {
+/// Starts `backroom serve` with `args` and `env` on a free port and waits until it is
+/// ready; returns the process and its base URL.
+pub async fn start_server(database_url: &str, args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
     let port = free_port();
     let child = backroom(database_url)
-        .args(["serve", "--demo", "--addr", &format!("127.0.0.1:{port}")])
+        .arg("serve")
+        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start backroom serve");
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    for _ in 0..200 {
+    for _ in 0..600 {
         if let Ok(response) = client.get(format!("{base}/readyz")).send().await
             && response.status() == 200
         {
@@ -63,7 +67,11 @@ async fn serve_demo(database_url: &str) -> (Child, String) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("backroom serve did not become ready within 10 s");
+    panic!("backroom serve did not become ready within 30 s");
+}
+
+async fn serve_demo(database_url: &str) -> (Child, String) {
+    start_server(database_url, &["--demo"], &[]).await
 }
 
 async fn stop_with_sigterm(mut child: Child) {

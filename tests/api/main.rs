@@ -9,6 +9,7 @@ mod catalog;
 mod checkout;
 mod cli;
 mod conventions;
+mod crash;
 mod idempotency;
 mod invariants;
 mod ops;
