@@ -14,3 +14,4 @@ mod idempotency;
 mod invariants;
 mod ops;
 mod orders;
+mod properties;
