@@ -10,6 +10,7 @@ mod checkout;
 mod cli;
 mod conventions;
 mod crash;
+mod edge_cases;
 mod idempotency;
 mod invariants;
 mod ops;
