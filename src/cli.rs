@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::domain::checkout::CheckoutSettings;
+use crate::http::{HttpSettings, RateLimit};
 use crate::server::{Server, ServerOptions, termination_signal};
 use crate::store::{DEFAULT_DATABASE_URL, Store, redact};
 use crate::{demo, domain, faults, telemetry};
@@ -67,6 +68,23 @@ pub struct ServeArgs {
     /// Milliseconds between runs of the background job (recovery, expiry, cleanup).
     #[arg(long, env = "BACKROOM_JOBS_INTERVAL_MS", default_value_t = 1000)]
     pub jobs_interval_ms: u64,
+    /// The general per-client rate limit: `on` or `off` (for load tests and benchmarks).
+    /// The login throttle stays on regardless.
+    #[arg(long, env = "BACKROOM_RATE_LIMITS", default_value = "on", value_parser = ["on", "off"])]
+    pub rate_limits: String,
+    /// Requests per second each client address may sustain.
+    #[arg(long, env = "BACKROOM_RATE_LIMIT_PER_SECOND", default_value_t = 20)]
+    pub rate_limit_per_second: u32,
+    /// Requests each client address may send at once before the rate applies.
+    #[arg(long, env = "BACKROOM_RATE_LIMIT_BURST", default_value_t = 100)]
+    pub rate_limit_burst: u32,
+    /// Browser origins allowed to call the API (CORS), comma-separated, such as
+    /// `https://shop.example.com`. None by default.
+    #[arg(long, env = "BACKROOM_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Send Strict-Transport-Security: set it when TLS is terminated in front of Backroom.
+    #[arg(long, env = "BACKROOM_HSTS")]
+    pub hsts: bool,
     /// Log format: `text` or `json`. The level comes from `RUST_LOG` (default `info`).
     #[arg(long, env = "BACKROOM_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -122,7 +140,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     faults::arm_from_environment();
     let provider_timeout_secs = i64::try_from(args.provider_timeout_secs.clamp(1, 3600)).unwrap_or(10);
     let options = ServerOptions {
-        request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+        http: HttpSettings {
+            request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+            rate_limit: (args.rate_limits == "on").then_some(RateLimit {
+                per_second: args.rate_limit_per_second,
+                burst: args.rate_limit_burst,
+            }),
+            cors_origins: args.cors_origins.clone(),
+            hsts: args.hsts,
+        },
         checkout: CheckoutSettings {
             reservation_seconds: args.reservation_secs.max(provider_timeout_secs + 1),
             provider_timeout: Duration::from_secs(provider_timeout_secs.unsigned_abs()),

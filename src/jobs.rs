@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::domain::{checkout, idempotency, orders};
+use crate::domain::{auth, checkout, idempotency, orders};
 use crate::http::AppState;
 
 pub fn spawn(state: AppState, interval: Duration) -> JoinHandle<()> {
@@ -35,6 +35,11 @@ pub async fn run_once(state: &AppState) {
         Ok(0) => {}
         Ok(completed) => tracing::info!(completed, "completed refunds left pending"),
         Err(error) => tracing::error!(%error, "refund recovery failed"),
+    }
+    match auth::delete_expired(&state.store).await {
+        Ok(0) => {}
+        Ok(deleted) => tracing::debug!(deleted, "deleted expired sessions and old login failures"),
+        Err(error) => tracing::error!(%error, "session cleanup failed"),
     }
     match idempotency::delete_expired(&state.store).await {
         Ok(0) => {}

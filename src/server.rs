@@ -11,15 +11,14 @@ use tokio::sync::watch;
 
 use crate::domain::checkout::CheckoutSettings;
 use crate::domain::events::EventBus;
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, HttpSettings, RateLimit};
 use crate::payments::{PaymentProvider, TestProvider, TestProviderFaults};
 use crate::store::Store;
 use crate::{jobs, telemetry};
 
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
-    /// Requests (other than live streams) taking longer are answered 503.
-    pub request_timeout: Duration,
+    pub http: HttpSettings,
     pub checkout: CheckoutSettings,
     /// An idempotency key whose first request has not finished after this long is released
     /// to a retry: its process died.
@@ -33,7 +32,15 @@ pub struct ServerOptions {
 impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {
-            request_timeout: Duration::from_secs(20),
+            http: HttpSettings {
+                request_timeout: Duration::from_secs(20),
+                rate_limit: Some(RateLimit {
+                    per_second: 20,
+                    burst: 100,
+                }),
+                cors_origins: Vec::new(),
+                hsts: false,
+            },
             checkout: CheckoutSettings::default(),
             idempotency_abandon_seconds: 30,
             jobs_interval: Duration::from_secs(1),
@@ -43,8 +50,12 @@ impl Default for ServerOptions {
 }
 
 impl ServerOptions {
+    /// The defaults, with the general rate limit off: tests send many requests from one
+    /// address (the tests of the limit turn it back on).
     pub fn for_tests() -> Self {
-        ServerOptions::default()
+        let mut options = ServerOptions::default();
+        options.http.rate_limit = None;
+        options
     }
 }
 
@@ -69,7 +80,7 @@ impl Server {
             metrics: telemetry::metrics_handle(),
             shutdown: shutdown_signal,
         };
-        let router = http::router(state.clone(), options.request_timeout);
+        let router = http::router(state.clone(), &options.http);
         Ok(Server {
             listener,
             router,
@@ -89,13 +100,16 @@ impl Server {
     pub async fn run(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let jobs = jobs::spawn(self.state.clone(), self.options.jobs_interval);
         let shutdown = self.shutdown;
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                signal.await;
-                tracing::info!("shutting down: finishing in-flight requests");
-                let _ = shutdown.send(true);
-            })
-            .await;
+        let result = axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            signal.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = shutdown.send(true);
+        })
+        .await;
         jobs.abort();
         result
     }

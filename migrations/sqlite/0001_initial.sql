@@ -27,14 +27,30 @@ CREATE TABLE staff (
 );
 
 -- Only a SHA-256 of each token is kept: a leaked table gives no usable session.
+-- A session ends at expires_at (absolute) or after idle_seconds without use.
 CREATE TABLE sessions (
-    token_hash  TEXT PRIMARY KEY,
-    customer_id TEXT REFERENCES customers (id),
-    staff_id    TEXT REFERENCES staff (id),
-    created_at  BIGINT NOT NULL,
-    expires_at  BIGINT NOT NULL,
+    token_hash   TEXT PRIMARY KEY,
+    customer_id  TEXT REFERENCES customers (id),
+    staff_id     TEXT REFERENCES staff (id),
+    created_at   BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    idle_seconds BIGINT NOT NULL,
     CONSTRAINT sessions_one_principal CHECK ((customer_id IS NULL) <> (staff_id IS NULL))
 );
+CREATE INDEX sessions_customer ON sessions (customer_id);
+CREATE INDEX sessions_staff ON sessions (staff_id);
+
+-- Failed logins of the last minutes, for the login throttle. In the database so that the
+-- limit holds across every process sharing it.
+CREATE TABLE login_failures (
+    id         TEXT PRIMARY KEY,
+    email      TEXT NOT NULL,
+    client_ip  TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX login_failures_email ON login_failures (email, created_at);
+CREATE INDEX login_failures_client ON login_failures (client_ip, created_at);
 
 CREATE TABLE categories (
     id         TEXT PRIMARY KEY,

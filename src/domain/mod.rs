@@ -61,6 +61,8 @@ pub enum DomainError {
     PaymentDeclined { decline_code: String },
     #[error("the payment provider failed: {0}")]
     PaymentProvider(String),
+    #[error("too many attempts; try again in {retry_after_seconds} seconds")]
+    RateLimited { retry_after_seconds: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]

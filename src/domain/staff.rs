@@ -55,7 +55,7 @@ impl TryFrom<StaffRow> for StaffMember {
 pub async fn create_admin(db: &Store, email: &str, password: &str) -> DomainResult<StaffMember> {
     let mut checks = Checks::default();
     let email = validate::email(&mut checks, "email", email);
-    validate::password(&mut checks, password);
+    validate::new_password(&mut checks, "password", password);
     checks.finish()?;
 
     let password_hash = hash_password(password.to_owned()).await?;

@@ -72,12 +72,13 @@ pub fn email(checks: &mut Checks, field: &str, value: &str) -> String {
     email
 }
 
-pub fn password(checks: &mut Checks, value: &str) {
+/// A password being set: 10 to 1024 characters.
+pub fn new_password(checks: &mut Checks, field: &str, value: &str) {
     let chars = value.chars().count();
     if chars < MIN_PASSWORD_CHARS {
-        checks.fail("password", format!("must be at least {MIN_PASSWORD_CHARS} characters"));
+        checks.fail(field, format!("must be at least {MIN_PASSWORD_CHARS} characters"));
     } else if chars > MAX_PASSWORD_CHARS {
-        checks.fail("password", format!("must be at most {MAX_PASSWORD_CHARS} characters"));
+        checks.fail(field, format!("must be at most {MAX_PASSWORD_CHARS} characters"));
     }
 }
 
@@ -178,10 +179,10 @@ mod tests {
     #[test]
     fn passwords_need_ten_characters() {
         let mut checks = Checks::default();
-        password(&mut checks, "short");
+        new_password(&mut checks, "password", "short");
         assert_eq!(checks.errors[0].field, "password");
         let mut checks = Checks::default();
-        password(&mut checks, "long enough!");
+        new_password(&mut checks, "password", "long enough!");
         assert!(checks.errors.is_empty());
     }
 }

@@ -115,6 +115,14 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// At least 10 characters.
+    pub new_password: String,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Customer)]
 pub struct CustomerDto {

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -45,6 +46,46 @@ pub async fn time_limit(State(limit): State<Duration>, request: Request, next: N
         Ok(response) => response,
         Err(_) => ApiError::Timeout(limit.as_secs()).into_response(),
     }
+}
+
+/// The Content-Security-Policy of every HTML page: nothing but our own assets, no
+/// framing. Styles may be inline (the API reference sets them from script).
+const HTML_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+                        script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+                        form-action 'self'";
+
+/// Headers every response carries, and the stricter ones of HTML pages.
+pub async fn security_headers(State(hsts): State<bool>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if is_html {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(HTML_CSP));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    if hsts {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
+}
+
+/// The general per-client rate limit's answer: a 429 problem with `Retry-After`.
+pub fn rate_limited(error: tower_governor::GovernorError) -> Response {
+    let retry_after_seconds = match error {
+        tower_governor::GovernorError::TooManyRequests { wait_time, .. } => {
+            i64::try_from(wait_time.max(1)).unwrap_or(1)
+        }
+        _ => 1,
+    };
+    ApiError::Domain(crate::domain::DomainError::RateLimited { retry_after_seconds }).into_response()
 }
 
 pub async fn not_found() -> Response {

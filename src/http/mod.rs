@@ -16,20 +16,24 @@ mod ops;
 mod orders;
 pub mod problem;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use axum::Json;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Serialize;
 use tokio::sync::watch;
+use tower_governor::GovernorLayer;
+use tower_governor::governor::GovernorConfigBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::sensitive_headers::{SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer};
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -76,8 +80,28 @@ pub(crate) async fn detached<T: Send + 'static>(
     }
 }
 
+/// How the HTTP layer is set up (from `ServerOptions`).
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Requests (other than live streams) taking longer are answered 503.
+    pub request_timeout: Duration,
+    /// The general per-client limit; `None` turns it off (load tests, benchmarks).
+    pub rate_limit: Option<RateLimit>,
+    /// Origins allowed to call the API from a browser (CORS); empty: none.
+    pub cors_origins: Vec<String>,
+    /// Send `Strict-Transport-Security` (when TLS is terminated in front of Backroom).
+    pub hsts: bool,
+}
+
+/// A per-client-address token bucket: `per_second` requests sustained, `burst` at once.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
 /// The whole application: API, documentation and operations endpoints, with middleware.
-pub fn router(state: AppState, request_timeout: Duration) -> Router {
+pub fn router(state: AppState, settings: &HttpSettings) -> Router {
     let api = Router::new()
         .merge(ops::router())
         .merge(auth::router())
@@ -86,14 +110,14 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(orders::router())
         .merge(admin::router())
         .layer(axum::middleware::from_fn_with_state(
-            request_timeout,
+            settings.request_timeout,
             middleware::time_limit,
         ));
     let streams = Router::new()
         .merge(orders::streaming_router())
         .merge(admin::streaming_router());
 
-    Router::new()
+    let mut router = Router::new()
         .merge(api)
         .merge(streams)
         .route_layer(axum::middleware::from_fn(middleware::record_metrics))
@@ -107,10 +131,33 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(middleware::log_server_errors))
-        .layer(CatchPanicLayer::custom(middleware::panic_response))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
+        .layer(CatchPanicLayer::custom(middleware::panic_response));
+    if let Some(limit) = settings.rate_limit {
+        let config = Arc::new(
+            GovernorConfigBuilder::default()
+                .per_nanosecond(1_000_000_000 / u64::from(limit.per_second.max(1)))
+                .burst_size(limit.burst.max(1))
+                .finish()
+                .unwrap_or_default(),
+        );
+        // The limiter keeps a bucket per address; forget the quiet ones now and then.
+        let limiter = config.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                ticker.tick().await;
+                limiter.limiter().retain_recent();
+            }
+        });
+        router = router.layer(GovernorLayer::new(config).error_handler(middleware::rate_limited));
+    }
+    if let Some(cors) = cors_layer(&settings.cors_origins) {
+        router = router.layer(cors);
+    }
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            settings.hsts,
+            middleware::security_headers,
         ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
@@ -122,7 +169,36 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
             }),
         )
+        // Credentials never reach a log line, whatever the log level.
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ]))
+        .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let idempotency_key = HeaderName::from_static(idempotency::IDEMPOTENCY_KEY);
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, idempotency_key, REQUEST_ID])
+            .expose_headers([
+                REQUEST_ID,
+                header::RETRY_AFTER,
+                HeaderName::from_static("idempotent-replayed"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
 }

@@ -16,7 +16,7 @@ use super::{admin, auth, carts, catalog, ops, orders};
     ),
     paths(
         ops::healthz, ops::readyz, ops::metrics,
-        auth::register, auth::login, auth::logout, auth::me,
+        auth::register, auth::login, auth::logout, auth::logout_everywhere, auth::me, auth::change_password,
         catalog::list_products, catalog::get_product, catalog::list_categories,
         carts::create_cart, carts::get_cart, carts::add_item, carts::set_quantity, carts::remove_item, carts::checkout,
         orders::list_orders, orders::get_order, orders::order_events,

@@ -94,6 +94,7 @@ impl ApiError {
             E::Domain(D::PaymentDeclined { .. }) => {
                 (StatusCode::PAYMENT_REQUIRED, "payment_declined", "Payment declined")
             }
+            E::Domain(D::RateLimited { .. }) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests"),
             E::Domain(D::PaymentProvider(_)) => (
                 StatusCode::BAD_GATEWAY,
                 "payment_provider_error",
@@ -198,6 +199,11 @@ impl IntoResponse for ApiError {
         );
         if status.is_server_error() {
             response.extensions_mut().insert(InternalCause(self.to_string()));
+        }
+        if let ApiError::Domain(DomainError::RateLimited { retry_after_seconds }) = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after_seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }

@@ -34,6 +34,7 @@ pub struct SessionPrincipalRow {
     pub staff_id: Option<String>,
     pub email: String,
     pub role: Option<String>,
+    pub last_seen_at: i64,
 }
 
 pub async fn insert_customer(conn: &mut Conn, row: &CustomerRow) -> StoreResult<()> {
@@ -100,12 +101,19 @@ pub async fn find_staff_by_email(conn: &mut Conn, email: &str) -> StoreResult<Op
     })?)
 }
 
+/// When a new session ends: at `expires_at`, or after `idle_seconds` without use.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionTimes {
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub idle_seconds: i64,
+}
+
 pub async fn insert_session(
     conn: &mut Conn,
     token_hash: &str,
     owner: SessionOwner<'_>,
-    created_at: i64,
-    expires_at: i64,
+    times: SessionTimes,
 ) -> StoreResult<()> {
     let (customer_id, staff_id) = match owner {
         SessionOwner::Customer(id) => (Some(id), None),
@@ -113,14 +121,15 @@ pub async fn insert_session(
     };
     on_conn!(conn, |c| {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, customer_id, staff_id, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sessions (token_hash, customer_id, staff_id, created_at, expires_at, last_seen_at, idle_seconds)
+             VALUES ($1, $2, $3, $4, $5, $4, $6)",
         )
         .bind(token_hash)
         .bind(customer_id)
         .bind(staff_id)
-        .bind(created_at)
-        .bind(expires_at)
+        .bind(times.created_at)
+        .bind(times.expires_at)
+        .bind(times.idle_seconds)
         .execute(c)
         .await
         .map(|done| done.rows_affected())
@@ -135,11 +144,11 @@ pub async fn find_session_principal(
 ) -> StoreResult<Option<SessionPrincipalRow>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(
-            "SELECT s.customer_id, s.staff_id, COALESCE(cu.email, st.email) AS email, st.role
+            "SELECT s.customer_id, s.staff_id, COALESCE(cu.email, st.email) AS email, st.role, s.last_seen_at
              FROM sessions s
              LEFT JOIN customers cu ON cu.id = s.customer_id
              LEFT JOIN staff st ON st.id = s.staff_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at + s.idle_seconds * 1000000 > $2",
         )
         .bind(token_hash)
         .bind(now)
@@ -157,4 +166,158 @@ pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> StoreResult<()
             .map(|done| done.rows_affected())
     })?;
     Ok(())
+}
+
+/// Records that a session was used now (it keeps it from going idle).
+pub async fn touch_session(conn: &mut Conn, token_hash: &str, now: i64) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
+            .bind(token_hash)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Deletes every session of `owner`, except the one of `keep_token_hash` when given.
+pub async fn delete_sessions_of(
+    conn: &mut Conn,
+    owner: SessionOwner<'_>,
+    keep_token_hash: Option<&str>,
+) -> StoreResult<u64> {
+    let (customer_id, staff_id) = match owner {
+        SessionOwner::Customer(id) => (Some(id), None),
+        SessionOwner::Staff(id) => (None, Some(id)),
+    };
+    Ok(on_conn!(conn, |c| {
+        sqlx::query(
+            "DELETE FROM sessions
+             WHERE (customer_id = $1 OR staff_id = $2) AND ($3 IS NULL OR token_hash <> $3)",
+        )
+        .bind(customer_id)
+        .bind(staff_id)
+        .bind(keep_token_hash)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?)
+}
+
+pub async fn delete_expired_sessions(conn: &mut Conn, now: i64) -> StoreResult<u64> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at + idle_seconds * 1000000 <= $1")
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?)
+}
+
+pub async fn update_customer_password(conn: &mut Conn, id: &str, password_hash: &str, now: i64) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query("UPDATE customers SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(password_hash)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn update_staff_password(conn: &mut Conn, id: &str, password_hash: &str, now: i64) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query("UPDATE staff SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(password_hash)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn find_staff(conn: &mut Conn, id: &str) -> StoreResult<Option<StaffRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as("SELECT id, email, name, role, password_hash, created_at FROM staff WHERE id = $1")
+            .bind(id)
+            .fetch_optional(c)
+            .await
+    })?)
+}
+
+/// Failed logins for `email` and from `client_ip` since `since`, and the oldest of each.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+pub struct FailureCounts {
+    pub by_email: i64,
+    pub oldest_by_email: Option<i64>,
+    pub by_client: i64,
+    pub oldest_by_client: Option<i64>,
+}
+
+pub async fn count_login_failures(
+    conn: &mut Conn,
+    email: &str,
+    client_ip: &str,
+    since: i64,
+) -> StoreResult<FailureCounts> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT
+                (SELECT COUNT(*) FROM login_failures WHERE email = $1 AND created_at > $3) AS by_email,
+                (SELECT MIN(created_at) FROM login_failures WHERE email = $1 AND created_at > $3) AS oldest_by_email,
+                (SELECT COUNT(*) FROM login_failures WHERE client_ip = $2 AND created_at > $3) AS by_client,
+                (SELECT MIN(created_at) FROM login_failures WHERE client_ip = $2 AND created_at > $3) AS oldest_by_client",
+        )
+        .bind(email)
+        .bind(client_ip)
+        .bind(since)
+        .fetch_one(c)
+        .await
+    })?)
+}
+
+pub async fn insert_login_failure(
+    conn: &mut Conn,
+    id: &str,
+    email: &str,
+    client_ip: &str,
+    now: i64,
+) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query("INSERT INTO login_failures (id, email, client_ip, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(email)
+            .bind(client_ip)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn clear_login_failures(conn: &mut Conn, email: &str) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query("DELETE FROM login_failures WHERE email = $1")
+            .bind(email)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn delete_login_failures_before(conn: &mut Conn, before: i64) -> StoreResult<u64> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query("DELETE FROM login_failures WHERE created_at < $1")
+            .bind(before)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?)
 }

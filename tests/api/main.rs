@@ -16,3 +16,4 @@ mod invariants;
 mod ops;
 mod orders;
 mod properties;
+mod security;
