@@ -40,6 +40,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Manage API keys for server-to-server use.
+    Apikey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +96,21 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create an API key and print it (it is shown this once; only its hash is kept).
+    Create {
+        /// What the key is for, such as "warehouse sync".
+        #[arg(long)]
+        name: String,
+        /// What the key may do: catalog, inventory, orders (repeat for several).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Create a staff account with role admin. The password is read from the first line of
     /// standard input (at least 10 characters).
@@ -110,6 +130,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open(&database.database_url).await?;
             store.migrate().await.context("applying migrations")?;
             println!("migrations applied to {}", redact(&database.database_url));
+            Ok(())
+        }
+        Command::Apikey {
+            command: ApiKeyCommand::Create { name, scopes, database },
+        } => {
+            let store = open(&database.database_url).await?;
+            store.migrate().await.context("applying migrations")?;
+            let (key, secret) = domain::access::create_api_key_as_operator(&store, &name, &scopes)
+                .await
+                .map_err(describe)?;
+            println!(
+                "created API key {} ({}); store it now, it is not shown again:",
+                key.name, key.id
+            );
+            println!("{secret}");
             Ok(())
         }
         Command::Admin {

@@ -41,6 +41,32 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_customer ON sessions (customer_id);
 CREATE INDEX sessions_staff ON sessions (staff_id);
 
+-- Server-to-server keys: only a SHA-256 of the key is kept; scopes are comma-separated
+-- permissions (catalog, inventory, orders).
+CREATE TABLE api_keys (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    scopes       TEXT NOT NULL,
+    key_hash     TEXT NOT NULL CONSTRAINT api_keys_key_hash_key UNIQUE,
+    created_by   TEXT,
+    created_at   BIGINT NOT NULL,
+    last_used_at BIGINT,
+    revoked_at   BIGINT
+);
+
+-- Every staff and API-key action: who, what, when, from where.
+CREATE TABLE audit_log (
+    id         TEXT PRIMARY KEY,
+    actor_id   TEXT NOT NULL,
+    actor_kind TEXT NOT NULL, -- staff or api_key
+    action     TEXT NOT NULL, -- method and route, such as "POST /v1/admin/products"
+    target     TEXT NOT NULL, -- the path requested
+    status     BIGINT NOT NULL,
+    client_ip  TEXT NOT NULL,
+    request_id TEXT,
+    created_at BIGINT NOT NULL
+);
+
 -- Failed logins of the last minutes, for the login throttle. In the database so that the
 -- limit holds across every process sharing it.
 CREATE TABLE login_failures (

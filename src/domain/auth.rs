@@ -244,6 +244,7 @@ fn session_owner(caller: &Principal) -> DomainResult<SessionOwner<'_>> {
     match caller {
         Principal::Customer { id, .. } => Ok(SessionOwner::Customer(id)),
         Principal::Staff { id, .. } => Ok(SessionOwner::Staff(id)),
+        Principal::ApiKey { .. } => Err(DomainError::Forbidden),
         Principal::Anonymous => Err(DomainError::Unauthorized),
     }
 }
@@ -270,6 +271,9 @@ pub async fn logout(db: &Store, token: &str) -> DomainResult<()> {
 /// The principal behind a session token, or `None` when the token is unknown, expired,
 /// idle too long or revoked.
 pub async fn resolve_session(db: &Store, token: &str) -> DomainResult<Option<Principal>> {
+    if token.starts_with("bk_") {
+        return super::access::resolve_api_key(db, token).await;
+    }
     let token_hash = hash_token(token);
     let now = Timestamp::now().0;
     let found = {
@@ -320,11 +324,16 @@ async fn start_session(
     Ok(Session { token, expires_at })
 }
 
-/// 256 random bits, URL-safe.
+/// A session token: 256 random bits, URL-safe.
 fn new_token() -> String {
+    format!("brs_{}", new_secret())
+}
+
+/// 256 random bits, URL-safe: the body of every token and key Backroom hands out.
+pub(crate) fn new_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("brs_{}", URL_SAFE_NO_PAD.encode(bytes))
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// SHA-256 suffices for tokens (unlike passwords): they carry 256 bits of entropy.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::money::{Currency, Money};
 use super::time::Timestamp;
 use super::validate::{self, Checks};
-use super::{DomainError, DomainResult, Page, PageRequest, Principal, ids};
+use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, ids};
 use crate::store::catalog::{self as store, CategoryRow, ProductFilter, ProductRow, VariantRow};
 use crate::store::{Conn, Store, StoreError};
 
@@ -188,7 +188,7 @@ async fn load_product(conn: &mut Conn, id_or_slug: &str, status: Option<&str>) -
 }
 
 pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -> DomainResult<Product> {
-    caller.require_staff()?;
+    caller.require(Permission::Catalog)?;
     let mut checks = Checks::default();
     let title = checks.text("title", &input.title, MAX_TITLE_CHARS);
     let description = input
@@ -262,7 +262,7 @@ pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -
 }
 
 pub async fn update_product(db: &Store, caller: &Principal, id: &str, patch: ProductPatch) -> DomainResult<Product> {
-    caller.require_staff()?;
+    caller.require(Permission::Catalog)?;
     let mut checks = Checks::default();
     let title = patch.title.as_deref().map(|t| checks.text("title", t, MAX_TITLE_CHARS));
     let status = patch.status.as_deref().map(|s| parse_status(&mut checks, s));
@@ -320,7 +320,7 @@ pub async fn update_product(db: &Store, caller: &Principal, id: &str, patch: Pro
 }
 
 pub async fn add_variant(db: &Store, caller: &Principal, product_id: &str, input: NewVariant) -> DomainResult<Variant> {
-    caller.require_staff()?;
+    caller.require(Permission::Catalog)?;
     let mut checks = Checks::default();
     let mut row = variant_row(&mut checks, "", product_id, &input, 0);
     checks.finish()?;
@@ -347,7 +347,7 @@ pub async fn create_category(
     slug: Option<&str>,
     parent_id: Option<&str>,
 ) -> DomainResult<Category> {
-    caller.require_staff()?;
+    caller.require(Permission::Catalog)?;
     let mut checks = Checks::default();
     let name = checks.text("name", name, MAX_TITLE_CHARS);
     if let Some(slug) = slug {
@@ -396,7 +396,7 @@ pub async fn adjust_stock(
     delta: i64,
     reason: &str,
 ) -> DomainResult<StockLevel> {
-    let staff_id = caller.require_staff()?;
+    caller.require(Permission::Inventory)?;
     let mut checks = Checks::default();
     let reason = checks.text("reason", reason, 500);
     if !(-MAX_STOCK..=MAX_STOCK).contains(&delta) {
@@ -421,7 +421,7 @@ pub async fn adjust_stock(
             variant_id,
             delta,
             &reason,
-            Some(staff_id),
+            caller.staff_id(),
             now,
         )
         .await?;

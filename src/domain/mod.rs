@@ -4,6 +4,7 @@
 //! and know nothing of HTTP. Authorization is checked here too (design.md, invariant 5):
 //! a thing that belongs to someone else is `NotFound`, never `Forbidden`.
 
+pub mod access;
 pub mod auth;
 pub mod carts;
 pub mod catalog;
@@ -81,12 +82,56 @@ impl DomainError {
 
 pub type DomainResult<T> = Result<T, DomainError>;
 
-/// Who is calling: resolved from a session token by the HTTP layer, checked by operations.
+/// Who is calling: resolved from a session token or API key by the HTTP layer, checked by
+/// the operations themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Anonymous,
-    Customer { id: String, email: String },
-    Staff { id: String, role: staff::Role },
+    Customer {
+        id: String,
+        email: String,
+    },
+    Staff {
+        id: String,
+        role: staff::Role,
+    },
+    /// A server-to-server key: staff powers limited to its scopes.
+    ApiKey {
+        id: String,
+        scopes: Vec<Permission>,
+    },
+}
+
+/// What a staff member or API key may be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Products, variants and categories.
+    Catalog,
+    /// Stock levels.
+    Inventory,
+    /// Orders: reading, fulfilling, canceling, refunding; the shop's event stream.
+    Orders,
+    /// Staff accounts, API keys and the audit log: admins only, never an API key.
+    Administration,
+}
+
+impl Permission {
+    /// The permissions an API key may be given.
+    pub const SCOPES: [Permission; 3] = [Permission::Catalog, Permission::Inventory, Permission::Orders];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Catalog => "catalog",
+            Permission::Inventory => "inventory",
+            Permission::Orders => "orders",
+            Permission::Administration => "administration",
+        }
+    }
+
+    /// A scope an API key may hold.
+    pub fn parse_scope(value: &str) -> Option<Permission> {
+        Permission::SCOPES.into_iter().find(|scope| scope.as_str() == value)
+    }
 }
 
 impl Principal {
@@ -101,23 +146,51 @@ impl Principal {
     pub fn scope(&self) -> String {
         match self {
             Principal::Anonymous => "anonymous".to_owned(),
-            Principal::Customer { id, .. } | Principal::Staff { id, .. } => id.clone(),
+            Principal::Customer { id, .. } | Principal::Staff { id, .. } | Principal::ApiKey { id, .. } => id.clone(),
         }
     }
 
-    /// Staff of any role, or `Forbidden` for a customer and `Unauthorized` for no one.
+    /// A staff member or API key of any role or scope: `Forbidden` for a customer,
+    /// `Unauthorized` for no one. Returns the actor's id.
     pub fn require_staff(&self) -> DomainResult<&str> {
         match self {
-            Principal::Staff { id, .. } => Ok(id),
+            Principal::Staff { id, .. } | Principal::ApiKey { id, .. } => Ok(id),
             Principal::Customer { .. } => Err(DomainError::Forbidden),
             Principal::Anonymous => Err(DomainError::Unauthorized),
+        }
+    }
+
+    /// A caller holding `permission`: admins hold all, staff all but administration, API
+    /// keys their scopes. Returns the actor's id.
+    pub fn require(&self, permission: Permission) -> DomainResult<&str> {
+        let id = self.require_staff()?;
+        let allowed = match self {
+            Principal::Staff {
+                role: staff::Role::Admin,
+                ..
+            } => true,
+            Principal::Staff {
+                role: staff::Role::Staff,
+                ..
+            } => permission != Permission::Administration,
+            Principal::ApiKey { scopes, .. } => scopes.contains(&permission),
+            Principal::Customer { .. } | Principal::Anonymous => false,
+        };
+        if allowed { Ok(id) } else { Err(DomainError::Forbidden) }
+    }
+
+    /// The staff member behind this caller, if it is one (API keys are not).
+    pub fn staff_id(&self) -> Option<&str> {
+        match self {
+            Principal::Staff { id, .. } => Some(id),
+            _ => None,
         }
     }
 
     pub fn require_customer(&self) -> DomainResult<(&str, &str)> {
         match self {
             Principal::Customer { id, email } => Ok((id, email)),
-            Principal::Staff { .. } => Err(DomainError::Forbidden),
+            Principal::Staff { .. } | Principal::ApiKey { .. } => Err(DomainError::Forbidden),
             Principal::Anonymous => Err(DomainError::Unauthorized),
         }
     }

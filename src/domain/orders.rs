@@ -8,7 +8,7 @@ use super::events::{self, EventBus, EventKind};
 use super::money::{Currency, Money, Totals};
 use super::time::Timestamp;
 use super::validate::Address;
-use super::{DomainError, DomainResult, Page, PageRequest, Principal, auth, ids};
+use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, auth, ids};
 use crate::payments::PaymentProvider;
 use crate::store::orders::{self as store, OrderFilter, OrderItemRow, OrderRow};
 use crate::store::payments as payment_store;
@@ -171,7 +171,7 @@ pub async fn list_all_orders(
     status: Option<&str>,
     page: &PageRequest,
 ) -> DomainResult<Page<Order>> {
-    caller.require_staff()?;
+    caller.require(Permission::Orders)?;
     let status = match status {
         None => None,
         Some(value) => Some(
@@ -226,7 +226,7 @@ pub async fn get_order(db: &Store, caller: &Principal, id: &str, guest_token: Op
 /// Access check used by the order page and its event stream.
 fn may_see(caller: &Principal, row: &OrderRow, guest_token: Option<&str>) -> bool {
     match caller {
-        Principal::Staff { .. } => true,
+        Principal::Staff { .. } | Principal::ApiKey { .. } => caller.require(Permission::Orders).is_ok(),
         _ => match (&row.customer_id, &row.guest_token_hash) {
             (Some(owner), _) => caller.customer_id() == Some(owner.as_str()),
             (None, Some(hash)) => guest_token.is_some_and(|token| constant_time_eq(&auth::hash_token(token), hash)),
@@ -241,7 +241,7 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
 
 /// Staff only: reads an order for the admin API.
 pub async fn get_order_as_staff(db: &Store, caller: &Principal, id: &str) -> DomainResult<Order> {
-    caller.require_staff()?;
+    caller.require(Permission::Orders)?;
     get_order(db, caller, id, None).await
 }
 
@@ -252,7 +252,7 @@ pub async fn fulfill(
     id: &str,
     tracking_number: Option<&str>,
 ) -> DomainResult<Order> {
-    caller.require_staff()?;
+    caller.require(Permission::Orders)?;
     if tracking_number.is_some_and(|t| t.trim().is_empty() || t.len() > 100) {
         return Err(DomainError::invalid("tracking_number", "must be 1 to 100 characters"));
     }
@@ -290,7 +290,7 @@ pub async fn cancel(
     caller: &Principal,
     id: &str,
 ) -> DomainResult<Order> {
-    caller.require_staff()?;
+    caller.require(Permission::Orders)?;
     let mut tx = db.write().await?;
     let row = store::find_order(&mut tx, id)
         .await?
@@ -331,7 +331,7 @@ pub async fn refund(
     id: &str,
     amount: Option<i64>,
 ) -> DomainResult<Order> {
-    caller.require_staff()?;
+    caller.require(Permission::Orders)?;
     let mut tx = db.write().await?;
     let row = store::find_order(&mut tx, id)
         .await?

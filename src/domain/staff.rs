@@ -47,12 +47,17 @@ impl TryFrom<StaffRow> for StaffMember {
     }
 }
 
-/// Creates a staff account with role admin.
+/// Creates a staff account with role admin (the command line's `admin create`).
 ///
 /// # Errors
 /// `Validation` for a bad email or a password under 10 characters; `Conflict` when the
 /// email is taken by a staff member or a customer.
 pub async fn create_admin(db: &Store, email: &str, password: &str) -> DomainResult<StaffMember> {
+    create(db, email, password, Role::Admin).await
+}
+
+/// Creates a staff account of `role`; callers check who may.
+pub(crate) async fn create(db: &Store, email: &str, password: &str, role: Role) -> DomainResult<StaffMember> {
     let mut checks = Checks::default();
     let email = validate::email(&mut checks, "email", email);
     validate::new_password(&mut checks, "password", password);
@@ -63,7 +68,7 @@ pub async fn create_admin(db: &Store, email: &str, password: &str) -> DomainResu
         id: ids::new_id("stf"),
         email,
         name: None,
-        role: Role::Admin.as_str().to_owned(),
+        role: role.as_str().to_owned(),
         password_hash,
         created_at: Timestamp::now().0,
     };

@@ -3,6 +3,7 @@
 //! Handlers extract, call one domain operation and map its result; they hold no SQL and
 //! no business rules.
 
+mod access;
 mod admin;
 mod auth;
 mod carts;
@@ -109,6 +110,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(carts::router())
         .merge(orders::router())
         .merge(admin::router())
+        .merge(access::router())
         .layer(axum::middleware::from_fn_with_state(
             settings.request_timeout,
             middleware::time_limit,
@@ -120,6 +122,8 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
     let mut router = Router::new()
         .merge(api)
         .merge(streams)
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), access::audit))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), access::audit))
         .route_layer(axum::middleware::from_fn(middleware::record_metrics))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::document()))
         .fallback(middleware::not_found)

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, auth, carts, catalog, ops, orders};
+use super::{access, admin, auth, carts, catalog, ops, orders};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,11 +23,14 @@ use super::{admin, auth, carts, catalog, ops, orders};
         admin::create_product, admin::list_products, admin::get_product, admin::update_product, admin::add_variant,
         admin::create_category, admin::adjust_inventory, admin::list_orders, admin::get_order, admin::fulfill_order,
         admin::cancel_order, admin::refund_order, admin::events,
+        access::list_staff, access::create_staff, access::list_api_keys, access::create_api_key,
+        access::revoke_api_key, access::list_audit,
     ),
     modifiers(&BearerAuth, &SelfDescribed),
     tags(
         (name = "operations"), (name = "customers"), (name = "catalog"), (name = "carts"), (name = "orders"),
-        (name = "staff", description = "staff and admin accounts only; customers get 403"),
+        (name = "staff", description = "staff, admins and API keys with the right scope; customers get 403"),
+        (name = "administration", description = "admins only: staff accounts, API keys, the audit log"),
     )
 )]
 pub struct ApiDoc;

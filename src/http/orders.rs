@@ -16,7 +16,7 @@ use super::problem::{ApiResult, Problem};
 use super::{AppState, Json};
 use crate::domain::events::EventKind;
 use crate::domain::orders::{self, Order};
-use crate::domain::{PageRequest, Principal};
+use crate::domain::{PageRequest, Permission, Principal};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -106,7 +106,7 @@ pub async fn all_events(
     state: AppState,
     caller: Principal,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    caller.require_staff()?;
+    caller.require(Permission::Orders)?;
     let mut changes = state.events.subscribe();
     let mut shutdown = state.shutdown.clone();
     let stream = async_stream::stream! {

@@ -5,6 +5,7 @@
 //! which expands the same code for both connection types, so both are type-checked.
 //! Dialect differences are explicit `match` arms in this file and nowhere else.
 
+pub mod access;
 pub mod carts;
 pub mod catalog;
 pub mod customers;

@@ -124,8 +124,28 @@ async fn command_line_flow(url: String) {
     let duplicate = admin_create(&url, "boss@example.com", PASSWORD).await;
     assert!(!duplicate.status.success(), "an email makes one account");
 
+    let key = backroom(&url)
+        .args(["apikey", "create", "--name", "warehouse", "--scope", "orders"])
+        .output()
+        .await
+        .expect("run apikey create");
+    assert!(
+        key.status.success(),
+        "apikey create: {}",
+        String::from_utf8_lossy(&key.stderr)
+    );
+    let printed = String::from_utf8_lossy(&key.stdout).to_string();
+    let key = printed.lines().last().expect("the key is printed").trim().to_owned();
+    assert!(key.starts_with("bk_"), "{printed}");
+
     let (server, base) = serve_demo(&url).await;
     assert!(product_count(&base).await >= 30, "the demo catalog is loaded");
+    let orders = reqwest::Client::new()
+        .get(format!("{base}/v1/admin/orders"))
+        .bearer_auth(&key)
+        .send()
+        .await;
+    assert_eq!(orders.expect("orders").status(), 200, "the key opens the orders API");
     let categories = read(reqwest::get(format!("{base}/v1/categories")).await.expect("categories")).await;
     assert_eq!(categories.assert_status(200)["data"].as_array().expect("data").len(), 5);
     let login = reqwest::Client::new()

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod access;
 mod admin_catalog;
 mod auth;
 mod carts;
