@@ -183,6 +183,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }),
             cors_origins: args.cors_origins.clone(),
             hsts: args.hsts,
+            secure_cookies: !args.addr.ip().is_loopback(),
         },
         checkout: CheckoutSettings {
             reservation_seconds: args.reservation_secs.max(provider_timeout_secs + 1),

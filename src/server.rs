@@ -40,6 +40,7 @@ impl Default for ServerOptions {
                 }),
                 cors_origins: Vec::new(),
                 hsts: false,
+                secure_cookies: false,
             },
             checkout: CheckoutSettings::default(),
             idempotency_abandon_seconds: 30,
@@ -77,6 +78,7 @@ impl Server {
             events: EventBus::default(),
             checkout: options.checkout,
             idempotency_abandon_seconds: options.idempotency_abandon_seconds,
+            secure_cookies: options.http.secure_cookies,
             metrics: telemetry::metrics_handle(),
             shutdown: shutdown_signal,
         };

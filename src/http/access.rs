@@ -200,7 +200,9 @@ pub async fn audit(State(state): State<AppState>, request: Request, next: Next) 
     if !(changes && request.uri().path().starts_with("/v1/admin/")) {
         return next.run(request).await;
     }
-    let caller = resolve_caller(&state.store, request.headers()).await.ok();
+    let caller = resolve_caller(&state.store, request.method(), request.headers())
+        .await
+        .ok();
     let client_ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

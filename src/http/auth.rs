@@ -1,20 +1,20 @@
-//! Customer accounts and sessions (contract: Customers and sessions).
-
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::{get, post};
+//! Accounts and sessions (contract: Customers and sessions). Login and registration also
+//! open a browser session (an HttpOnly cookie, see `cookies`); logout ends it.
 
 use std::net::SocketAddr;
 
-use axum::extract::ConnectInfo;
+use axum::Router;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 
 use super::dto::{ChangePasswordRequest, CustomerDto, LoginRequest, RegisterRequest, SessionResponse};
-use super::extract::{ApiJson, Caller, bearer_token};
+use super::extract::{ApiJson, Caller, SignedIn, presented_token};
 use super::problem::{ApiError, ApiResult, Problem};
-use super::{AppState, Created, Json};
-use crate::domain::auth::{self, Account, Registration};
-use crate::domain::{DomainError, Principal};
+use super::{AppState, Json, cookies};
+use crate::domain::DomainError;
+use crate::domain::auth::{self, Account, Registration, Session};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,66 +28,79 @@ pub fn router() -> Router<AppState> {
 
 /// Creates a customer account and logs it in.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "customers", request_body = RegisterRequest,
-    responses((status = 201, body = SessionResponse), (status = 409, body = Problem, description = "email taken"),
-              (status = 422, body = Problem)))]
-pub async fn register(
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<RegisterRequest>,
-) -> ApiResult<Created<SessionResponse>> {
+    responses((status = 201, body = SessionResponse, description = "the account, with a session (also set as a cookie)"),
+              (status = 409, body = Problem, description = "email taken"), (status = 422, body = Problem)))]
+pub async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<RegisterRequest>) -> ApiResult<Response> {
     let registration = Registration {
         email: &body.email,
         password: &body.password,
         name: body.name.as_deref(),
     };
     let (customer, session) = auth::register(&state.store, registration).await?;
-    Ok(Created(SessionResponse {
-        token: session.token,
-        expires_at: session.expires_at.to_rfc3339(),
-        customer: Some(customer.into()),
-        staff: None,
-    }))
+    Ok(session_response(
+        &state,
+        StatusCode::CREATED,
+        session,
+        Account::Customer(customer),
+    ))
 }
 
 /// Logs in a customer or a staff member. Unknown email and wrong password answer alike.
 /// After 10 failures within 15 minutes for one email or from one address, 429.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "customers", request_body = LoginRequest,
-    responses((status = 200, body = SessionResponse), (status = 401, body = Problem),
-              (status = 429, body = Problem, description = "too many failures; see Retry-After")))]
+    responses((status = 200, body = SessionResponse, description = "a session (also set as a cookie)"),
+              (status = 401, body = Problem), (status = 429, body = Problem, description = "too many failures; see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<LoginRequest>,
-) -> ApiResult<Json<SessionResponse>> {
+) -> ApiResult<Response> {
     let (account, session) = auth::login(&state.store, &body.email, &body.password, &peer.ip().to_string()).await?;
+    Ok(session_response(&state, StatusCode::OK, session, account))
+}
+
+/// The session in the body, and as the browser's session and CSRF cookies.
+fn session_response(state: &AppState, status: StatusCode, session: Session, account: Account) -> Response {
     let (customer, staff) = match account {
         Account::Customer(customer) => (Some(customer.into()), None),
         Account::Staff(staff) => (None, Some(staff.into())),
     };
-    Ok(Json(SessionResponse {
+    let max_age = (session.expires_at.0 - crate::domain::time::Timestamp::now().0) / 1_000_000;
+    let set_cookies = cookies::session_cookies(&session.token, max_age, state.secure_cookies);
+    let body = SessionResponse {
+        csrf_token: cookies::csrf_token(&session.token),
         token: session.token,
         expires_at: session.expires_at.to_rfc3339(),
         customer,
         staff,
-    }))
+    };
+    let mut response = (status, Json(body)).into_response();
+    for cookie in set_cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
-/// Revokes the session of the bearer token at once.
+/// Revokes the caller's session at once (and clears the browser's cookies).
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "customers", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem)))]
+    responses((status = 204, description = "logged out"), (status = 401, body = Problem)))]
 pub async fn logout(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    SignedIn(_caller): SignedIn,
     headers: HeaderMap,
-) -> ApiResult<StatusCode> {
-    let token = session_token(&caller, &headers)?;
-    auth::logout(&state.store, token).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> ApiResult<Response> {
+    auth::logout(&state.store, session_token(&headers)?).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    for cookie in cookies::cleared_cookies(state.secure_cookies) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 /// Revokes every session of the caller, on every device.
 #[utoipa::path(post, path = "/v1/auth/logout-all", tag = "customers", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem)))]
-pub async fn logout_everywhere(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<StatusCode> {
+    responses((status = 204, description = "every session revoked"), (status = 401, body = Problem)))]
+pub async fn logout_everywhere(State(state): State<AppState>, SignedIn(caller): SignedIn) -> ApiResult<StatusCode> {
     auth::logout_everywhere(&state.store, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -95,28 +108,20 @@ pub async fn logout_everywhere(State(state): State<AppState>, Caller(caller): Ca
 /// Changes the caller's password; every other session of theirs is revoked.
 #[utoipa::path(post, path = "/v1/me/password", tag = "customers", request_body = ChangePasswordRequest,
     security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204, description = "changed"), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn change_password(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    SignedIn(caller): SignedIn,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
-    let token = session_token(&caller, &headers)?;
+    let token = session_token(&headers)?;
     auth::change_password(&state.store, &caller, token, &body.current_password, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The bearer token of a request whose caller is logged in.
-fn session_token<'a>(caller: &Principal, headers: &'a HeaderMap) -> ApiResult<&'a str> {
-    if *caller == Principal::Anonymous {
-        return Err(DomainError::Unauthorized.into());
-    }
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(bearer_token)
-        .ok_or(ApiError::Domain(DomainError::Unauthorized))
+fn session_token(headers: &HeaderMap) -> ApiResult<&str> {
+    presented_token(headers).ok_or(ApiError::Domain(DomainError::Unauthorized))
 }
 
 /// The logged-in customer.

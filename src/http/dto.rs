@@ -170,6 +170,9 @@ impl From<StaffMember> for StaffDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionResponse {
     pub token: String,
+    /// For a browser using the session cookie instead of the token: send this back as
+    /// `X-CSRF-Token` on every POST, PATCH and DELETE.
+    pub csrf_token: String,
     pub expires_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer: Option<CustomerDto>,

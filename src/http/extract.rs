@@ -3,11 +3,11 @@
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Method, header};
 use serde::de::DeserializeOwned;
 
-use super::AppState;
 use super::problem::ApiError;
+use super::{AppState, cookies};
 use crate::domain::{DomainError, FieldError, Principal, auth};
 use crate::store::Store;
 
@@ -15,7 +15,8 @@ use crate::store::Store;
 /// of the expected shape with no unknown fields (else 422, naming the field).
 pub struct ApiJson<T>(pub T);
 
-/// Like [`ApiJson`], but an empty body (with or without a content type) means `T::default()`.
+/// Like [`ApiJson`], but an empty body (with or without a content type) or `null` means
+/// `T::default()`.
 pub struct OptionalJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -47,7 +48,8 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let is_json = json_content_type(request.headers());
         let bytes = read_body(request, state).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        let trimmed = bytes.trim_ascii();
+        if trimmed.is_empty() || trimmed == b"null" {
             return Ok(OptionalJson(T::default()));
         }
         if !is_json {
@@ -80,7 +82,8 @@ fn json_content_type(headers: &HeaderMap) -> bool {
         })
 }
 
-/// Syntax errors are 400; a well-formed body of the wrong shape is 422 with the field named.
+/// Syntax errors are 400; a well-formed body of the wrong shape is 422 with the field named
+/// (a JSON array is never taken for an object: see `strict_json`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // No text anywhere may hold NUL: PostgreSQL cannot store it, so refuse it up front on
     // both databases. In JSON it can only appear escaped.
@@ -90,22 +93,20 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "text must not contain NUL characters",
         )])));
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| match error.classify() {
+        serde_json::error::Category::Syntax if error.to_string().contains("trailing") => {
+            ApiError::BadRequest(format!("the body has data after its JSON value: {error}"))
+        }
+        _ => ApiError::BadRequest(format!("the body is not valid JSON: {error}")),
+    })?;
+    serde_path_to_error::deserialize(super::strict_json::Strict(value)).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => ApiError::Domain(DomainError::Validation(vec![field_error(
-                &path,
-                &clean_serde_message(&inner),
-            )])),
-            _ => ApiError::BadRequest(format!("the body is not valid JSON: {inner}")),
-        }
-    })?;
-    deserializer
-        .end()
-        .map_err(|error| ApiError::BadRequest(format!("the body has data after its JSON value: {error}")))?;
-    Ok(value)
+        ApiError::Domain(DomainError::Validation(vec![field_error(
+            &path,
+            &clean_serde_message(&inner),
+        )]))
+    })
 }
 
 /// Names the field a serde message is about: "missing field `line1`" at `shipping_address`
@@ -197,21 +198,40 @@ where
             return Ok(Caller(principal.clone()));
         }
         let state = AppState::from_ref(state);
-        let principal = resolve_caller(&state.store, &parts.headers).await?;
+        let principal = resolve_caller(&state.store, &parts.method, &parts.headers).await?;
         parts.extensions.insert(ResolvedCaller(principal.clone()));
         Ok(Caller(principal))
     }
 }
 
-/// The principal behind the request's `Authorization: Bearer` header.
-pub async fn resolve_caller(store: &Store, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
+/// The principal behind the request: its `Authorization: Bearer` token, else its session
+/// cookie. A cookie-authenticated unsafe request must carry the session's CSRF token.
+pub async fn resolve_caller(store: &Store, method: &Method, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let token = bearer_token(value.to_str().unwrap_or_default()).ok_or(DomainError::Unauthorized)?;
+        return auth::resolve_session(store, token)
+            .await?
+            .ok_or(ApiError::Domain(DomainError::Unauthorized));
+    }
+    let Some(token) = cookies::cookie(headers, cookies::SESSION_COOKIE) else {
         return Ok(Principal::Anonymous);
     };
-    let token = bearer_token(value.to_str().unwrap_or_default()).ok_or(DomainError::Unauthorized)?;
-    auth::resolve_session(store, token)
-        .await?
-        .ok_or(ApiError::Domain(DomainError::Unauthorized))
+    // A stale cookie makes an anonymous visitor, not an error: the shop still browses.
+    let Some(principal) = auth::resolve_session(store, token).await? else {
+        return Ok(Principal::Anonymous);
+    };
+    if cookies::is_unsafe(method) && !cookies::carries_csrf_token(headers, token) {
+        return Err(ApiError::CsrfTokenMissing);
+    }
+    Ok(principal)
+}
+
+/// The session token a request presents: its bearer token, else its session cookie.
+pub fn presented_token(headers: &HeaderMap) -> Option<&str> {
+    match headers.get(header::AUTHORIZATION) {
+        Some(value) => value.to_str().ok().and_then(bearer_token),
+        None => cookies::cookie(headers, cookies::SESSION_COOKIE),
+    }
 }
 
 pub fn bearer_token(header_value: &str) -> Option<&str> {
@@ -261,5 +281,24 @@ where
         let Caller(principal) = Caller::from_request_parts(parts, state).await?;
         principal.require_staff()?;
         Ok(Staff(principal))
+    }
+}
+
+/// A caller who is logged in (customer, staff member or API key): 401 for no one. Taken
+/// before the body, so that an anonymous caller learns nothing about its validity.
+pub struct SignedIn(pub Principal);
+
+impl<S> FromRequestParts<S> for SignedIn
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Caller::from_request_parts(parts, state).await? {
+            Caller(Principal::Anonymous) => Err(ApiError::Domain(DomainError::Unauthorized)),
+            Caller(principal) => Ok(SignedIn(principal)),
+        }
     }
 }

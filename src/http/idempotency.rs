@@ -40,7 +40,7 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
             ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned()).into_response()
         })?;
     // An invalid token is the handler's 401 to give, and such responses are not stored.
-    let Ok(caller) = resolve_caller(&state.store, request.headers()).await else {
+    let Ok(caller) = resolve_caller(&state.store, request.method(), request.headers()).await else {
         return Ok(next.run(request).await);
     };
     let scope = caller.scope();

@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod carts;
 mod catalog;
+pub mod cookies;
 pub mod dto;
 pub mod extract;
 mod idempotency;
@@ -16,6 +17,7 @@ pub mod openapi;
 mod ops;
 mod orders;
 pub mod problem;
+mod strict_json;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +59,8 @@ pub struct AppState {
     pub checkout: CheckoutSettings,
     pub idempotency_abandon_seconds: i64,
     pub metrics: PrometheusHandle,
+    /// Mark session cookies `Secure`.
+    pub secure_cookies: bool,
     /// Flips to true when the server shuts down, ending live streams so it can.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -92,6 +96,8 @@ pub struct HttpSettings {
     pub cors_origins: Vec<String>,
     /// Send `Strict-Transport-Security` (when TLS is terminated in front of Backroom).
     pub hsts: bool,
+    /// Mark session cookies `Secure`: always, unless serving plain HTTP on loopback.
+    pub secure_cookies: bool,
 }
 
 /// A per-client-address token bucket: `per_second` requests sustained, `burst` at once.
@@ -122,7 +128,6 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
     let mut router = Router::new()
         .merge(api)
         .merge(streams)
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), access::audit))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), access::audit))
         .route_layer(axum::middleware::from_fn(middleware::record_metrics))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::document()))

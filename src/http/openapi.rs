@@ -26,7 +26,7 @@ use super::{access, admin, auth, carts, catalog, ops, orders};
         access::list_staff, access::create_staff, access::list_api_keys, access::create_api_key,
         access::revoke_api_key, access::list_audit,
     ),
-    modifiers(&BearerAuth, &SelfDescribed),
+    modifiers(&BearerAuth, &SelfDescribed, &Conventions),
     tags(
         (name = "operations"), (name = "customers"), (name = "catalog"), (name = "carts"), (name = "orders"),
         (name = "staff", description = "staff, admins and API keys with the right scope; customers get 403"),
@@ -54,11 +54,12 @@ impl Modify for SelfDescribed {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
         use utoipa::openapi::response::ResponseBuilder;
-        for (path, summary) in [
-            ("/openapi.json", "This OpenAPI 3.1 document"),
-            ("/docs", "A browsable API reference"),
+        for (path, id, summary) in [
+            ("/openapi.json", "openapi", "This OpenAPI 3.1 document"),
+            ("/docs", "docs", "A browsable API reference"),
         ] {
             let operation = OperationBuilder::new()
+                .operation_id(Some(id))
                 .summary(Some(summary))
                 .tag("operations")
                 .response("200", ResponseBuilder::new().description(summary).build())
@@ -68,6 +69,128 @@ impl Modify for SelfDescribed {
                 .paths
                 .insert(path.to_owned(), PathItem::new(HttpMethod::Get, operation));
         }
+    }
+}
+
+/// What every operation shares, written once instead of on every annotation: errors are
+/// `application/problem+json`; any operation may answer 400, 429 or 500, one with a body
+/// also 413 and 415, one with a body or a query 422, one needing a login also 401; every POST takes an `Idempotency-Key`;
+/// operation ids are unique (the staff and public handlers share names).
+struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ObjectBuilder, RefOr, Required, Type};
+
+        let idempotency_key = ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Makes a retry safe: the first response is replayed for 24 hours (1 to 255 characters)",
+            ))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(255)),
+            ))
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                (&mut item.get, "get"),
+                (&mut item.post, "post"),
+                (&mut item.patch, "patch"),
+                (&mut item.delete, "delete"),
+            ];
+            for (operation, method) in operations {
+                let Some(operation) = operation.as_mut() else { continue };
+                if path.starts_with("/v1/admin/") {
+                    let id = operation.operation_id.get_or_insert_with(String::new);
+                    if !id.starts_with("admin_") {
+                        *id = format!("admin_{id}");
+                    }
+                }
+                let mut common = vec![
+                    ("400", "malformed request"),
+                    ("429", "rate limited; see Retry-After"),
+                    ("500", "internal error"),
+                ];
+                if operation.request_body.is_some() {
+                    common.extend([("413", "body over 1 MiB"), ("415", "body not application/json")]);
+                }
+                let has_query = operation.parameters.iter().flatten().any(|parameter| {
+                    matches!(parameter, RefOr::T(p) if matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query))
+                });
+                if operation.request_body.is_some() || has_query {
+                    common.push(("422", "validation failed; `errors` names the fields"));
+                }
+                if operation.security.is_some() {
+                    common.push(("401", "no valid session or API key"));
+                }
+                for (status, description) in common {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| {
+                            RefOr::T(
+                                utoipa::openapi::ResponseBuilder::new()
+                                    .description(description)
+                                    .content(
+                                        "application/problem+json",
+                                        utoipa::openapi::Content::new(Some(RefOr::Ref(
+                                            utoipa::openapi::Ref::from_schema_name("Problem"),
+                                        ))),
+                                    )
+                                    .build(),
+                            )
+                        });
+                }
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    let RefOr::T(response) = response else { continue };
+                    if response.description.is_empty() {
+                        response.description = status_description(status).to_owned();
+                    }
+                    if let Some(content) = response.content.shift_remove("application/json") {
+                        let is_problem = matches!(&content, RefOr::T(c) if matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem")));
+                        let media = if is_problem {
+                            "application/problem+json"
+                        } else {
+                            "application/json"
+                        };
+                        response.content.insert(media.to_owned(), content);
+                    }
+                }
+                if method == "post" {
+                    let parameters = operation.parameters.get_or_insert_with(Vec::new);
+                    let has_key = parameters
+                        .iter()
+                        .any(|p| matches!(p, RefOr::T(p) if p.name == "Idempotency-Key"));
+                    if !has_key {
+                        parameters.push(RefOr::T(idempotency_key.clone()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn status_description(status: &str) -> &'static str {
+    match status {
+        "200" => "OK",
+        "201" => "created",
+        "204" => "done, no content",
+        "401" => "no valid session or API key",
+        "402" => "payment declined",
+        "403" => "not allowed for this caller",
+        "404" => "not found (or not yours)",
+        "409" => "conflict with the current state",
+        "422" => "validation failed; `errors` names the fields",
+        "502" => "the payment provider failed",
+        "503" => "not ready, or timed out",
+        _ => "see the problem's `code`",
     }
 }
 

@@ -39,6 +39,7 @@ pub async fn list_orders(
     Caller(caller): Caller,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<ListResponse<OrderDto>>> {
+    caller.require_customer()?;
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
     let orders = orders::list_own_orders(&state.store, &caller, &page).await?;
     Ok(Json(ListResponse::from_page(orders, Into::into)))

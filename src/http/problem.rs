@@ -30,6 +30,8 @@ pub enum ApiError {
     NotReady,
     #[error("the request took longer than {0} seconds")]
     Timeout(u64),
+    #[error("a request authenticated by the session cookie must carry its X-CSRF-Token")]
+    CsrfTokenMissing,
 }
 
 impl From<crate::store::StoreError> for ApiError {
@@ -123,6 +125,7 @@ impl ApiError {
             E::IdempotencyKeyInUse => (StatusCode::CONFLICT, "idempotency_key_in_use", "Idempotency key in use"),
             E::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready", "Not ready"),
             E::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout", "Request timed out"),
+            E::CsrfTokenMissing => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
         }
     }
 

@@ -5,6 +5,7 @@ mod helpers;
 mod access;
 mod admin_catalog;
 mod auth;
+mod authorization;
 mod carts;
 mod catalog;
 mod checkout;
