@@ -258,7 +258,94 @@ async fn hsts_and_cors_follow_the_configuration(app: TestApp) {
     assert!(refused.headers().get("access-control-allow-origin").is_none());
 }
 
+/// A browser session: the token rides in an HttpOnly cookie, and every unsafe request it
+/// authenticates must carry the session's CSRF token; a bearer token needs none.
+async fn cookie_sessions_need_the_csrf_token_for_changes(app: TestApp) {
+    let email = unique_email("browser");
+    app.register(&email).await;
+    let login = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .json(&json!({"email": email, "password": PASSWORD}));
+    let login = login.send().await.expect("login");
+    let set_cookies: Vec<String> = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect();
+    let login = read(login).await;
+    let csrf = login.assert_status(200)["csrf_token"]
+        .as_str()
+        .expect("csrf token")
+        .to_owned();
+    let session = set_cookies
+        .iter()
+        .find(|c| c.starts_with("backroom_session="))
+        .expect("session cookie");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
+    assert!(!session.contains("Secure"), "plain HTTP on loopback: not Secure");
+    let csrf_cookie = set_cookies
+        .iter()
+        .find(|c| c.starts_with("backroom_csrf="))
+        .expect("csrf cookie");
+    assert!(csrf_cookie.starts_with(&format!("backroom_csrf={csrf};")) && !csrf_cookie.contains("HttpOnly"));
+    let cookie = session.split(';').next().expect("name=value").to_owned();
+
+    let with_cookie =
+        |method: reqwest::Method, path: &str| app.client.request(method, app.url(path)).header("cookie", &cookie);
+    let me = read(with_cookie(reqwest::Method::GET, "/v1/me").send().await.expect("me")).await;
+    assert_eq!(me.assert_status(200)["email"], email.to_lowercase());
+
+    let no_token = with_cookie(reqwest::Method::POST, "/v1/carts")
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("cart");
+    read(no_token).await.assert_problem(403, "forbidden");
+    let wrong = with_cookie(reqwest::Method::POST, "/v1/carts")
+        .header("x-csrf-token", "0".repeat(64))
+        .json(&json!({}));
+    read(wrong.send().await.expect("cart"))
+        .await
+        .assert_problem(403, "forbidden");
+    let cart = with_cookie(reqwest::Method::POST, "/v1/carts")
+        .header("x-csrf-token", &csrf)
+        .json(&json!({}));
+    let cart = read(cart.send().await.expect("cart")).await;
+    assert!(
+        cart.assert_status(201)["customer_id"].is_string(),
+        "the cart belongs to the cookie's customer"
+    );
+
+    let logout = with_cookie(reqwest::Method::POST, "/v1/auth/logout")
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await;
+    let logout = logout.expect("logout");
+    let cleared: Vec<String> = logout
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(logout.status(), 204);
+    assert!(
+        cleared
+            .iter()
+            .any(|c| c.starts_with("backroom_session=;") && c.contains("Max-Age=0"))
+    );
+    let after = read(with_cookie(reqwest::Method::GET, "/v1/me").send().await.expect("me")).await;
+    after.assert_problem(401, "unauthorized");
+}
+
 crate::backend_tests!(
+    cookie_sessions_need_the_csrf_token_for_changes,
     ten_failures_lock_the_account_for_every_process,
     ten_failures_from_one_address_lock_that_address,
     a_successful_login_clears_the_account_failures,
