@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::domain::checkout::CheckoutSettings;
 use crate::http::{HttpSettings, RateLimit};
+use crate::mail::Mailer;
 use crate::server::{Server, ServerOptions, termination_signal};
 use crate::store::{DEFAULT_DATABASE_URL, Store, redact};
 use crate::{demo, domain, faults, telemetry};
@@ -90,6 +91,16 @@ pub struct ServeArgs {
     /// Send Strict-Transport-Security: set it when TLS is terminated in front of Backroom.
     #[arg(long, env = "BACKROOM_HSTS")]
     pub hsts: bool,
+    /// SMTP server for emails (password resets): `smtp://[user:password@]host[:port]`.
+    /// Without it, emails are written to the log instead (development).
+    #[arg(long, env = "BACKROOM_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of Backroom's emails.
+    #[arg(long, env = "BACKROOM_MAIL_FROM", default_value = "Backroom <no-reply@localhost>")]
+    pub mail_from: String,
+    /// The shop's public address, for links in emails (default: http://ADDR).
+    #[arg(long, env = "BACKROOM_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Log format: `text` or `json`. The level comes from `RUST_LOG` (default `info`).
     #[arg(long, env = "BACKROOM_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -191,6 +202,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         idempotency_abandon_seconds: args.idempotency_abandon_secs.max(1),
         jobs_interval: Duration::from_millis(args.jobs_interval_ms.max(10)),
+        mailer: Mailer::new(args.smtp_url.as_deref(), &args.mail_from).map_err(|error| anyhow::anyhow!(error))?,
+        public_url: args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", args.addr)),
         ..ServerOptions::default()
     };
     let server = Server::bind(args.addr, store.clone(), options)

@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use crate::domain::password_reset::Email;
+use crate::domain::time::Timestamp;
 use crate::domain::{auth, checkout, idempotency, orders};
 use crate::http::AppState;
+use crate::store::outbox;
 
 pub fn spawn(state: AppState, interval: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -41,9 +44,48 @@ pub async fn run_once(state: &AppState) {
         Ok(deleted) => tracing::debug!(deleted, "deleted expired sessions and old login failures"),
         Err(error) => tracing::error!(%error, "session cleanup failed"),
     }
+    match deliver_outbox(state).await {
+        Ok(0) => {}
+        Ok(sent) => tracing::info!(sent, "delivered outbox messages"),
+        Err(error) => tracing::error!(%error, "outbox delivery failed"),
+    }
     match idempotency::delete_expired(&state.store).await {
         Ok(0) => {}
         Ok(deleted) => tracing::debug!(deleted, "deleted expired idempotency records"),
         Err(error) => tracing::error!(%error, "idempotency cleanup failed"),
     }
 }
+
+/// Delivers due outbox messages, each at most once at a time across every process; a
+/// failure is retried later, waiting longer after each attempt.
+pub async fn deliver_outbox(state: &AppState) -> Result<usize, crate::store::StoreError> {
+    let now = Timestamp::now();
+    let due = outbox::claim_due(&state.store, now.0, now.plus_seconds(LEASE_SECONDS).0, 20).await?;
+    let mut sent = 0;
+    for message in due {
+        let outcome = match message.kind.as_str() {
+            "email" => match serde_json::from_str::<Email>(&message.payload) {
+                Ok(email) => state.mailer.send(&email).await,
+                Err(error) => Err(format!("unreadable email payload: {error}")),
+            },
+            other => Err(format!("unknown outbox message kind {other:?}")),
+        };
+        match outcome {
+            Ok(()) => {
+                outbox::mark_delivered(&state.store, &message.id, Timestamp::now().0).await?;
+                sent += 1;
+            }
+            Err(error) => {
+                let wait = RETRY_BASE_SECONDS * (message.attempts + 1).pow(2);
+                tracing::warn!(message_id = %message.id, attempts = message.attempts + 1, %error, "outbox delivery failed; will retry");
+                outbox::mark_failed(&state.store, &message.id, &error, Timestamp::now().plus_seconds(wait).0).await?;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// A claimed message is not claimed again for this long (a delivery in progress).
+const LEASE_SECONDS: i64 = 60;
+/// Retries wait 10 s, 40 s, 90 s... after the 1st, 2nd, 3rd failure.
+const RETRY_BASE_SECONDS: i64 = 10;

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod faults;
 pub mod http;
 pub mod jobs;
+pub mod mail;
 pub mod payments;
 pub mod server;
 pub mod store;

@@ -10,10 +10,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::domain::checkout::CheckoutSettings;
-use crate::domain::events::EventBus;
+use crate::domain::events::{EventBus, forward_notifications};
 use crate::http::{self, AppState, HttpSettings, RateLimit};
+use crate::mail::Mailer;
 use crate::payments::{PaymentProvider, TestProvider, TestProviderFaults};
 use crate::store::Store;
+use crate::store::events::EventListener;
 use crate::{jobs, telemetry};
 
 #[derive(Debug, Clone)]
@@ -25,6 +27,10 @@ pub struct ServerOptions {
     pub idempotency_abandon_seconds: i64,
     /// How often the background job settles stale attempts and deletes expired records.
     pub jobs_interval: Duration,
+    /// How emails leave: SMTP, or the log in development.
+    pub mailer: Mailer,
+    /// The shop's public address, for links in emails.
+    pub public_url: String,
     /// Misbehaviour of the built-in test provider; only tests set it, in-process.
     pub test_provider_faults: TestProviderFaults,
 }
@@ -45,6 +51,8 @@ impl Default for ServerOptions {
             checkout: CheckoutSettings::default(),
             idempotency_abandon_seconds: 30,
             jobs_interval: Duration::from_secs(1),
+            mailer: Mailer::Log,
+            public_url: "http://127.0.0.1:8080".to_owned(),
             test_provider_faults: TestProviderFaults::default(),
         }
     }
@@ -62,6 +70,8 @@ impl ServerOptions {
 
 pub struct Server {
     listener: TcpListener,
+    /// On PostgreSQL, the connection hearing every process's events.
+    notifications: Option<EventListener>,
     router: Router,
     state: AppState,
     options: ServerOptions,
@@ -72,19 +82,23 @@ impl Server {
     pub async fn bind(addr: SocketAddr, store: Store, options: ServerOptions) -> std::io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
         let (shutdown, shutdown_signal) = watch::channel(false);
+        let notifications = EventListener::connect(&store).await;
         let state = AppState {
             payments: PaymentProvider::Test(TestProvider::new(store.clone(), options.test_provider_faults)),
+            events: EventBus::for_store(&store),
             store,
-            events: EventBus::default(),
             checkout: options.checkout,
             idempotency_abandon_seconds: options.idempotency_abandon_seconds,
             secure_cookies: options.http.secure_cookies,
+            mailer: options.mailer.clone(),
+            public_url: options.public_url.clone(),
             metrics: telemetry::metrics_handle(),
             shutdown: shutdown_signal,
         };
         let router = http::router(state.clone(), &options.http);
         Ok(Server {
             listener,
+            notifications,
             router,
             state,
             options,
@@ -101,6 +115,9 @@ impl Server {
     /// Serves until `signal` completes, then lets in-flight requests finish.
     pub async fn run(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let jobs = jobs::spawn(self.state.clone(), self.options.jobs_interval);
+        let notifications = self
+            .notifications
+            .map(|listener| tokio::spawn(forward_notifications(listener, self.state.events.clone())));
         let shutdown = self.shutdown;
         let result = axum::serve(
             self.listener,
@@ -113,6 +130,9 @@ impl Server {
         })
         .await;
         jobs.abort();
+        if let Some(notifications) = notifications {
+            notifications.abort();
+        }
         result
     }
 }

@@ -67,6 +67,30 @@ CREATE TABLE audit_log (
     created_at BIGINT NOT NULL
 );
 
+-- Password reset tokens: single use, 30 minutes, stored as SHA-256 like sessions.
+CREATE TABLE password_resets (
+    token_hash   TEXT PRIMARY KEY,
+    account_kind TEXT NOT NULL CONSTRAINT password_resets_kind_check CHECK (account_kind IN ('customer', 'staff')),
+    account_id   TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL,
+    used_at      BIGINT
+);
+
+-- The outbox: side effects outside the database (emails now, webhooks later), written in
+-- the transaction that decided them and delivered by the background job with retries.
+CREATE TABLE outbox (
+    id              TEXT PRIMARY KEY,
+    kind            TEXT NOT NULL, -- email
+    payload         TEXT NOT NULL, -- JSON
+    created_at      BIGINT NOT NULL,
+    attempts        BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    delivered_at    BIGINT,
+    last_error      TEXT
+);
+CREATE INDEX outbox_due ON outbox (delivered_at, next_attempt_at);
+
 -- Failed logins of the last minutes, for the login throttle. In the database so that the
 -- limit holds across every process sharing it.
 CREATE TABLE login_failures (

@@ -9,12 +9,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::dto::{ChangePasswordRequest, CustomerDto, LoginRequest, RegisterRequest, SessionResponse};
+use super::dto::{
+    ChangePasswordRequest, CustomerDto, LoginRequest, PasswordResetConfirmRequest, PasswordResetRequest,
+    RegisterRequest, SessionResponse,
+};
 use super::extract::{ApiJson, Caller, SignedIn, presented_token};
 use super::problem::{ApiError, ApiResult, Problem};
 use super::{AppState, Json, cookies};
 use crate::domain::DomainError;
 use crate::domain::auth::{self, Account, Registration, Session};
+use crate::domain::password_reset;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -22,6 +26,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/auth/login", post(login))
         .route("/v1/auth/logout", post(logout))
         .route("/v1/auth/logout-all", post(logout_everywhere))
+        .route("/v1/auth/password-reset", post(request_password_reset))
+        .route("/v1/auth/password-reset/confirm", post(confirm_password_reset))
         .route("/v1/me", get(me))
         .route("/v1/me/password", post(change_password))
 }
@@ -117,6 +123,31 @@ pub async fn change_password(
 ) -> ApiResult<StatusCode> {
     let token = session_token(&headers)?;
     auth::change_password(&state.store, &caller, token, &body.current_password, &body.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Emails a single-use reset link (valid 30 minutes) if the address has an account.
+/// Always 202, so that nobody learns which emails have accounts.
+#[utoipa::path(post, path = "/v1/auth/password-reset", tag = "customers", request_body = PasswordResetRequest,
+    responses((status = 202, description = "if the email has an account, a reset email is on its way")))]
+pub async fn request_password_reset(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PasswordResetRequest>,
+) -> ApiResult<StatusCode> {
+    password_reset::request_reset(&state.store, &body.email, &state.public_url).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Sets a new password with the emailed token; every session of the account is revoked.
+#[utoipa::path(post, path = "/v1/auth/password-reset/confirm", tag = "customers",
+    request_body = PasswordResetConfirmRequest,
+    responses((status = 204, description = "password changed"),
+              (status = 422, body = Problem, description = "the token is unknown, used or expired; or the password too short")))]
+pub async fn confirm_password_reset(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PasswordResetConfirmRequest>,
+) -> ApiResult<StatusCode> {
+    password_reset::confirm_reset(&state.store, &body.token, &body.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -61,6 +61,9 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Mark session cookies `Secure`.
     pub secure_cookies: bool,
+    pub mailer: crate::mail::Mailer,
+    /// The shop's public address, for links in emails.
+    pub public_url: String,
     /// Flips to true when the server shuts down, ending live streams so it can.
     pub shutdown: watch::Receiver<bool>,
 }

@@ -17,6 +17,7 @@ use super::{access, admin, auth, carts, catalog, ops, orders};
     paths(
         ops::healthz, ops::readyz, ops::metrics,
         auth::register, auth::login, auth::logout, auth::logout_everywhere, auth::me, auth::change_password,
+        auth::request_password_reset, auth::confirm_password_reset,
         catalog::list_products, catalog::get_product, catalog::list_categories,
         carts::create_cart, carts::get_cart, carts::add_item, carts::set_quantity, carts::remove_item, carts::checkout,
         orders::list_orders, orders::get_order, orders::order_events,

@@ -12,6 +12,7 @@ pub mod customers;
 pub mod events;
 pub mod idempotency;
 pub mod orders;
+pub mod outbox;
 pub mod payments;
 pub mod test_provider;
 

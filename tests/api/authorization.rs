@@ -245,6 +245,13 @@ fn rows() -> Vec<Row> {
         },
         Row {
             method: Method::POST,
+            path: "/v1/auth/password-reset",
+            needs: Needs::Account,
+            body: |f| Some(json!({"email": f.email})),
+            expect: [202, 202, 202, 202, 202],
+        },
+        Row {
+            method: Method::POST,
             path: "/v1/auth/login",
             needs: Needs::Account,
             body: |f| Some(json!({"email": f.email, "password": PASSWORD})),
@@ -497,11 +504,13 @@ fn rows() -> Vec<Row> {
 /// Endpoints deliberately not in the matrix: the live streams never end, and these session
 /// endpoints end or change the caller's own session (see
 /// `session_endpoints_need_a_session_of_any_account`).
-const NOT_IN_THE_MATRIX: [(&str, &str); 5] = [
+const NOT_IN_THE_MATRIX: [(&str, &str); 6] = [
     ("GET", "/v1/orders/{id}/events"),
     ("GET", "/v1/admin/events"),
     ("POST", "/v1/auth/logout"),
     ("POST", "/v1/auth/logout-all"),
+    // Anyone holding an emailed reset token may use it: tests/api/password_reset.rs.
+    ("POST", "/v1/auth/password-reset/confirm"),
     ("POST", "/v1/me/password"),
 ];
 

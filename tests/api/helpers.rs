@@ -220,6 +220,18 @@ impl TestApp {
         }
     }
 
+    /// The same server under another handle (for tests that run on one process).
+    pub fn start_peer_on_same_process(&self) -> TestApp {
+        TestApp {
+            base_url: self.base_url.clone(),
+            database_url: self.database_url.clone(),
+            options: self.options.clone(),
+            client: self.client.clone(),
+            store: self.store.clone(),
+            shutdown: std::sync::Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
     /// A second server on the same database, as a second `backroom serve` process would
     /// be: its own pool, its own memory.
     pub async fn start_peer(&self) -> TestApp {

@@ -17,5 +17,6 @@ mod idempotency;
 mod invariants;
 mod ops;
 mod orders;
+mod password_reset;
 mod properties;
 mod security;

@@ -216,6 +216,38 @@ async fn order_events_stream_the_order_then_its_fulfilment(app: TestApp) {
     assert_eq!(fulfilled["tracking_number"], "TRACK1");
 }
 
+/// Several processes on one PostgreSQL: a change made through one server reaches the live
+/// streams of another (LISTEN/NOTIFY). One SQLite file serves one process, so the test
+/// checks the same through a single server there.
+async fn order_events_reach_streams_on_another_server(app: TestApp) {
+    let postgres = matches!(app.store, backroom::store::Store::Postgres(_));
+    let peer = if postgres {
+        app.start_peer().await
+    } else {
+        app.start_peer_on_same_process()
+    };
+    let staff = app.staff_token().await;
+    let (owner, _) = app.customer().await;
+    let (order, _) = app.paid_order(&staff, Some(&owner), 1500, 1, 5).await;
+    let mut customer_stream = order_events(&peer, &format!("/v1/orders/{}/events", id_of(&order)), Some(&owner)).await;
+    let mut staff_stream = order_events(&peer, "/v1/admin/events", Some(&staff)).await;
+    assert_eq!(order_update(&customer_stream.next_event().await)["status"], "paid");
+
+    app.post(&admin_order_path(&order, "fulfill"), Some(&staff), json!({}))
+        .await
+        .assert_status(200);
+    loop {
+        let update = order_update(&customer_stream.next_event().await);
+        if update["status"] == "fulfilled" {
+            break;
+        }
+    }
+    let announced = staff_stream.next_event().await;
+    assert_eq!(announced.event.as_deref(), Some("order.fulfilled"));
+    let data: Value = serde_json::from_str(&announced.data).expect("order JSON");
+    assert_eq!(data["id"], order["id"]);
+}
+
 async fn guest_order_events_open_with_the_order_token(app: TestApp) {
     let staff = app.staff_token().await;
     let (order, _) = app.paid_order(&staff, None, 1000, 1, 5).await;
@@ -412,6 +444,7 @@ async fn fulfilled_order_can_still_be_refunded(app: TestApp) {
 }
 
 crate::backend_tests!(
+    order_events_reach_streams_on_another_server,
     customer_lists_only_own_orders_newest_first,
     listing_orders_requires_a_token,
     order_is_visible_to_its_customer_only,
