@@ -88,6 +88,9 @@ pub struct ServeArgs {
     /// `https://shop.example.com`. None by default.
     #[arg(long, env = "BACKROOM_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// Live order streams (Server-Sent Events) one client address may hold open at once.
+    #[arg(long, env = "BACKROOM_MAX_STREAMS_PER_CLIENT", default_value_t = 16)]
+    pub max_streams_per_client: usize,
     /// Send Strict-Transport-Security: set it when TLS is terminated in front of Backroom.
     #[arg(long, env = "BACKROOM_HSTS")]
     pub hsts: bool,
@@ -195,6 +198,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             cors_origins: args.cors_origins.clone(),
             hsts: args.hsts,
             secure_cookies: !args.addr.ip().is_loopback(),
+            max_streams_per_client: args.max_streams_per_client,
         },
         checkout: CheckoutSettings {
             reservation_seconds: args.reservation_secs.max(provider_timeout_secs + 1),

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::domain::checkout::CheckoutSettings;
 use crate::domain::events::{EventBus, forward_notifications};
+use crate::http::streams::StreamSlots;
 use crate::http::{self, AppState, HttpSettings, RateLimit};
 use crate::mail::Mailer;
 use crate::payments::{PaymentProvider, TestProvider, TestProviderFaults};
@@ -47,6 +48,7 @@ impl Default for ServerOptions {
                 cors_origins: Vec::new(),
                 hsts: false,
                 secure_cookies: false,
+                max_streams_per_client: 16,
             },
             checkout: CheckoutSettings::default(),
             idempotency_abandon_seconds: 30,
@@ -91,6 +93,7 @@ impl Server {
             idempotency_abandon_seconds: options.idempotency_abandon_seconds,
             secure_cookies: options.http.secure_cookies,
             mailer: options.mailer.clone(),
+            stream_slots: StreamSlots::new(options.http.max_streams_per_client.max(1)),
             public_url: options.public_url.clone(),
             metrics: telemetry::metrics_handle(),
             shutdown: shutdown_signal,

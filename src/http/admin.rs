@@ -1,7 +1,7 @@
 //! The staff API (contract: Staff). Every operation checks the staff role itself.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
@@ -253,6 +253,10 @@ pub async fn refund_order(
 /// `order.fulfilled`, `order.canceled`, `order.refunded`), `data:` the order.
 #[utoipa::path(get, path = "/v1/admin/events", tag = "staff", security(("bearer" = [])),
     responses((status = 200, content_type = "text/event-stream"), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn events(State(state): State<AppState>, Staff(caller): Staff) -> ApiResult<impl IntoResponse> {
-    super::orders::all_events(state, caller).await
+pub async fn events(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    Staff(caller): Staff,
+) -> ApiResult<impl IntoResponse> {
+    super::orders::all_events(state, caller, peer.ip()).await
 }

@@ -17,6 +17,7 @@ pub mod openapi;
 mod ops;
 mod orders;
 pub mod problem;
+pub mod streams;
 mod strict_json;
 
 use std::sync::Arc;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub mailer: crate::mail::Mailer,
     /// The shop's public address, for links in emails.
     pub public_url: String,
+    /// Live streams open per client address.
+    pub stream_slots: streams::StreamSlots,
     /// Flips to true when the server shuts down, ending live streams so it can.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -101,6 +104,8 @@ pub struct HttpSettings {
     pub hsts: bool,
     /// Mark session cookies `Secure`: always, unless serving plain HTTP on loopback.
     pub secure_cookies: bool,
+    /// Live streams (SSE) one client address may hold open at once.
+    pub max_streams_per_client: usize,
 }
 
 /// A per-client-address token bucket: `per_second` requests sustained, `burst` at once.

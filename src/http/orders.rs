@@ -1,10 +1,11 @@
 //! A customer's orders and their live updates (contract: Orders).
 
 use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::Stream;
@@ -68,6 +69,7 @@ pub async fn get_order(
               (status = 404, body = Problem)))]
 pub async fn order_events(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Caller(caller): Caller,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<OrderAccessQuery>,
@@ -75,8 +77,10 @@ pub async fn order_events(
     // Subscribe before reading, so no change between the read and the subscription is lost.
     let mut changes = state.events.subscribe();
     let order = orders::get_order(&state.store, &caller, &id, query.token.as_deref()).await?;
+    let slot = state.stream_slots.take(peer.ip())?;
     let mut shutdown = state.shutdown.clone();
     let stream = async_stream::stream! {
+        let _slot = slot;
         yield Ok(order_event("order.updated", &format!("{}:{}", order.id, order.updated_at.0), order));
         loop {
             let change = tokio::select! {
@@ -106,11 +110,14 @@ pub async fn order_events(
 pub async fn all_events(
     state: AppState,
     caller: Principal,
+    client: IpAddr,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     caller.require(Permission::Orders)?;
+    let slot = state.stream_slots.take(client)?;
     let mut changes = state.events.subscribe();
     let mut shutdown = state.shutdown.clone();
     let stream = async_stream::stream! {
+        let _slot = slot;
         loop {
             let change = tokio::select! {
                 _ = shutdown.changed() => break,

@@ -220,6 +220,35 @@ async fn the_general_rate_limit_answers_429_with_retry_after(app: TestApp) {
     assert_retry_after(limited[0]);
 }
 
+async fn each_client_holds_a_bounded_number_of_live_streams(app: TestApp) {
+    let staff = app.staff_token().await;
+    let open = || app.client.get(app.url("/v1/admin/events")).bearer_auth(&staff).send();
+    let first = open().await.expect("first stream");
+    let second = open().await.expect("second stream");
+    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    let third = read(open().await.expect("third stream")).await;
+    assert_retry_after(&third);
+    drop(first);
+    // The slot frees when the server notices the client left.
+    let mut reopened = None;
+    for _ in 0..50 {
+        let response = open().await.expect("stream");
+        if response.status() == 200 {
+            reopened = Some(response);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reopened.is_some(), "a closed stream gives its slot back");
+    drop(second);
+}
+
+fn two_streams_per_client() -> backroom::server::ServerOptions {
+    let mut options = backroom::server::ServerOptions::for_tests();
+    options.http.max_streams_per_client = 2;
+    options
+}
+
 fn strict_limits() -> backroom::server::ServerOptions {
     let mut options = backroom::server::ServerOptions::for_tests();
     options.http.rate_limit = Some(backroom::http::RateLimit {
@@ -354,6 +383,14 @@ crate::backend_tests!(
     idle_and_expired_sessions_stop_working,
     every_response_carries_the_security_headers,
 );
+
+mod streams {
+    use super::*;
+    crate::backend_tests!(
+        options = crate::security::two_streams_per_client();
+        each_client_holds_a_bounded_number_of_live_streams,
+    );
+}
 
 mod strict {
     use super::*;
