@@ -2,7 +2,10 @@
 //!
 //! Responses that end before handling begins (400, 401, 413, 415, 422, 429) are not
 //! stored, so the key may be retried; every other response is stored and replayed
-//! byte-for-byte with `Idempotent-Replayed: true`.
+//! byte-for-byte with `Idempotent-Replayed: true`. The exceptions are 500 and 503: their
+//! outcome is unknown (a timed-out checkout may still place its order), so the key stays
+//! claimed until it counts as abandoned, and the retry then runs anew and finds what the
+//! first request achieved.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -73,9 +76,15 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
 
     parts.extensions.insert(ResolvedCaller(caller));
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    if !is_stored(response.status()) {
-        release(&state, &scope, &key).await;
-        return Ok(response);
+    match response.status().as_u16() {
+        // The outcome is unknown (a timed-out checkout may still place its order): keep the
+        // key claimed until it counts as abandoned; the retry then finds what happened.
+        500 | 503 => return Ok(response),
+        status if !is_stored(status) => {
+            release(&state, &scope, &key).await;
+            return Ok(response);
+        }
+        _ => {}
     }
     let (parts, body) = response.into_parts();
     let Ok(body) = to_bytes(body, MAX_STORED_RESPONSE_BYTES).await else {
@@ -106,8 +115,9 @@ async fn release(state: &AppState, scope: &str, key: &str) {
     }
 }
 
-fn is_stored(status: StatusCode) -> bool {
-    !matches!(status.as_u16(), 400 | 401 | 413 | 415 | 422 | 429)
+/// Responses that end before handling begins are not kept (contract: Conventions).
+fn is_stored(status: u16) -> bool {
+    !matches!(status, 400 | 401 | 413 | 415 | 422 | 429)
 }
 
 fn replay(stored: StoredResponse) -> Response {

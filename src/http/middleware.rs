@@ -44,7 +44,7 @@ pub async fn log_server_errors(request: Request, next: Next) -> Response {
 pub async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::Timeout(limit.as_secs()).into_response(),
+        Err(_) => ApiError::Timeout(limit.as_millis()).into_response(),
     }
 }
 

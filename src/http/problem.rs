@@ -28,8 +28,8 @@ pub enum ApiError {
     IdempotencyKeyInUse,
     #[error("the database is not reachable or not migrated")]
     NotReady,
-    #[error("the request took longer than {0} seconds")]
-    Timeout(u64),
+    #[error("the request took longer than {0} ms")]
+    Timeout(u128),
     #[error("a request authenticated by the session cookie must carry its X-CSRF-Token")]
     CsrfTokenMissing,
 }

@@ -511,6 +511,57 @@ async fn a_provider_answering_garbage_is_a_failed_attempt(app: TestApp) {
     assert_eq!(app.captures().await, 0);
 }
 
+/// A checkout that outlives the request timeout: the client gets 503 `timeout`, the
+/// checkout finishes anyway (it runs detached), and a retry with the same key, once the
+/// key counts as abandoned, gets that very order.
+async fn a_timed_out_checkout_still_finishes_and_its_retry_gets_the_order(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (_, variant_id) = app.published_product(&staff, 2300, 4).await;
+    let cart = id_of(&app.cart_with(None, &variant_id, 1).await);
+    let path = format!("/v1/carts/{cart}/checkout");
+    app.post_idempotent(&path, None, "slow-key", checkout_body("tok_visa"))
+        .await
+        .assert_problem(503, "timeout");
+
+    let mut orders = Vec::new();
+    for _ in 0..100 {
+        orders = app.get("/v1/admin/orders", Some(&staff)).await.body["data"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !orders.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(orders.len(), 1, "the checkout finished after the request timed out");
+    assert_eq!(app.captures().await, 1);
+
+    let mut retry = None;
+    for _ in 0..100 {
+        let response = app
+            .post_idempotent(&path, None, "slow-key", checkout_body("tok_visa"))
+            .await;
+        if response.status != 409 {
+            retry = Some(response);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let retry = retry.expect("the key is released once abandoned");
+    assert_eq!(retry.assert_status(201)["id"], orders[0]["id"]);
+    assert_eq!(app.captures().await, 1, "still one charge");
+    assert_eq!(app.stock(&staff, &variant_id).await, (3, 0, 3));
+}
+
+fn slow_provider_short_timeout() -> backroom::server::ServerOptions {
+    let mut options = backroom::server::ServerOptions::for_tests();
+    options.http.request_timeout = Duration::from_millis(300);
+    options.test_provider_faults.capture_delay = Some(Duration::from_millis(1200));
+    options.idempotency_abandon_seconds = 1;
+    options
+}
+
 fn garbage_provider() -> backroom::server::ServerOptions {
     let mut options = backroom::server::ServerOptions::for_tests();
     options.test_provider_faults.garbage_answers = true;
@@ -533,6 +584,14 @@ crate::backend_tests!(
 mod hanging {
     use super::*;
     crate::backend_tests!(options = crate::invariants::hanging_provider(); a_provider_that_hangs_is_a_failed_attempt);
+}
+
+mod slow {
+    use super::*;
+    crate::backend_tests!(
+        options = crate::invariants::slow_provider_short_timeout();
+        a_timed_out_checkout_still_finishes_and_its_retry_gets_the_order
+    );
 }
 
 mod garbage {
