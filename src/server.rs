@@ -86,7 +86,10 @@ impl Server {
         let (shutdown, shutdown_signal) = watch::channel(false);
         let notifications = EventListener::connect(&store).await;
         let state = AppState {
-            payments: PaymentProvider::Test(TestProvider::new(store.clone(), options.test_provider_faults)),
+            payments: PaymentProvider::test(
+                TestProvider::new(store.clone(), options.test_provider_faults),
+                options.checkout.provider_timeout,
+            ),
             events: EventBus::for_store(&store),
             store,
             checkout: options.checkout,

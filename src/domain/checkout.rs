@@ -55,7 +55,8 @@ pub struct CheckoutSettings {
     /// before the recovery job reconciles it with the provider. Always longer than the
     /// provider timeout, so no live process still waits on a capture it reconciles.
     pub reservation_seconds: i64,
-    /// A capture taking longer is a failed attempt (stock released, nothing charged).
+    /// A provider call taking longer has failed (for a capture: stock released, nothing
+    /// charged). Used to build the provider; kept here so the reservation can outlast it.
     pub provider_timeout: std::time::Duration,
 }
 
@@ -99,10 +100,8 @@ pub async fn checkout(
         Currency::parse(&attempt.currency).unwrap_or(Currency::EUR),
     );
     faults::crash_if(FaultPoint::AfterReservation);
-    let capture = provider.capture(&attempt.id, &request.payment_token, amount);
-    let outcome = tokio::time::timeout(settings.provider_timeout, capture)
-        .await
-        .unwrap_or_else(|_| Err(ProviderError("the payment provider did not answer in time".to_owned())));
+    // The provider gives up after the provider timeout: a failed attempt, nothing charged.
+    let outcome = provider.capture(&attempt.id, &request.payment_token, amount).await;
     faults::crash_if(FaultPoint::AfterCapture);
     let settlement = settle(db, bus, &attempt.id, outcome_or_failure(outcome)).await?;
     match settlement {

@@ -9,10 +9,19 @@ mod test_provider;
 
 pub use test_provider::{TestProvider, TestProviderFaults};
 
+use std::time::Duration;
+
 use crate::domain::money::Money;
 
+/// A payment provider, with the time any call to it may take: past it, the call failed.
 #[derive(Debug, Clone)]
-pub enum PaymentProvider {
+pub struct PaymentProvider {
+    backend: Backend,
+    timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
     Test(TestProvider),
 }
 
@@ -23,16 +32,23 @@ pub enum CaptureOutcome {
     Declined { decline_code: String },
 }
 
-/// The provider could not be reached or answered nonsense: nothing was charged.
+/// The provider could not be reached, did not answer in time, or answered nonsense.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
 pub struct ProviderError(pub String);
 
 impl PaymentProvider {
+    pub fn test(provider: TestProvider, timeout: Duration) -> Self {
+        PaymentProvider {
+            backend: Backend::Test(provider),
+            timeout,
+        }
+    }
+
     /// True when `token` is a payment method this provider knows how to charge.
     pub fn recognizes(&self, token: &str) -> bool {
-        match self {
-            PaymentProvider::Test(provider) => provider.recognizes(token),
+        match &self.backend {
+            Backend::Test(provider) => provider.recognizes(token),
         }
     }
 
@@ -42,21 +58,36 @@ impl PaymentProvider {
         token: &str,
         amount: Money,
     ) -> Result<CaptureOutcome, ProviderError> {
-        match self {
-            PaymentProvider::Test(provider) => provider.capture(idempotency_key, token, amount).await,
-        }
+        self.in_time(async {
+            match &self.backend {
+                Backend::Test(provider) => provider.capture(idempotency_key, token, amount).await,
+            }
+        })
+        .await
     }
 
     /// What became of an earlier capture with this key, `None` if the provider never saw it.
     pub async fn find_capture(&self, idempotency_key: &str) -> Result<Option<CaptureOutcome>, ProviderError> {
-        match self {
-            PaymentProvider::Test(provider) => provider.find_capture(idempotency_key).await,
-        }
+        self.in_time(async {
+            match &self.backend {
+                Backend::Test(provider) => provider.find_capture(idempotency_key).await,
+            }
+        })
+        .await
     }
 
     pub async fn refund(&self, idempotency_key: &str, capture_key: &str, amount: Money) -> Result<(), ProviderError> {
-        match self {
-            PaymentProvider::Test(provider) => provider.refund(idempotency_key, capture_key, amount).await,
-        }
+        self.in_time(async {
+            match &self.backend {
+                Backend::Test(provider) => provider.refund(idempotency_key, capture_key, amount).await,
+            }
+        })
+        .await
+    }
+
+    async fn in_time<T>(&self, call: impl Future<Output = Result<T, ProviderError>>) -> Result<T, ProviderError> {
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .unwrap_or_else(|_| Err(ProviderError("the payment provider did not answer in time".to_owned())))
     }
 }
