@@ -284,7 +284,7 @@ async fn every_post_is_idempotent(app: TestApp) {
 async fn idempotency_keys_expire_after_a_day(app: TestApp) {
     let first = app.post_idempotent("/v1/carts", None, "old-key", json!({})).await;
     first.assert_status(201);
-    age_idempotency_records(&app, 25 * 3600).await;
+    app.age("idempotency_keys", "created_at", 25 * 3600).await;
     let deleted = backroom::domain::idempotency::delete_expired(&app.store)
         .await
         .expect("cleanup");
@@ -297,27 +297,6 @@ async fn idempotency_keys_expire_after_a_day(app: TestApp) {
         "an expired key makes a new cart"
     );
     assert_eq!(again.header("idempotent-replayed"), None);
-}
-
-async fn age_idempotency_records(app: &TestApp, seconds: i64) {
-    let shift = seconds * 1_000_000;
-    match &app.store {
-        backroom::store::Store::Sqlite { writer, .. } => {
-            sqlx::query("UPDATE idempotency_keys SET created_at = created_at - $1")
-                .bind(shift)
-                .execute(writer)
-                .await
-                .map(|done| done.rows_affected())
-        }
-        backroom::store::Store::Postgres(pool) => {
-            sqlx::query("UPDATE idempotency_keys SET created_at = created_at - $1")
-                .bind(shift)
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected())
-        }
-    }
-    .expect("age the records");
 }
 
 async fn concurrent_adds_to_one_cart_make_one_line_with_the_sum(app: TestApp) {

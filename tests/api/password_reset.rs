@@ -131,24 +131,7 @@ async fn reset_flow(app: TestApp, mut mail: mpsc::UnboundedReceiver<String>) {
     // A token older than 30 minutes no longer works.
     app.post("/v1/auth/password-reset", None, json!({"email": email})).await;
     let late = reset_token(&next_email(&mut mail).await);
-    let shift = 31 * 60 * 1_000_000_i64;
-    match &app.store {
-        backroom::store::Store::Sqlite { writer, .. } => {
-            sqlx::query("UPDATE password_resets SET expires_at = expires_at - $1")
-                .bind(shift)
-                .execute(writer)
-                .await
-                .map(|done| done.rows_affected())
-        }
-        backroom::store::Store::Postgres(pool) => {
-            sqlx::query("UPDATE password_resets SET expires_at = expires_at - $1")
-                .bind(shift)
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected())
-        }
-    }
-    .expect("age the tokens");
+    app.age("password_resets", "expires_at", 31 * 60).await;
     confirm(late, "one more new password").await.assert_field_error("token");
 }
 

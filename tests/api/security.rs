@@ -168,25 +168,12 @@ async fn changing_the_password_revokes_the_other_sessions(app: TestApp) {
 
 async fn idle_and_expired_sessions_stop_working(app: TestApp) {
     let (idle, _) = app.register(&unique_email("idle")).await;
-    age_table(&app, "sessions", "last_seen_at", 8 * 24 * 3600).await;
+    app.age("sessions", "last_seen_at", 8 * 24 * 3600).await;
     app.get("/v1/me", Some(&idle)).await.assert_problem(401, "unauthorized");
 
     let (old, _) = app.register(&unique_email("old")).await;
-    age_table(&app, "sessions", "expires_at", 31 * 24 * 3600).await;
+    app.age("sessions", "expires_at", 31 * 24 * 3600).await;
     app.get("/v1/me", Some(&old)).await.assert_problem(401, "unauthorized");
-}
-
-/// Moves `column` of every row of `table` `seconds` into the past.
-async fn age_table(app: &TestApp, table: &str, column: &str, seconds: i64) {
-    let sql = format!("UPDATE {table} SET {column} = {column} - {}", seconds * 1_000_000);
-    let sql = sqlx::AssertSqlSafe(sql);
-    match &app.store {
-        backroom::store::Store::Sqlite { writer, .. } => {
-            sqlx::query(sql).execute(writer).await.map(|done| done.rows_affected())
-        }
-        backroom::store::Store::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|done| done.rows_affected()),
-    }
-    .expect("age rows");
 }
 
 async fn every_response_carries_the_security_headers(app: TestApp) {
