@@ -197,7 +197,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }),
             cors_origins: args.cors_origins.clone(),
             hsts: args.hsts,
-            secure_cookies: !args.addr.ip().is_loopback(),
+            secure_cookies: !args.addr.ip().is_loopback()
+                || args.hsts
+                || args
+                    .public_url
+                    .as_deref()
+                    .is_some_and(|url| url.starts_with("https://")),
             max_streams_per_client: args.max_streams_per_client,
         },
         checkout: CheckoutSettings {
@@ -206,7 +211,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         idempotency_abandon_seconds: args.idempotency_abandon_secs.max(1),
         jobs_interval: Duration::from_millis(args.jobs_interval_ms.max(10)),
-        mailer: Mailer::new(args.smtp_url.as_deref(), &args.mail_from).map_err(|error| anyhow::anyhow!(error))?,
+        mailer: Mailer::new(args.smtp_url.as_deref(), &args.mail_from, args.addr.ip().is_loopback())
+            .map_err(|error| anyhow::anyhow!(error))?,
         public_url: args
             .public_url
             .clone()

@@ -60,7 +60,7 @@ pub async fn run_once(state: &AppState) {
 /// failure is retried later, waiting longer after each attempt.
 pub async fn deliver_outbox(state: &AppState) -> Result<usize, crate::store::StoreError> {
     let now = Timestamp::now();
-    let due = outbox::claim_due(&state.store, now.0, now.plus_seconds(LEASE_SECONDS).0, 20).await?;
+    let due = outbox::claim_due(&state.store, now.0, now.plus_seconds(LEASE_SECONDS).0, BATCH).await?;
     let mut sent = 0;
     for message in due {
         let outcome = match message.kind.as_str() {
@@ -85,7 +85,10 @@ pub async fn deliver_outbox(state: &AppState) -> Result<usize, crate::store::Sto
     Ok(sent)
 }
 
-/// A claimed message is not claimed again for this long (a delivery in progress).
-const LEASE_SECONDS: i64 = 60;
+/// Messages claimed at once.
+const BATCH: i64 = 5;
+/// A claimed message is not claimed again for this long: longer than a whole batch of
+/// sends at the mailer's 10 s timeout, so no other process sends it meanwhile.
+const LEASE_SECONDS: i64 = 120;
 /// Retries wait 10 s, 40 s, 90 s... after the 1st, 2nd, 3rd failure.
 const RETRY_BASE_SECONDS: i64 = 10;

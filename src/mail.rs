@@ -10,8 +10,9 @@ use crate::domain::password_reset::Email;
 
 #[derive(Clone)]
 pub enum Mailer {
-    /// No SMTP server configured: emails are written to the log, marked as not sent.
-    Log,
+    /// No SMTP server configured: emails are written to the log, marked as not sent. Their
+    /// text (which may hold a reset token) only when serving on loopback, in development.
+    Log { with_text: bool },
     Smtp {
         transport: AsyncSmtpTransport<Tokio1Executor>,
         from: Mailbox,
@@ -21,17 +22,18 @@ pub enum Mailer {
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Mailer::Log => f.write_str("Mailer::Log"),
+            Mailer::Log { with_text } => write!(f, "Mailer::Log(with_text: {with_text})"),
             Mailer::Smtp { from, .. } => write!(f, "Mailer::Smtp(from {from})"),
         }
     }
 }
 
 impl Mailer {
-    /// `smtp://[user:password@]host[:port]` (plain SMTP to a relay), or the log when `None`.
-    pub fn new(smtp_url: Option<&str>, from: &str) -> Result<Mailer, String> {
+    /// `smtp://[user:password@]host[:port]` (plain SMTP to a relay), or the log when `None`
+    /// (with the emails' text only when `development`).
+    pub fn new(smtp_url: Option<&str>, from: &str, development: bool) -> Result<Mailer, String> {
         let Some(url) = smtp_url.filter(|url| !url.is_empty()) else {
-            return Ok(Mailer::Log);
+            return Ok(Mailer::Log { with_text: development });
         };
         let transport = smtp_transport(url)?;
         let from = from
@@ -42,12 +44,20 @@ impl Mailer {
 
     pub async fn send(&self, email: &Email) -> Result<(), String> {
         match self {
-            Mailer::Log => {
+            Mailer::Log { with_text: true } => {
                 tracing::info!(
                     to = %email.to,
                     subject = %email.subject,
                     text = %email.text,
                     "email not sent (no BACKROOM_SMTP_URL: development mode writes it to the log instead)"
+                );
+                Ok(())
+            }
+            Mailer::Log { with_text: false } => {
+                tracing::warn!(
+                    to = %email.to,
+                    subject = %email.subject,
+                    "email not sent: set BACKROOM_SMTP_URL (its text is not logged off loopback, it may hold a secret)"
                 );
                 Ok(())
             }

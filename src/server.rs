@@ -53,7 +53,7 @@ impl Default for ServerOptions {
             checkout: CheckoutSettings::default(),
             idempotency_abandon_seconds: 30,
             jobs_interval: Duration::from_secs(1),
-            mailer: Mailer::Log,
+            mailer: Mailer::Log { with_text: true },
             public_url: "http://127.0.0.1:8080".to_owned(),
             test_provider_faults: TestProviderFaults::default(),
         }

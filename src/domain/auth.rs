@@ -138,8 +138,16 @@ pub async fn register(db: &Store, input: Registration<'_>) -> DomainResult<(Cust
 pub async fn login(db: &Store, email: &str, password: &str, client_ip: &str) -> DomainResult<(Account, Session)> {
     let email = email.trim().to_lowercase();
     let now = Timestamp::now();
+    // The attempt counts as a failure before the password is even checked, in the same
+    // transaction as the check of the count: concurrent guesses cannot all slip under the
+    // limit. A success deletes it again.
+    let mut tx = db.write().await?;
+    store::lock_login_counters(&mut tx, &email, client_ip).await?;
+    check_throttle(&mut tx, &email, client_ip, now).await?;
+    store::insert_login_failure(&mut tx, &ids::new_id("lf"), &email, client_ip, now.0).await?;
+    tx.commit().await?;
+
     let mut conn = db.read().await?;
-    check_throttle(&mut conn, &email, client_ip, now).await?;
     let customer = store::find_customer_by_email(&mut conn, &email).await?;
     let staff = match customer {
         Some(_) => None,
@@ -153,12 +161,10 @@ pub async fn login(db: &Store, email: &str, password: &str, client_ip: &str) -> 
     let known = stored_hash.is_some();
     let matches = verify_password(password.to_owned(), stored_hash.unwrap_or_else(|| DUMMY_HASH.clone())).await?;
 
-    let mut tx = db.write().await?;
     if !(known && matches) {
-        store::insert_login_failure(&mut tx, &ids::new_id("lf"), &email, client_ip, now.0).await?;
-        tx.commit().await?;
         return Err(DomainError::Unauthorized);
     }
+    let mut tx = db.write().await?;
     store::clear_login_failures(&mut tx, &email).await?;
     let (account, session) = match (customer, staff) {
         (Some(customer), _) => {
@@ -236,6 +242,11 @@ pub async fn change_password(
         SessionOwner::Staff(id) => store::update_staff_password(&mut tx, id, &new_hash, now).await?,
     }
     store::delete_sessions_of(&mut tx, owner, Some(&hash_token(current_token))).await?;
+    let (kind, id) = match owner {
+        SessionOwner::Customer(id) => ("customer", id),
+        SessionOwner::Staff(id) => ("staff", id),
+    };
+    crate::store::outbox::retire_password_resets(&mut tx, kind, id, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -249,15 +260,17 @@ fn session_owner(caller: &Principal) -> DomainResult<SessionOwner<'_>> {
     }
 }
 
-/// Deletes expired sessions and login failures past the throttle window.
+/// Deletes expired sessions, login failures past the throttle window, spent reset tokens
+/// and outbox messages delivered over a day ago.
 pub async fn delete_expired(db: &Store) -> DomainResult<u64> {
     let now = Timestamp::now();
     let mut tx = db.write().await?;
     let sessions = store::delete_expired_sessions(&mut tx, now.0).await?;
     let failures =
         store::delete_login_failures_before(&mut tx, now.plus_seconds(-LOGIN_FAILURE_WINDOW_SECONDS).0).await?;
+    let spent = crate::store::outbox::delete_spent(&mut tx, now.0, now.plus_seconds(-24 * 3600).0).await?;
     tx.commit().await?;
-    Ok(sessions + failures)
+    Ok(sessions + failures + spent)
 }
 
 /// Revokes the session of `token` at once.

@@ -93,6 +93,7 @@ pub async fn confirm_reset(db: &Store, token: &str, new_password: &str) -> Domai
         SessionOwner::Customer(&id)
     };
     people::delete_sessions_of(&mut tx, owner, None).await?;
+    outbox::retire_password_resets(&mut tx, &kind, &id, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -7,14 +7,14 @@ use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::dto::{ListResponse, PageQuery, StaffDto};
-use super::extract::{ApiJson, ApiPath, ApiQuery, Staff, resolve_caller};
-use super::problem::{ApiResult, Problem};
+use super::extract::{ApiJson, ApiPath, ApiQuery, ResolvedCaller, Staff, resolve_caller};
+use super::problem::{ApiError, ApiResult, Problem};
 use super::{AppState, Created, Json};
 use crate::domain::PageRequest;
 use crate::domain::access::{self, ApiKey, AuditEntry, AuditedAction};
@@ -194,15 +194,23 @@ pub async fn list_audit(
 }
 
 /// Writes every request to the staff API that changes something (any method but GET) to
-/// the audit log, with its outcome and whoever made it.
-pub async fn audit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// the audit log, with its outcome and whoever made it. The request runs on its own task,
+/// so a client hanging up cannot skip the entry of an action that went on without it; the
+/// caller is resolved once and handed to the handler, so the entry names who acted.
+pub async fn audit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let changes = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !(changes && request.uri().path().starts_with("/v1/admin/")) {
         return next.run(request).await;
     }
-    let caller = resolve_caller(&state.store, request.method(), request.headers())
-        .await
-        .ok();
+    let caller = match request.extensions().get::<ResolvedCaller>() {
+        Some(ResolvedCaller(caller)) => Ok(caller.clone()),
+        None => resolve_caller(&state.store, request.method(), request.headers()).await,
+    };
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    request.extensions_mut().insert(ResolvedCaller(caller.clone()));
     let client_ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -218,8 +226,8 @@ pub async fn audit(State(state): State<AppState>, request: Request, next: Next) 
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let response = next.run(request).await;
-    if let Some(caller) = caller {
+    let recorded = tokio::spawn(async move {
+        let response = next.run(request).await;
         let entry = AuditedAction {
             action: &action,
             target: &target,
@@ -230,6 +238,13 @@ pub async fn audit(State(state): State<AppState>, request: Request, next: Next) 
         if let Err(error) = access::record(&state.store, &caller, entry).await {
             tracing::error!(%error, "could not write the audit log");
         }
+        response
+    });
+    match recorded.await {
+        Ok(response) => response,
+        Err(error) => ApiError::Domain(crate::domain::DomainError::Internal(format!(
+            "audited request failed: {error}"
+        )))
+        .into_response(),
     }
-    response
 }

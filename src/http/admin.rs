@@ -256,7 +256,9 @@ pub async fn refund_order(
 pub async fn events(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
     Staff(caller): Staff,
 ) -> ApiResult<impl IntoResponse> {
-    super::orders::all_events(state, caller, peer.ip()).await
+    let credential = super::extract::presented_token(&headers).map(str::to_owned);
+    super::orders::all_events(state, caller, credential, peer.ip()).await
 }

@@ -16,9 +16,9 @@ use super::dto::{
 use super::extract::{ApiJson, Caller, SignedIn, presented_token};
 use super::problem::{ApiError, ApiResult, Problem};
 use super::{AppState, Json, cookies};
-use crate::domain::DomainError;
 use crate::domain::auth::{self, Account, Registration, Session};
 use crate::domain::password_reset;
+use crate::domain::{DomainError, Principal};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -92,9 +92,13 @@ fn session_response(state: &AppState, status: StatusCode, session: Session, acco
     responses((status = 204, description = "logged out"), (status = 401, body = Problem)))]
 pub async fn logout(
     State(state): State<AppState>,
-    SignedIn(_caller): SignedIn,
+    SignedIn(caller): SignedIn,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    if matches!(caller, Principal::ApiKey { .. }) {
+        // A key is not a session: an admin revokes it (DELETE /v1/admin/api-keys/{id}).
+        return Err(DomainError::Forbidden.into());
+    }
     auth::logout(&state.store, session_token(&headers)?).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     for cookie in cookies::cleared_cookies(state.secure_cookies) {

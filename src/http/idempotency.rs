@@ -42,9 +42,15 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
         .ok_or_else(|| {
             ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned()).into_response()
         })?;
-    // An invalid token is the handler's 401 to give, and such responses are not stored.
-    let Ok(caller) = resolve_caller(&state.store, request.method(), request.headers()).await else {
-        return Ok(next.run(request).await);
+    // An invalid token or a missing CSRF token is the handler's 401/403 to give, and such
+    // answers are not stored; any other failure (the database) must not run the handler
+    // without its key claimed.
+    let caller = match resolve_caller(&state.store, request.method(), request.headers()).await {
+        Ok(caller) => caller,
+        Err(ApiError::Domain(crate::domain::DomainError::Unauthorized) | ApiError::CsrfTokenMissing) => {
+            return Ok(next.run(request).await);
+        }
+        Err(error) => return Err(error.into_response()),
     };
     let scope = caller.scope();
     let (mut parts, body) = request.into_parts();

@@ -6,18 +6,19 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::dto::{ListResponse, OrderAccessQuery, OrderDto, PageQuery};
-use super::extract::{ApiPath, ApiQuery, Caller};
+use super::extract::{ApiPath, ApiQuery, Caller, presented_token};
 use super::problem::{ApiResult, Problem};
 use super::{AppState, Json};
 use crate::domain::events::EventKind;
 use crate::domain::orders::{self, Order};
-use crate::domain::{PageRequest, Permission, Principal};
+use crate::domain::{PageRequest, Permission, Principal, auth};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -70,6 +71,7 @@ pub async fn get_order(
 pub async fn order_events(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Caller(caller): Caller,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<OrderAccessQuery>,
@@ -78,13 +80,18 @@ pub async fn order_events(
     let mut changes = state.events.subscribe();
     let order = orders::get_order(&state.store, &caller, &id, query.token.as_deref()).await?;
     let slot = state.stream_slots.take(peer.ip())?;
+    let credential = presented_token(&headers).map(str::to_owned);
     let mut shutdown = state.shutdown.clone();
+    let mut recheck = tokio::time::interval(RECHECK);
     let stream = async_stream::stream! {
         let _slot = slot;
         yield Ok(order_event("order.updated", &format!("{}:{}", order.id, order.updated_at.0), order));
         loop {
             let change = tokio::select! {
                 _ = shutdown.changed() => break,
+                _ = recheck.tick() => {
+                    if still_signed_in(&state, credential.as_deref(), &caller).await { continue } else { break }
+                }
                 change = changes.recv() => change,
             };
             let event_id = match change {
@@ -110,17 +117,22 @@ pub async fn order_events(
 pub async fn all_events(
     state: AppState,
     caller: Principal,
+    credential: Option<String>,
     client: IpAddr,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     caller.require(Permission::Orders)?;
     let slot = state.stream_slots.take(client)?;
     let mut changes = state.events.subscribe();
     let mut shutdown = state.shutdown.clone();
+    let mut recheck = tokio::time::interval(RECHECK);
     let stream = async_stream::stream! {
         let _slot = slot;
         loop {
             let change = tokio::select! {
                 _ = shutdown.changed() => break,
+                _ = recheck.tick() => {
+                    if still_signed_in(&state, credential.as_deref(), &caller).await { continue } else { break }
+                }
                 change = changes.recv() => change,
             };
             let event = match change {
@@ -131,12 +143,28 @@ pub async fn all_events(
                 }
                 Err(RecvError::Closed) => break,
             };
+            // Few staff streams, much data each: the session is checked before every event.
+            if !still_signed_in(&state, credential.as_deref(), &caller).await {
+                break;
+            }
             if let Ok(order) = orders::get_order(&state.store, &caller, &event.order_id, None).await {
                 yield Ok(order_event(kind_name(event.kind), &event.id, order));
             }
         }
     };
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
+}
+
+/// How often a live stream checks that its caller's session or key still holds.
+const RECHECK: Duration = Duration::from_secs(30);
+
+/// True while the credential a stream was opened with still names the same caller: a
+/// logout, an expiry, a password change or a revoked key ends the stream.
+async fn still_signed_in(state: &AppState, credential: Option<&str>, caller: &Principal) -> bool {
+    match credential {
+        None => true,
+        Some(token) => matches!(auth::resolve_session(&state.store, token).await, Ok(Some(now)) if now == *caller),
+    }
 }
 
 fn kind_name(kind: EventKind) -> &'static str {

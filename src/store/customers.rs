@@ -1,6 +1,6 @@
 //! Customers, staff and their sessions.
 
-use super::{Conn, StoreResult};
+use super::{Conn, Raw, StoreResult};
 use crate::on_conn;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -320,4 +320,19 @@ pub async fn delete_login_failures_before(conn: &mut Conn, before: i64) -> Store
             .await
             .map(|done| done.rows_affected())
     })?)
+}
+
+/// Serializes logins for one email and one client address until the transaction ends, so
+/// that counting failures and recording one is atomic. PostgreSQL takes advisory locks
+/// (the email's first, always, so two logins cannot wait on each other in a circle);
+/// SQLite's writing transactions are serialized already.
+pub async fn lock_login_counters(conn: &mut Conn, email: &str, client_ip: &str) -> StoreResult<()> {
+    if let Raw::Postgres(c) = conn.raw() {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1)), pg_advisory_xact_lock(hashtext($2))")
+            .bind(format!("login email {email}"))
+            .bind(format!("login client {client_ip}"))
+            .execute(c)
+            .await?;
+    }
+    Ok(())
 }

@@ -70,7 +70,8 @@ pub async fn claim_due(db: &Store, now: i64, lease_until: i64, limit: i64) -> St
 pub async fn mark_delivered(db: &Store, id: &str, now: i64) -> StoreResult<()> {
     let mut tx = db.write().await?;
     on_conn!(tx, |c| {
-        sqlx::query("UPDATE outbox SET delivered_at = $2, last_error = NULL WHERE id = $1")
+        // The payload goes once delivered: it may hold a secret (a reset token).
+        sqlx::query("UPDATE outbox SET delivered_at = $2, last_error = NULL, payload = '{}' WHERE id = $1")
             .bind(id)
             .bind(now)
             .execute(c)
@@ -134,4 +135,44 @@ pub async fn use_password_reset(conn: &mut Conn, token_hash: &str, now: i64) -> 
         .fetch_optional(c)
         .await
     })?)
+}
+
+/// Ends every live reset token of an account (its password was just set).
+pub async fn retire_password_resets(
+    conn: &mut Conn,
+    account_kind: &str,
+    account_id: &str,
+    now: i64,
+) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "UPDATE password_resets SET used_at = $3 WHERE account_kind = $1 AND account_id = $2 AND used_at IS NULL",
+        )
+        .bind(account_kind)
+        .bind(account_id)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Deletes reset tokens past their expiry and messages delivered before `before`.
+pub async fn delete_spent(conn: &mut Conn, now: i64, before: i64) -> StoreResult<u64> {
+    let resets = on_conn!(conn, |c| {
+        sqlx::query("DELETE FROM password_resets WHERE expires_at < $1")
+            .bind(now)
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    let messages = on_conn!(conn, |c| {
+        sqlx::query("DELETE FROM outbox WHERE delivered_at < $1")
+            .bind(before)
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(resets + messages)
 }

@@ -77,6 +77,9 @@ async fn api_keys_do_only_what_their_scopes_allow(app: TestApp) {
         .await
         .assert_problem(403, "forbidden");
     app.get("/v1/me", Some(&key)).await.assert_problem(403, "forbidden");
+    app.send(reqwest::Method::POST, "/v1/auth/logout", Some(&key), None)
+        .await
+        .assert_problem(403, "forbidden");
 
     let listed = app.get("/v1/admin/api-keys", Some(&admin)).await;
     let listed = listed.assert_status(200)["data"][0].clone();

@@ -285,10 +285,10 @@ async fn idempotency_keys_expire_after_a_day(app: TestApp) {
     let first = app.post_idempotent("/v1/carts", None, "old-key", json!({})).await;
     first.assert_status(201);
     app.age("idempotency_keys", "created_at", 25 * 3600).await;
-    let deleted = backroom::domain::idempotency::delete_expired(&app.store)
+    // The background job may get there first; either way the record is gone after this.
+    backroom::domain::idempotency::delete_expired(&app.store)
         .await
         .expect("cleanup");
-    assert_eq!(deleted, 1);
     let again = app.post_idempotent("/v1/carts", None, "old-key", json!({})).await;
     again.assert_status(201);
     assert_ne!(

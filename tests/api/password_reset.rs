@@ -138,7 +138,7 @@ async fn reset_flow(app: TestApp, mut mail: mpsc::UnboundedReceiver<String>) {
 async fn run_reset(postgres: bool) {
     let (smtp_url, mail) = fake_smtp_server();
     let mut options = backroom::server::ServerOptions::for_tests();
-    options.mailer = backroom::mail::Mailer::new(Some(&smtp_url), "Backroom <shop@example.com>").expect("mailer");
+    options.mailer = backroom::mail::Mailer::new(Some(&smtp_url), "Backroom <shop@example.com>", true).expect("mailer");
     options.jobs_interval = Duration::from_millis(100);
     run_with(postgres, options, move |app| reset_flow(app, mail)).await;
 }

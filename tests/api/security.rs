@@ -41,6 +41,58 @@ async fn ten_failures_lock_the_account_for_every_process(app: TestApp) {
     assert_retry_after(&peer.post("/v1/auth/login", None, right).await);
 }
 
+/// Guesses sent all at once cannot slip under the limit: the attempt counts before the
+/// password is checked.
+async fn concurrent_guesses_cannot_outrun_the_throttle(app: TestApp) {
+    let email = unique_email("stuffed");
+    app.register(&email).await;
+    let responses = join_all((0..20).map(|_| fail_login(&app, &email))).await;
+    let refused = responses.iter().filter(|r| r.status == 401).count();
+    let limited = responses.iter().filter(|r| r.status == 429).count();
+    assert_eq!(
+        (refused, limited),
+        (10, 10),
+        "ten guesses are checked, the rest are throttled"
+    );
+}
+
+/// A staff event stream ends once its session does.
+async fn a_staff_stream_ends_when_its_session_does(app: TestApp) {
+    let admin = app.staff_token().await;
+    let other = app.staff_token().await;
+    let (customer, _) = app.customer().await;
+    let (order, _) = app.paid_order(&admin, Some(&customer), 900, 1, 3).await;
+    let response = app
+        .client
+        .get(app.url("/v1/admin/events"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream();
+    let logout = app
+        .send(reqwest::Method::POST, "/v1/auth/logout", Some(&other), None)
+        .await;
+    assert_eq!(logout.status, 204);
+    let path = format!("/v1/admin/orders/{}/fulfill", order["id"].as_str().expect("id"));
+    app.post(&path, Some(&admin), json!({})).await.assert_status(200);
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        use futures_util::StreamExt;
+        let mut received = String::new();
+        while let Some(Ok(chunk)) = body.next().await {
+            received.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        received
+    })
+    .await
+    .expect("the stream ends within 10 s");
+    assert!(
+        !ended.contains("order.fulfilled"),
+        "no event reaches a logged-out session: {ended}"
+    );
+}
+
 async fn ten_failures_from_one_address_lock_that_address(app: TestApp) {
     for attempt in 0..10 {
         fail_login(&app, &unique_email(&format!("spray{attempt}")))
@@ -361,6 +413,8 @@ async fn cookie_sessions_need_the_csrf_token_for_changes(app: TestApp) {
 }
 
 crate::backend_tests!(
+    concurrent_guesses_cannot_outrun_the_throttle,
+    a_staff_stream_ends_when_its_session_does,
     cookie_sessions_need_the_csrf_token_for_changes,
     ten_failures_lock_the_account_for_every_process,
     ten_failures_from_one_address_lock_that_address,
