@@ -17,6 +17,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/products", get(list_products))
         .route("/v1/products/{id_or_slug}", get(get_product))
         .route("/v1/categories", get(list_categories))
+        .route_layer(axum::middleware::from_fn(super::middleware::catalog_cache))
 }
 
 /// Published products, newest first; `q` searches titles and descriptions.

@@ -260,7 +260,53 @@ async fn unparsable_cursor_is_refused(app: TestApp) {
         .assert_problem(422, "validation_failed");
 }
 
+/// Catalog reads carry an ETag and revalidate: the same content is 304 with no body, and
+/// a stock change makes a new tag (the `available` counts are part of the content).
+async fn catalog_reads_revalidate_with_etags(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (product, variant_id) = app.published_product(&staff, 1250, 5).await;
+    let path = format!("/v1/products/{}", product["slug"].as_str().expect("slug"));
+    let first = app.get(&path, None).await;
+    first.assert_status(200);
+    assert_eq!(first.header("cache-control"), Some("public, no-cache"));
+    let etag = first.header("etag").expect("an ETag").to_owned();
+
+    let again = app
+        .client
+        .get(app.url(&path))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(again.status(), 304);
+    assert!(again.text().await.expect("body").is_empty());
+
+    app.post(
+        &format!("/v1/admin/inventory/{variant_id}/adjust"),
+        Some(&staff),
+        json!({"delta": 1, "reason": "count"}),
+    )
+    .await
+    .assert_status(200);
+    let changed = app
+        .client
+        .get(app.url(&path))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(changed.status(), 200, "the stock changed, so the content did");
+    assert_ne!(
+        changed.headers().get("etag").and_then(|v| v.to_str().ok()),
+        Some(etag.as_str())
+    );
+
+    let list = app.get("/v1/products", None).await;
+    assert!(list.header("etag").is_some(), "lists carry a tag too");
+}
+
 crate::backend_tests!(
+    catalog_reads_revalidate_with_etags,
     draft_product_is_hidden_from_the_public_catalog,
     published_product_is_found_by_id_and_by_slug,
     unknown_product_is_404,
