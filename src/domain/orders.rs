@@ -518,11 +518,6 @@ pub(crate) async fn load(conn: &mut Conn, id: &str) -> DomainResult<Order> {
     assemble(row, items)
 }
 
-/// True when `caller` may follow this order's events (same rule as reading it).
-pub async fn may_follow(db: &Store, caller: &Principal, id: &str, guest_token: Option<&str>) -> DomainResult<()> {
-    get_order(db, caller, id, guest_token).await.map(|_| ())
-}
-
 fn assemble(row: OrderRow, items: Vec<OrderItemRow>) -> DomainResult<Order> {
     let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
     let money = |amount| Money::new(amount, currency);

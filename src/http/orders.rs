@@ -16,7 +16,6 @@ use super::dto::{ListResponse, OrderAccessQuery, OrderDto, PageQuery};
 use super::extract::{ApiPath, ApiQuery, Caller, presented_token};
 use super::problem::{ApiResult, Problem};
 use super::{AppState, Json};
-use crate::domain::events::EventKind;
 use crate::domain::orders::{self, Order};
 use crate::domain::{PageRequest, Permission, Principal, auth};
 
@@ -148,7 +147,7 @@ pub async fn all_events(
                 break;
             }
             if let Ok(order) = orders::get_order(&state.store, &caller, &event.order_id, None).await {
-                yield Ok(order_event(kind_name(event.kind), &event.id, order));
+                yield Ok(order_event(event.kind.as_str(), &event.id, order));
             }
         }
     };
@@ -165,10 +164,6 @@ async fn still_signed_in(state: &AppState, credential: Option<&str>, caller: &Pr
         None => true,
         Some(token) => matches!(auth::resolve_session(&state.store, token).await, Ok(Some(now)) if now == *caller),
     }
-}
-
-fn kind_name(kind: EventKind) -> &'static str {
-    kind.as_str()
 }
 
 fn order_event(name: &str, id: &str, order: Order) -> Event {

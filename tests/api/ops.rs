@@ -10,15 +10,24 @@ async fn readyz_answers_ok_when_database_is_migrated(app: TestApp) {
     app.get("/readyz", None).await.assert_status(200);
 }
 
-async fn metrics_count_http_requests_in_prometheus_text(app: TestApp) {
+async fn metrics_count_requests_checkouts_and_pool_use(app: TestApp) {
     app.get("/healthz", None).await.assert_status(200);
+    let staff = app.staff_token().await;
+    app.paid_order(&staff, None, 500, 1, 3).await;
     let metrics = app.get("/metrics", None).await;
     metrics.assert_status(200);
-    assert!(
-        metrics.text.contains("backroom_http_requests_total"),
-        "metrics expose backroom_http_requests_total:\n{}",
-        metrics.text
-    );
+    for expected in [
+        "backroom_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}",
+        "backroom_http_request_duration_seconds_bucket",
+        "backroom_checkouts_total{outcome=\"paid\"}",
+        "backroom_db_pool_connections{state=\"idle\"}",
+    ] {
+        assert!(
+            metrics.text.contains(expected),
+            "metrics expose {expected}:\n{}",
+            metrics.text
+        );
+    }
 }
 
 /// Every endpoint of the contract, as `(method, OpenAPI path template)`.
@@ -87,7 +96,7 @@ async fn docs_page_is_html(app: TestApp) {
 crate::backend_tests!(
     healthz_answers_ok,
     readyz_answers_ok_when_database_is_migrated,
-    metrics_count_http_requests_in_prometheus_text,
+    metrics_count_requests_checkouts_and_pool_use,
     openapi_document_is_3_1_and_describes_every_contract_endpoint,
     docs_page_is_html,
 );
