@@ -340,6 +340,57 @@ pub async fn add_variant(db: &Store, caller: &Principal, product_id: &str, input
     variant_from_row(row)
 }
 
+/// The fields of a variant a PATCH may change; stock changes go through [`adjust_stock`],
+/// with a reason.
+#[derive(Debug, Clone, Default)]
+pub struct VariantPatch {
+    pub sku: Option<String>,
+    pub title: Option<String>,
+    pub price_amount: Option<i64>,
+    pub price_currency: Option<String>,
+}
+
+/// Changes a variant's SKU, title or price. Carts show the new price at once (their lines
+/// are priced when read); orders keep what was paid. The currency cannot change: carts in
+/// that currency hold the variant.
+pub async fn update_variant(
+    db: &Store,
+    caller: &Principal,
+    variant_id: &str,
+    patch: VariantPatch,
+) -> DomainResult<Variant> {
+    caller.require(Permission::Catalog)?;
+    let mut tx = db.write().await?;
+    let mut row = store::find_variant(&mut tx, variant_id)
+        .await?
+        .ok_or(DomainError::NotFound("variant"))?;
+    let wanted = NewVariant {
+        sku: patch.sku.unwrap_or_else(|| row.sku.clone()),
+        title: Some(patch.title.unwrap_or_else(|| row.title.clone())),
+        price_amount: patch.price_amount.unwrap_or(row.price_amount),
+        price_currency: patch.price_currency.unwrap_or_else(|| row.currency.clone()),
+        inventory: None,
+        options: BTreeMap::new(),
+    };
+    let mut checks = Checks::default();
+    let checked = variant_row(&mut checks, "", &row.product_id, &wanted, row.position);
+    if checked.currency != row.currency {
+        checks.fail(
+            "price.currency",
+            format!("must stay {}: add a variant to sell in another currency", row.currency),
+        );
+    }
+    checks.finish()?;
+    row.sku = checked.sku;
+    row.title = checked.title;
+    row.price_amount = checked.price_amount;
+    store::update_variant(&mut tx, &row, Timestamp::now().0)
+        .await
+        .map_err(slug_or_sku_conflict)?;
+    tx.commit().await?;
+    variant_from_row(row)
+}
+
 pub async fn create_category(
     db: &Store,
     caller: &Principal,
@@ -587,7 +638,7 @@ fn search_text(row: &ProductRow) -> String {
 }
 
 /// A LIKE pattern matching `search` anywhere in a lower-cased text.
-fn like_pattern(search: &str) -> String {
+pub(super) fn like_pattern(search: &str) -> String {
     let mut pattern = String::from("%");
     for c in search.to_lowercase().chars().take(100) {
         if matches!(c, '%' | '_' | '\\') {

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod money;
 pub mod orders;
 pub mod password_reset;
+pub mod reports;
 pub mod staff;
 pub mod time;
 pub mod validate;

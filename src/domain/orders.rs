@@ -164,6 +164,15 @@ pub async fn list_own_orders(db: &Store, caller: &Principal, page: &PageRequest)
     list(db, Some(customer_id), None, page).await
 }
 
+/// One customer's orders, newest first; the caller has been checked already.
+pub(super) async fn list_customer_orders(
+    db: &Store,
+    customer_id: &str,
+    page: &PageRequest,
+) -> DomainResult<Page<Order>> {
+    list(db, Some(customer_id), None, page).await
+}
+
 /// Every order, optionally of one status (staff).
 pub async fn list_all_orders(
     db: &Store,

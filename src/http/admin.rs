@@ -3,12 +3,12 @@
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 
 use super::dto::{
     AdjustStockRequest, CategoryDto, FulfillRequest, ListResponse, NewCategoryRequest, NewProductRequest,
     NewVariantRequest, OrderDto, OrderListQuery, ProductDto, ProductListQuery, ProductPatchRequest, RefundRequest,
-    StockLevelDto, VariantDto,
+    StockLevelDto, VariantDto, VariantPatchRequest,
 };
 use super::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson, Staff};
 use super::problem::{ApiResult, Problem};
@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/admin/products", post(create_product).get(list_products))
         .route("/v1/admin/products/{id}", get(get_product).patch(update_product))
         .route("/v1/admin/products/{id}/variants", post(add_variant))
+        .route("/v1/admin/variants/{id}", patch(update_variant))
         .route("/v1/admin/categories", post(create_category))
         .route("/v1/admin/inventory/{variant_id}/adjust", post(adjust_inventory))
         .route("/v1/admin/orders", get(list_orders))
@@ -124,6 +125,24 @@ pub async fn add_variant(
 ) -> ApiResult<Created<VariantDto>> {
     Ok(Created(
         catalog::add_variant(&state.store, &caller, &id, body.into())
+            .await?
+            .into(),
+    ))
+}
+
+/// Changes a variant's SKU, title or price (in its own currency).
+#[utoipa::path(patch, path = "/v1/admin/variants/{id}", tag = "staff", params(("id" = String, Path)),
+    request_body = VariantPatchRequest, security(("bearer" = [])),
+    responses((status = 200, body = VariantDto), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "SKU taken"), (status = 422, body = Problem)))]
+pub async fn update_variant(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<VariantPatchRequest>,
+) -> ApiResult<Json<VariantDto>> {
+    Ok(Json(
+        catalog::update_variant(&state.store, &caller, &id, body.into())
             .await?
             .into(),
     ))

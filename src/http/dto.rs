@@ -303,6 +303,32 @@ impl From<NewVariantRequest> for crate::domain::catalog::NewVariant {
     }
 }
 
+/// The fields of a variant that may change; stock changes go through the inventory
+/// adjustment, with a reason.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantPatchRequest {
+    pub sku: Option<String>,
+    pub title: Option<String>,
+    /// The new price, in the variant's own currency.
+    pub price: Option<MoneyDto>,
+}
+
+impl From<VariantPatchRequest> for crate::domain::catalog::VariantPatch {
+    fn from(request: VariantPatchRequest) -> Self {
+        let (price_amount, price_currency) = match request.price {
+            Some(price) => (Some(price.amount), Some(price.currency)),
+            None => (None, None),
+        };
+        crate::domain::catalog::VariantPatch {
+            sku: request.sku,
+            title: request.title,
+            price_amount,
+            price_currency,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProductRequest {

@@ -128,7 +128,10 @@ fn field_error(path: &str, message: &str) -> FieldError {
     if let Some(name) = quoted("missing field `") {
         FieldError::new(at(&name), "is required")
     } else if let Some(name) = quoted("unknown field `") {
-        FieldError::new(at(&name), "is not a field of this request")
+        // The path already ends at the unknown key (a missing field's path ends at its parent).
+        let names_it = path == name || path.ends_with(&format!(".{name}"));
+        let field = if names_it { path.to_owned() } else { at(&name) };
+        FieldError::new(field, "is not a field of this request")
     } else {
         FieldError::new(
             if path == "." {

@@ -125,6 +125,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(orders::router())
         .merge(admin::router())
         .merge(access::router())
+        .merge(crate::web::router())
         .layer(axum::middleware::from_fn_with_state(
             settings.request_timeout,
             middleware::time_limit,

@@ -21,7 +21,7 @@ use super::{access, admin, auth, carts, catalog, ops, orders};
         catalog::list_products, catalog::get_product, catalog::list_categories,
         carts::create_cart, carts::get_cart, carts::add_item, carts::set_quantity, carts::remove_item, carts::checkout,
         orders::list_orders, orders::get_order, orders::order_events,
-        admin::create_product, admin::list_products, admin::get_product, admin::update_product, admin::add_variant,
+        admin::create_product, admin::list_products, admin::get_product, admin::update_product, admin::add_variant, admin::update_variant,
         admin::create_category, admin::adjust_inventory, admin::list_orders, admin::get_order, admin::fulfill_order,
         admin::cancel_order, admin::refund_order, admin::events,
         access::list_staff, access::create_staff, access::list_api_keys, access::create_api_key,

@@ -7,7 +7,7 @@
 
 mod test_provider;
 
-pub use test_provider::{TestProvider, TestProviderFaults};
+pub use test_provider::{TEST_CARDS, TestProvider, TestProviderFaults};
 
 use std::time::Duration;
 

@@ -27,6 +27,14 @@ pub struct TestProviderFaults {
     pub garbage_answers: bool,
 }
 
+/// The tokens the test provider knows, with what each does, for pickers in the web UI.
+pub const TEST_CARDS: [(&str, &str); 4] = [
+    ("tok_visa", "Visa ending 4242 (succeeds)"),
+    ("tok_chargeDeclined", "Card declined"),
+    ("tok_chargeDeclinedInsufficientFunds", "Declined: insufficient funds"),
+    ("tok_chargeDeclinedProcessingError", "Processing error"),
+];
+
 enum TokenBehaviour {
     Succeed,
     Decline(&'static str),
@@ -121,4 +129,16 @@ fn outcome_of(charge: &ChargeRow, key: &str) -> CaptureOutcome {
 
 fn unreachable_ledger(error: crate::store::StoreError) -> ProviderError {
     ProviderError(format!("test provider ledger unavailable: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_test_card_has_a_behaviour() {
+        for (token, _) in TEST_CARDS {
+            assert!(behaviour(token).is_some(), "{token}");
+        }
+    }
 }

@@ -250,6 +250,33 @@ pub async fn insert_variant(conn: &mut Conn, row: &VariantRow, created_at: i64) 
     Ok(())
 }
 
+pub async fn find_variant(conn: &mut Conn, id: &str) -> StoreResult<Option<VariantRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position
+             FROM variants WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await
+    })?)
+}
+
+pub async fn update_variant(conn: &mut Conn, row: &VariantRow, updated_at: i64) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query("UPDATE variants SET sku = $2, title = $3, price_amount = $4, updated_at = $5 WHERE id = $1")
+            .bind(&row.id)
+            .bind(&row.sku)
+            .bind(&row.title)
+            .bind(row.price_amount)
+            .bind(updated_at)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
 pub async fn next_variant_position(conn: &mut Conn, product_id: &str) -> StoreResult<i64> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_scalar("SELECT CAST(COALESCE(MAX(position) + 1, 0) AS BIGINT) FROM variants WHERE product_id = $1")

@@ -73,6 +73,22 @@ pub async fn find_customer(conn: &mut Conn, id: &str) -> StoreResult<Option<Cust
     })?)
 }
 
+/// Customers whose email or name contains `pattern` (a lower-cased LIKE pattern escaped
+/// with `\`), newest first.
+pub async fn search_customers(conn: &mut Conn, pattern: &str, limit: i64) -> StoreResult<Vec<CustomerRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT id, email, name, password_hash, created_at FROM customers
+             WHERE email LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(name, '')) LIKE $1 ESCAPE '\\'
+             ORDER BY id DESC LIMIT $2",
+        )
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(c)
+        .await
+    })?)
+}
+
 pub async fn insert_staff(conn: &mut Conn, row: &StaffRow) -> StoreResult<()> {
     on_conn!(conn, |c| {
         sqlx::query(

@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+pub mod reports;
 pub mod test_provider;
 
 use std::str::FromStr;

@@ -169,6 +169,81 @@ async fn added_variant_has_its_own_sku_price_and_stock(app: TestApp) {
     assert_eq!(app.stock(&staff, &id_of(&variant)).await, (6, 0, 6));
 }
 
+async fn a_variants_price_change_shows_in_open_carts_but_not_in_orders(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (order, variant_id) = app.paid_order(&staff, None, 1000, 1, 10).await;
+    let cart = app.cart_with(None, &variant_id, 2).await;
+
+    let response = app
+        .patch(
+            &format!("/v1/admin/variants/{variant_id}"),
+            Some(&staff),
+            json!({"price": eur(1250), "title": "Blue", "sku": "RENAMED-1"}),
+        )
+        .await;
+    let variant = response.assert_status(200).clone();
+    assert_money(&variant["price"], 1250);
+    assert_eq!(
+        (variant["title"].as_str(), variant["sku"].as_str()),
+        (Some("Blue"), Some("RENAMED-1"))
+    );
+    assert_eq!(variant["available"], 9, "stock is not touched");
+
+    let cart = app
+        .get(&format!("/v1/carts/{}", id_of(&cart)), None)
+        .await
+        .assert_status(200)
+        .clone();
+    assert_money(&cart["total"], 2500);
+    let token = order["token"].as_str().expect("guest token");
+    let order = app
+        .get(&format!("/v1/orders/{}?token={token}", id_of(&order)), None)
+        .await
+        .assert_status(200)
+        .clone();
+    assert_money(&order["total"], 1000);
+}
+
+async fn a_variant_patch_is_validated(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (product, variant_id) = app.published_product(&staff, 1000, 1).await;
+    let (_, other_id) = app.published_product(&staff, 1000, 1).await;
+    let path = format!("/v1/admin/variants/{variant_id}");
+    let usd = json!({"price": {"amount": 1000, "currency": "USD"}});
+    app.patch(&path, Some(&staff), usd)
+        .await
+        .assert_field_error("price.currency");
+    let negative = json!({"price": eur(-1)});
+    app.patch(&path, Some(&staff), negative)
+        .await
+        .assert_field_error("price.amount");
+    app.patch(&path, Some(&staff), json!({"sku": "has space"}))
+        .await
+        .assert_field_error("sku");
+    app.patch(&path, Some(&staff), json!({"stock": 5}))
+        .await
+        .assert_field_error("stock");
+    let taken = app
+        .patch(
+            &format!("/v1/admin/variants/{other_id}"),
+            Some(&staff),
+            json!({"sku": "TAKEN-SKU"}),
+        )
+        .await;
+    taken.assert_status(200);
+    app.patch(&path, Some(&staff), json!({"sku": "TAKEN-SKU"}))
+        .await
+        .assert_problem(409, "conflict");
+    app.patch("/v1/admin/variants/var_missing", Some(&staff), json!({"title": "x"}))
+        .await
+        .assert_problem(404, "not_found");
+    // Nothing of the refused changes was written.
+    let after = app
+        .get(&format!("/v1/admin/products/{}", id_of(&product)), Some(&staff))
+        .await;
+    assert_eq!(after.assert_status(200)["variants"], product["variants"]);
+}
+
 async fn category_is_created_with_slug_and_parent(app: TestApp) {
     let staff = app.staff_token().await;
     let response = app
@@ -324,6 +399,8 @@ crate::backend_tests!(
     duplicate_sku_is_a_conflict,
     patch_publishes_renames_and_archives_a_product,
     added_variant_has_its_own_sku_price_and_stock,
+    a_variants_price_change_shows_in_open_carts_but_not_in_orders,
+    a_variant_patch_is_validated,
     category_is_created_with_slug_and_parent,
     inventory_adjustments_move_on_hand_and_available,
     inventory_cannot_go_below_zero,

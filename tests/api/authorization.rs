@@ -407,6 +407,13 @@ fn rows() -> Vec<Row> {
             expect: [401, 403, 403, 201, 201],
         },
         Row {
+            method: Method::PATCH,
+            path: "/v1/admin/variants/{variant}",
+            needs: Needs::Product,
+            body: |_| Some(json!({"price": eur(1600)})),
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
             method: Method::POST,
             path: "/v1/admin/categories",
             needs: Needs::Nothing,

@@ -79,6 +79,7 @@ async fn unknown_field_is_422(app: TestApp) {
         )
         .await;
     response.assert_problem(422, "validation_failed");
+    assert_eq!(response.error_fields(), ["role"], "the unknown field is named as sent");
 }
 
 async fn body_over_1_mib_is_413(app: TestApp) {

@@ -1,0 +1,388 @@
+//! The staff dashboard: the day's sales and orders arriving live, an order's actions,
+//! products with their variants and stock, and customers with their orders.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+
+use super::shop::OrderRow;
+use super::view::{self, OrderView, VariantView};
+use super::{PageError, PageResult, Shell, Visitor, page};
+use crate::domain::catalog::{self, ProductQuery};
+use crate::domain::reports::{self, DailySales};
+use crate::domain::time::Timestamp;
+use crate::domain::{PageRequest, Permission, Principal, orders};
+use crate::http::AppState;
+use crate::http::extract::ApiPath;
+
+#[derive(Template)]
+#[template(path = "admin/sign_in.html")]
+struct SignInPage {
+    shell: Shell,
+    /// Signed in, but as a customer.
+    signed_in_as_customer: bool,
+}
+
+/// The sign-in form in place of any dashboard page, for whoever is not staff; once signed
+/// in, the same address shows the page asked for.
+fn sign_in_unless_staff(visitor: &Principal) -> Option<PageResult> {
+    if matches!(visitor, Principal::Staff { .. }) {
+        return None;
+    }
+    Some(page(&SignInPage {
+        shell: Shell::admin("Staff sign-in", visitor),
+        signed_in_as_customer: matches!(visitor, Principal::Customer { .. }),
+    }))
+}
+
+pub struct Bar {
+    pub x: i64,
+    pub y: i64,
+    pub height: i64,
+    pub label: String,
+}
+
+pub struct BestSellerRow {
+    pub title: String,
+    pub sku: String,
+    pub quantity: i64,
+    pub revenue: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct Dashboard {
+    shell: Shell,
+    day: String,
+    orders_today: i64,
+    revenue: String,
+    average: String,
+    chart: Vec<Bar>,
+    best_sellers: Vec<BestSellerRow>,
+    orders: Vec<OrderRow>,
+    order_link: &'static str,
+}
+
+/// Where a row of an orders table links to, followed by the order's id.
+const ORDER_LINK: &str = "/admin/orders/";
+const CHART_HEIGHT: i64 = 100;
+const BAR_PITCH: i64 = 10;
+
+/// One bar per hour, scaled so that the busiest hour fills the chart.
+fn hourly_bars(orders_by_hour: &[i64]) -> Vec<Bar> {
+    let busiest = orders_by_hour.iter().copied().max().unwrap_or(0).max(1);
+    orders_by_hour
+        .iter()
+        .enumerate()
+        .map(|(hour, &orders)| {
+            let height = if orders == 0 {
+                1
+            } else {
+                (orders * CHART_HEIGHT / busiest).max(3)
+            };
+            let hour = hour as i64;
+            Bar {
+                x: hour * BAR_PITCH + 1,
+                y: CHART_HEIGHT - height,
+                height,
+                label: format!("{hour:02}:00 UTC: {orders} order{}", if orders == 1 { "" } else { "s" }),
+            }
+        })
+        .collect()
+}
+
+fn revenue_text(sales: &DailySales) -> (String, String) {
+    let Some(main) = sales.revenue.first() else {
+        return ("€0.00".to_owned(), "–".to_owned());
+    };
+    let total = sales
+        .revenue
+        .iter()
+        .map(|money| view::money(*money))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let average = if sales.orders > 0 {
+        view::money(crate::domain::money::Money::new(
+            main.amount / sales.orders,
+            main.currency,
+        ))
+    } else {
+        "–".to_owned()
+    };
+    (total, average)
+}
+
+pub async fn dashboard(State(state): State<AppState>, Visitor(visitor): Visitor) -> PageResult {
+    if let Some(sign_in) = sign_in_unless_staff(&visitor) {
+        return sign_in;
+    }
+    let sales = reports::daily_sales(&state.store, &visitor, Timestamp::now()).await?;
+    let recent = orders::list_all_orders(&state.store, &visitor, None, &PageRequest::parse(Some(20), None)?).await?;
+    let (revenue, average) = revenue_text(&sales);
+    page(&Dashboard {
+        shell: Shell::admin("Dashboard", &visitor),
+        day: view::date_time(sales.day_start).chars().take(10).collect(),
+        orders_today: sales.orders,
+        revenue,
+        average,
+        chart: hourly_bars(&sales.orders_by_hour),
+        best_sellers: sales
+            .best_sellers
+            .iter()
+            .map(|seller| BestSellerRow {
+                title: seller.title.clone(),
+                sku: seller.sku.clone(),
+                quantity: seller.quantity,
+                revenue: view::money(seller.revenue),
+            })
+            .collect(),
+        orders: recent.data.iter().map(OrderRow::from).collect(),
+        order_link: ORDER_LINK,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin/order.html")]
+struct OrderPage {
+    shell: Shell,
+    order: OrderView,
+    can_fulfill: bool,
+    can_cancel: bool,
+    can_refund: bool,
+    events_url: String,
+}
+
+pub async fn order(
+    State(state): State<AppState>,
+    Visitor(visitor): Visitor,
+    ApiPath(id): ApiPath<String>,
+) -> PageResult {
+    if let Some(sign_in) = sign_in_unless_staff(&visitor) {
+        return sign_in;
+    }
+    let order = orders::get_order_as_staff(&state.store, &visitor, &id).await?;
+    let open = order.status == orders::OrderStatus::Paid;
+    let refundable = order.status != orders::OrderStatus::Canceled
+        && matches!(
+            order.payment.status,
+            orders::PaymentStatus::Captured | orders::PaymentStatus::PartiallyRefunded
+        );
+    page(&OrderPage {
+        shell: Shell::admin(format!("Order #{}", order.number), &visitor),
+        events_url: format!("/v1/orders/{}/events", order.id),
+        order: OrderView::from(&order),
+        can_fulfill: open,
+        can_cancel: open,
+        can_refund: refundable,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ProductsQuery {
+    q: Option<String>,
+    cursor: Option<String>,
+}
+
+pub struct ProductRow {
+    pub id: String,
+    pub title: String,
+    pub status: &'static str,
+    pub variants: usize,
+    pub price: String,
+    pub available: i64,
+}
+
+#[derive(Template)]
+#[template(path = "admin/products.html")]
+struct ProductsPage {
+    shell: Shell,
+    search: String,
+    products: Vec<ProductRow>,
+    next_page: Option<String>,
+}
+
+pub async fn products(
+    State(state): State<AppState>,
+    Visitor(visitor): Visitor,
+    Query(query): Query<ProductsQuery>,
+) -> PageResult {
+    if let Some(sign_in) = sign_in_unless_staff(&visitor) {
+        return sign_in;
+    }
+    visitor.require(Permission::Catalog)?;
+    let search = query.q.unwrap_or_default();
+    let page_request = PageRequest::parse(Some(50), query.cursor.as_deref()).map_err(|_| PageError::NotFound)?;
+    let filter = ProductQuery {
+        search: Some(search.clone()),
+        category: None,
+        status: None,
+    };
+    let found = catalog::list_products(&state.store, &filter, &page_request).await?;
+    page(&ProductsPage {
+        shell: Shell::admin("Products", &visitor),
+        products: found
+            .data
+            .iter()
+            .map(|product| ProductRow {
+                id: product.id.clone(),
+                title: product.title.clone(),
+                status: product.status.as_str(),
+                variants: product.variants.len(),
+                price: view::ProductCard::from(product).price,
+                available: product.variants.iter().map(|v| v.available).sum(),
+            })
+            .collect(),
+        next_page: found.next_cursor.map(|cursor| {
+            format!(
+                "/admin/products?cursor={}&q={}",
+                view::url_encode(&cursor),
+                view::url_encode(&search)
+            )
+        }),
+        search,
+    })
+}
+
+pub struct CategoryChoice {
+    pub id: String,
+    pub name: String,
+    pub checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/product.html")]
+struct ProductPage {
+    shell: Shell,
+    /// `None` for the form that creates a product.
+    id: Option<String>,
+    title: String,
+    slug: String,
+    description: String,
+    status: &'static str,
+    categories: Vec<CategoryChoice>,
+    variants: Vec<VariantView>,
+    public_link: Option<String>,
+}
+
+async fn category_choices(state: &AppState, checked: &[String]) -> Result<Vec<CategoryChoice>, PageError> {
+    let categories = catalog::list_categories(&state.store, &PageRequest::parse(Some(100), None)?).await?;
+    Ok(categories
+        .data
+        .into_iter()
+        .map(|category| CategoryChoice {
+            checked: checked.contains(&category.id),
+            id: category.id,
+            name: category.name,
+        })
+        .collect())
+}
+
+pub async fn new_product(State(state): State<AppState>, Visitor(visitor): Visitor) -> PageResult {
+    if let Some(sign_in) = sign_in_unless_staff(&visitor) {
+        return sign_in;
+    }
+    visitor.require(Permission::Catalog)?;
+    page(&ProductPage {
+        shell: Shell::admin("New product", &visitor),
+        id: None,
+        title: String::new(),
+        slug: String::new(),
+        description: String::new(),
+        status: catalog::ProductStatus::Draft.as_str(),
+        categories: category_choices(&state, &[]).await?,
+        variants: Vec::new(),
+        public_link: None,
+    })
+}
+
+pub async fn product(
+    State(state): State<AppState>,
+    Visitor(visitor): Visitor,
+    ApiPath(id): ApiPath<String>,
+) -> PageResult {
+    if let Some(sign_in) = sign_in_unless_staff(&visitor) {
+        return sign_in;
+    }
+    visitor.require(Permission::Catalog)?;
+    let product = catalog::get_product(&state.store, &id, false).await?;
+    page(&ProductPage {
+        shell: Shell::admin(product.title.clone(), &visitor),
+        id: Some(product.id.clone()),
+        public_link: (product.status == catalog::ProductStatus::Published)
+            .then(|| format!("/products/{}", product.slug)),
+        title: product.title.clone(),
+        slug: product.slug.clone(),
+        description: product.description.clone(),
+        status: product.status.as_str(),
+        categories: category_choices(&state, &product.category_ids).await?,
+        variants: product.variants.iter().map(VariantView::from).collect(),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CustomersQuery {
+    q: Option<String>,
+    id: Option<String>,
+}
+
+pub struct CustomerRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub since: String,
+}
+
+impl From<&crate::domain::auth::Customer> for CustomerRow {
+    fn from(customer: &crate::domain::auth::Customer) -> Self {
+        CustomerRow {
+            id: customer.id.clone(),
+            email: customer.email.clone(),
+            name: customer.name.clone().unwrap_or_default(),
+            since: view::date_time(customer.created_at),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/customers.html")]
+struct CustomersPage {
+    shell: Shell,
+    search: String,
+    found: Vec<CustomerRow>,
+    searched: bool,
+    selected: Option<CustomerRow>,
+    orders: Vec<OrderRow>,
+    order_link: &'static str,
+}
+
+pub async fn customers(
+    State(state): State<AppState>,
+    Visitor(visitor): Visitor,
+    Query(query): Query<CustomersQuery>,
+) -> PageResult {
+    if let Some(sign_in) = sign_in_unless_staff(&visitor) {
+        return sign_in;
+    }
+    let search = query.q.unwrap_or_default();
+    let found = reports::find_customers(&state.store, &visitor, &search).await?;
+    let (selected, orders) = match query.id.as_deref().filter(|id| !id.is_empty()) {
+        None => (None, Vec::new()),
+        Some(id) => {
+            let (customer, orders) =
+                reports::customer_with_orders(&state.store, &visitor, id, &PageRequest::parse(Some(50), None)?).await?;
+            (
+                Some(CustomerRow::from(&customer)),
+                orders.data.iter().map(OrderRow::from).collect(),
+            )
+        }
+    };
+    page(&CustomersPage {
+        shell: Shell::admin("Customers", &visitor),
+        searched: !search.trim().is_empty(),
+        search,
+        found: found.iter().map(CustomerRow::from).collect(),
+        selected,
+        orders,
+        order_link: ORDER_LINK,
+    })
+}

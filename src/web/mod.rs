@@ -1,0 +1,187 @@
+//! The shop in a browser: a storefront and a staff dashboard, server-rendered from
+//! templates compiled into the binary (askama), with embedded assets (rust-embed).
+//!
+//! Pages read through the domain, as the API does, with the visitor resolved from the
+//! session cookie. Everything that writes goes through the JSON API from a little
+//! JavaScript (`web/assets/app.js`), so that the API's rules (CSRF, idempotency keys,
+//! validation, audit) hold for the browser too, and reading works without JavaScript.
+
+mod admin;
+mod assets;
+mod shop;
+mod view;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use crate::domain::{DomainError, Principal};
+use crate::http::AppState;
+use crate::http::extract::{ResolvedCaller, resolve_caller};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(shop::home))
+        .route("/products/{slug}", get(shop::product))
+        .route("/cart", get(shop::cart))
+        .route("/orders/{id}", get(shop::order))
+        .route("/login", get(shop::login))
+        .route("/register", get(shop::register))
+        .route("/account", get(shop::account))
+        .route("/admin", get(admin::dashboard))
+        .route("/admin/orders/{id}", get(admin::order))
+        .route("/admin/products", get(admin::products))
+        .route("/admin/products/new", get(admin::new_product))
+        .route("/admin/products/{id}", get(admin::product))
+        .route("/admin/customers", get(admin::customers))
+        .route("/assets/{*path}", get(assets::serve))
+}
+
+/// Who is looking at a page. A stale or unknown session is an anonymous visitor: the shop
+/// still browses.
+pub struct Visitor(pub Principal);
+
+impl<S> FromRequestParts<S> for Visitor
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ResolvedCaller(principal)) = parts.extensions.get::<ResolvedCaller>() {
+            return Ok(Visitor(principal.clone()));
+        }
+        let state = AppState::from_ref(state);
+        let principal = match resolve_caller(&state.store, &parts.method, &parts.headers).await {
+            Ok(principal) => principal,
+            Err(crate::http::problem::ApiError::Domain(DomainError::Store(error))) => {
+                return Err(DomainError::Store(error).into());
+            }
+            Err(_) => Principal::Anonymous,
+        };
+        parts.extensions.insert(ResolvedCaller(principal.clone()));
+        Ok(Visitor(principal))
+    }
+}
+
+/// What every page's frame shows: its title, who is signed in, and which part of the
+/// site it belongs to.
+pub struct Shell {
+    pub title: String,
+    /// The signed-in account's email, or "Staff" for a staff session.
+    pub account: Option<String>,
+    pub is_staff: bool,
+    pub is_admin_area: bool,
+}
+
+impl Shell {
+    fn shop(title: impl Into<String>, visitor: &Principal) -> Shell {
+        Shell::new(title, visitor, false)
+    }
+
+    fn admin(title: impl Into<String>, visitor: &Principal) -> Shell {
+        Shell::new(title, visitor, true)
+    }
+
+    fn new(title: impl Into<String>, visitor: &Principal, is_admin_area: bool) -> Shell {
+        let account = match visitor {
+            Principal::Customer { email, .. } => Some(email.clone()),
+            Principal::Staff { .. } => Some("Staff".to_owned()),
+            Principal::ApiKey { .. } | Principal::Anonymous => None,
+        };
+        Shell {
+            title: title.into(),
+            account,
+            is_staff: matches!(visitor, Principal::Staff { .. }),
+            is_admin_area,
+        }
+    }
+}
+
+/// A page that could not be shown, rendered as an HTML page, never as JSON.
+#[derive(Debug)]
+pub enum PageError {
+    NotFound,
+    Forbidden,
+    /// The visitor must sign in first; back to `next` afterwards.
+    SignIn {
+        next: String,
+    },
+    Internal(String),
+}
+
+impl From<DomainError> for PageError {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::NotFound(_) | DomainError::Validation(_) => PageError::NotFound,
+            DomainError::Forbidden => PageError::Forbidden,
+            DomainError::Unauthorized => PageError::SignIn { next: "/".to_owned() },
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    shell: Shell,
+    heading: &'static str,
+    message: &'static str,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, heading, message) = match self {
+            PageError::SignIn { next } => {
+                return Redirect::to(&format!("/login?next={}", view::url_encode(&next))).into_response();
+            }
+            PageError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "There is nothing here. It may have been moved, or the link may be mistyped.",
+            ),
+            PageError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "This account may not open this page.",
+            ),
+            PageError::Internal(detail) => {
+                tracing::error!(%detail, "a page failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The page could not be shown. Please try again.",
+                )
+            }
+        };
+        let page = ErrorPage {
+            shell: Shell::shop(heading, &Principal::Anonymous),
+            heading,
+            message,
+        };
+        (status, render(&page)).into_response()
+    }
+}
+
+pub type PageResult = Result<Response, PageError>;
+
+/// Renders a template into an HTML response that is never cached: pages show stock,
+/// carts and sessions.
+fn render(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "a template failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be rendered.").into_response()
+        }
+    }
+}
+
+fn page(template: &impl Template) -> PageResult {
+    Ok(render(template))
+}

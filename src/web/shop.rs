@@ -1,0 +1,294 @@
+//! The storefront: catalog, product, cart and checkout, order, and the customer's account.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+
+use super::view::{self, CartView, OrderView, ProductCard, VariantView};
+use super::{PageError, PageResult, Shell, Visitor, page};
+use crate::domain::catalog::{self, ProductQuery};
+use crate::domain::{DomainError, PageRequest, Principal, carts, orders};
+use crate::http::AppState;
+use crate::http::cookies;
+use crate::http::extract::ApiPath;
+use crate::payments::TEST_CARDS;
+
+/// The cookie in which the browser keeps its cart's id (set by `app.js`).
+const CART_COOKIE: &str = "backroom_cart";
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CatalogQuery {
+    q: Option<String>,
+    category: Option<String>,
+    cursor: Option<String>,
+}
+
+pub struct CategoryLink {
+    pub name: String,
+    pub slug: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home {
+    shell: Shell,
+    search: String,
+    heading: String,
+    /// Neither a category nor a search narrows the list.
+    showing_all: bool,
+    categories: Vec<CategoryLink>,
+    products: Vec<ProductCard>,
+    next_page: Option<String>,
+}
+
+pub async fn home(
+    State(state): State<AppState>,
+    Visitor(visitor): Visitor,
+    Query(query): Query<CatalogQuery>,
+) -> PageResult {
+    let search = query.q.unwrap_or_default();
+    let category = query.category.filter(|slug| !slug.is_empty());
+    let categories = catalog::list_categories(&state.store, &PageRequest::parse(Some(100), None)?).await?;
+    let page_request = PageRequest::parse(Some(24), query.cursor.as_deref()).map_err(|_| PageError::NotFound)?;
+    let filter = ProductQuery {
+        search: Some(search.clone()),
+        category: category.clone(),
+        status: Some(catalog::ProductStatus::Published),
+    };
+    let products = catalog::list_products(&state.store, &filter, &page_request).await?;
+    let current = categories
+        .data
+        .iter()
+        .find(|c| Some(&c.slug) == category.as_ref() || Some(&c.id) == category.as_ref());
+    let heading = match (current, search.trim()) {
+        (_, text) if !text.is_empty() => format!("Results for “{text}”"),
+        (Some(category), _) => category.name.clone(),
+        (None, _) => "All products".to_owned(),
+    };
+    let next_page = products.next_cursor.map(|cursor| {
+        let mut link = format!("/?cursor={}", view::url_encode(&cursor));
+        if !search.is_empty() {
+            link.push_str(&format!("&q={}", view::url_encode(&search)));
+        }
+        if let Some(category) = &category {
+            link.push_str(&format!("&category={}", view::url_encode(category)));
+        }
+        link
+    });
+    page(&Home {
+        shell: Shell::shop("Shop", &visitor),
+        showing_all: current.is_none() && search.trim().is_empty(),
+        heading,
+        categories: categories
+            .data
+            .iter()
+            .map(|c| CategoryLink {
+                current: current.is_some_and(|current| current.id == c.id),
+                name: c.name.clone(),
+                slug: c.slug.clone(),
+            })
+            .collect(),
+        products: products.data.iter().map(ProductCard::from).collect(),
+        search,
+        next_page,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "product.html")]
+struct ProductPage {
+    shell: Shell,
+    id: String,
+    title: String,
+    description: String,
+    initials: String,
+    tone: u8,
+    variants: Vec<VariantView>,
+}
+
+pub async fn product(
+    State(state): State<AppState>,
+    Visitor(visitor): Visitor,
+    ApiPath(slug): ApiPath<String>,
+) -> PageResult {
+    let product = catalog::get_product(&state.store, &slug, true).await?;
+    let card = ProductCard::from(&product);
+    page(&ProductPage {
+        shell: Shell::shop(product.title.clone(), &visitor),
+        id: product.id.clone(),
+        title: product.title.clone(),
+        description: product.description.clone(),
+        initials: card.initials,
+        tone: card.tone,
+        variants: product.variants.iter().map(VariantView::from).collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "cart.html")]
+struct CartPage {
+    shell: Shell,
+    cart: Option<CartView>,
+    /// A signed-in customer's orders go to their account's email.
+    customer_email: Option<String>,
+    test_cards: &'static [(&'static str, &'static str)],
+}
+
+pub async fn cart(State(state): State<AppState>, Visitor(visitor): Visitor, headers: HeaderMap) -> PageResult {
+    let cart = match cookies::cookie(&headers, CART_COOKIE) {
+        None => None,
+        Some(id) => match carts::get_cart(&state.store, &visitor, id).await {
+            Ok(cart) if cart.status == carts::CartStatus::Open && !cart.items.is_empty() => Some(cart),
+            Ok(_) | Err(DomainError::NotFound(_)) => None,
+            Err(error) => return Err(error.into()),
+        },
+    };
+    let customer_email = match &visitor {
+        Principal::Customer { email, .. } => Some(email.clone()),
+        _ => None,
+    };
+    page(&CartPage {
+        shell: Shell::shop("Your cart", &visitor),
+        cart: cart.as_ref().map(CartView::from),
+        customer_email,
+        test_cards: &TEST_CARDS,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OrderQuery {
+    token: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "order.html")]
+struct OrderPage {
+    shell: Shell,
+    order: OrderView,
+    /// The live stream's address (with the guest token, when the page was opened with one).
+    events_url: String,
+}
+
+pub async fn order(
+    State(state): State<AppState>,
+    Visitor(visitor): Visitor,
+    ApiPath(id): ApiPath<String>,
+    Query(query): Query<OrderQuery>,
+) -> PageResult {
+    let order = orders::get_order(&state.store, &visitor, &id, query.token.as_deref()).await?;
+    let events_url = match &query.token {
+        Some(token) => format!("/v1/orders/{}/events?token={}", order.id, view::url_encode(token)),
+        None => format!("/v1/orders/{}/events", order.id),
+    };
+    page(&OrderPage {
+        shell: Shell::shop(format!("Order #{}", order.number), &visitor),
+        order: OrderView::from(&order),
+        events_url,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    shell: Shell,
+    registering: bool,
+    next: String,
+}
+
+pub async fn login(Visitor(visitor): Visitor, Query(query): Query<NextQuery>) -> PageResult {
+    sign_in_page(visitor, query, false)
+}
+
+pub async fn register(Visitor(visitor): Visitor, Query(query): Query<NextQuery>) -> PageResult {
+    sign_in_page(visitor, query, true)
+}
+
+fn sign_in_page(visitor: Principal, query: NextQuery, registering: bool) -> PageResult {
+    let next = view::local_path(query.next.as_deref(), "/account");
+    if matches!(visitor, Principal::Customer { .. }) {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    let title = if registering { "Create an account" } else { "Sign in" };
+    page(&SignInPage {
+        shell: Shell::shop(title, &visitor),
+        registering,
+        next,
+    })
+}
+
+pub struct OrderRow {
+    pub id: String,
+    pub number: i64,
+    pub placed_at: String,
+    pub status_label: &'static str,
+    pub status: &'static str,
+    pub total: String,
+    pub item_count: i64,
+}
+
+impl From<&crate::domain::orders::Order> for OrderRow {
+    fn from(order: &crate::domain::orders::Order) -> Self {
+        let order = OrderView::from(order);
+        OrderRow {
+            id: order.id,
+            number: order.number,
+            placed_at: order.placed_at,
+            status_label: order.status_label,
+            status: order.status,
+            total: order.total,
+            item_count: order.item_count,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    shell: Shell,
+    name: String,
+    email: String,
+    orders: Vec<OrderRow>,
+    order_link: &'static str,
+    next_page: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CursorQuery {
+    cursor: Option<String>,
+}
+
+pub async fn account(
+    State(state): State<AppState>,
+    Visitor(visitor): Visitor,
+    Query(query): Query<CursorQuery>,
+) -> PageResult {
+    let Principal::Customer { id, .. } = &visitor else {
+        return Err(match visitor {
+            Principal::Staff { .. } => return Ok(Redirect::to("/admin").into_response()),
+            _ => PageError::SignIn {
+                next: "/account".to_owned(),
+            },
+        });
+    };
+    let customer = crate::domain::auth::get_customer(&state.store, id).await?;
+    let page_request = PageRequest::parse(None, query.cursor.as_deref()).map_err(|_| PageError::NotFound)?;
+    let own = orders::list_own_orders(&state.store, &visitor, &page_request).await?;
+    page(&AccountPage {
+        shell: Shell::shop("Your account", &visitor),
+        name: customer.name.unwrap_or_default(),
+        email: customer.email,
+        orders: own.data.iter().map(OrderRow::from).collect(),
+        order_link: "/orders/",
+        next_page: own
+            .next_cursor
+            .map(|cursor| format!("/account?cursor={}", view::url_encode(&cursor))),
+    })
+}

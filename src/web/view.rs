@@ -1,0 +1,297 @@
+//! What templates show: domain values turned into display text once, here, so that the
+//! templates stay free of logic.
+
+use crate::domain::carts::Cart;
+use crate::domain::catalog::{Product, Variant};
+use crate::domain::money::Money;
+use crate::domain::orders::{Order, OrderStatus, PaymentStatus};
+use crate::domain::time::Timestamp;
+
+/// `€12.50`, `$3.00`, `1,200 JPY`: the symbol where one is well known, else the code.
+pub fn money(value: Money) -> String {
+    let code = value.currency.as_str();
+    let decimals = match code {
+        "JPY" | "KRW" | "ISK" | "CLP" | "VND" => 0,
+        _ => 2,
+    };
+    let sign = if value.amount < 0 { "-" } else { "" };
+    let magnitude = value.amount.unsigned_abs();
+    let divisor = 10u64.pow(decimals);
+    let units = group_thousands(magnitude / divisor);
+    let number = if decimals == 0 {
+        units
+    } else {
+        format!("{units}.{:0width$}", magnitude % divisor, width = decimals as usize)
+    };
+    match code {
+        "EUR" => format!("{sign}€{number}"),
+        "USD" => format!("{sign}${number}"),
+        "GBP" => format!("{sign}£{number}"),
+        _ => format!("{sign}{number} {code}"),
+    }
+}
+
+fn group_thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+/// A decimal amount for an input field: `12.50` for 1250 minor units.
+pub fn decimal(value: Money) -> String {
+    let magnitude = value.amount.unsigned_abs();
+    let sign = if value.amount < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", magnitude / 100, magnitude % 100)
+}
+
+/// `2026-11-26 18:40 UTC`.
+pub fn date_time(moment: Timestamp) -> String {
+    let text = moment.to_rfc3339();
+    match (text.get(..10), text.get(11..16)) {
+        (Some(date), Some(time)) => format!("{date} {time} UTC"),
+        _ => text,
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn url_encode(value: &str) -> String {
+    serde_urlencoded::to_string([("", value)])
+        .map(|pair| pair.trim_start_matches('=').to_owned())
+        .unwrap_or_default()
+}
+
+/// A path to come back to after signing in: only a local path, never another site.
+pub fn local_path(next: Option<&str>, fallback: &str) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        _ => fallback.to_owned(),
+    }
+}
+
+pub fn order_status_label(status: OrderStatus) -> &'static str {
+    match status {
+        OrderStatus::Paid => "Paid, being prepared",
+        OrderStatus::Fulfilled => "Shipped",
+        OrderStatus::Canceled => "Canceled",
+    }
+}
+
+pub fn payment_status_label(status: PaymentStatus) -> &'static str {
+    match status {
+        PaymentStatus::Pending => "Pending",
+        PaymentStatus::Captured => "Paid",
+        PaymentStatus::Failed => "Failed",
+        PaymentStatus::PartiallyRefunded => "Partly refunded",
+        PaymentStatus::Refunded => "Refunded",
+    }
+}
+
+/// A product in a grid of products.
+pub struct ProductCard {
+    pub slug: String,
+    pub title: String,
+    pub initials: String,
+    /// Which of the placeholder colours the product gets, the same wherever it is shown.
+    pub tone: u8,
+    /// "€12.00" or "from €12.00".
+    pub price: String,
+    pub in_stock: bool,
+}
+
+impl From<&Product> for ProductCard {
+    fn from(product: &Product) -> Self {
+        let cheapest = product
+            .variants
+            .iter()
+            .map(|v| v.price)
+            .min_by_key(|price| price.amount);
+        let varied = product.variants.iter().any(|v| Some(v.price) != cheapest);
+        let price = match cheapest {
+            Some(price) if varied => format!("from {}", money(price)),
+            Some(price) => money(price),
+            None => String::new(),
+        };
+        ProductCard {
+            slug: product.slug.clone(),
+            title: product.title.clone(),
+            initials: initials(&product.title),
+            tone: (product.slug.bytes().map(u32::from).sum::<u32>() % 6) as u8,
+            price,
+            in_stock: product.variants.iter().any(|v| v.available > 0),
+        }
+    }
+}
+
+fn initials(title: &str) -> String {
+    title
+        .split_whitespace()
+        .filter_map(|word| word.chars().next())
+        .filter(|c| c.is_alphanumeric())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+pub struct VariantView {
+    pub id: String,
+    pub sku: String,
+    pub title: String,
+    pub price: String,
+    /// The price as a decimal for an input field, and its currency.
+    pub price_decimal: String,
+    pub currency: String,
+    pub available: i64,
+}
+
+impl From<&Variant> for VariantView {
+    fn from(variant: &Variant) -> Self {
+        VariantView {
+            id: variant.id.clone(),
+            sku: variant.sku.clone(),
+            title: variant.title.clone(),
+            price: money(variant.price),
+            price_decimal: decimal(variant.price),
+            currency: variant.price.currency.as_str().to_owned(),
+            available: variant.available,
+        }
+    }
+}
+
+pub struct LineView {
+    pub id: String,
+    pub title: String,
+    pub sku: String,
+    pub quantity: i64,
+    pub unit_price: String,
+    pub line_total: String,
+}
+
+pub struct CartView {
+    pub id: String,
+    pub lines: Vec<LineView>,
+    pub total: String,
+}
+
+impl From<&Cart> for CartView {
+    fn from(cart: &Cart) -> Self {
+        CartView {
+            id: cart.id.clone(),
+            lines: cart
+                .items
+                .iter()
+                .map(|line| LineView {
+                    id: line.id.clone(),
+                    title: line.title.clone(),
+                    sku: line.sku.clone(),
+                    quantity: line.quantity,
+                    unit_price: money(line.unit_price),
+                    line_total: money(line.line_total),
+                })
+                .collect(),
+            total: money(cart.totals.total),
+        }
+    }
+}
+
+pub struct OrderView {
+    pub id: String,
+    pub number: i64,
+    pub email: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub payment_status: &'static str,
+    pub payment_label: &'static str,
+    pub lines: Vec<LineView>,
+    pub total: String,
+    pub refunded: String,
+    pub has_refund: bool,
+    /// What may still be refunded, as a decimal for an input field.
+    pub refundable_decimal: String,
+    pub currency: String,
+    pub address_lines: Vec<String>,
+    pub tracking_number: String,
+    pub placed_at: String,
+    pub item_count: i64,
+}
+
+impl From<&Order> for OrderView {
+    fn from(order: &Order) -> Self {
+        let address = &order.shipping_address;
+        let address_lines = [
+            Some(address.name.clone()),
+            Some(address.line1.clone()),
+            address.line2.clone(),
+            Some(format!("{} {}", address.postal_code, address.city)),
+            address.region.clone(),
+            Some(address.country.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+        let refundable = Money::new(
+            order.payment.amount.amount - order.payment.refunded_amount.amount,
+            order.currency,
+        );
+        OrderView {
+            id: order.id.clone(),
+            number: order.number,
+            email: order.email.clone(),
+            status: order.status.as_str(),
+            status_label: order_status_label(order.status),
+            payment_status: order.payment.status.as_str(),
+            payment_label: payment_status_label(order.payment.status),
+            lines: order
+                .items
+                .iter()
+                .map(|item| LineView {
+                    id: item.id.clone(),
+                    title: item.title.clone(),
+                    sku: item.sku.clone(),
+                    quantity: item.quantity,
+                    unit_price: money(item.unit_price),
+                    line_total: money(item.line_total),
+                })
+                .collect(),
+            total: money(order.totals.total),
+            refunded: money(order.payment.refunded_amount),
+            has_refund: order.payment.refunded_amount.amount > 0,
+            refundable_decimal: decimal(refundable),
+            currency: order.currency.as_str().to_owned(),
+            address_lines,
+            tracking_number: order.tracking_number.clone().unwrap_or_default(),
+            placed_at: date_time(order.created_at),
+            item_count: order.items.iter().map(|item| item.quantity).sum(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::money::Currency;
+
+    #[test]
+    fn formats_money_with_symbols_and_groups() {
+        assert_eq!(money(Money::new(1250, Currency::EUR)), "€12.50");
+        assert_eq!(money(Money::new(123_456_789, Currency::EUR)), "€1,234,567.89");
+        assert_eq!(money(Money::new(-5, Currency::EUR)), "-€0.05");
+        let yen = Currency::parse("JPY").expect("jpy");
+        assert_eq!(money(Money::new(1200, yen)), "1,200 JPY");
+    }
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(local_path(Some("/account"), "/"), "/account");
+        assert_eq!(local_path(Some("//evil.example"), "/"), "/");
+        assert_eq!(local_path(Some("https://evil.example"), "/"), "/");
+        assert_eq!(local_path(Some("/\\evil.example"), "/"), "/");
+        assert_eq!(local_path(None, "/"), "/");
+    }
+}

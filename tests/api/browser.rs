@@ -1,0 +1,81 @@
+//! The storefront and dashboard in a real browser: `tests/browser/shop.test.mjs` drives
+//! Debian's Chromium with playwright-core against a server with a fresh database and the
+//! demo catalog, on each backend.
+//!
+//! It needs Node.js, Chromium (`/usr/bin/chromium`, or `BACKROOM_CHROMIUM`) and the npm
+//! packages (`npm ci --prefix tests/browser`). Without them it is skipped with a message,
+//! unless `BACKROOM_REQUIRE_BROWSER=1` (as in CI), where a missing tool is a failure.
+
+use std::path::{Path, PathBuf};
+
+use crate::helpers::{PASSWORD, TestApp, unique_email};
+
+const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
+
+/// Chromium's path, or why the browser tests cannot run here.
+fn browser_tools() -> Result<PathBuf, String> {
+    let chromium = PathBuf::from(std::env::var("BACKROOM_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()));
+    if !chromium.exists() {
+        return Err(format!("{} not found (apt-get install chromium)", chromium.display()));
+    }
+    let node = std::process::Command::new("node").arg("--version").output();
+    if !node.is_ok_and(|output| output.status.success()) {
+        return Err("Node.js (`node`) not found".to_owned());
+    }
+    for package in ["playwright-core", "axe-core"] {
+        if !Path::new(SCRIPTS).join("node_modules").join(package).exists() {
+            return Err(format!("npm package {package} missing (npm ci --prefix tests/browser)"));
+        }
+    }
+    Ok(chromium)
+}
+
+async fn shop_in_a_browser(app: TestApp) {
+    let chromium = match browser_tools() {
+        Ok(chromium) => chromium,
+        Err(reason) if std::env::var("BACKROOM_REQUIRE_BROWSER").is_ok_and(|v| v == "1") => {
+            panic!("browser tests required but cannot run: {reason}")
+        }
+        Err(reason) => {
+            eprintln!("SKIPPED browser tests: {reason}");
+            return;
+        }
+    };
+    backroom::demo::load_if_empty(&app.store)
+        .await
+        .expect("load the demo catalog");
+    let staff_email = unique_email("staff");
+    backroom::domain::staff::create_admin(&app.store, &staff_email, PASSWORD)
+        .await
+        .expect("create a staff account");
+    let backend = if app.database_url.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let screenshots = std::env::var("BACKROOM_SCREENSHOTS")
+        .unwrap_or_else(|_| format!("{}/target/screenshots/{backend}", env!("CARGO_MANIFEST_DIR")));
+
+    let output = tokio::process::Command::new("node")
+        .args([
+            "--test",
+            "--test-concurrency=1",
+            "--test-reporter=spec",
+            "shop.test.mjs",
+        ])
+        .current_dir(SCRIPTS)
+        .env("BACKROOM_URL", &app.base_url)
+        .env("BACKROOM_STAFF_EMAIL", &staff_email)
+        .env("BACKROOM_STAFF_PASSWORD", PASSWORD)
+        .env("BACKROOM_SCREENSHOTS", &screenshots)
+        .env("BACKROOM_CHROMIUM", &chromium)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("run node");
+    println!("{}", String::from_utf8_lossy(&output.stdout));
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "the browser tests failed (output above)");
+}
+
+crate::backend_tests!(shop_in_a_browser);

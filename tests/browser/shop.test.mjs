@@ -1,0 +1,324 @@
+// The shop in a real browser: Debian's Chromium driven by playwright-core against a
+// running Backroom with a fresh database and the demo catalog. Started by `cargo test`
+// (tests/api/browser.rs), which passes the server's address and a staff account:
+//   BACKROOM_URL, BACKROOM_STAFF_EMAIL, BACKROOM_STAFF_PASSWORD, BACKROOM_SCREENSHOTS,
+//   BACKROOM_CHROMIUM (default /usr/bin/chromium).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const BASE = process.env.BACKROOM_URL;
+const STAFF_EMAIL = process.env.BACKROOM_STAFF_EMAIL;
+const STAFF_PASSWORD = process.env.BACKROOM_STAFF_PASSWORD;
+const SCREENSHOTS = process.env.BACKROOM_SCREENSHOTS || "target/screenshots";
+const PASSWORD = "correct horse battery";
+const LIVE = { timeout: 10_000 };
+
+let browser;
+const checkedPages = new Set();
+
+before(async () => {
+  assert.ok(BASE, "BACKROOM_URL must name the server under test");
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  // launch() starts Chromium with a new, empty temporary profile (user-data dir) each time.
+  browser = await chromium.launch({
+    executablePath: process.env.BACKROOM_CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+// A browser context (its own cookies) whose pages fail the test on a script error or a
+// Content Security Policy violation.
+async function visitor(options = {}) {
+  const context = await browser.newContext({ baseURL: BASE, ...options });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on("pageerror", (error) => page.problems.push(`script error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy|Refused to/.test(message.text())) {
+      page.problems.push(`console: ${message.text()}`);
+    }
+  });
+  return page;
+}
+
+function assertNoProblems(page) {
+  assert.deepEqual(page.problems, [], `the page reported problems at ${page.url()}`);
+}
+
+// axe-core on the page as it is now: no serious or critical violations. The script is
+// evaluated through the DevTools protocol, so the page's strict CSP stays on.
+async function checkAccessibility(page, name) {
+  await page.evaluate(AXE_SOURCE);
+  const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  const described = serious.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target).join(", ")}`);
+  assert.deepEqual(described, [], `accessibility violations on ${name}`);
+  checkedPages.add(name);
+  assertNoProblems(page);
+}
+
+async function screenshot(page, name) {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: false });
+}
+
+async function registerCustomer(page, email) {
+  await page.goto("/register");
+  await checkAccessibility(page, "register");
+  await page.getByLabel("Name (optional)").fill("Ada Lovelace");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL("**/account");
+  await checkAccessibility(page, "account");
+}
+
+async function staffDashboard() {
+  const page = await visitor({ viewport: { width: 1280, height: 900 } });
+  await page.goto("/admin");
+  await checkAccessibility(page, "staff sign-in");
+  await page.getByLabel("Email").fill(STAFF_EMAIL);
+  await page.getByLabel("Password").fill(STAFF_PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Today" }).waitFor();
+  return page;
+}
+
+// Opens the first product that is in stock, picks its first variant and adds `quantity`.
+async function addFirstProductToCart(page, quantity = 1) {
+  await page.goto("/");
+  const card = page.locator(".product-card", { hasNot: page.getByText("Sold out") }).first();
+  const title = (await card.locator(".product-title").textContent()).trim();
+  await card.getByRole("link").click();
+  await page.getByRole("heading", { level: 1, name: title }).waitFor();
+  await page.getByLabel("Quantity").fill(String(quantity));
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await page.getByText(/Added\. Your cart holds/).waitFor();
+  return title;
+}
+
+async function fillAddress(page) {
+  await page.getByLabel("Full name").fill("Ada Lovelace");
+  await page.getByLabel("Street and number").fill("12 Analytical Row");
+  await page.getByLabel("Postal code").fill("10115");
+  await page.getByLabel("City").fill("Berlin");
+  await page.getByLabel("Country").selectOption("DE");
+}
+
+test("a customer buys a product; staff see it arrive live and fulfil it; the customer's page follows", async () => {
+  const staff = await staffDashboard();
+  await checkAccessibility(staff, "dashboard");
+
+  const customer = await visitor({ viewport: { width: 1280, height: 900 } });
+  await registerCustomer(customer, `ada-${Date.now()}@example.com`);
+
+  await customer.goto("/");
+  await checkAccessibility(customer, "storefront");
+  await screenshot(customer, "storefront");
+  const title = await addFirstProductToCart(customer, 2);
+  await checkAccessibility(customer, "product");
+  await screenshot(customer, "product");
+
+  await customer.goto("/cart");
+  await customer.locator(".line-title", { hasText: title }).waitFor();
+  // Change the quantity from 2 to 1 before paying.
+  await customer.getByLabel(new RegExp(`^Quantity of ${title}`)).fill("1");
+  await customer.getByRole("button", { name: "Update" }).click();
+  await customer.waitForLoadState("load");
+  await assert.doesNotReject(
+    customer.waitForFunction(() => document.querySelector("input[name=quantity]")?.value === "1", null, LIVE),
+  );
+  await fillAddress(customer);
+  await customer.getByLabel("Test card").selectOption("tok_visa");
+  await checkAccessibility(customer, "cart and checkout");
+  await screenshot(customer, "checkout");
+  await customer.getByRole("button", { name: /^Pay / }).click();
+
+  await customer.waitForURL(/\/orders\/ord_/);
+  const heading = (await customer.getByRole("heading", { level: 1 }).textContent()).trim();
+  const number = heading.replace("Order ", "");
+  await customer.getByText("Paid, being prepared").waitFor();
+  await customer.getByText("Live: changes appear here as they happen.").waitFor(LIVE);
+  await checkAccessibility(customer, "order");
+
+  // The dashboard, opened before the order existed, shows it without a reload.
+  await staff.locator("#recent-orders").getByRole("link", { name: number }).waitFor(LIVE);
+  await screenshot(staff, "dashboard");
+  await staff.locator("#recent-orders").getByRole("link", { name: number }).click();
+  await staff.getByRole("heading", { name: `Order ${number}` }).waitFor();
+  await checkAccessibility(staff, "staff order");
+  await staff.getByLabel("Tracking number (optional)").fill("TRACK-4242");
+  await staff.getByRole("button", { name: "Mark as shipped" }).click();
+  await staff.getByText("TRACK-4242").waitFor(LIVE);
+
+  // The customer's order page was not reloaded: the live stream brought the change.
+  await customer.getByText("Shipped").waitFor(LIVE);
+  await customer.getByText("TRACK-4242").waitFor(LIVE);
+  await screenshot(customer, "order");
+
+  await customer.goto("/account");
+  await customer.getByRole("link", { name: number }).waitFor();
+  assertNoProblems(customer);
+  assertNoProblems(staff);
+});
+
+test("pages work on a phone, in dark mode, and from the keyboard", async () => {
+  const phone = await visitor({ viewport: { width: 390, height: 844 }, colorScheme: "dark" });
+  for (const path of ["/", "/cart", "/login"]) {
+    await phone.goto(path);
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${path} scrolls sideways on a phone by ${overflow}px`);
+  }
+  await phone.goto("/");
+  await checkAccessibility(phone, "storefront (dark, phone)");
+  await screenshot(phone, "storefront-dark-phone");
+  await phone.keyboard.press("Tab");
+  assert.equal(await phone.evaluate(() => document.activeElement.textContent), "Skip to content");
+  await phone.keyboard.press("Enter");
+  assert.equal(await phone.evaluate(() => document.activeElement.id), "main");
+});
+
+test("a declined card shows the decline next to the card and leaves the cart as it was", async () => {
+  const guest = await visitor();
+  const title = await addFirstProductToCart(guest);
+  await guest.goto("/cart");
+  await guest.getByLabel("Email").fill(`guest-${Date.now()}@example.com`);
+  await fillAddress(guest);
+  await guest.getByLabel("Test card").selectOption("tok_chargeDeclinedInsufficientFunds");
+  await guest.getByRole("button", { name: /^Pay / }).click();
+
+  const cardError = guest.locator("#card-error");
+  await cardError.getByText(/declined: insufficient funds/).waitFor(LIVE);
+  assert.equal(await guest.getByLabel("Test card").getAttribute("aria-invalid"), "true");
+  await guest.getByRole("alert").filter({ hasText: "Payment declined." }).waitFor();
+  await checkAccessibility(guest, "declined checkout");
+
+  await guest.reload();
+  await guest.locator(".line-title", { hasText: title }).waitFor();
+  // Paying again with a good card works: the cart was left intact and open.
+  await guest.getByLabel("Email").fill(`guest-${Date.now()}@example.com`);
+  await fillAddress(guest);
+  await guest.getByLabel("Test card").selectOption("tok_visa");
+  await guest.getByRole("button", { name: /^Pay / }).click();
+  await guest.waitForURL(/\/orders\/ord_.*\?token=/);
+  await guest.getByText("Paid, being prepared").waitFor();
+  assertNoProblems(guest);
+});
+
+test("form errors show next to their fields, never as raw JSON", async () => {
+  const page = await visitor();
+  await page.goto("/register");
+  await page.getByLabel("Email").fill("not-an-email");
+  await page.getByLabel("Password", { exact: true }).fill("short");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.locator("#password-error").filter({ hasText: /10/ }).waitFor(LIVE);
+  assert.doesNotMatch(await page.locator("main").innerText(), /"type"|problem\+json|\{/);
+  await page.goto("/login");
+  await checkAccessibility(page, "sign-in");
+  await page.getByLabel("Email").fill("nobody@example.com");
+  await page.getByLabel("Password").fill("wrong password 123");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").filter({ hasText: /./ }).waitFor(LIVE);
+  assertNoProblems(page);
+});
+
+test("a customer cannot open another customer's order page", async () => {
+  const owner = await visitor();
+  await registerCustomer(owner, `owner-${Date.now()}@example.com`);
+  await addFirstProductToCart(owner);
+  await owner.goto("/cart");
+  await fillAddress(owner);
+  await owner.getByRole("button", { name: /^Pay / }).click();
+  await owner.waitForURL(/\/orders\/ord_/);
+  const orderUrl = owner.url();
+
+  const other = await visitor();
+  await registerCustomer(other, `other-${Date.now()}@example.com`);
+  const response = await other.goto(orderUrl);
+  assert.equal(response.status(), 404);
+  await other.getByRole("heading", { name: "Not found" }).waitFor();
+  assert.equal(await other.getByText("12 Analytical Row").count(), 0);
+  await checkAccessibility(other, "not found");
+
+  const stranger = await visitor();
+  assert.equal((await stranger.goto(orderUrl)).status(), 404);
+});
+
+test("staff manage products, stock and customers from the dashboard", async () => {
+  const staff = await staffDashboard();
+  await staff.getByRole("link", { name: "Products", exact: true }).click();
+  await staff.getByRole("heading", { name: "Products" }).waitFor();
+  await checkAccessibility(staff, "products");
+  await staff.getByRole("link", { name: "New product" }).click();
+  await checkAccessibility(staff, "new product");
+  const stamp = Date.now();
+  const sku = `LAMP-${stamp}`;
+  const title = `Brass desk lamp ${stamp}`;
+  await staff.getByLabel("Title", { exact: true }).fill(title);
+  await staff.getByLabel("Status").selectOption("published");
+  await staff.getByLabel("SKU").fill(sku);
+  await staff.getByLabel("Price").fill("not money");
+  await staff.getByRole("button", { name: "Create product" }).click();
+  await staff.getByText("Enter an amount such as 12.50.").waitFor();
+  await staff.getByLabel("Price").fill("49.90");
+  await staff.getByLabel("Stock on hand").fill("3");
+  await staff.getByRole("button", { name: "Create product" }).click();
+  await staff.getByRole("heading", { level: 1, name: title }).waitFor(LIVE);
+  await staff.getByText("3 available").waitFor();
+  await checkAccessibility(staff, "edit product");
+
+  await staff.getByLabel("Change stock by").fill("-5");
+  await staff.getByLabel("Reason").fill("count");
+  await staff.getByRole("button", { name: "Adjust stock" }).click();
+  await staff.locator(".variant-row .form-error").filter({ hasText: /./ }).waitFor(LIVE);
+  await staff.getByLabel("Change stock by").fill("7");
+  await staff.getByRole("button", { name: "Adjust stock" }).click();
+  await staff.getByText("10 available").waitFor(LIVE);
+
+  await staff.getByLabel("Price in EUR").fill("44.50");
+  await staff.getByRole("button", { name: "Save variant" }).click();
+  await staff.locator(".variant-summary").getByText("€44.50").waitFor(LIVE);
+
+  await staff.getByLabel("Title", { exact: true }).fill(`${title}, large`);
+  await staff.getByRole("button", { name: "Save changes" }).click();
+  await staff.getByRole("heading", { level: 1, name: `${title}, large` }).waitFor(LIVE);
+
+  const shopper = await visitor();
+  await shopper.goto(`/?q=${stamp}`);
+  await shopper.getByRole("link", { name: new RegExp(`${title}, large`) }).click();
+  await shopper.getByText("10 in stock").waitFor();
+  await shopper.getByText("€44.50").waitFor();
+
+  await staff.getByRole("link", { name: "Customers" }).click();
+  await staff.getByLabel("Find a customer by email or name").fill("ada-");
+  await staff.getByRole("button", { name: "Find" }).click();
+  await staff.getByRole("link", { name: /^ada-/ }).first().click();
+  await staff.getByRole("heading", { level: 2, name: /^ada-/ }).waitFor();
+  await checkAccessibility(staff, "customers");
+  assertNoProblems(staff);
+});
+
+test("every page was checked with axe", () => {
+  const expected = [
+    "storefront", "product", "cart and checkout", "order", "register", "account", "sign-in",
+    "staff sign-in", "dashboard", "staff order", "products", "new product", "edit product", "customers",
+  ];
+  assert.deepEqual(expected.filter((name) => !checkedPages.has(name)), []);
+});

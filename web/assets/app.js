@@ -1,0 +1,319 @@
+// Backroom's pages: a little JavaScript on top of server-rendered HTML.
+//
+// Every write goes through the JSON API (/v1/...), with the session cookie, the CSRF
+// token from the `backroom_csrf` cookie, and a fresh Idempotency-Key for each POST.
+// Errors come back as problem+json and are shown next to the field they name.
+"use strict";
+
+const CART_COOKIE = "backroom_cart";
+
+function readCookie(name) {
+  const pair = document.cookie.split("; ").find((entry) => entry.startsWith(name + "="));
+  return pair ? decodeURIComponent(pair.slice(name.length + 1)) : null;
+}
+
+function writeCookie(name, value, maxAgeSeconds) {
+  const secure = location.protocol === "https:" ? "; Secure" : "";
+  document.cookie = `${name}=${encodeURIComponent(value)}; Path=/; Max-Age=${maxAgeSeconds}; SameSite=Lax${secure}`;
+}
+
+function randomKey() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+class ApiProblem extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `The request failed (${status}).`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const csrf = readCookie("backroom_csrf");
+  if (csrf) headers["X-CSRF-Token"] = csrf;
+  if (method === "POST") headers["Idempotency-Key"] = randomKey();
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiProblem(0, { detail: "The shop could not be reached. Check your connection and try again." });
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { detail: `The request failed (${response.status}).` };
+  }
+  if (!response.ok) throw new ApiProblem(response.status, data || {});
+  return data;
+}
+
+// "12.50" -> 1250, without floating point; null when it is not an amount.
+function minorUnits(text) {
+  const match = /^\s*(-?)(\d+)(?:[.,](\d{1,2}))?\s*$/.exec(text);
+  if (!match) return null;
+  const cents = (match[3] || "").padEnd(2, "0");
+  return (match[1] ? -1 : 1) * (Number(match[2]) * 100 + Number(cents));
+}
+
+function setPath(target, path, value) {
+  const keys = path.split(".");
+  let node = target;
+  keys.forEach((key, index) => {
+    const last = index === keys.length - 1;
+    const slot = /^\d+$/.test(key) ? Number(key) : key;
+    if (last) {
+      node[slot] = value;
+    } else {
+      if (node[slot] === undefined) node[slot] = /^\d+$/.test(keys[index + 1]) ? [] : {};
+      node = node[slot];
+    }
+  });
+}
+
+// The form's fields as the JSON body the API expects: dotted names nest, `data-type`
+// converts, optional fields left empty are left out. Bad numbers become field errors.
+function formBody(form) {
+  const body = {};
+  const errors = {};
+  for (const field of form.elements) {
+    if (!field.name || field.disabled || field.type === "submit" || field.type === "button") continue;
+    const type = field.dataset.type;
+    if (type === "list") {
+      const list = form.querySelectorAll(`[name="${CSS.escape(field.name)}"]`);
+      setPath(body, field.name, Array.from(list).filter((box) => box.checked).map((box) => box.value));
+      continue;
+    }
+    if ((field.type === "radio" || field.type === "checkbox") && !field.checked) continue;
+    const raw = field.value.trim();
+    if (raw === "" && field.hasAttribute("data-optional")) continue;
+    let value = raw;
+    if (type === "int") {
+      value = /^-?\d+$/.test(raw) ? Number(raw) : null;
+      if (value === null) errors[field.name] = "Enter a whole number.";
+    } else if (type === "minor") {
+      value = minorUnits(raw);
+      if (value === null) errors[field.name] = "Enter an amount such as 12.50.";
+    }
+    setPath(body, field.name, value);
+  }
+  return { body, errors };
+}
+
+function clearErrors(form) {
+  form.querySelectorAll("[data-error-for], [data-form-error], [data-form-success]").forEach((node) => {
+    node.textContent = "";
+  });
+  form.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
+}
+
+function showFieldError(form, name, message) {
+  const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
+  if (!slot) return false;
+  slot.textContent = message;
+  const field = form.querySelector(`[name="${CSS.escape(name)}"]`);
+  if (field) field.setAttribute("aria-invalid", "true");
+  return true;
+}
+
+function declineMessage(code) {
+  const reasons = {
+    insufficient_funds: "The card was declined: insufficient funds.",
+    generic_decline: "The card was declined.",
+  };
+  return `${reasons[code] || "The card was declined."} Your cart is unchanged; try another card.`;
+}
+
+// Puts a failed request's messages next to what caused them.
+function showProblem(form, error) {
+  const problem = error.problem || {};
+  let placed = false;
+  if (problem.code === "payment_declined") {
+    placed = showFieldError(form, "payment.token", declineMessage(problem.decline_code));
+  }
+  for (const fieldError of problem.errors || []) {
+    placed = showFieldError(form, fieldError.field, fieldError.message) || placed;
+  }
+  const summary = form.querySelector("[data-form-error]");
+  if (summary && (!placed || problem.code === "payment_declined")) {
+    summary.textContent = problem.code === "payment_declined" ? "Payment declined." : error.message;
+  } else if (summary) {
+    summary.textContent = "Please correct the fields marked above.";
+  }
+  const invalid = form.querySelector("[aria-invalid=true]");
+  if (invalid) invalid.focus();
+}
+
+function afterSuccess(form, result) {
+  const then = form.dataset.then || "reload";
+  if (then === "reload") {
+    location.reload();
+  } else if (then === "next") {
+    location.assign(form.dataset.next || "/");
+  } else if (then === "order") {
+    writeCookie(CART_COOKIE, "", 0);
+    const query = result.token ? `?token=${encodeURIComponent(result.token)}` : "";
+    location.assign(`/orders/${encodeURIComponent(result.id)}${query}`);
+  } else if (then.startsWith("/")) {
+    location.assign(then.replace("{id}", encodeURIComponent(result.id)));
+  }
+}
+
+async function submitApiForm(form, event) {
+  event.preventDefault();
+  if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+  clearErrors(form);
+  const [method, path] = form.dataset.api.split(" ");
+  const { body, errors } = formBody(form);
+  const names = Object.keys(errors);
+  if (names.length > 0) {
+    names.forEach((name) => showFieldError(form, name, errors[name]));
+    showProblem(form, new ApiProblem(422, { errors: [], detail: "Please correct the fields marked above." }));
+    return;
+  }
+  const button = form.querySelector("[type=submit]");
+  if (button) button.disabled = true;
+  try {
+    const result = await api(method, path, method === "DELETE" ? undefined : body);
+    afterSuccess(form, result);
+  } catch (error) {
+    showProblem(form, error);
+    if (button) button.disabled = false;
+  }
+}
+
+// The visitor's cart: the one in the cookie while it can still be changed, else a new one.
+async function addToCart(form, event) {
+  event.preventDefault();
+  clearErrors(form);
+  const { body, errors } = formBody(form);
+  if (errors.quantity) {
+    showFieldError(form, "quantity", errors.quantity);
+    return;
+  }
+  const button = form.querySelector("[type=submit]");
+  button.disabled = true;
+  try {
+    let cartId = readCookie(CART_COOKIE);
+    let cart = null;
+    if (cartId) {
+      try {
+        cart = await api("POST", `/v1/carts/${encodeURIComponent(cartId)}/items`, body);
+      } catch (error) {
+        if (![404, 409].includes(error.status) || error.problem.code === "out_of_stock") throw error;
+      }
+    }
+    if (!cart) {
+      cartId = (await api("POST", "/v1/carts", {})).id;
+      writeCookie(CART_COOKIE, cartId, 60 * 60 * 24 * 30);
+      cart = await api("POST", `/v1/carts/${encodeURIComponent(cartId)}/items`, body);
+    }
+    const count = cart.items.reduce((sum, line) => sum + line.quantity, 0);
+    const success = form.querySelector("[data-form-success]");
+    success.textContent = `Added. Your cart holds ${count} item${count === 1 ? "" : "s"}. `;
+    const link = document.createElement("a");
+    link.href = "/cart";
+    link.textContent = "Go to checkout";
+    success.append(link);
+  } catch (error) {
+    showProblem(form, error);
+  } finally {
+    button.disabled = false;
+    refreshStock(form);
+  }
+}
+
+// Live stock on a product page: asked again when the visitor picks a variant, after adding
+// to the cart, and every 20 seconds while the page is visible.
+async function refreshStock(form) {
+  const productId = form.closest("[data-product]").dataset.product;
+  try {
+    const product = await api("GET", `/v1/products/${encodeURIComponent(productId)}`);
+    for (const variant of product.variants) {
+      const slot = form.querySelector(`[data-stock-for="${CSS.escape(variant.id)}"]`);
+      if (!slot) continue;
+      slot.textContent = variant.available > 0 ? `${variant.available} in stock` : "Sold out";
+      slot.classList.toggle("out", variant.available <= 0);
+    }
+  } catch {
+    // Stock stays as last shown; the next refresh tries again.
+  }
+}
+
+// Pages that follow a live stream: on every event, the page is fetched again and each
+// `data-live-region` is swapped for its new version, so what is shown is always what the
+// server renders.
+function followLive(container) {
+  const note = container.querySelector("[data-live-note]");
+  let pending = null;
+  const refresh = () => {
+    clearTimeout(pending);
+    pending = setTimeout(async () => {
+      try {
+        const response = await fetch(location.href, { credentials: "same-origin" });
+        if (!response.ok) return;
+        const next = new DOMParser().parseFromString(await response.text(), "text/html");
+        container.querySelectorAll("[data-live-region]").forEach((region) => {
+          const fresh = next.getElementById(region.id);
+          if (fresh) region.innerHTML = fresh.innerHTML;
+        });
+        if (note) note.textContent = `Updated ${new Date().toLocaleTimeString()}.`;
+      } catch {
+        // The stream reconnects by itself; the next event refreshes again.
+      }
+    }, 150);
+  };
+  const stream = new EventSource(container.dataset.live);
+  // An order stream opens with the order as it is now; refreshing on that too closes the
+  // gap between rendering the page and the stream opening.
+  for (const name of ["order.updated", "order.paid", "order.fulfilled", "order.canceled", "order.refunded"]) {
+    stream.addEventListener(name, refresh);
+  }
+  stream.addEventListener("open", () => {
+    if (note) note.textContent = "Live: changes appear here as they happen.";
+  });
+  window.addEventListener("pagehide", () => stream.close());
+}
+
+async function logout() {
+  try {
+    await api("POST", "/v1/auth/logout");
+  } finally {
+    location.assign("/");
+  }
+}
+
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.matches("form[data-api]")) submitApiForm(form, event);
+  else if (form.matches("form[data-add-to-cart]")) addToCart(form, event);
+});
+
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-action=logout]")) logout();
+});
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-live]").forEach(followLive);
+  const cartForm = document.querySelector("form[data-add-to-cart]");
+  if (cartForm) {
+    cartForm.addEventListener("change", (event) => {
+      if (event.target.name === "variant_id") refreshStock(cartForm);
+    });
+    setInterval(() => {
+      if (document.visibilityState === "visible") refreshStock(cartForm);
+    }, 20000);
+  }
+  document.body.classList.add("js");
+});
