@@ -361,7 +361,7 @@ pub async fn update_variant(
 ) -> DomainResult<Variant> {
     caller.require(Permission::Catalog)?;
     let mut tx = db.write().await?;
-    let mut row = store::find_variant(&mut tx, variant_id)
+    let mut row = store::lock_variant(&mut tx, variant_id)
         .await?
         .ok_or(DomainError::NotFound("variant"))?;
     let wanted = NewVariant {

@@ -215,7 +215,12 @@ async fn reserve(
     let attempt = PaymentRow {
         id: ids::new_id("pay"),
         cart_id: cart.id.clone(),
-        customer_id: cart.customer_id.clone(),
+        // A guest cart checked out by a signed-in customer becomes that customer's order;
+        // without this the order would have neither an owner nor a guest token.
+        customer_id: cart
+            .customer_id
+            .clone()
+            .or_else(|| caller.customer_id().map(str::to_owned)),
         email: buyer.email.clone(),
         currency: cart.currency.to_string(),
         amount: cart.totals.total.amount,

@@ -11,16 +11,30 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 const BEST_SELLERS: i64 = 5;
 const CUSTOMERS_FOUND: i64 = 25;
 
-/// One UTC day of sales. Revenue is what was captured minus what was refunded since.
+/// One UTC day of sales. Orders are those placed and not canceled; revenue is what was
+/// captured minus what was refunded since.
 #[derive(Debug, Clone)]
 pub struct DailySales {
     pub day_start: Timestamp,
     pub orders: i64,
-    /// One entry per currency sold in, largest first.
-    pub revenue: Vec<Money>,
+    /// One entry per currency sold in, most orders first.
+    pub by_currency: Vec<CurrencySales>,
     /// Orders placed in each hour of the day (UTC), 24 entries.
     pub orders_by_hour: Vec<i64>,
     pub best_sellers: Vec<BestSeller>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CurrencySales {
+    pub orders: i64,
+    pub revenue: Money,
+}
+
+impl CurrencySales {
+    /// Revenue per order, rounded down; `None` without orders.
+    pub fn average(&self) -> Option<Money> {
+        (self.orders > 0).then(|| Money::new(self.revenue.amount / self.orders, self.revenue.currency))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -41,7 +55,7 @@ pub async fn daily_sales(db: &Store, caller: &Principal, moment: Timestamp) -> D
     let sellers = store::best_sellers(&mut conn, day_start, day_end, BEST_SELLERS).await?;
 
     let mut orders_by_hour = vec![0; 24];
-    let mut revenue: Vec<Money> = Vec::new();
+    let mut by_currency: Vec<CurrencySales> = Vec::new();
     for row in hours {
         if let Some(slot) = usize::try_from(row.hour)
             .ok()
@@ -50,12 +64,18 @@ pub async fn daily_sales(db: &Store, caller: &Principal, moment: Timestamp) -> D
             *slot += row.orders;
         }
         let currency = stored_currency(&row.currency)?;
-        match revenue.iter_mut().find(|money| money.currency == currency) {
-            Some(total) => total.amount += row.revenue,
-            None => revenue.push(Money::new(row.revenue, currency)),
+        match by_currency.iter_mut().find(|sales| sales.revenue.currency == currency) {
+            Some(sales) => {
+                sales.orders += row.orders;
+                sales.revenue.amount += row.revenue;
+            }
+            None => by_currency.push(CurrencySales {
+                orders: row.orders,
+                revenue: Money::new(row.revenue, currency),
+            }),
         }
     }
-    revenue.sort_by_key(|money| std::cmp::Reverse(money.amount));
+    by_currency.sort_by_key(|sales| std::cmp::Reverse(sales.orders));
     let best_sellers = sellers
         .into_iter()
         .map(|row| {
@@ -70,7 +90,7 @@ pub async fn daily_sales(db: &Store, caller: &Principal, moment: Timestamp) -> D
     Ok(DailySales {
         day_start: Timestamp(day_start),
         orders: orders_by_hour.iter().sum(),
-        revenue,
+        by_currency,
         orders_by_hour,
         best_sellers,
     })

@@ -1,6 +1,6 @@
 //! Products, variants, categories and stock levels.
 
-use super::{Conn, StoreResult};
+use super::{Conn, Raw, StoreResult};
 use crate::on_conn;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -250,16 +250,30 @@ pub async fn insert_variant(conn: &mut Conn, row: &VariantRow, created_at: i64) 
     Ok(())
 }
 
-pub async fn find_variant(conn: &mut Conn, id: &str) -> StoreResult<Option<VariantRow>> {
-    Ok(on_conn!(conn, |c| {
-        sqlx::query_as(
-            "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position
-             FROM variants WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(c)
-        .await
-    })?)
+/// A variant, locked until the transaction ends so that concurrent edits cannot overwrite
+/// each other: PostgreSQL takes the row lock; SQLite's writing transactions are serialized
+/// already.
+pub async fn lock_variant(conn: &mut Conn, id: &str) -> StoreResult<Option<VariantRow>> {
+    Ok(match conn.raw() {
+        Raw::Sqlite(c) => {
+            sqlx::query_as(
+                "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position
+                 FROM variants WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(c)
+            .await
+        }
+        Raw::Postgres(c) => {
+            sqlx::query_as(
+                "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position
+                 FROM variants WHERE id = $1 FOR UPDATE",
+            )
+            .bind(id)
+            .fetch_optional(c)
+            .await
+        }
+    }?)
 }
 
 pub async fn update_variant(conn: &mut Conn, row: &VariantRow, updated_at: i64) -> StoreResult<()> {

@@ -3,7 +3,8 @@
 use super::{Conn, StoreResult};
 use crate::on_conn;
 
-/// Orders placed in one hour of the window, in one currency.
+/// Orders placed in one hour of the window, in one currency; canceled ones are not counted
+/// (their revenue is refunded, so it nets to zero).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HourlySalesRow {
     /// Hours since the window's start.
@@ -31,7 +32,8 @@ pub async fn hourly_sales(conn: &mut Conn, from: i64, until: i64) -> StoreResult
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT (o.created_at - $1) / $3 AS hour, o.currency,
-                    COUNT(*) AS orders, CAST(SUM(p.amount - p.refunded_amount) AS BIGINT) AS revenue
+                    CAST(SUM(CASE WHEN o.status <> 'canceled' THEN 1 ELSE 0 END) AS BIGINT) AS orders,
+                    CAST(SUM(p.amount - p.refunded_amount) AS BIGINT) AS revenue
              FROM orders o JOIN payments p ON p.id = o.payment_id
              WHERE o.created_at >= $1 AND o.created_at < $2
              GROUP BY 1, 2 ORDER BY 1, 2",

@@ -5,8 +5,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
-use super::shop::OrderRow;
-use super::view::{self, OrderView, VariantView};
+use super::view::{self, OrderRow, OrderView, VariantView};
 use super::{PageError, PageResult, Shell, Visitor, page};
 use crate::domain::catalog::{self, ProductQuery};
 use crate::domain::reports::{self, DailySales};
@@ -91,24 +90,21 @@ fn hourly_bars(orders_by_hour: &[i64]) -> Vec<Bar> {
         .collect()
 }
 
+/// Revenue in every currency sold in, and the average order in the main one.
 fn revenue_text(sales: &DailySales) -> (String, String) {
-    let Some(main) = sales.revenue.first() else {
-        return ("€0.00".to_owned(), "–".to_owned());
-    };
+    if sales.by_currency.is_empty() {
+        return ("0".to_owned(), "–".to_owned());
+    }
     let total = sales
-        .revenue
+        .by_currency
         .iter()
-        .map(|money| view::money(*money))
+        .map(|sales| view::money(sales.revenue))
         .collect::<Vec<_>>()
         .join(" + ");
-    let average = if sales.orders > 0 {
-        view::money(crate::domain::money::Money::new(
-            main.amount / sales.orders,
-            main.currency,
-        ))
-    } else {
-        "–".to_owned()
-    };
+    let average = sales.by_currency[0]
+        .average()
+        .map(view::money)
+        .unwrap_or_else(|| "–".to_owned());
     (total, average)
 }
 
@@ -211,7 +207,7 @@ pub async fn products(
     }
     visitor.require(Permission::Catalog)?;
     let search = query.q.unwrap_or_default();
-    let page_request = PageRequest::parse(Some(50), query.cursor.as_deref()).map_err(|_| PageError::NotFound)?;
+    let page_request = PageRequest::parse(Some(50), query.cursor.as_deref())?;
     let filter = ProductQuery {
         search: Some(search.clone()),
         category: None,

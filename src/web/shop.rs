@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::view::{self, CartView, OrderView, ProductCard, VariantView};
+use super::view::{self, CartView, OrderRow, OrderView, ProductCard, VariantView};
 use super::{PageError, PageResult, Shell, Visitor, page};
 use crate::domain::catalog::{self, ProductQuery};
 use crate::domain::{DomainError, PageRequest, Principal, carts, orders};
@@ -52,7 +52,7 @@ pub async fn home(
     let search = query.q.unwrap_or_default();
     let category = query.category.filter(|slug| !slug.is_empty());
     let categories = catalog::list_categories(&state.store, &PageRequest::parse(Some(100), None)?).await?;
-    let page_request = PageRequest::parse(Some(24), query.cursor.as_deref()).map_err(|_| PageError::NotFound)?;
+    let page_request = PageRequest::parse(Some(24), query.cursor.as_deref())?;
     let filter = ProductQuery {
         search: Some(search.clone()),
         category: category.clone(),
@@ -224,31 +224,6 @@ fn sign_in_page(visitor: Principal, query: NextQuery, registering: bool) -> Page
     })
 }
 
-pub struct OrderRow {
-    pub id: String,
-    pub number: i64,
-    pub placed_at: String,
-    pub status_label: &'static str,
-    pub status: &'static str,
-    pub total: String,
-    pub item_count: i64,
-}
-
-impl From<&crate::domain::orders::Order> for OrderRow {
-    fn from(order: &crate::domain::orders::Order) -> Self {
-        let order = OrderView::from(order);
-        OrderRow {
-            id: order.id,
-            number: order.number,
-            placed_at: order.placed_at,
-            status_label: order.status_label,
-            status: order.status,
-            total: order.total,
-            item_count: order.item_count,
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "account.html")]
 struct AccountPage {
@@ -270,16 +245,17 @@ pub async fn account(
     Visitor(visitor): Visitor,
     Query(query): Query<CursorQuery>,
 ) -> PageResult {
-    let Principal::Customer { id, .. } = &visitor else {
-        return Err(match visitor {
-            Principal::Staff { .. } => return Ok(Redirect::to("/admin").into_response()),
-            _ => PageError::SignIn {
+    let id = match &visitor {
+        Principal::Customer { id, .. } => id,
+        Principal::Staff { .. } => return Ok(Redirect::to("/admin").into_response()),
+        _ => {
+            return Err(PageError::SignIn {
                 next: "/account".to_owned(),
-            },
-        });
+            });
+        }
     };
     let customer = crate::domain::auth::get_customer(&state.store, id).await?;
-    let page_request = PageRequest::parse(None, query.cursor.as_deref()).map_err(|_| PageError::NotFound)?;
+    let page_request = PageRequest::parse(None, query.cursor.as_deref())?;
     let own = orders::list_own_orders(&state.store, &visitor, &page_request).await?;
     page(&AccountPage {
         shell: Shell::shop("Your account", &visitor),

@@ -3,17 +3,22 @@
 
 use crate::domain::carts::Cart;
 use crate::domain::catalog::{Product, Variant};
-use crate::domain::money::Money;
+use crate::domain::money::{Currency, Money};
 use crate::domain::orders::{Order, OrderStatus, PaymentStatus};
 use crate::domain::time::Timestamp;
+
+/// Digits after the decimal point in amounts of `currency` (ISO 4217 minor units).
+pub fn decimals(currency: Currency) -> u32 {
+    match currency.as_str() {
+        "JPY" | "KRW" | "ISK" | "CLP" | "VND" | "UGX" | "XAF" | "XOF" => 0,
+        _ => 2,
+    }
+}
 
 /// `€12.50`, `$3.00`, `1,200 JPY`: the symbol where one is well known, else the code.
 pub fn money(value: Money) -> String {
     let code = value.currency.as_str();
-    let decimals = match code {
-        "JPY" | "KRW" | "ISK" | "CLP" | "VND" => 0,
-        _ => 2,
-    };
+    let decimals = decimals(value.currency);
     let sign = if value.amount < 0 { "-" } else { "" };
     let magnitude = value.amount.unsigned_abs();
     let divisor = 10u64.pow(decimals);
@@ -43,11 +48,21 @@ fn group_thousands(value: u64) -> String {
     grouped
 }
 
-/// A decimal amount for an input field: `12.50` for 1250 minor units.
+/// A decimal amount for an input field: `12.50` for 1250 cents, `1200` for 1200 yen.
 pub fn decimal(value: Money) -> String {
+    let decimals = decimals(value.currency);
     let magnitude = value.amount.unsigned_abs();
     let sign = if value.amount < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", magnitude / 100, magnitude % 100)
+    if decimals == 0 {
+        return format!("{sign}{magnitude}");
+    }
+    let divisor = 10u64.pow(decimals);
+    format!(
+        "{sign}{}.{:0width$}",
+        magnitude / divisor,
+        magnitude % divisor,
+        width = decimals as usize
+    )
 }
 
 /// `2026-11-26 18:40 UTC`.
@@ -69,7 +84,16 @@ pub fn url_encode(value: &str) -> String {
 /// A path to come back to after signing in: only a local path, never another site.
 pub fn local_path(next: Option<&str>, fallback: &str) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        // Browsers drop tabs and newlines from URLs, so `/\t/evil.example` would become
+        // `//evil.example`: only printable ASCII is followed.
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && path.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            path.to_owned()
+        }
         _ => fallback.to_owned(),
     }
 }
@@ -146,6 +170,7 @@ pub struct VariantView {
     /// The price as a decimal for an input field, and its currency.
     pub price_decimal: String,
     pub currency: String,
+    pub decimals: u32,
     pub available: i64,
 }
 
@@ -158,6 +183,7 @@ impl From<&Variant> for VariantView {
             price: money(variant.price),
             price_decimal: decimal(variant.price),
             currency: variant.price.currency.as_str().to_owned(),
+            decimals: decimals(variant.price.currency),
             available: variant.available,
         }
     }
@@ -170,6 +196,19 @@ pub struct LineView {
     pub quantity: i64,
     pub unit_price: String,
     pub line_total: String,
+}
+
+impl LineView {
+    fn new(id: &str, title: &str, sku: &str, quantity: i64, unit_price: Money, line_total: Money) -> LineView {
+        LineView {
+            id: id.to_owned(),
+            title: title.to_owned(),
+            sku: sku.to_owned(),
+            quantity,
+            unit_price: money(unit_price),
+            line_total: money(line_total),
+        }
+    }
 }
 
 pub struct CartView {
@@ -185,14 +224,7 @@ impl From<&Cart> for CartView {
             lines: cart
                 .items
                 .iter()
-                .map(|line| LineView {
-                    id: line.id.clone(),
-                    title: line.title.clone(),
-                    sku: line.sku.clone(),
-                    quantity: line.quantity,
-                    unit_price: money(line.unit_price),
-                    line_total: money(line.line_total),
-                })
+                .map(|l| LineView::new(&l.id, &l.title, &l.sku, l.quantity, l.unit_price, l.line_total))
                 .collect(),
             total: money(cart.totals.total),
         }
@@ -214,10 +246,10 @@ pub struct OrderView {
     /// What may still be refunded, as a decimal for an input field.
     pub refundable_decimal: String,
     pub currency: String,
+    pub decimals: u32,
     pub address_lines: Vec<String>,
     pub tracking_number: String,
     pub placed_at: String,
-    pub item_count: i64,
 }
 
 impl From<&Order> for OrderView {
@@ -250,23 +282,41 @@ impl From<&Order> for OrderView {
             lines: order
                 .items
                 .iter()
-                .map(|item| LineView {
-                    id: item.id.clone(),
-                    title: item.title.clone(),
-                    sku: item.sku.clone(),
-                    quantity: item.quantity,
-                    unit_price: money(item.unit_price),
-                    line_total: money(item.line_total),
-                })
+                .map(|i| LineView::new(&i.id, &i.title, &i.sku, i.quantity, i.unit_price, i.line_total))
                 .collect(),
             total: money(order.totals.total),
             refunded: money(order.payment.refunded_amount),
             has_refund: order.payment.refunded_amount.amount > 0,
             refundable_decimal: decimal(refundable),
             currency: order.currency.as_str().to_owned(),
+            decimals: decimals(order.currency),
             address_lines,
             tracking_number: order.tracking_number.clone().unwrap_or_default(),
             placed_at: date_time(order.created_at),
+        }
+    }
+}
+
+/// An order in a table of orders.
+pub struct OrderRow {
+    pub id: String,
+    pub number: i64,
+    pub placed_at: String,
+    pub status_label: &'static str,
+    pub status: &'static str,
+    pub total: String,
+    pub item_count: i64,
+}
+
+impl From<&Order> for OrderRow {
+    fn from(order: &Order) -> Self {
+        OrderRow {
+            id: order.id.clone(),
+            number: order.number,
+            placed_at: date_time(order.created_at),
+            status_label: order_status_label(order.status),
+            status: order.status.as_str(),
+            total: money(order.totals.total),
             item_count: order.items.iter().map(|item| item.quantity).sum(),
         }
     }
@@ -275,7 +325,12 @@ impl From<&Order> for OrderView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::money::Currency;
+
+    #[test]
+    fn amounts_for_inputs_follow_the_currencys_decimals() {
+        assert_eq!(decimal(Money::new(1250, Currency::EUR)), "12.50");
+        assert_eq!(decimal(Money::new(1200, Currency::parse("JPY").expect("jpy"))), "1200");
+    }
 
     #[test]
     fn formats_money_with_symbols_and_groups() {
@@ -293,5 +348,7 @@ mod tests {
         assert_eq!(local_path(Some("https://evil.example"), "/"), "/");
         assert_eq!(local_path(Some("/\\evil.example"), "/"), "/");
         assert_eq!(local_path(None, "/"), "/");
+        assert_eq!(local_path(Some("/\t/evil.example"), "/"), "/");
+        assert_eq!(local_path(Some("/\r\nSet-Cookie: x"), "/"), "/");
     }
 }

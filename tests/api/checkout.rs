@@ -86,6 +86,25 @@ async fn guest_checkout_returns_an_order_token(app: TestApp) {
     assert_eq!(app.stock(&staff, &variant_id).await, (4, 0, 4));
 }
 
+async fn a_guest_cart_checked_out_after_signing_in_is_the_customers_order(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (_, variant_id) = app.published_product(&staff, 800, 5).await;
+    // Filled before signing in, as a shopper does; paid once signed in.
+    let cart = app.cart_with(None, &variant_id, 1).await;
+    let (customer, account) = app.customer().await;
+    let order = app
+        .checkout(Some(&customer), &id_of(&cart), "tok_visa")
+        .await
+        .assert_status(201)
+        .clone();
+    assert_eq!(order["customer_id"], account["id"], "{order}");
+    app.get(&format!("/v1/orders/{}", id_of(&order)), Some(&customer))
+        .await
+        .assert_status(200);
+    let own = app.get("/v1/orders", Some(&customer)).await.assert_status(200).clone();
+    assert_eq!(ids_in(&own), vec![id_of(&order)]);
+}
+
 async fn guest_checkout_without_email_is_refused(app: TestApp) {
     let staff = app.staff_token().await;
     let (_, variant_id) = app.published_product(&staff, 800, 5).await;
@@ -287,6 +306,7 @@ async fn checked_out_cart_accepts_no_more_changes(app: TestApp) {
 crate::backend_tests!(
     customer_checkout_creates_a_paid_order_and_takes_stock,
     guest_checkout_returns_an_order_token,
+    a_guest_cart_checked_out_after_signing_in_is_the_customers_order,
     guest_checkout_without_email_is_refused,
     declined_card_releases_stock_and_keeps_cart_open,
     insufficient_funds_decline_is_reported_and_stock_released,

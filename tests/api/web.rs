@@ -236,8 +236,10 @@ async fn staff_see_every_product_and_edit_it(app: TestApp) {
 }
 
 async fn sign_in_pages_only_send_visitors_back_to_this_site(app: TestApp) {
-    let html = page(&app, "/login?next=//evil.example/", None, None).await.html;
-    assert!(html.contains("data-next=\"/account\""), "{html}");
+    for next in ["//evil.example/", "/%09/evil.example", "https://evil.example"] {
+        let html = page(&app, &format!("/login?next={next}"), None, None).await.html;
+        assert!(html.contains("data-next=\"/account\""), "{next}: {html}");
+    }
     let html = page(&app, "/register?next=/cart", None, None).await.html;
     assert!(html.contains("data-next=\"/cart\""));
     let (customer, _) = app.customer().await;

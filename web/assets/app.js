@@ -59,12 +59,15 @@ async function api(method, path, body) {
   return data;
 }
 
-// "12.50" -> 1250, without floating point; null when it is not an amount.
-function minorUnits(text) {
-  const match = /^\s*(-?)(\d+)(?:[.,](\d{1,2}))?\s*$/.exec(text);
+// "12.50" -> 1250 for a currency with 2 decimals, without floating point; null when it
+// is not an amount.
+function minorUnits(text, decimals) {
+  const fraction = decimals > 0 ? `(?:[.,](\\d{1,${decimals}}))?` : "";
+  const match = new RegExp(`^\\s*(-?)(\\d+)${fraction}\\s*$`).exec(text);
   if (!match) return null;
-  const cents = (match[3] || "").padEnd(2, "0");
-  return (match[1] ? -1 : 1) * (Number(match[2]) * 100 + Number(cents));
+  const scale = 10 ** decimals;
+  const minor = decimals > 0 ? Number((match[3] || "").padEnd(decimals, "0")) : 0;
+  return (match[1] ? -1 : 1) * (Number(match[2]) * scale + minor);
 }
 
 function setPath(target, path, value) {
@@ -96,15 +99,17 @@ function formBody(form) {
       continue;
     }
     if ((field.type === "radio" || field.type === "checkbox") && !field.checked) continue;
-    const raw = field.value.trim();
+    // Passwords are sent as typed: the server compares them byte for byte.
+    const raw = field.type === "password" ? field.value : field.value.trim();
     if (raw === "" && field.hasAttribute("data-optional")) continue;
     let value = raw;
     if (type === "int") {
       value = /^-?\d+$/.test(raw) ? Number(raw) : null;
       if (value === null) errors[field.name] = "Enter a whole number.";
     } else if (type === "minor") {
-      value = minorUnits(raw);
-      if (value === null) errors[field.name] = "Enter an amount such as 12.50.";
+      const decimals = Number(field.dataset.decimals ?? 2);
+      value = minorUnits(raw, decimals);
+      if (value === null) errors[field.name] = decimals > 0 ? "Enter an amount such as 12.50." : "Enter a whole amount.";
     }
     setPath(body, field.name, value);
   }
@@ -118,12 +123,14 @@ function clearErrors(form) {
   form.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
 }
 
-function showFieldError(form, name, message) {
+function showFieldError(form, field, message) {
+  // The API names list items `variants[0].sku`; the forms name them `variants.0.sku`.
+  const name = field.replace(/\[(\d+)\]/g, ".$1");
   const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
   if (!slot) return false;
   slot.textContent = message;
-  const field = form.querySelector(`[name="${CSS.escape(name)}"]`);
-  if (field) field.setAttribute("aria-invalid", "true");
+  const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
+  if (input) input.setAttribute("aria-invalid", "true");
   return true;
 }
 
@@ -160,7 +167,9 @@ function afterSuccess(form, result) {
   if (then === "reload") {
     location.reload();
   } else if (then === "next") {
-    location.assign(form.dataset.next || "/");
+    // Only ever a page of this site (the server checks `next` too).
+    const next = new URL(form.dataset.next || "/", location.origin);
+    location.assign(next.origin === location.origin ? next.pathname + next.search : "/");
   } else if (then === "order") {
     writeCookie(CART_COOKIE, "", 0);
     const query = result.token ? `?token=${encodeURIComponent(result.token)}` : "";
@@ -211,11 +220,13 @@ async function addToCart(form, event) {
       try {
         cart = await api("POST", `/v1/carts/${encodeURIComponent(cartId)}/items`, body);
       } catch (error) {
-        if (![404, 409].includes(error.status) || error.problem.code === "out_of_stock") throw error;
+        // A cart that is gone (or someone else's) is replaced; any other refusal is shown.
+        if (error.status !== 404) throw error;
       }
     }
     if (!cart) {
-      cartId = (await api("POST", "/v1/carts", {})).id;
+      const chosen = form.querySelector("input[name=variant_id]:checked");
+      cartId = (await api("POST", "/v1/carts", { currency: chosen.dataset.currency })).id;
       writeCookie(CART_COOKIE, cartId, 60 * 60 * 24 * 30);
       cart = await api("POST", `/v1/carts/${encodeURIComponent(cartId)}/items`, body);
     }
@@ -265,6 +276,8 @@ function followLive(container) {
         if (!response.ok) return;
         const next = new DOMParser().parseFromString(await response.text(), "text/html");
         container.querySelectorAll("[data-live-region]").forEach((region) => {
+          // A form someone is typing into is left alone; the next refresh catches up.
+          if (region.contains(document.activeElement) && document.activeElement !== document.body) return;
           const fresh = next.getElementById(region.id);
           if (fresh) region.innerHTML = fresh.innerHTML;
         });
@@ -280,8 +293,15 @@ function followLive(container) {
   for (const name of ["order.updated", "order.paid", "order.fulfilled", "order.canceled", "order.refunded"]) {
     stream.addEventListener(name, refresh);
   }
+  let opened = false;
   stream.addEventListener("open", () => {
     if (note) note.textContent = "Live: changes appear here as they happen.";
+    // After a reconnect, catch up with what happened while the stream was down.
+    if (opened) refresh();
+    opened = true;
+  });
+  stream.addEventListener("error", () => {
+    if (note) note.textContent = "Reconnecting…";
   });
   window.addEventListener("pagehide", () => stream.close());
 }
@@ -290,6 +310,8 @@ async function logout() {
   try {
     await api("POST", "/v1/auth/logout");
   } finally {
+    // The next person at this browser starts with an empty cart.
+    writeCookie(CART_COOKIE, "", 0);
     location.assign("/");
   }
 }
