@@ -15,12 +15,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
 
 use super::staff::Role;
 use super::time::Timestamp;
 use super::validate::{self, Checks};
-use super::{DomainError, DomainResult, Principal, ids};
+use super::{DomainError, DomainResult, Principal, ids, password_hashing};
 use crate::store::customers::{self as store, CustomerRow, SessionOwner, SessionTimes};
 use crate::store::{Conn, Store, StoreError};
 
@@ -47,8 +46,6 @@ const TOUCH_EVERY_SECONDS: i64 = 60;
 /// client address, and further attempts are refused until the oldest failure ages out.
 pub const LOGIN_FAILURE_LIMIT: i64 = 10;
 pub const LOGIN_FAILURE_WINDOW_SECONDS: i64 = 15 * 60;
-
-static HASHING: Semaphore = Semaphore::const_new(2);
 
 #[derive(Debug, Clone)]
 pub struct Customer {
@@ -363,31 +360,21 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 });
 
 pub async fn hash_password(password: String) -> DomainResult<String> {
-    let _permit = HASHING
-        .acquire()
-        .await
-        .map_err(|error| DomainError::Internal(error.to_string()))?;
-    tokio::task::spawn_blocking(move || {
+    password_hashing::run(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|hash| hash.to_string())
             .map_err(|error| DomainError::Internal(format!("hashing failed: {error}")))
     })
-    .await
-    .map_err(|error| DomainError::Internal(error.to_string()))?
+    .await?
 }
 
 async fn verify_password(password: String, stored_hash: String) -> DomainResult<bool> {
-    let _permit = HASHING
-        .acquire()
-        .await
-        .map_err(|error| DomainError::Internal(error.to_string()))?;
-    tokio::task::spawn_blocking(move || {
+    password_hashing::run(move || {
         let Ok(parsed) = PasswordHash::new(&stored_hash) else {
             return false;
         };
         Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
     })
     .await
-    .map_err(|error| DomainError::Internal(error.to_string()))
 }

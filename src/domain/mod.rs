@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod money;
 pub mod orders;
+pub mod password_hashing;
 pub mod password_reset;
 pub mod reports;
 pub mod staff;

@@ -34,7 +34,7 @@ use tokio::sync::watch;
 use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::{SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer};
@@ -147,7 +147,9 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
             idempotency::idempotency,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(CompressionLayer::new())
+        // The fastest gzip level: most of the saving on JSON for a fraction of the CPU
+        // (the default level spent 11% of the server's time on catalog lists).
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(axum::middleware::from_fn(middleware::log_server_errors))
         .layer(CatchPanicLayer::custom(middleware::panic_response));
     if let Some(limit) = settings.rate_limit {

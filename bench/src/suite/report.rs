@@ -1,0 +1,304 @@
+//! The results as Markdown (`docs/performance.md`) and the mixed scenario's plot (SVG).
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::load::Summary;
+
+/// One scenario's figures in one run.
+pub struct Row {
+    pub scenario: String,
+    pub summary: Summary,
+    /// Server CPU used during the scenario, in cores (1.0 = one core busy throughout).
+    pub server_cores: f64,
+    pub peak_rss: u64,
+    /// The ceiling this scenario is compared with, and its ratio to it.
+    pub ratio: Option<(&'static str, f64)>,
+}
+
+/// Everything measured on one database with one catalog size.
+pub struct Run {
+    pub backend: &'static str,
+    pub products: usize,
+    pub start_to_ready: Duration,
+    pub idle_rss: u64,
+    pub http_ceiling: Summary,
+    pub write_ceiling: f64,
+    pub rows: Vec<Row>,
+    pub checkout_per_second: f64,
+    pub checkout_errors: u64,
+    pub stock_discrepancy: i64,
+    pub subscribers: usize,
+    pub rss_before_subscribers: u64,
+    pub rss_with_subscribers: u64,
+    pub mixed: Vec<(f64, Summary)>,
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / 1_048_576.0)
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "**not met**" }
+}
+
+impl Run {
+    fn row(&self, scenario: &str) -> Option<&Row> {
+        self.rows.iter().find(|row| row.scenario == scenario)
+    }
+}
+
+/// The targets of the issue, one line per target and run.
+fn targets(runs: &[Run]) -> String {
+    let mut out = String::from("| target | run | measured | verdict |\n|---|---|---|---|\n");
+    for run in runs {
+        let name = format!("{} · {} products", run.backend, run.products);
+        if let Some(list) = run.row("catalog: list 20") {
+            let ratio = list.ratio.map(|(_, r)| r).unwrap_or(0.0);
+            let _ = writeln!(
+                out,
+                "| catalog list ≥ 50% of the HTTP ceiling | {name} | {:.0}% | {} |",
+                ratio * 100.0,
+                verdict(ratio >= 0.5)
+            );
+        }
+        for scenario in ["catalog: list 20", "catalog: search", "catalog: product by slug"] {
+            if let Some(row) = run.row(scenario) {
+                let _ = writeln!(
+                    out,
+                    "| {scenario}: p99 < 10 ms at 64 connections | {name} | {} | {} |",
+                    ms(row.summary.p99),
+                    verdict(row.summary.p99 < Duration::from_millis(10))
+                );
+            }
+        }
+        let checkout_ratio = run.checkout_per_second / run.write_ceiling.max(1e-9);
+        let _ = writeln!(
+            out,
+            "| checkout ≥ 50% of the write ceiling | {name} | {:.0} checkouts/s = {:.0}% of {:.0} commits/s | {} |",
+            run.checkout_per_second,
+            checkout_ratio * 100.0,
+            run.write_ceiling,
+            verdict(checkout_ratio >= 0.5)
+        );
+        let _ = writeln!(
+            out,
+            "| checkout: zero errors, zero oversell | {name} | {} errors, stock off by {} | {} |",
+            run.checkout_errors,
+            run.stock_discrepancy,
+            verdict(run.checkout_errors == 0 && run.stock_discrepancy == 0)
+        );
+        let _ = writeln!(
+            out,
+            "| idle RSS < 30 MB | {name} | {} | {} |",
+            mib(run.idle_rss),
+            verdict(run.idle_rss < 30_000_000)
+        );
+        let _ = writeln!(
+            out,
+            "| RSS < 150 MB at {} SSE subscribers | {name} | {} ({} before they connected) | {} |",
+            run.subscribers,
+            mib(run.rss_with_subscribers),
+            mib(run.rss_before_subscribers),
+            verdict(run.rss_with_subscribers < 150_000_000)
+        );
+        let _ = writeln!(
+            out,
+            "| start to ready < 200 ms on an existing database | {name} | {} | {} |",
+            ms(run.start_to_ready),
+            verdict(run.start_to_ready < Duration::from_millis(200))
+        );
+    }
+    for pair in runs.chunks(2) {
+        if let [small, large] = pair
+            && let (Some(a), Some(b)) = (small.row("catalog: list 20"), large.row("catalog: list 20"))
+        {
+            let ratio = b.summary.per_second / a.summary.per_second.max(1e-9);
+            let _ = writeln!(
+                out,
+                "| list at {} products as fast as at {} | {} | {:.0}% of the throughput | {} |",
+                large.products,
+                small.products,
+                small.backend,
+                ratio * 100.0,
+                verdict(ratio >= 0.8)
+            );
+        }
+    }
+    out
+}
+
+fn results(run: &Run) -> String {
+    let mut out = format!(
+        "### {} · {} products\n\nHTTP ceiling (bare hyper, same bytes as the list, 64 connections): {:.0} req/s, p99 {}. \
+         Write ceiling (one-row transactions): {:.0} commits/s. Start to ready: {}. Idle RSS: {}.\n\n",
+        run.backend,
+        run.products,
+        run.http_ceiling.per_second,
+        ms(run.http_ceiling.p99),
+        run.write_ceiling,
+        ms(run.start_to_ready),
+        mib(run.idle_rss)
+    );
+    out.push_str("| scenario | throughput | p50 | p99 | max | errors | server CPU | peak RSS | vs ceiling |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    for row in &run.rows {
+        let ratio = row
+            .ratio
+            .map(|(ceiling, ratio)| format!("{:.0}% of {ceiling}", ratio * 100.0))
+            .unwrap_or_else(|| "–".to_owned());
+        let _ = writeln!(
+            out,
+            "| {} | {:.0}/s | {} | {} | {} | {} | {:.2} cores | {} | {} |",
+            row.scenario,
+            row.summary.per_second,
+            ms(row.summary.p50),
+            ms(row.summary.p99),
+            ms(row.summary.max),
+            row.summary.errors,
+            row.server_cores,
+            mib(row.peak_rss),
+            ratio
+        );
+    }
+    out.push('\n');
+    out
+}
+
+pub struct Context {
+    pub date: String,
+    pub machine: String,
+    pub command: String,
+    pub seconds: u64,
+}
+
+pub fn markdown(context: &Context, runs: &[Run]) -> String {
+    let mut out = format!(
+        "# Performance\n\nMeasured on {} by the benchmark suite, on {}. The load generators (oha and the \
+         suite's own driver) run on the same machine as the server, so every figure shares the cores with \
+         its load. Each measurement lasts {} s.\n\n```sh\n{}\n```\n\n",
+        context.date, context.machine, context.seconds, context.command
+    );
+    out.push_str(
+        "Throughput of scripted scenarios counts requests (every step of a flow); the checkout line's \
+         ratio counts completed checkouts against the write ceiling, although one checkout flow commits \
+         at least four write transactions (cart, item, reservation, settlement), all on one hot variant. Latencies of the mixed scenario are \
+         per visitor action, from its scheduled start (open loop).\n\n## Targets\n\n",
+    );
+    out.push_str(&targets(runs));
+    out.push_str("\n## Results\n\n");
+    for run in runs {
+        out.push_str(&results(run));
+    }
+    out.push_str("## Latency against offered load (mixed scenario)\n\n![Latency against offered load](performance-mixed.svg)\n\n");
+    out.push_str("| run | offered/s | achieved/s | p50 | p99 | errors |\n|---|---|---|---|---|---|\n");
+    for run in runs {
+        for (rate, summary) in &run.mixed {
+            let _ = writeln!(
+                out,
+                "| {} · {} | {rate:.0} | {:.0} | {} | {} | {} |",
+                run.backend,
+                run.products,
+                summary.per_second,
+                ms(summary.p50),
+                ms(summary.p99),
+                summary.errors
+            );
+        }
+    }
+    out
+}
+
+/// p50 (solid) and p99 (dashed) latency against offered load, one colour per run.
+pub fn plot(runs: &[Run]) -> String {
+    const WIDTH: f64 = 720.0;
+    const HEIGHT: f64 = 420.0;
+    const LEFT: f64 = 70.0;
+    const BOTTOM: f64 = 50.0;
+    const TOP: f64 = 30.0;
+    const RIGHT: f64 = 190.0;
+    let colours = ["#3d4ed8", "#d8573d", "#1b8a5a", "#9b5de5"];
+    let max_rate = runs
+        .iter()
+        .flat_map(|run| run.mixed.iter().map(|(rate, _)| *rate))
+        .fold(1.0, f64::max);
+    let max_ms = runs
+        .iter()
+        .flat_map(|run| run.mixed.iter().map(|(_, s)| s.p99.as_secs_f64() * 1000.0))
+        .fold(1.0, f64::max);
+    // Latency on a log scale, from 0.1 ms up.
+    let y_max = max_ms.log10().ceil().max(0.0);
+    let y_min = -1.0;
+    let x = |rate: f64| LEFT + rate / max_rate * (WIDTH - LEFT - RIGHT);
+    let y = |latency_ms: f64| {
+        let value = latency_ms.max(0.1).log10();
+        HEIGHT - BOTTOM - (value - y_min) / (y_max - y_min) * (HEIGHT - BOTTOM - TOP)
+    };
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{LEFT}\" y=\"18\" font-size=\"14\" font-weight=\"bold\">Mixed scenario: latency against offered load</text>\n"
+    );
+    let mut decade = y_min;
+    while decade <= y_max {
+        let value = 10f64.powf(decade);
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{LEFT}\" x2=\"{}\" y1=\"{y0:.1}\" y2=\"{y0:.1}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{value} ms</text>",
+            WIDTH - RIGHT,
+            LEFT - 6.0,
+            y(value) + 4.0,
+            y0 = y(value)
+        );
+        decade += 1.0;
+    }
+    for step in 0..=4 {
+        let rate = max_rate * f64::from(step) / 4.0;
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{rate:.0}</text>",
+            x(rate),
+            HEIGHT - BOTTOM + 18.0
+        );
+    }
+    let _ = writeln!(
+        svg,
+        "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">offered load (visitor actions per second)</text>",
+        LEFT + (WIDTH - LEFT - RIGHT) / 2.0,
+        HEIGHT - 12.0
+    );
+    for (index, run) in runs.iter().enumerate() {
+        let colour = colours[index % colours.len()];
+        for (quantile, dash) in [("p50", ""), ("p99", " stroke-dasharray=\"6 4\"")] {
+            let points: Vec<String> = run
+                .mixed
+                .iter()
+                .map(|(rate, s)| {
+                    let latency = if quantile == "p50" { s.p50 } else { s.p99 };
+                    format!("{:.1},{:.1}", x(*rate), y(latency.as_secs_f64() * 1000.0))
+                })
+                .collect();
+            let _ = writeln!(
+                svg,
+                "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"{dash} points=\"{}\"/>",
+                points.join(" ")
+            );
+        }
+        let legend_y = TOP + 10.0 + index as f64 * 36.0;
+        let _ = writeln!(
+            svg,
+            "<text x=\"{}\" y=\"{legend_y}\" fill=\"{colour}\">{} · {}</text><text x=\"{}\" y=\"{}\" fill=\"#555\">solid p50, dashed p99</text>",
+            WIDTH - RIGHT + 12.0,
+            run.backend,
+            run.products,
+            WIDTH - RIGHT + 12.0,
+            legend_y + 15.0
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
