@@ -156,7 +156,7 @@ pub async fn login(db: &Store, email: &str, password: &str, client_ip: &str) -> 
         .map(|c| c.password_hash.clone())
         .or_else(|| staff.as_ref().map(|s| s.password_hash.clone()));
     let known = stored_hash.is_some();
-    let matches = verify_password(password.to_owned(), stored_hash.unwrap_or_else(|| DUMMY_HASH.clone())).await?;
+    let matches = verify_password(password.to_owned(), stored_hash).await?;
 
     if !(known && matches) {
         return Err(DomainError::Unauthorized);
@@ -228,7 +228,7 @@ pub async fn change_password(
         }
         .ok_or(DomainError::Unauthorized)?
     };
-    if !verify_password(current_password.to_owned(), stored_hash).await? {
+    if !verify_password(current_password.to_owned(), Some(stored_hash)).await? {
         return Err(DomainError::invalid("current_password", "is not the current password"));
     }
     let new_hash = hash_password(new_password.to_owned()).await?;
@@ -369,8 +369,11 @@ pub async fn hash_password(password: String) -> DomainResult<String> {
     .await?
 }
 
-async fn verify_password(password: String, stored_hash: String) -> DomainResult<bool> {
+/// Checks `password` against `stored_hash`; without one (no such account) against a dummy
+/// hash, so that the answer takes as long either way.
+async fn verify_password(password: String, stored_hash: Option<String>) -> DomainResult<bool> {
     password_hashing::run(move || {
+        let stored_hash = stored_hash.unwrap_or_else(|| DUMMY_HASH.clone());
         let Ok(parsed) = PasswordHash::new(&stored_hash) else {
             return false;
         };

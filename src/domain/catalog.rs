@@ -137,14 +137,23 @@ pub async fn list_products(db: &Store, query: &ProductQuery, page: &PageRequest)
         .map(str::trim)
         .filter(|q| !q.is_empty())
         .map(like_pattern);
+    let mut conn = db.read().await?;
+    // The category (by id or slug) is looked up once, so that the list queries probe the
+    // (product, category) key with its id; a category that does not exist lists nothing.
+    let category_id = match query.category.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(id_or_slug) => match store::find_category_id(&mut conn, id_or_slug).await? {
+            Some(id) => Some(id),
+            None => return Ok(page.into_page(Vec::new(), |p: &Product| &p.id)),
+        },
+    };
     let filter = ProductFilter {
         status: query.status.map(ProductStatus::as_str),
         before_id: page.before(),
         search_pattern: pattern.as_deref(),
-        category: query.category.as_deref().filter(|c| !c.is_empty()),
+        category_id: category_id.as_deref(),
         limit: page.fetch_limit(),
     };
-    let mut conn = db.read().await?;
     let (rows, variants, links) = store::list_products(&mut conn, &filter).await?;
     let mut variants_by_product: HashMap<String, Vec<VariantRow>> = HashMap::new();
     for variant in variants {

@@ -30,7 +30,11 @@ static QUEUE: LazyLock<mpsc::Sender<Job>> = LazyLock::new(|| {
                         Err(_) => return,
                     };
                     match job {
-                        Ok(job) => job(),
+                        // A panicking hash must not take the thread with it: the other
+                        // callers would wait for ever on a queue nobody reads.
+                        Ok(job) => {
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        }
                         Err(_) => return,
                     }
                 }
@@ -46,7 +50,10 @@ static QUEUE: LazyLock<mpsc::Sender<Job>> = LazyLock::new(|| {
 pub async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> DomainResult<T> {
     let (reply, answer) = oneshot::channel();
     let job: Job = Box::new(move || {
-        let _ = reply.send(work());
+        // A request whose client has gone needs no hash.
+        if !reply.is_closed() {
+            let _ = reply.send(work());
+        }
     });
     QUEUE
         .send(job)

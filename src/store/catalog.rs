@@ -64,8 +64,8 @@ pub struct ProductFilter<'a> {
     pub before_id: Option<&'a str>,
     /// A LIKE pattern, already lower-cased and escaped with `\`.
     pub search_pattern: Option<&'a str>,
-    /// A category id or slug.
-    pub category: Option<&'a str>,
+    /// Only products in this category.
+    pub category_id: Option<&'a str>,
     pub limit: i64,
 }
 
@@ -82,9 +82,7 @@ macro_rules! product_page {
            AND ($2 IS NULL OR p.id < $2)
            AND ($3 IS NULL OR p.search_text LIKE $3 ESCAPE '\\')
            AND ($4 IS NULL OR (
-                SELECT 1 FROM product_categories pc
-                WHERE pc.product_id = p.id
-                  AND pc.category_id = (SELECT c.id FROM categories c WHERE c.id = $4 OR c.slug = $4)
+                SELECT 1 FROM product_categories pc WHERE pc.product_id = p.id AND pc.category_id = $4
                 ) IS NOT NULL)
          ORDER BY p.id DESC
          LIMIT $5"
@@ -105,7 +103,7 @@ pub async fn list_products(
         .bind(filter.status)
         .bind(filter.before_id)
         .bind(filter.search_pattern)
-        .bind(filter.category)
+        .bind(filter.category_id)
         .bind(filter.limit)
         .fetch_all(c)
         .await
@@ -120,7 +118,7 @@ pub async fn list_products(
         .bind(filter.status)
         .bind(filter.before_id)
         .bind(filter.search_pattern)
-        .bind(filter.category)
+        .bind(filter.category_id)
         .bind(filter.limit)
         .fetch_all(c)
         .await
@@ -134,7 +132,7 @@ pub async fn list_products(
         .bind(filter.status)
         .bind(filter.before_id)
         .bind(filter.search_pattern)
-        .bind(filter.category)
+        .bind(filter.category_id)
         .bind(filter.limit)
         .fetch_all(c)
         .await
@@ -325,6 +323,16 @@ pub async fn replace_product_categories(conn: &mut Conn, product_id: &str, categ
         })?;
     }
     Ok(())
+}
+
+/// The id of the category with this id or slug.
+pub async fn find_category_id(conn: &mut Conn, id_or_slug: &str) -> StoreResult<Option<String>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_scalar("SELECT id FROM categories WHERE id = $1 OR slug = $1 ORDER BY id LIMIT 1")
+            .bind(id_or_slug)
+            .fetch_optional(c)
+            .await
+    })?)
 }
 
 pub async fn category_exists(conn: &mut Conn, id: &str) -> StoreResult<bool> {

@@ -185,11 +185,12 @@ async fn measure_on(args: &Args, backend: &'static str, products: usize, databas
     );
 
     let mut rows = Vec::new();
-    let (reads, cores, peak) = measured(&server, scenarios::catalog_reads(&shop, args.connections, duration)).await;
-    for (name, summary) in reads? {
-        let ratio = (name == "catalog: list 20").then(|| ("HTTP", summary.per_second / http_ceiling.per_second));
+    for (name, url) in scenarios::catalog_reads(&shop) {
+        let (summary, cores, peak) = measured(&server, load::oha(&url, args.connections, duration, None)).await;
+        let summary = summary?;
+        let ratio = (name == scenarios::LIST).then(|| ("HTTP", summary.per_second / http_ceiling.per_second));
         rows.push(Row {
-            scenario: name,
+            scenario: name.to_owned(),
             summary,
             server_cores: cores,
             peak_rss: peak,
@@ -205,7 +206,8 @@ async fn measure_on(args: &Args, backend: &'static str, products: usize, databas
         ratio: None,
     });
 
-    let (checkout, cores, peak) = measured(&server, scenarios::checkout(&shop, args.users, duration)).await;
+    let buyers = scenarios::register_buyers(&shop, args.users).await?;
+    let (checkout, cores, peak) = measured(&server, scenarios::checkout(&shop, buyers, duration)).await;
     let checkout = checkout?;
     rows.push(Row {
         scenario: format!("checkout ({} users)", args.users),

@@ -86,38 +86,32 @@ impl Shop {
     }
 
     /// Units of a variant on hand and reserved.
-    pub async fn stock(&self, variant: &str) -> (i64, i64) {
+    pub async fn stock(&self, variant: &str) -> Result<(i64, i64), String> {
         let (_, body) = timed(self.post(
             &format!("/v1/admin/inventory/{variant}/adjust"),
             Some(&self.staff),
             json!({"delta": 0, "reason": "count"}),
         ))
         .await;
-        (
-            body["on_hand"].as_i64().unwrap_or(-1),
-            body["reserved"].as_i64().unwrap_or(-1),
-        )
+        match (body["on_hand"].as_i64(), body["reserved"].as_i64()) {
+            (Some(on_hand), Some(reserved)) => Ok((on_hand, reserved)),
+            _ => Err(format!("could not read the stock: {body}")),
+        }
     }
 }
 
-/// The catalog reads, each by oha at `connections`: a list page, a search, a product.
-pub async fn catalog_reads(
-    shop: &Shop,
-    connections: usize,
-    duration: Duration,
-) -> Result<Vec<(String, Summary)>, String> {
-    let mut results = Vec::new();
-    for (name, path) in [
-        ("catalog: list 20", "/v1/products?limit=20".to_owned()),
-        ("catalog: search", "/v1/products?limit=20&q=copper".to_owned()),
-        ("catalog: product by slug", format!("/v1/products/{}", shop.slug(1))),
-    ] {
-        results.push((
-            name.to_owned(),
-            load::oha(&shop.url(&path), connections, duration, None).await?,
-        ));
-    }
-    Ok(results)
+pub const LIST: &str = "catalog: list 20";
+
+/// The catalog reads, each measured by oha on its own: a list page, a search, a product.
+pub fn catalog_reads(shop: &Shop) -> [(&'static str, String); 3] {
+    [
+        (LIST, shop.url("/v1/products?limit=20")),
+        ("catalog: search", shop.url("/v1/products?limit=20&q=copper")),
+        (
+            "catalog: product by slug",
+            shop.url(&format!("/v1/products/{}", shop.slug(1))),
+        ),
+    ]
 }
 
 /// Guests create a cart, add an item, and change its quantity.
@@ -144,23 +138,25 @@ pub struct CheckoutRun {
     pub stock_discrepancy: i64,
 }
 
-/// Signed-in customers buy one unit of the same variant, again and again: cart, item,
-/// checkout. Each registers once before the clock starts (a shopper logs in once, not
-/// once per purchase). Afterwards the stock must account for every unit sold.
-pub async fn checkout(shop: &Shop, users: usize, duration: Duration) -> Result<CheckoutRun, String> {
-    let variant = shop.variant(0).to_owned();
-    let (before, _) = shop.stock(&variant).await;
+/// One signed-in customer per virtual user of the checkout scenario (a shopper signs in
+/// once, not once per purchase), registered before its clock starts.
+pub async fn register_buyers(shop: &Shop, users: usize) -> Result<Vec<String>, String> {
     let mut tokens = Vec::with_capacity(users);
     for user in 0..users {
         let email = format!("buyer-{user}-{}@example.com", std::process::id());
-        let (_, body) = timed(shop.post(
-            "/v1/auth/register",
-            None,
-            json!({"email": email, "password": "bench password 1"}),
-        ))
-        .await;
-        tokens.push(body["token"].as_str().ok_or("register failed")?.to_owned());
+        let body = json!({"email": email, "password": "bench password 1"});
+        let (_, answer) = timed(shop.post("/v1/auth/register", None, body)).await;
+        tokens.push(answer["token"].as_str().ok_or("register failed")?.to_owned());
     }
+    Ok(tokens)
+}
+
+/// Signed-in customers buy one unit of the same variant, again and again: cart, item,
+/// checkout. Afterwards the stock must account for every unit sold, none left reserved.
+pub async fn checkout(shop: &Shop, tokens: Vec<String>, duration: Duration) -> Result<CheckoutRun, String> {
+    let users = tokens.len();
+    let variant = shop.variant(0).to_owned();
+    let (before, _) = shop.stock(&variant).await?;
     let tokens = Arc::new(tokens);
     let started = Instant::now();
     let (summary, completed) = {
@@ -178,7 +174,7 @@ pub async fn checkout(shop: &Shop, users: usize, duration: Duration) -> Result<C
         .await
     };
     let elapsed = started.elapsed();
-    let (after, reserved) = shop.stock(&variant).await;
+    let (after, reserved) = shop.stock(&variant).await?;
     Ok(CheckoutRun {
         summary,
         checkouts_per_second: completed as f64 / elapsed.as_secs_f64(),
@@ -286,7 +282,9 @@ pub async fn live_updates(shop: &Shop, server: &Server, subscribers: usize) -> R
         return Err("fulfil failed".to_owned());
     }
     let mut latencies = Vec::with_capacity(subscribers);
-    let mut missed = (subscribers - connected) as u64;
+    eprintln!("   {connected} of {subscribers} live streams connected");
+    // Streams that never connected end without the event: counted once, below.
+    let mut missed = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     for stream in streams {
         let abort = stream.abort_handle();
