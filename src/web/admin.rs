@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 
 use super::view::{self, OrderRow, OrderView, VariantView};
-use super::{PageError, PageResult, Shell, Visitor, page};
+use super::{PageError, PageResult, Shell, Visitor, page, text_param};
 use crate::domain::catalog::{self, ProductQuery};
 use crate::domain::reports::{self, DailySales};
 use crate::domain::time::Timestamp;
@@ -206,7 +206,7 @@ pub async fn products(
         return sign_in;
     }
     visitor.require(Permission::Catalog)?;
-    let search = query.q.unwrap_or_default();
+    let search = text_param(query.q)?;
     let page_request = PageRequest::parse(Some(50), query.cursor.as_deref())?;
     let filter = ProductQuery {
         search: Some(search.clone()),
@@ -359,9 +359,10 @@ pub async fn customers(
     if let Some(sign_in) = sign_in_unless_staff(&visitor) {
         return sign_in;
     }
-    let search = query.q.unwrap_or_default();
+    let search = text_param(query.q)?;
     let found = reports::find_customers(&state.store, &visitor, &search).await?;
-    let (selected, orders) = match query.id.as_deref().filter(|id| !id.is_empty()) {
+    let selected_id = text_param(query.id)?;
+    let (selected, orders) = match Some(selected_id.as_str()).filter(|id| !id.is_empty()) {
         None => (None, Vec::new()),
         Some(id) => {
             let (customer, orders) =

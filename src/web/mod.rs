@@ -170,6 +170,16 @@ impl IntoResponse for PageError {
 
 pub type PageResult = Result<Response, PageError>;
 
+/// A query parameter as typed (empty when absent). One holding a control character, such
+/// as NUL, which PostgreSQL cannot compare, names nothing: 404.
+fn text_param(value: Option<String>) -> Result<String, PageError> {
+    let value = value.unwrap_or_default();
+    if value.chars().any(char::is_control) {
+        return Err(PageError::NotFound);
+    }
+    Ok(value)
+}
+
 /// Renders a template into an HTML response that is never cached: pages show stock,
 /// carts and sessions.
 fn render(template: &impl Template) -> Response {

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use super::view::{self, CartView, OrderRow, OrderView, ProductCard, VariantView};
-use super::{PageError, PageResult, Shell, Visitor, page};
+use super::{PageError, PageResult, Shell, Visitor, page, text_param};
 use crate::domain::catalog::{self, ProductQuery};
 use crate::domain::{DomainError, PageRequest, Principal, carts, orders};
 use crate::http::AppState;
@@ -49,8 +49,8 @@ pub async fn home(
     Visitor(visitor): Visitor,
     Query(query): Query<CatalogQuery>,
 ) -> PageResult {
-    let search = query.q.unwrap_or_default();
-    let category = query.category.filter(|slug| !slug.is_empty());
+    let search = text_param(query.q)?;
+    let category = Some(text_param(query.category)?).filter(|slug| !slug.is_empty());
     let categories = catalog::list_categories(&state.store, &PageRequest::parse(Some(100), None)?).await?;
     let page_request = PageRequest::parse(Some(24), query.cursor.as_deref())?;
     let filter = ProductQuery {

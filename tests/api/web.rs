@@ -102,6 +102,18 @@ async fn missing_and_hidden_things_are_html_pages_not_json(app: TestApp) {
         let missing = page(&app, path, None, None).await;
         assert!(missing.assert_html(404).contains("Not found"), "{path}");
     }
+    // NUL cannot be compared by PostgreSQL: such input names nothing, never a 500.
+    for path in ["/?q=%00", "/?category=a%00b"] {
+        page(&app, path, None, None).await.assert_html(404);
+    }
+    let staff = app.staff_token().await;
+    for path in [
+        "/admin/products?q=%00",
+        "/admin/customers?q=x%00",
+        "/admin/customers?id=%00",
+    ] {
+        page(&app, path, Some(&staff), None).await.assert_html(404);
+    }
     let account = page(&app, "/account", None, None).await;
     assert_eq!(account.status, 303);
     assert_eq!(account.location.as_deref(), Some("/login?next=%2Faccount"));
