@@ -32,7 +32,8 @@ pub struct DatabaseArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the API (applies pending migrations first).
+    /// Serve the API, the storefront at / and the staff dashboard at /admin (applies pending
+    /// migrations first).
     Serve(ServeArgs),
     /// Apply pending migrations and exit.
     Migrate(DatabaseArgs),

@@ -2,11 +2,13 @@
 //! products with their variants and stock, and customers with their orders.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{FromRef, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::view::{self, OrderRow, OrderView, VariantView};
-use super::{PageError, PageResult, Shell, Visitor, page, text_param};
+use super::{PageError, PageQuery, PageResult, Shell, Visitor, page};
 use crate::domain::catalog::{self, ProductQuery};
 use crate::domain::reports::{self, DailySales};
 use crate::domain::time::Timestamp;
@@ -22,16 +24,30 @@ struct SignInPage {
     signed_in_as_customer: bool,
 }
 
-/// The sign-in form in place of any dashboard page, for whoever is not staff; once signed
-/// in, the same address shows the page asked for.
-fn sign_in_unless_staff(visitor: &Principal) -> Option<PageResult> {
-    if matches!(visitor, Principal::Staff { .. }) {
-        return None;
+/// A staff member looking at a dashboard page. Whoever else asks gets the sign-in form in
+/// its place; once signed in, the same address shows the page asked for.
+pub struct StaffVisitor(pub Principal);
+
+impl<S> FromRequestParts<S> for StaffVisitor
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Visitor(visitor) = Visitor::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if matches!(visitor, Principal::Staff { .. }) {
+            return Ok(StaffVisitor(visitor));
+        }
+        let sign_in = SignInPage {
+            shell: Shell::admin("Staff sign-in", &visitor),
+            signed_in_as_customer: matches!(visitor, Principal::Customer { .. }),
+        };
+        Err(super::render(&sign_in))
     }
-    Some(page(&SignInPage {
-        shell: Shell::admin("Staff sign-in", visitor),
-        signed_in_as_customer: matches!(visitor, Principal::Customer { .. }),
-    }))
 }
 
 pub struct Bar {
@@ -108,10 +124,7 @@ fn revenue_text(sales: &DailySales) -> (String, String) {
     (total, average)
 }
 
-pub async fn dashboard(State(state): State<AppState>, Visitor(visitor): Visitor) -> PageResult {
-    if let Some(sign_in) = sign_in_unless_staff(&visitor) {
-        return sign_in;
-    }
+pub async fn dashboard(State(state): State<AppState>, StaffVisitor(visitor): StaffVisitor) -> PageResult {
     let sales = reports::daily_sales(&state.store, &visitor, Timestamp::now()).await?;
     let recent = orders::list_all_orders(&state.store, &visitor, None, &PageRequest::parse(Some(20), None)?).await?;
     let (revenue, average) = revenue_text(&sales);
@@ -150,12 +163,9 @@ struct OrderPage {
 
 pub async fn order(
     State(state): State<AppState>,
-    Visitor(visitor): Visitor,
+    StaffVisitor(visitor): StaffVisitor,
     ApiPath(id): ApiPath<String>,
 ) -> PageResult {
-    if let Some(sign_in) = sign_in_unless_staff(&visitor) {
-        return sign_in;
-    }
     let order = orders::get_order_as_staff(&state.store, &visitor, &id).await?;
     let open = order.status == orders::OrderStatus::Paid;
     let refundable = order.status != orders::OrderStatus::Canceled
@@ -199,14 +209,11 @@ struct ProductsPage {
 
 pub async fn products(
     State(state): State<AppState>,
-    Visitor(visitor): Visitor,
-    Query(query): Query<ProductsQuery>,
+    StaffVisitor(visitor): StaffVisitor,
+    PageQuery(query): PageQuery<ProductsQuery>,
 ) -> PageResult {
-    if let Some(sign_in) = sign_in_unless_staff(&visitor) {
-        return sign_in;
-    }
     visitor.require(Permission::Catalog)?;
-    let search = text_param(query.q)?;
+    let search = query.q.unwrap_or_default();
     let page_request = PageRequest::parse(Some(50), query.cursor.as_deref())?;
     let filter = ProductQuery {
         search: Some(search.clone()),
@@ -273,10 +280,7 @@ async fn category_choices(state: &AppState, checked: &[String]) -> Result<Vec<Ca
         .collect())
 }
 
-pub async fn new_product(State(state): State<AppState>, Visitor(visitor): Visitor) -> PageResult {
-    if let Some(sign_in) = sign_in_unless_staff(&visitor) {
-        return sign_in;
-    }
+pub async fn new_product(State(state): State<AppState>, StaffVisitor(visitor): StaffVisitor) -> PageResult {
     visitor.require(Permission::Catalog)?;
     page(&ProductPage {
         shell: Shell::admin("New product", &visitor),
@@ -293,12 +297,9 @@ pub async fn new_product(State(state): State<AppState>, Visitor(visitor): Visito
 
 pub async fn product(
     State(state): State<AppState>,
-    Visitor(visitor): Visitor,
+    StaffVisitor(visitor): StaffVisitor,
     ApiPath(id): ApiPath<String>,
 ) -> PageResult {
-    if let Some(sign_in) = sign_in_unless_staff(&visitor) {
-        return sign_in;
-    }
     visitor.require(Permission::Catalog)?;
     let product = catalog::get_product(&state.store, &id, false).await?;
     page(&ProductPage {
@@ -353,16 +354,12 @@ struct CustomersPage {
 
 pub async fn customers(
     State(state): State<AppState>,
-    Visitor(visitor): Visitor,
-    Query(query): Query<CustomersQuery>,
+    StaffVisitor(visitor): StaffVisitor,
+    PageQuery(query): PageQuery<CustomersQuery>,
 ) -> PageResult {
-    if let Some(sign_in) = sign_in_unless_staff(&visitor) {
-        return sign_in;
-    }
-    let search = text_param(query.q)?;
+    let search = query.q.unwrap_or_default();
     let found = reports::find_customers(&state.store, &visitor, &search).await?;
-    let selected_id = text_param(query.id)?;
-    let (selected, orders) = match Some(selected_id.as_str()).filter(|id| !id.is_empty()) {
+    let (selected, orders) = match query.id.as_deref().filter(|id| !id.is_empty()) {
         None => (None, Vec::new()),
         Some(id) => {
             let (customer, orders) =

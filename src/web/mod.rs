@@ -18,6 +18,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
+use serde::de::DeserializeOwned;
 
 use crate::domain::{DomainError, Principal};
 use crate::http::AppState;
@@ -170,14 +171,27 @@ impl IntoResponse for PageError {
 
 pub type PageResult = Result<Response, PageError>;
 
-/// A query parameter as typed (empty when absent). One holding a control character, such
-/// as NUL, which PostgreSQL cannot compare, names nothing: 404.
-fn text_param(value: Option<String>) -> Result<String, PageError> {
-    let value = value.unwrap_or_default();
-    if value.chars().any(char::is_control) {
-        return Err(PageError::NotFound);
+/// A page's query string. One that does not parse, or holds a control character such as
+/// NUL (which PostgreSQL cannot compare), names no page: 404, as `ApiQuery` refuses it for
+/// the API.
+pub struct PageQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).map_err(|_| PageError::NotFound)?;
+        if pairs
+            .iter()
+            .any(|(key, value)| key.chars().chain(value.chars()).any(char::is_control))
+        {
+            return Err(PageError::NotFound);
+        }
+        serde_urlencoded::from_str(query)
+            .map(PageQuery)
+            .map_err(|_| PageError::NotFound)
     }
-    Ok(value)
 }
 
 /// Renders a template into an HTML response that is never cached: pages show stock,

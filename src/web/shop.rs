@@ -1,13 +1,13 @@
 //! The storefront: catalog, product, cart and checkout, order, and the customer's account.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use super::view::{self, CartView, OrderRow, OrderView, ProductCard, VariantView};
-use super::{PageError, PageResult, Shell, Visitor, page, text_param};
+use super::{PageError, PageQuery, PageResult, Shell, Visitor, page};
 use crate::domain::catalog::{self, ProductQuery};
 use crate::domain::{DomainError, PageRequest, Principal, carts, orders};
 use crate::http::AppState;
@@ -47,10 +47,10 @@ struct Home {
 pub async fn home(
     State(state): State<AppState>,
     Visitor(visitor): Visitor,
-    Query(query): Query<CatalogQuery>,
+    PageQuery(query): PageQuery<CatalogQuery>,
 ) -> PageResult {
-    let search = text_param(query.q)?;
-    let category = Some(text_param(query.category)?).filter(|slug| !slug.is_empty());
+    let search = query.q.unwrap_or_default();
+    let category = query.category.filter(|slug| !slug.is_empty());
     let categories = catalog::list_categories(&state.store, &PageRequest::parse(Some(100), None)?).await?;
     let page_request = PageRequest::parse(Some(24), query.cursor.as_deref())?;
     let filter = ProductQuery {
@@ -176,7 +176,7 @@ pub async fn order(
     State(state): State<AppState>,
     Visitor(visitor): Visitor,
     ApiPath(id): ApiPath<String>,
-    Query(query): Query<OrderQuery>,
+    PageQuery(query): PageQuery<OrderQuery>,
 ) -> PageResult {
     let order = orders::get_order(&state.store, &visitor, &id, query.token.as_deref()).await?;
     let events_url = match &query.token {
@@ -203,11 +203,11 @@ struct SignInPage {
     next: String,
 }
 
-pub async fn login(Visitor(visitor): Visitor, Query(query): Query<NextQuery>) -> PageResult {
+pub async fn login(Visitor(visitor): Visitor, PageQuery(query): PageQuery<NextQuery>) -> PageResult {
     sign_in_page(visitor, query, false)
 }
 
-pub async fn register(Visitor(visitor): Visitor, Query(query): Query<NextQuery>) -> PageResult {
+pub async fn register(Visitor(visitor): Visitor, PageQuery(query): PageQuery<NextQuery>) -> PageResult {
     sign_in_page(visitor, query, true)
 }
 
@@ -243,7 +243,7 @@ pub struct CursorQuery {
 pub async fn account(
     State(state): State<AppState>,
     Visitor(visitor): Visitor,
-    Query(query): Query<CursorQuery>,
+    PageQuery(query): PageQuery<CursorQuery>,
 ) -> PageResult {
     let id = match &visitor {
         Principal::Customer { id, .. } => id,

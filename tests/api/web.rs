@@ -248,10 +248,14 @@ async fn staff_see_every_product_and_edit_it(app: TestApp) {
 }
 
 async fn sign_in_pages_only_send_visitors_back_to_this_site(app: TestApp) {
-    for next in ["//evil.example/", "/%09/evil.example", "https://evil.example"] {
+    for next in ["//evil.example/", "https://evil.example"] {
         let html = page(&app, &format!("/login?next={next}"), None, None).await.html;
         assert!(html.contains("data-next=\"/account\""), "{next}: {html}");
     }
+    // A tab, which browsers drop (making `//evil.example`), is a control character: the
+    // query names no page, so there is no form to send anyone anywhere.
+    let tab = page(&app, "/login?next=/%09/evil.example", None, None).await;
+    assert!(!tab.assert_html(404).contains("evil.example"));
     let html = page(&app, "/register?next=/cart", None, None).await.html;
     assert!(html.contains("data-next=\"/cart\""));
     let (customer, _) = app.customer().await;
