@@ -54,6 +54,8 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+    #[error("a database task did not finish: {0}")]
+    Interrupted(String),
 }
 
 impl StoreError {
@@ -115,15 +117,37 @@ impl Conn {
         }
     }
 
-    /// Commits the transaction (a no-op for a connection outside one).
+    /// Commits the transaction (a no-op for a connection outside one). The commit runs to
+    /// its end even if the caller is cancelled meanwhile (see [`uncancellable`]).
     pub async fn commit(self) -> StoreResult<()> {
         match self.inner {
-            ConnInner::SqliteTx(tx) => tx.commit().await?,
-            ConnInner::PostgresTx(tx) => tx.commit().await?,
+            ConnInner::SqliteTx(tx) => uncancellable(tx.commit()).await??,
+            ConnInner::PostgresTx(tx) => uncancellable(tx.commit()).await??,
             ConnInner::SqlitePooled(_) | ConnInner::PostgresPooled(_) => {}
         }
         Ok(())
     }
+}
+
+/// Runs `work` on its own task, to its end, whether or not the caller still waits.
+///
+/// Beginning and committing a transaction go through here, because a future dropped in
+/// the middle of either leaves the connection out of step with the database. sqlx 0.9.0
+/// raises a PostgreSQL connection's transaction depth only after `BEGIN`'s round trip, so
+/// a `begin` dropped in between hands the connection back to the pool inside a
+/// transaction that nothing rolls back, and the next borrower runs in it
+/// (transact-rs/sqlx#4393; fixed by #4394 after 0.9.0, and the pool's release check that
+/// would catch it, #4409, is still open). A `commit` dropped half-way queues a `ROLLBACK`
+/// behind its `COMMIT`. Finished on its own task, a transaction that nobody waits for any
+/// more is simply dropped whole, which sqlx rolls back correctly once the depth is raised.
+/// Statements inside a transaction need nothing of the kind: dropping one rolls the
+/// transaction back. Requests are cancelled whenever their client hangs up or their time
+/// runs out, so this is not a corner case (tests/api/hangups.rs). Keep it after upgrading
+/// sqlx unless those tests pass without it on PostgreSQL.
+async fn uncancellable<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) -> StoreResult<T> {
+    tokio::spawn(work)
+        .await
+        .map_err(|error| StoreError::Interrupted(error.to_string()))
 }
 
 /// Runs `$body` with `$c` bound to the driver connection of `$conn`, whichever it is.
@@ -211,11 +235,18 @@ impl Store {
     /// Starts a writing transaction. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails at once
     /// with SQLITE_BUSY when another writer got in between, and no timeout helps then.
+    ///
+    /// The transaction begins on its own task ([`uncancellable`]): a caller cancelled while
+    /// `BEGIN` is under way leaves a transaction that is rolled back, not one left open.
     pub async fn write(&self) -> StoreResult<Conn> {
-        let inner = match self {
-            Store::Sqlite { writer, .. } => ConnInner::SqliteTx(writer.begin_with("BEGIN IMMEDIATE").await?),
-            Store::Postgres(pool) => ConnInner::PostgresTx(pool.begin().await?),
-        };
+        let store = self.clone();
+        let inner = uncancellable(async move {
+            Ok::<_, sqlx::Error>(match store {
+                Store::Sqlite { writer, .. } => ConnInner::SqliteTx(writer.begin_with("BEGIN IMMEDIATE").await?),
+                Store::Postgres(pool) => ConnInner::PostgresTx(pool.begin().await?),
+            })
+        })
+        .await??;
         Ok(Conn { inner })
     }
 

@@ -58,12 +58,49 @@ pub async fn start_server(database_url: &str, args: &[&str], env: &[(&str, &str)
         .spawn()
         .expect("start backroom serve");
     let base = format!("http://127.0.0.1:{port}");
+    wait_until_ready(&base).await;
+    (child, base)
+}
+
+/// Like [`start_server`], with the server's log (standard error) also kept, line by line,
+/// for the test to read.
+pub async fn start_server_capturing_log(
+    database_url: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Child, String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::AsyncBufReadExt;
+    let port = free_port();
+    let mut child = backroom(database_url)
+        .arg("serve")
+        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start backroom serve");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let kept = log.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("{line}");
+            kept.lock().expect("log").push(line);
+        }
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until_ready(&base).await;
+    (child, base, log)
+}
+
+async fn wait_until_ready(base: &str) {
     let client = reqwest::Client::new();
     for _ in 0..600 {
         if let Ok(response) = client.get(format!("{base}/readyz")).send().await
             && response.status() == 200
         {
-            return (child, base);
+            return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

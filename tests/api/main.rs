@@ -14,6 +14,7 @@ mod cli;
 mod conventions;
 mod crash;
 mod edge_cases;
+mod hangups;
 mod idempotency;
 mod invariants;
 mod ops;
