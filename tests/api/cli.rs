@@ -39,7 +39,7 @@ pub async fn admin_create(database_url: &str, email: &str, password: &str) -> st
     child.wait_with_output().await.expect("admin create finishes")
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("addr").port()
 }
@@ -94,7 +94,7 @@ pub async fn start_server_capturing_log(
     (child, base, log)
 }
 
-async fn wait_until_ready(base: &str) {
+pub async fn wait_until_ready(base: &str) {
     let client = reqwest::Client::new();
     for _ in 0..600 {
         if let Ok(response) = client.get(format!("{base}/readyz")).send().await

@@ -78,7 +78,11 @@ async fn hangups_leave_every_connection_clean(database_url: String, slowed: bool
     }
 
     let store = backroom::store::Store::connect(&database_url).await.expect("connect");
-    let slowdown = if slowed { Some(slow_down(&store).await) } else { None };
+    let slowdown = if slowed {
+        Some(slow_down(&store, &database_url).await)
+    } else {
+        None
+    };
 
     let acknowledged = Arc::new(Mutex::new(Acknowledged::default()));
     let addr = base.trim_start_matches("http://").to_owned();
@@ -153,7 +157,7 @@ async fn hangups_leave_every_connection_clean(database_url: String, slowed: bool
         request.await.expect("burst request");
     }
 
-    assert_no_transaction_left_open(&store).await;
+    assert_no_transaction_left_open(&store, &database_url).await;
     let acknowledged = std::mem::take(&mut *acknowledged.lock().expect("lock"));
     assert_writes_whole(&store, &carts, &acknowledged).await;
     drop(server);
@@ -259,7 +263,7 @@ fn record_answer(answer: &[u8], creates: bool, cart: &str, acknowledged: &Mutex<
 /// No database session is left inside a transaction. A request still finishing its work
 /// may be between two statements for an instant; a leaked transaction stays for good,
 /// so this waits (up to 10 s) for the last stragglers of the hung-up requests.
-async fn assert_no_transaction_left_open(store: &backroom::store::Store) {
+async fn assert_no_transaction_left_open(store: &backroom::store::Store, database_url: &str) {
     use backroom::store::Store;
     for _ in 0..100 {
         let open: i64 = match store {
@@ -273,20 +277,16 @@ async fn assert_no_transaction_left_open(store: &backroom::store::Store) {
             .expect("read pg_stat_activity"),
             // A transaction left open on the server's writer would hold SQLite's write
             // lock: taking it must succeed at once.
-            Store::Sqlite { writer, .. } => {
-                let mut conn = writer.acquire().await.expect("writer");
+            Store::Sqlite { .. } => {
+                let mut conn = sqlite_connection(database_url).await;
                 sqlx::query("PRAGMA busy_timeout = 0")
-                    .execute(&mut *conn)
+                    .execute(&mut conn)
                     .await
                     .expect("busy timeout");
-                let taken = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.is_ok();
+                let taken = sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.is_ok();
                 if taken {
-                    sqlx::query("ROLLBACK").execute(&mut *conn).await.expect("rollback");
+                    sqlx::query("ROLLBACK").execute(&mut conn).await.expect("rollback");
                 }
-                sqlx::query("PRAGMA busy_timeout = 30000")
-                    .execute(&mut *conn)
-                    .await
-                    .expect("busy timeout");
                 i64::from(!taken)
             }
         };
@@ -352,6 +352,15 @@ async fn assert_writes_whole(store: &backroom::store::Store, carts: &[String], a
     }
 }
 
+/// A connection of the test's own to the SQLite database, beside the server's.
+async fn sqlite_connection(database_url: &str) -> sqlx::SqliteConnection {
+    use sqlx::Connection;
+    let options: sqlx::sqlite::SqliteConnectOptions = database_url.parse().expect("sqlite url");
+    sqlx::SqliteConnection::connect_with(&options.busy_timeout(Duration::from_secs(30)))
+        .await
+        .expect("connect to the SQLite database")
+}
+
 /// Makes the database slower while it lives, to widen the windows a hang-up can hit.
 struct Slowdown {
     stop: tokio::sync::watch::Sender<bool>,
@@ -367,7 +376,7 @@ impl Slowdown {
     }
 }
 
-async fn slow_down(store: &backroom::store::Store) -> Slowdown {
+async fn slow_down(store: &backroom::store::Store, database_url: &str) -> Slowdown {
     use backroom::store::Store;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let task = match store {
@@ -386,15 +395,14 @@ async fn slow_down(store: &backroom::store::Store) -> Slowdown {
         }
         // The test takes SQLite's write lock for 3 ms out of every 4, so the server's
         // writers wait for it, inside `BEGIN IMMEDIATE`, while their clients hang up.
-        Store::Sqlite { writer, .. } => {
-            let writer = writer.clone();
+        Store::Sqlite { .. } => {
+            let mut conn = sqlite_connection(database_url).await;
             let mut stopped = stopped;
             Some(tokio::spawn(async move {
-                let mut conn = writer.acquire().await.expect("writer");
                 while !*stopped.borrow_and_update() {
-                    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.expect("lock");
+                    sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.expect("lock");
                     tokio::time::sleep(Duration::from_millis(3)).await;
-                    sqlx::query("COMMIT").execute(&mut *conn).await.expect("unlock");
+                    sqlx::query("COMMIT").execute(&mut conn).await.expect("unlock");
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
             }))

@@ -542,15 +542,13 @@ impl TestApp {
     /// Moves `column` (a Unix-microseconds time) of every row of `table` `seconds` into the
     /// past: how tests make sessions, tokens and records old without waiting.
     pub async fn age(&self, table: &str, column: &str, seconds: i64) {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "UPDATE {table} SET {column} = {column} - {}",
-            seconds * 1_000_000
-        ));
-        match &self.store {
-            Store::Sqlite { writer, .. } => sqlx::query(sql).execute(writer).await.map(|done| done.rows_affected()),
-            Store::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|done| done.rows_affected()),
-        }
-        .expect("age rows");
+        self.store
+            .execute_unchecked(format!(
+                "UPDATE {table} SET {column} = {column} - {}",
+                seconds * 1_000_000
+            ))
+            .await
+            .expect("age rows");
     }
 
     /// Captures the test provider recorded as charged: what the customer paid.

@@ -13,6 +13,7 @@ mod checkout;
 mod cli;
 mod conventions;
 mod crash;
+mod durability;
 mod edge_cases;
 mod hangups;
 mod idempotency;

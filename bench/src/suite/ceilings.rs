@@ -40,22 +40,70 @@ pub async fn serve_bytes(body: Vec<u8>, port: u16) -> Result<(), String> {
     }
 }
 
-/// One-row write transactions per second for `duration`: on SQLite one connection in WAL
-/// mode with `synchronous = NORMAL` and `BEGIN IMMEDIATE` (Backroom's single queued
-/// writer); on PostgreSQL 16 connections at once (Backroom's pool size).
+/// One-row write transactions per second for `duration`, each on disk when it commits:
+/// on SQLite one connection in WAL mode with `synchronous = FULL` and `BEGIN IMMEDIATE`
+/// (Backroom's single writer, without its group commit); on PostgreSQL 16 connections at
+/// once (Backroom's pool size) with `synchronous_commit` on.
 pub async fn write_rate(database_url: &str, duration: Duration) -> Result<f64, String> {
     if database_url.starts_with("sqlite:") {
-        sqlite_write_rate(database_url, duration).await
+        sqlite_write_rate(database_url, SqliteSynchronous::Full, duration).await
     } else {
         postgres_write_rate(database_url, duration).await
     }
 }
 
-async fn sqlite_write_rate(database_url: &str, duration: Duration) -> Result<f64, String> {
+/// The SQLite write ceiling as it was before commits were synced (`synchronous = NORMAL`:
+/// the log is synced only at checkpoints, so a power cut can take recent commits back).
+pub async fn unsynced_sqlite_write_rate(database_url: &str, duration: Duration) -> Result<f64, String> {
+    sqlite_write_rate(database_url, SqliteSynchronous::Normal, duration).await
+}
+
+/// One-row write transactions per second through Backroom's own store, from 16 writers
+/// at once: on SQLite this is group commit at work (queued writers share one sync).
+pub async fn store_write_rate(database_url: &str, duration: Duration) -> Result<f64, String> {
+    let store = backroom::store::Store::connect(database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    store
+        .execute_unchecked(
+            "CREATE TABLE IF NOT EXISTS bench_store_ceiling (id BIGINT PRIMARY KEY, value BIGINT NOT NULL)".to_owned(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let workers = (0..16u64).map(|worker| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut commits = 0u64;
+            while started.elapsed() < duration {
+                let id = worker * 1_000_000_000 + commits;
+                let sql = format!("INSERT INTO bench_store_ceiling (id, value) VALUES ({id}, {commits})");
+                if store.execute_unchecked(sql).await.is_err() {
+                    break;
+                }
+                commits += 1;
+            }
+            commits
+        })
+    });
+    let mut commits = 0u64;
+    for worker in futures_util::future::join_all(workers).await {
+        commits += worker.map_err(|e| e.to_string())?;
+    }
+    let rate = commits as f64 / started.elapsed().as_secs_f64();
+    store.close().await;
+    Ok(rate)
+}
+
+async fn sqlite_write_rate(
+    database_url: &str,
+    synchronous: SqliteSynchronous,
+    duration: Duration,
+) -> Result<f64, String> {
     let options = SqliteConnectOptions::from_str(database_url)
         .map_err(|e| e.to_string())?
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        .synchronous(synchronous)
         .busy_timeout(Duration::from_secs(5));
     let pool = SqlitePoolOptions::new()
         .max_connections(1)

@@ -179,8 +179,15 @@ async fn measure_on(args: &Args, backend: &'static str, products: usize, databas
 
     let http_ceiling = http_ceiling(args, &shop, duration).await?;
     let write_ceiling = ceilings::write_rate(&database.ceiling_url, Duration::from_secs(3)).await?;
+    let unsynced_write_ceiling = if backend == "SQLite" {
+        Some(ceilings::unsynced_sqlite_write_rate(&database.ceiling_url, Duration::from_secs(3)).await?)
+    } else {
+        None
+    };
+    let store_write_rate = ceilings::store_write_rate(&database.ceiling_url, Duration::from_secs(3)).await?;
     eprintln!(
-        "   ceilings: HTTP {:.0} req/s, writes {write_ceiling:.0} commits/s",
+        "   ceilings: HTTP {:.0} req/s, writes {write_ceiling:.0} commits/s (unsynced {unsynced_write_ceiling:.0?}), \
+         Backroom's store with 16 writers {store_write_rate:.0}/s",
         http_ceiling.per_second
     );
 
@@ -249,6 +256,8 @@ async fn measure_on(args: &Args, backend: &'static str, products: usize, databas
         idle_rss,
         http_ceiling,
         write_ceiling,
+        unsynced_write_ceiling,
+        store_write_rate,
         rows,
         checkout_per_second: checkout.checkouts_per_second,
         checkout_errors: checkout.summary.errors,

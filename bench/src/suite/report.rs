@@ -24,7 +24,12 @@ pub struct Run {
     pub start_to_ready: Duration,
     pub idle_rss: u64,
     pub http_ceiling: Summary,
+    /// One-row transactions per second, each synced to disk at commit.
     pub write_ceiling: f64,
+    /// SQLite only: the same with `synchronous = NORMAL` (not durable on power loss).
+    pub unsynced_write_ceiling: Option<f64>,
+    /// One-row transactions per second through Backroom's store from 16 writers.
+    pub store_write_rate: f64,
     pub rows: Vec<Row>,
     pub checkout_per_second: f64,
     pub checkout_errors: u64,
@@ -148,14 +153,20 @@ fn targets(runs: &[Run]) -> String {
 }
 
 fn results(run: &Run) -> String {
+    let unsynced = run
+        .unsynced_write_ceiling
+        .map(|rate| format!(" ({rate:.0}/s unsynced, with `synchronous = NORMAL`)"))
+        .unwrap_or_default();
     let mut out = format!(
         "### {} · {} products\n\nHTTP ceiling (bare hyper, same bytes as the list, 64 connections): {:.0} req/s, p99 {}. \
-         Write ceiling (one-row transactions): {:.0} commits/s. Start to ready: {}. Idle RSS: {}.\n\n",
+         Write ceiling (one-row transactions, each on disk at commit): {:.0} commits/s{unsynced}; \
+         through Backroom's store from 16 writers: {:.0}/s. Start to ready: {}. Idle RSS: {}.\n\n",
         run.backend,
         run.products,
         run.http_ceiling.per_second,
         ms(run.http_ceiling.p99),
         run.write_ceiling,
+        run.store_write_rate,
         ms(run.start_to_ready),
         mb(run.idle_rss)
     );
