@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use crate::app::AppState;
 use crate::domain::password_reset::Email;
 use crate::domain::time::Timestamp;
 use crate::domain::{auth, checkout, idempotency, orders};
-use crate::http::AppState;
 use crate::store::outbox;
 
 pub fn spawn(state: AppState, interval: Duration) -> JoinHandle<()> {

@@ -4,6 +4,7 @@
 //! holds the payment providers, [`jobs`] the background work, [`server`] and [`cli`] the
 //! process around them.
 
+pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod domain;

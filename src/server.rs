@@ -9,15 +9,16 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::app::AppState;
+use crate::app::streams::StreamSlots;
 use crate::domain::checkout::CheckoutSettings;
 use crate::domain::events::{EventBus, forward_notifications};
-use crate::http::streams::StreamSlots;
-use crate::http::{self, AppState, HttpSettings, RateLimit};
+use crate::http::{self, HttpSettings, RateLimit};
 use crate::mail::Mailer;
 use crate::payments::{PaymentProvider, TestProvider, TestProviderFaults};
 use crate::store::Store;
 use crate::store::events::EventListener;
-use crate::{jobs, telemetry};
+use crate::{jobs, telemetry, web};
 
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -101,7 +102,12 @@ impl Server {
             metrics: telemetry::metrics_handle(),
             shutdown: shutdown_signal,
         };
-        let router = http::router(state.clone(), &options.http);
+        let router = http::application(
+            http::routes().merge(web::router()),
+            http::streaming_routes(),
+            state.clone(),
+            &options.http,
+        );
         Ok(Server {
             listener,
             notifications,

@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::dto::{ListResponse, PageQuery, StaffDto};
-use super::extract::{ApiJson, ApiPath, ApiQuery, ResolvedCaller, Staff, resolve_caller};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Staff};
 use super::problem::{ApiError, ApiResult, Problem};
 use super::{AppState, Created, Json};
+use crate::app::caller::{ResolvedCaller, resolve_caller};
 use crate::domain::PageRequest;
 use crate::domain::access::{self, ApiKey, AuditEntry, AuditedAction};
 
@@ -208,7 +209,7 @@ pub async fn audit(State(state): State<AppState>, mut request: Request, next: Ne
     };
     let caller = match caller {
         Ok(caller) => caller,
-        Err(error) => return error.into_response(),
+        Err(error) => return ApiError::from(error).into_response(),
     };
     request.extensions_mut().insert(ResolvedCaller(caller.clone()));
     let client_ip = request

@@ -278,6 +278,6 @@ pub async fn events(
     headers: axum::http::HeaderMap,
     Staff(caller): Staff,
 ) -> ApiResult<impl IntoResponse> {
-    let credential = super::extract::presented_token(&headers).map(str::to_owned);
+    let credential = crate::app::caller::presented_token(&headers).map(str::to_owned);
     super::orders::all_events(state, caller, credential, peer.ip()).await
 }

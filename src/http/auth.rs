@@ -13,9 +13,11 @@ use super::dto::{
     ChangePasswordRequest, CustomerDto, LoginRequest, PasswordResetConfirmRequest, PasswordResetRequest,
     RegisterRequest, SessionResponse,
 };
-use super::extract::{ApiJson, Caller, SignedIn, presented_token};
+use super::extract::{ApiJson, Caller, SignedIn};
 use super::problem::{ApiError, ApiResult, Problem};
-use super::{AppState, Json, cookies};
+use super::{AppState, Json};
+use crate::app::caller::presented_token;
+use crate::app::cookies;
 use crate::domain::auth::{self, Account, Registration, Session};
 use crate::domain::password_reset;
 use crate::domain::{DomainError, Principal};

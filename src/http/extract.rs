@@ -3,13 +3,13 @@
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
 use super::problem::ApiError;
-use super::{AppState, cookies};
-use crate::domain::{DomainError, FieldError, Principal, auth};
-use crate::store::Store;
+use crate::app::AppState;
+use crate::app::caller::{ResolvedCaller, resolve_caller};
+use crate::domain::{DomainError, FieldError, Principal};
 
 /// A JSON body: `Content-Type: application/json` (else 415), well-formed (else 400), and
 /// of the expected shape with no unknown fields (else 422, naming the field).
@@ -184,11 +184,6 @@ where
 /// that is unknown, expired or revoked is refused with 401.
 pub struct Caller(pub Principal);
 
-/// The caller once resolved, kept in the request's extensions so that middleware and the
-/// handler resolve a token only once.
-#[derive(Clone, Debug)]
-pub struct ResolvedCaller(pub Principal);
-
 impl<S> FromRequestParts<S> for Caller
 where
     S: Send + Sync,
@@ -205,42 +200,6 @@ where
         parts.extensions.insert(ResolvedCaller(principal.clone()));
         Ok(Caller(principal))
     }
-}
-
-/// The principal behind the request: its `Authorization: Bearer` token, else its session
-/// cookie. A cookie-authenticated unsafe request must carry the session's CSRF token.
-pub async fn resolve_caller(store: &Store, method: &Method, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let token = bearer_token(value.to_str().unwrap_or_default()).ok_or(DomainError::Unauthorized)?;
-        return auth::resolve_session(store, token)
-            .await?
-            .ok_or(ApiError::Domain(DomainError::Unauthorized));
-    }
-    let Some(token) = cookies::cookie(headers, cookies::SESSION_COOKIE) else {
-        return Ok(Principal::Anonymous);
-    };
-    // A stale cookie makes an anonymous visitor, not an error: the shop still browses.
-    let Some(principal) = auth::resolve_session(store, token).await? else {
-        return Ok(Principal::Anonymous);
-    };
-    if cookies::is_unsafe(method) && !cookies::carries_csrf_token(headers, token) {
-        return Err(ApiError::CsrfTokenMissing);
-    }
-    Ok(principal)
-}
-
-/// The session token a request presents: its bearer token, else its session cookie.
-pub fn presented_token(headers: &HeaderMap) -> Option<&str> {
-    match headers.get(header::AUTHORIZATION) {
-        Some(value) => value.to_str().ok().and_then(bearer_token),
-        None => cookies::cookie(headers, cookies::SESSION_COOKIE),
-    }
-}
-
-pub fn bearer_token(header_value: &str) -> Option<&str> {
-    let (scheme, token) = header_value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// Path parameters; a path that does not decode is a 400 problem, and an id holding a

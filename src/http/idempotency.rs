@@ -13,9 +13,9 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::extract::{ResolvedCaller, resolve_caller};
 use super::problem::ApiError;
 use super::{AppState, BODY_LIMIT_BYTES};
+use crate::app::caller::{CallerError, ResolvedCaller, resolve_caller};
 use crate::domain::idempotency::{self, Claim, StoredResponse};
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -47,10 +47,10 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
     // without its key claimed.
     let caller = match resolve_caller(&state.store, request.method(), request.headers()).await {
         Ok(caller) => caller,
-        Err(ApiError::Domain(crate::domain::DomainError::Unauthorized) | ApiError::CsrfTokenMissing) => {
+        Err(CallerError::InvalidToken | CallerError::CsrfTokenMissing) => {
             return Ok(next.run(request).await);
         }
-        Err(error) => return Err(error.into_response()),
+        Err(error) => return Err(ApiError::from(error).into_response()),
     };
     let scope = caller.scope();
     let (mut parts, body) = request.into_parts();

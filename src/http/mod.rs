@@ -8,7 +8,6 @@ mod admin;
 mod auth;
 mod carts;
 mod catalog;
-pub mod cookies;
 pub mod dto;
 pub mod extract;
 mod idempotency;
@@ -17,7 +16,6 @@ pub mod openapi;
 mod ops;
 mod orders;
 pub mod problem;
-pub mod streams;
 mod strict_json;
 
 use std::sync::Arc;
@@ -28,9 +26,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Serialize;
-use tokio::sync::watch;
 use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -41,35 +37,12 @@ use tower_http::sensitive_headers::{SetSensitiveRequestHeadersLayer, SetSensitiv
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::domain::checkout::CheckoutSettings;
-use crate::domain::events::EventBus;
-use crate::payments::PaymentProvider;
-use crate::store::Store;
+use crate::app::AppState;
 
 /// Request bodies above this are refused with 413 (contract: Conventions).
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub payments: PaymentProvider,
-    pub events: EventBus,
-    pub checkout: CheckoutSettings,
-    pub idempotency_abandon_seconds: i64,
-    pub metrics: PrometheusHandle,
-    /// Mark session cookies `Secure`.
-    pub secure_cookies: bool,
-    pub mailer: crate::mail::Mailer,
-    /// The shop's public address, for links in emails.
-    pub public_url: String,
-    /// Live streams open per client address.
-    pub stream_slots: streams::StreamSlots,
-    /// Flips to true when the server shuts down, ending live streams so it can.
-    pub shutdown: watch::Receiver<bool>,
-}
 
 /// A 201 Created with a JSON body.
 pub struct Created<T>(pub T);
@@ -115,9 +88,9 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
-/// The whole application: API, documentation and operations endpoints, with middleware.
-pub fn router(state: AppState, settings: &HttpSettings) -> Router {
-    let api = Router::new()
+/// The API's routes, each answered within the request time limit.
+pub fn routes() -> Router<AppState> {
+    Router::new()
         .merge(ops::router())
         .merge(auth::router())
         .merge(catalog::router())
@@ -125,18 +98,32 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         .merge(orders::router())
         .merge(admin::router())
         .merge(access::router())
-        .merge(crate::web::router())
-        .layer(axum::middleware::from_fn_with_state(
-            settings.request_timeout,
-            middleware::time_limit,
-        ));
-    let streams = Router::new()
-        .merge(orders::streaming_router())
-        .merge(admin::streaming_router());
+}
 
+/// The API's live streams, which last as long as their clients wish.
+pub fn streaming_routes() -> Router<AppState> {
+    Router::new()
+        .merge(orders::streaming_router())
+        .merge(admin::streaming_router())
+}
+
+/// The served application: `routes` (the API's and the pages', merged by `server`) under
+/// the time limit, `streaming` without it, and around both the documentation, the
+/// problem+json fallbacks and every cross-cutting layer (idempotency, audit, metrics,
+/// limits, compression, security headers, tracing, request ids).
+pub fn application(
+    routes: Router<AppState>,
+    streaming: Router<AppState>,
+    state: AppState,
+    settings: &HttpSettings,
+) -> Router {
+    let timed = routes.layer(axum::middleware::from_fn_with_state(
+        settings.request_timeout,
+        middleware::time_limit,
+    ));
     let mut router = Router::new()
-        .merge(api)
-        .merge(streams)
+        .merge(timed)
+        .merge(streaming)
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), access::audit))
         .route_layer(axum::middleware::from_fn(middleware::record_metrics))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::document()))

@@ -13,11 +13,12 @@ use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::dto::{ListResponse, OrderAccessQuery, OrderDto, PageQuery};
-use super::extract::{ApiPath, ApiQuery, Caller, presented_token};
+use super::extract::{ApiPath, ApiQuery, Caller};
 use super::problem::{ApiResult, Problem};
 use super::{AppState, Json};
+use crate::app::caller::{presented_token, still_signed_in};
 use crate::domain::orders::{self, Order};
-use crate::domain::{PageRequest, Permission, Principal, auth};
+use crate::domain::{PageRequest, Permission, Principal};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -89,7 +90,7 @@ pub async fn order_events(
             let change = tokio::select! {
                 _ = shutdown.changed() => break,
                 _ = recheck.tick() => {
-                    if still_signed_in(&state, credential.as_deref(), &caller).await { continue } else { break }
+                    if still_signed_in(&state.store, credential.as_deref(), &caller).await { continue } else { break }
                 }
                 change = changes.recv() => change,
             };
@@ -130,7 +131,7 @@ pub async fn all_events(
             let change = tokio::select! {
                 _ = shutdown.changed() => break,
                 _ = recheck.tick() => {
-                    if still_signed_in(&state, credential.as_deref(), &caller).await { continue } else { break }
+                    if still_signed_in(&state.store, credential.as_deref(), &caller).await { continue } else { break }
                 }
                 change = changes.recv() => change,
             };
@@ -143,7 +144,7 @@ pub async fn all_events(
                 Err(RecvError::Closed) => break,
             };
             // Few staff streams, much data each: the session is checked before every event.
-            if !still_signed_in(&state, credential.as_deref(), &caller).await {
+            if !still_signed_in(&state.store, credential.as_deref(), &caller).await {
                 break;
             }
             if let Ok(order) = orders::get_order(&state.store, &caller, &event.order_id, None).await {
@@ -156,15 +157,6 @@ pub async fn all_events(
 
 /// How often a live stream checks that its caller's session or key still holds.
 const RECHECK: Duration = Duration::from_secs(30);
-
-/// True while the credential a stream was opened with still names the same caller: a
-/// logout, an expiry, a password change or a revoked key ends the stream.
-async fn still_signed_in(state: &AppState, credential: Option<&str>, caller: &Principal) -> bool {
-    match credential {
-        None => true,
-        Some(token) => matches!(auth::resolve_session(&state.store, token).await, Ok(Some(now)) if now == *caller),
-    }
-}
 
 fn order_event(name: &str, id: &str, order: Order) -> Event {
     let data = serde_json::to_string(&OrderDto::from(order)).unwrap_or_else(|_| "{}".to_owned());

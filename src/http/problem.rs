@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::app::caller::CallerError;
 use crate::domain::{DomainError, FieldError, Shortage};
 
 /// Every error a request can end with.
@@ -32,6 +33,16 @@ pub enum ApiError {
     Timeout(u128),
     #[error("a request authenticated by the session cookie must carry its X-CSRF-Token")]
     CsrfTokenMissing,
+}
+
+impl From<CallerError> for ApiError {
+    fn from(error: CallerError) -> Self {
+        match error {
+            CallerError::InvalidToken => ApiError::Domain(DomainError::Unauthorized),
+            CallerError::CsrfTokenMissing => ApiError::CsrfTokenMissing,
+            CallerError::Failed(error) => ApiError::Domain(error),
+        }
+    }
 }
 
 impl From<crate::store::StoreError> for ApiError {

@@ -8,13 +8,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::view::{self, OrderRow, OrderView, VariantView};
-use super::{PageError, PageQuery, PageResult, Shell, Visitor, page};
+use super::{PageError, PagePath, PageQuery, PageResult, Shell, Visitor, page};
+use crate::app::AppState;
 use crate::domain::catalog::{self, ProductQuery};
 use crate::domain::reports::{self, DailySales};
 use crate::domain::time::Timestamp;
 use crate::domain::{PageRequest, Permission, Principal, orders};
-use crate::http::AppState;
-use crate::http::extract::ApiPath;
 
 #[derive(Template)]
 #[template(path = "admin/sign_in.html")]
@@ -164,7 +163,7 @@ struct OrderPage {
 pub async fn order(
     State(state): State<AppState>,
     StaffVisitor(visitor): StaffVisitor,
-    ApiPath(id): ApiPath<String>,
+    PagePath(id): PagePath<String>,
 ) -> PageResult {
     let order = orders::get_order_as_staff(&state.store, &visitor, &id).await?;
     let open = order.status == orders::OrderStatus::Paid;
@@ -298,7 +297,7 @@ pub async fn new_product(State(state): State<AppState>, StaffVisitor(visitor): S
 pub async fn product(
     State(state): State<AppState>,
     StaffVisitor(visitor): StaffVisitor,
-    ApiPath(id): ApiPath<String>,
+    PagePath(id): PagePath<String>,
 ) -> PageResult {
     visitor.require(Permission::Catalog)?;
     let product = catalog::get_product(&state.store, &id, false).await?;

@@ -20,9 +20,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::de::DeserializeOwned;
 
+use crate::app::AppState;
+use crate::app::caller::{CallerError, ResolvedCaller, resolve_caller};
 use crate::domain::{DomainError, Principal};
-use crate::http::AppState;
-use crate::http::extract::{ResolvedCaller, resolve_caller};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -60,10 +60,8 @@ where
         let state = AppState::from_ref(state);
         let principal = match resolve_caller(&state.store, &parts.method, &parts.headers).await {
             Ok(principal) => principal,
-            Err(crate::http::problem::ApiError::Domain(DomainError::Store(error))) => {
-                return Err(DomainError::Store(error).into());
-            }
-            Err(_) => Principal::Anonymous,
+            Err(CallerError::Failed(error)) => return Err(error.into()),
+            Err(CallerError::InvalidToken | CallerError::CsrfTokenMissing) => Principal::Anonymous,
         };
         parts.extensions.insert(ResolvedCaller(principal.clone()));
         Ok(Visitor(principal))
@@ -190,6 +188,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for PageQuery<T> {
         }
         serde_urlencoded::from_str(query)
             .map(PageQuery)
+            .map_err(|_| PageError::NotFound)
+    }
+}
+
+/// A page's path parameters. One that does not decode, or holds a control character such
+/// as NUL, names no page: 404.
+pub struct PagePath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PagePath<T> {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| PageError::NotFound)?;
+        if params.iter().any(|(_, value)| value.chars().any(char::is_control)) {
+            return Err(PageError::NotFound);
+        }
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| PagePath(value))
             .map_err(|_| PageError::NotFound)
     }
 }

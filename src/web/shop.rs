@@ -7,12 +7,11 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use super::view::{self, CartView, OrderRow, OrderView, ProductCard, VariantView};
-use super::{PageError, PageQuery, PageResult, Shell, Visitor, page};
+use super::{PageError, PagePath, PageQuery, PageResult, Shell, Visitor, page};
+use crate::app::AppState;
+use crate::app::cookies;
 use crate::domain::catalog::{self, ProductQuery};
 use crate::domain::{DomainError, PageRequest, Principal, carts, orders};
-use crate::http::AppState;
-use crate::http::cookies;
-use crate::http::extract::ApiPath;
 use crate::payments::TEST_CARDS;
 
 /// The cookie in which the browser keeps its cart's id (set by `app.js`).
@@ -112,7 +111,7 @@ struct ProductPage {
 pub async fn product(
     State(state): State<AppState>,
     Visitor(visitor): Visitor,
-    ApiPath(slug): ApiPath<String>,
+    PagePath(slug): PagePath<String>,
 ) -> PageResult {
     let product = catalog::get_product(&state.store, &slug, true).await?;
     let card = ProductCard::from(&product);
@@ -175,7 +174,7 @@ struct OrderPage {
 pub async fn order(
     State(state): State<AppState>,
     Visitor(visitor): Visitor,
-    ApiPath(id): ApiPath<String>,
+    PagePath(id): PagePath<String>,
     PageQuery(query): PageQuery<OrderQuery>,
 ) -> PageResult {
     let order = orders::get_order(&state.store, &visitor, &id, query.token.as_deref()).await?;

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use super::problem::ApiError;
 use crate::domain::DomainError;
 
 #[derive(Debug, Clone)]
@@ -31,11 +30,11 @@ impl StreamSlots {
     }
 
     /// A slot for `client`, or 429 when it holds its limit already.
-    pub fn take(&self, client: IpAddr) -> Result<StreamSlot, ApiError> {
+    pub fn take(&self, client: IpAddr) -> Result<StreamSlot, DomainError> {
         let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let count = open.entry(client).or_insert(0);
         if *count >= self.per_client {
-            return Err(ApiError::Domain(DomainError::RateLimited { retry_after_seconds: 5 }));
+            return Err(DomainError::RateLimited { retry_after_seconds: 5 });
         }
         *count += 1;
         Ok(StreamSlot {

@@ -1,0 +1,36 @@
+//! What the API (`http`), the pages (`web`) and the background jobs (`jobs`) share: the
+//! application state, and who is calling. They depend on this module and on `domain`,
+//! never on each other.
+
+pub mod caller;
+pub mod cookies;
+pub mod streams;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::sync::watch;
+
+use crate::domain::checkout::CheckoutSettings;
+use crate::domain::events::EventBus;
+use crate::mail::Mailer;
+use crate::payments::PaymentProvider;
+use crate::store::Store;
+
+/// What every handler, page and job can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub payments: PaymentProvider,
+    pub events: EventBus,
+    pub checkout: CheckoutSettings,
+    pub idempotency_abandon_seconds: i64,
+    pub metrics: PrometheusHandle,
+    /// Mark session cookies `Secure`.
+    pub secure_cookies: bool,
+    pub mailer: Mailer,
+    /// The shop's public address, for links in emails.
+    pub public_url: String,
+    /// Live streams open per client address.
+    pub stream_slots: streams::StreamSlots,
+    /// Flips to true when the server shuts down, ending live streams and jobs so it can.
+    pub shutdown: watch::Receiver<bool>,
+}
