@@ -15,7 +15,8 @@ use crate::domain::checkout::CheckoutSettings;
 use crate::domain::events::{EventBus, forward_notifications};
 use crate::http::{self, HttpSettings, RateLimit};
 use crate::mail::Mailer;
-use crate::payments::{PaymentProvider, TestProvider, TestProviderFaults};
+use crate::domain::payments::Payments;
+use crate::payments::{TestProvider, TestProviderFaults};
 use crate::store::Store;
 use crate::store::events::EventListener;
 use crate::{jobs, telemetry, web};
@@ -87,7 +88,7 @@ impl Server {
         let (shutdown, shutdown_signal) = watch::channel(false);
         let notifications = EventListener::connect(&store).await;
         let state = AppState {
-            payments: PaymentProvider::test(
+            payments: Payments::new(
                 TestProvider::new(store.clone(), options.test_provider_faults),
                 options.checkout.provider_timeout,
             ),

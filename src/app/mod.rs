@@ -12,14 +12,14 @@ use tokio::sync::watch;
 use crate::domain::checkout::CheckoutSettings;
 use crate::domain::events::EventBus;
 use crate::mail::Mailer;
-use crate::payments::PaymentProvider;
+use crate::domain::payments::Payments;
 use crate::store::Store;
 
 /// What every handler, page and job can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub payments: PaymentProvider,
+    pub payments: Payments,
     pub events: EventBus,
     pub checkout: CheckoutSettings,
     pub idempotency_abandon_seconds: i64,

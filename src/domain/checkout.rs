@@ -17,7 +17,7 @@ use super::time::Timestamp;
 use super::validate::{self, Address, Checks};
 use super::{DomainError, DomainResult, Principal, Shortage, auth, ids};
 use crate::faults::{self, FaultPoint};
-use crate::payments::{CaptureOutcome, PaymentProvider, ProviderError};
+use super::payments::{CaptureOutcome, Payments, ProviderError};
 use crate::store::carts as cart_store;
 use crate::store::catalog::find_stock;
 use crate::store::orders::{self as order_store, OrderItemRow, OrderRow};
@@ -71,7 +71,7 @@ impl Default for CheckoutSettings {
 
 pub async fn checkout(
     db: &Store,
-    provider: &PaymentProvider,
+    provider: &Payments,
     bus: &EventBus,
     settings: CheckoutSettings,
     caller: &Principal,
@@ -123,7 +123,7 @@ pub async fn checkout(
 }
 
 fn parse_request(
-    provider: &PaymentProvider,
+    provider: &Payments,
     caller: &Principal,
     request: &CheckoutRequest,
 ) -> DomainResult<(String, Address)> {
@@ -439,7 +439,7 @@ fn new_guest_token() -> String {
 /// attempt the provider never saw is failed, releasing its stock; no live process still
 /// waits on its capture, as the reservation outlasts the provider timeout. Returns how
 /// many were settled.
-pub async fn recover_pending(db: &Store, provider: &PaymentProvider, bus: &EventBus) -> DomainResult<usize> {
+pub async fn recover_pending(db: &Store, provider: &Payments, bus: &EventBus) -> DomainResult<usize> {
     let now = Timestamp::now();
     let stale = {
         let mut conn = db.read().await?;

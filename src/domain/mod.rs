@@ -16,6 +16,7 @@ pub mod money;
 pub mod orders;
 pub mod password_hashing;
 pub mod password_reset;
+pub mod payments;
 pub mod reports;
 pub mod staff;
 pub mod time;

@@ -9,7 +9,7 @@ use super::money::{Currency, Money, Totals};
 use super::time::Timestamp;
 use super::validate::Address;
 use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, auth, ids};
-use crate::payments::PaymentProvider;
+use super::payments::Payments;
 use crate::store::orders::{self as store, OrderFilter, OrderItemRow, OrderRow};
 use crate::store::payments as payment_store;
 use crate::store::{Conn, Store};
@@ -294,7 +294,7 @@ pub async fn fulfill(
 /// is refunded.
 pub async fn cancel(
     db: &Store,
-    provider: &PaymentProvider,
+    provider: &Payments,
     bus: &EventBus,
     caller: &Principal,
     id: &str,
@@ -334,7 +334,7 @@ pub async fn cancel(
 /// Refunds `amount` minor units (default: all that is left) of an order's payment.
 pub async fn refund(
     db: &Store,
-    provider: &PaymentProvider,
+    provider: &Payments,
     bus: &EventBus,
     caller: &Principal,
     id: &str,
@@ -414,7 +414,7 @@ enum OnProviderFailure {
 /// Asks the provider to refund, then records the outcome.
 async fn finish_refund(
     db: &Store,
-    provider: &PaymentProvider,
+    provider: &Payments,
     bus: &EventBus,
     row: &OrderRow,
     refund: PendingRefund,
@@ -463,7 +463,7 @@ async fn finish_refund(
 /// were completed.
 pub async fn retry_pending_refunds(
     db: &Store,
-    provider: &PaymentProvider,
+    provider: &Payments,
     bus: &EventBus,
     older_than_seconds: i64,
 ) -> DomainResult<usize> {

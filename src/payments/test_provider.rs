@@ -5,8 +5,10 @@
 //! calling twice with one key records one charge and answers the same, as a real provider
 //! does. Tests count charges in that ledger.
 
-use super::{CaptureOutcome, ProviderError};
+use futures_util::future::BoxFuture;
+
 use crate::domain::money::Money;
+use crate::domain::payments::{CaptureOutcome, PaymentProvider, ProviderError};
 use crate::domain::time::Timestamp;
 use crate::store::Store;
 use crate::store::test_provider::{self as ledger, ChargeRow};
@@ -56,11 +58,7 @@ impl TestProvider {
         TestProvider { ledger, faults }
     }
 
-    pub fn recognizes(&self, token: &str) -> bool {
-        behaviour(token).is_some()
-    }
-
-    pub async fn capture(&self, key: &str, token: &str, amount: Money) -> Result<CaptureOutcome, ProviderError> {
+    async fn capture(&self, key: &str, token: &str, amount: Money) -> Result<CaptureOutcome, ProviderError> {
         if let Some(delay) = self.faults.capture_delay {
             tokio::time::sleep(delay).await;
         }
@@ -91,7 +89,7 @@ impl TestProvider {
         Ok(outcome_of(&recorded, key))
     }
 
-    pub async fn find_capture(&self, key: &str) -> Result<Option<CaptureOutcome>, ProviderError> {
+    async fn find_capture(&self, key: &str) -> Result<Option<CaptureOutcome>, ProviderError> {
         let found = ledger::find_charge(&self.ledger, key)
             .await
             .map_err(unreachable_ledger)?;
@@ -100,7 +98,7 @@ impl TestProvider {
             .map(|charge| outcome_of(&charge, key)))
     }
 
-    pub async fn refund(&self, key: &str, capture_key: &str, amount: Money) -> Result<(), ProviderError> {
+    async fn refund(&self, key: &str, capture_key: &str, amount: Money) -> Result<(), ProviderError> {
         let row = ChargeRow {
             idempotency_key: key.to_owned(),
             kind: "refund".to_owned(),
@@ -115,6 +113,34 @@ impl TestProvider {
             .await
             .map_err(unreachable_ledger)?;
         Ok(())
+    }
+}
+
+impl PaymentProvider for TestProvider {
+    fn recognizes(&self, token: &str) -> bool {
+        behaviour(token).is_some()
+    }
+
+    fn capture<'a>(
+        &'a self,
+        idempotency_key: &'a str,
+        token: &'a str,
+        amount: Money,
+    ) -> BoxFuture<'a, Result<CaptureOutcome, ProviderError>> {
+        Box::pin(TestProvider::capture(self, idempotency_key, token, amount))
+    }
+
+    fn find_capture<'a>(&'a self, idempotency_key: &'a str) -> BoxFuture<'a, Result<Option<CaptureOutcome>, ProviderError>> {
+        Box::pin(TestProvider::find_capture(self, idempotency_key))
+    }
+
+    fn refund<'a>(
+        &'a self,
+        idempotency_key: &'a str,
+        capture_key: &'a str,
+        amount: Money,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(TestProvider::refund(self, idempotency_key, capture_key, amount))
     }
 }
 
