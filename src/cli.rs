@@ -152,7 +152,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let store = open(&database.database_url).await?;
             store.migrate().await.context("applying migrations")?;
-            let (key, secret) = domain::access::create_api_key_as_operator(&store, &name, &scopes)
+            let (key, secret) = domain::accounts::api_keys::create_api_key_as_operator(&store, &name, &scopes)
                 .await
                 .map_err(describe)?;
             println!(
@@ -168,7 +168,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let password = read_password()?;
             let store = open(&database.database_url).await?;
             store.migrate().await.context("applying migrations")?;
-            let staff = domain::staff::create_admin(&store, &email, &password)
+            let staff = domain::accounts::staff::create_admin(&store, &email, &password)
                 .await
                 .map_err(describe)?;
             println!("created admin {} ({})", staff.email, staff.id);

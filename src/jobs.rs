@@ -8,9 +8,10 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::app::AppState;
-use crate::domain::password_reset::Email;
+use crate::domain::accounts::password_reset::Email;
+use crate::domain::accounts::sessions;
 use crate::domain::time::Timestamp;
-use crate::domain::{auth, checkout, idempotency, orders};
+use crate::domain::{checkout, idempotency, orders};
 use crate::store::outbox;
 
 pub fn spawn(state: AppState, interval: Duration) -> JoinHandle<()> {
@@ -39,7 +40,7 @@ pub async fn run_once(state: &AppState) {
         Ok(completed) => tracing::info!(completed, "completed refunds left pending"),
         Err(error) => tracing::error!(%error, "refund recovery failed"),
     }
-    match auth::delete_expired(&state.store).await {
+    match sessions::delete_expired(&state.store).await {
         Ok(0) => {}
         Ok(deleted) => tracing::debug!(deleted, "deleted expired sessions and old login failures"),
         Err(error) => tracing::error!(%error, "session cleanup failed"),

@@ -3,7 +3,8 @@
 use axum::http::{HeaderMap, Method, header};
 
 use super::cookies;
-use crate::domain::{DomainError, Principal, auth};
+use crate::domain::accounts::sessions;
+use crate::domain::{DomainError, Principal};
 use crate::store::Store;
 
 /// Why a request names no caller it may act as.
@@ -34,14 +35,14 @@ pub struct ResolvedCaller(pub Principal);
 pub async fn resolve_caller(store: &Store, method: &Method, headers: &HeaderMap) -> Result<Principal, CallerError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = bearer_token(value.to_str().unwrap_or_default()).ok_or(CallerError::InvalidToken)?;
-        return auth::resolve_session(store, token)
+        return sessions::resolve_session(store, token)
             .await?
             .ok_or(CallerError::InvalidToken);
     }
     let Some(token) = cookies::cookie(headers, cookies::SESSION_COOKIE) else {
         return Ok(Principal::Anonymous);
     };
-    let Some(principal) = auth::resolve_session(store, token).await? else {
+    let Some(principal) = sessions::resolve_session(store, token).await? else {
         return Ok(Principal::Anonymous);
     };
     if cookies::is_unsafe(method) && !cookies::carries_csrf_token(headers, token) {
@@ -69,6 +70,6 @@ pub fn bearer_token(header_value: &str) -> Option<&str> {
 pub async fn still_signed_in(store: &Store, credential: Option<&str>, caller: &Principal) -> bool {
     match credential {
         None => true,
-        Some(token) => matches!(auth::resolve_session(store, token).await, Ok(Some(now)) if now == *caller),
+        Some(token) => matches!(sessions::resolve_session(store, token).await, Ok(Some(now)) if now == *caller),
     }
 }

@@ -11,8 +11,8 @@ use tokio::sync::watch;
 
 use crate::domain::checkout::CheckoutSettings;
 use crate::domain::events::EventBus;
-use crate::mail::Mailer;
 use crate::domain::payments::Payments;
+use crate::mail::Mailer;
 use crate::store::Store;
 
 /// What every handler, page and job can reach.

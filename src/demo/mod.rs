@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
+use crate::domain::accounts::Role;
 use crate::domain::catalog::{self, NewProduct, NewVariant, ProductQuery};
-use crate::domain::staff::Role;
 use crate::domain::{DomainError, DomainResult, PageRequest, Principal};
 use crate::store::Store;
 
@@ -49,12 +49,17 @@ struct DemoVariant {
 /// Loads the demo catalog unless the database already has products; returns how many
 /// products were loaded.
 pub async fn load_if_empty(db: &Store) -> DomainResult<usize> {
+    // The loader acts as an admin that exists only for this call.
+    let loader = Principal::Staff {
+        id: "stf_demo_loader".to_owned(),
+        role: Role::Admin,
+    };
     // Loaded only into a shop with neither products nor categories.
     let probe = PageRequest {
         limit: 1,
         after_id: None,
     };
-    let has_products = !catalog::list_products(db, &ProductQuery::default(), &probe)
+    let has_products = !catalog::list_products_as_staff(db, &loader, &ProductQuery::default(), &probe)
         .await?
         .data
         .is_empty();
@@ -64,11 +69,6 @@ pub async fn load_if_empty(db: &Store) -> DomainResult<usize> {
     }
     let demo: DemoCatalog =
         serde_json::from_str(CATALOG).map_err(|error| DomainError::Internal(format!("demo catalog: {error}")))?;
-    // The loader acts as an admin that exists only for this call.
-    let loader = Principal::Staff {
-        id: "stf_demo_loader".to_owned(),
-        role: Role::Admin,
-    };
     let mut category_ids = HashMap::new();
     for category in &demo.categories {
         let created = catalog::create_category(db, &loader, &category.name, Some(&category.slug), None).await?;

@@ -129,8 +129,28 @@ pub struct ProductQuery {
     pub status: Option<ProductStatus>,
 }
 
-/// Published products, newest first, optionally searched and filtered by category.
+/// Published products, newest first, optionally searched and filtered by category (the
+/// public catalog: `query.status` is ignored).
 pub async fn list_products(db: &Store, query: &ProductQuery, page: &PageRequest) -> DomainResult<Page<Product>> {
+    let published = ProductQuery {
+        status: Some(ProductStatus::Published),
+        ..query.clone()
+    };
+    find_products(db, &published, page).await
+}
+
+/// Products of any status (or of `query.status`), for staff with the catalog permission.
+pub async fn list_products_as_staff(
+    db: &Store,
+    caller: &Principal,
+    query: &ProductQuery,
+    page: &PageRequest,
+) -> DomainResult<Page<Product>> {
+    caller.require(Permission::Catalog)?;
+    find_products(db, query, page).await
+}
+
+async fn find_products(db: &Store, query: &ProductQuery, page: &PageRequest) -> DomainResult<Page<Product>> {
     let pattern = query
         .search
         .as_deref()
@@ -180,11 +200,17 @@ pub async fn list_products(db: &Store, query: &ProductQuery, page: &PageRequest)
     Ok(page.into_page(products, |p| &p.id))
 }
 
-/// A product by id or slug; with `published_only`, drafts and archived products are missing.
-pub async fn get_product(db: &Store, id_or_slug: &str, published_only: bool) -> DomainResult<Product> {
+/// A published product by id or slug; drafts and archived products are missing.
+pub async fn get_product(db: &Store, id_or_slug: &str) -> DomainResult<Product> {
     let mut conn = db.read().await?;
-    let status = published_only.then_some(ProductStatus::Published.as_str());
-    load_product(&mut conn, id_or_slug, status).await
+    load_product(&mut conn, id_or_slug, Some(ProductStatus::Published.as_str())).await
+}
+
+/// A product of any status by id or slug, for staff with the catalog permission.
+pub async fn get_product_as_staff(db: &Store, caller: &Principal, id_or_slug: &str) -> DomainResult<Product> {
+    caller.require(Permission::Catalog)?;
+    let mut conn = db.read().await?;
+    load_product(&mut conn, id_or_slug, None).await
 }
 
 async fn load_product(conn: &mut Conn, id_or_slug: &str, status: Option<&str>) -> DomainResult<Product> {

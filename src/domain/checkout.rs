@@ -13,11 +13,11 @@ use super::carts::{self, CartStatus};
 use super::events::{self, Event, EventBus, EventKind};
 use super::money::{Currency, Money, Totals};
 use super::orders::{self, Order, OrderStatus, PaymentStatus};
+use super::payments::{CaptureOutcome, Payments, ProviderError};
 use super::time::Timestamp;
 use super::validate::{self, Address, Checks};
-use super::{DomainError, DomainResult, Principal, Shortage, auth, ids};
+use super::{DomainError, DomainResult, Principal, Shortage, accounts, ids};
 use crate::faults::{self, FaultPoint};
-use super::payments::{CaptureOutcome, Payments, ProviderError};
 use crate::store::carts as cart_store;
 use crate::store::catalog::find_stock;
 use crate::store::orders::{self as order_store, OrderItemRow, OrderRow};
@@ -83,7 +83,7 @@ pub async fn checkout(
     let buyer = Buyer {
         email,
         address,
-        guest_token_hash: guest_token.as_deref().map(auth::hash_token),
+        guest_token_hash: guest_token.as_deref().map(accounts::hash_token),
     };
 
     let attempt = match reserve(db, settings, caller, cart_id, &buyer, &request).await? {

@@ -4,8 +4,7 @@
 //! and know nothing of HTTP. Authorization is checked here too (design.md, invariant 5):
 //! a thing that belongs to someone else is `NotFound`, never `Forbidden`.
 
-pub mod access;
-pub mod auth;
+pub mod accounts;
 pub mod carts;
 pub mod catalog;
 pub mod checkout;
@@ -14,11 +13,8 @@ pub mod idempotency;
 pub mod ids;
 pub mod money;
 pub mod orders;
-pub mod password_hashing;
-pub mod password_reset;
 pub mod payments;
 pub mod reports;
-pub mod staff;
 pub mod time;
 pub mod validate;
 
@@ -97,7 +93,7 @@ pub enum Principal {
     },
     Staff {
         id: String,
-        role: staff::Role,
+        role: accounts::Role,
     },
     /// A server-to-server key: staff powers limited to its scopes.
     ApiKey {
@@ -170,11 +166,11 @@ impl Principal {
         let id = self.require_staff()?;
         let allowed = match self {
             Principal::Staff {
-                role: staff::Role::Admin,
+                role: accounts::Role::Admin,
                 ..
             } => true,
             Principal::Staff {
-                role: staff::Role::Staff,
+                role: accounts::Role::Staff,
                 ..
             } => permission != Permission::Administration,
             Principal::ApiKey { scopes, .. } => scopes.contains(&permission),

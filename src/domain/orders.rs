@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use super::events::{self, EventBus, EventKind};
 use super::money::{Currency, Money, Totals};
+use super::payments::Payments;
 use super::time::Timestamp;
 use super::validate::Address;
-use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, auth, ids};
-use super::payments::Payments;
+use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, accounts, ids};
 use crate::store::orders::{self as store, OrderFilter, OrderItemRow, OrderRow};
 use crate::store::payments as payment_store;
 use crate::store::{Conn, Store};
@@ -238,7 +238,7 @@ fn may_see(caller: &Principal, row: &OrderRow, guest_token: Option<&str>) -> boo
         Principal::Staff { .. } | Principal::ApiKey { .. } => caller.require(Permission::Orders).is_ok(),
         _ => match (&row.customer_id, &row.guest_token_hash) {
             (Some(owner), _) => caller.customer_id() == Some(owner.as_str()),
-            (None, Some(hash)) => guest_token.is_some_and(|token| constant_time_eq(&auth::hash_token(token), hash)),
+            (None, Some(hash)) => guest_token.is_some_and(|token| constant_time_eq(&accounts::hash_token(token), hash)),
             (None, None) => false,
         },
     }

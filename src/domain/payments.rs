@@ -40,7 +40,10 @@ pub trait PaymentProvider: Send + Sync {
     ) -> BoxFuture<'a, Result<CaptureOutcome, ProviderError>>;
 
     /// What became of an earlier capture with this key; `None` if the provider never saw it.
-    fn find_capture<'a>(&'a self, idempotency_key: &'a str) -> BoxFuture<'a, Result<Option<CaptureOutcome>, ProviderError>>;
+    fn find_capture<'a>(
+        &'a self,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<CaptureOutcome>, ProviderError>>;
 
     /// Refunds `amount` of the capture made with `capture_key`, once per `idempotency_key`.
     fn refund<'a>(
@@ -76,8 +79,14 @@ impl Payments {
         self.provider.recognizes(token)
     }
 
-    pub async fn capture(&self, idempotency_key: &str, token: &str, amount: Money) -> Result<CaptureOutcome, ProviderError> {
-        self.in_time(self.provider.capture(idempotency_key, token, amount)).await
+    pub async fn capture(
+        &self,
+        idempotency_key: &str,
+        token: &str,
+        amount: Money,
+    ) -> Result<CaptureOutcome, ProviderError> {
+        self.in_time(self.provider.capture(idempotency_key, token, amount))
+            .await
     }
 
     pub async fn find_capture(&self, idempotency_key: &str) -> Result<Option<CaptureOutcome>, ProviderError> {

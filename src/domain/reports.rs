@@ -1,6 +1,6 @@
 //! What staff see at a glance: the day's sales, and customers found by email or name.
 
-use super::auth::Customer;
+use super::accounts::Customer;
 use super::money::{Currency, Money};
 use super::orders::{self, Order};
 use super::time::Timestamp;

@@ -18,7 +18,9 @@ use super::problem::{ApiError, ApiResult, Problem};
 use super::{AppState, Created, Json};
 use crate::app::caller::{ResolvedCaller, resolve_caller};
 use crate::domain::PageRequest;
-use crate::domain::access::{self, ApiKey, AuditEntry, AuditedAction};
+use crate::domain::accounts::api_keys::{self, ApiKey};
+use crate::domain::accounts::audit::{self, AuditEntry, AuditedAction};
+use crate::domain::accounts::staff;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -123,7 +125,7 @@ pub struct StaffList {
 #[utoipa::path(get, path = "/v1/admin/staff", tag = "administration", security(("bearer" = [])),
     responses((status = 200, body = StaffList), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list_staff(State(state): State<AppState>, Staff(caller): Staff) -> ApiResult<Json<StaffList>> {
-    let staff = access::list_staff(&state.store, &caller).await?;
+    let staff = staff::list_staff(&state.store, &caller).await?;
     Ok(Json(StaffList {
         data: staff.into_iter().map(Into::into).collect(),
     }))
@@ -139,7 +141,7 @@ pub async fn create_staff(
     Staff(caller): Staff,
     ApiJson(body): ApiJson<NewStaffRequest>,
 ) -> ApiResult<Created<StaffDto>> {
-    let staff = access::create_staff(&state.store, &caller, &body.email, &body.password, &body.role).await?;
+    let staff = staff::create_staff(&state.store, &caller, &body.email, &body.password, &body.role).await?;
     Ok(Created(staff.into()))
 }
 
@@ -147,7 +149,7 @@ pub async fn create_staff(
 #[utoipa::path(get, path = "/v1/admin/api-keys", tag = "administration", security(("bearer" = [])),
     responses((status = 200, body = ApiKeyList), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list_api_keys(State(state): State<AppState>, Staff(caller): Staff) -> ApiResult<Json<ApiKeyList>> {
-    let keys = access::list_api_keys(&state.store, &caller).await?;
+    let keys = api_keys::list_api_keys(&state.store, &caller).await?;
     Ok(Json(ApiKeyList {
         data: keys.into_iter().map(Into::into).collect(),
     }))
@@ -162,7 +164,7 @@ pub async fn create_api_key(
     Staff(caller): Staff,
     ApiJson(body): ApiJson<NewApiKeyRequest>,
 ) -> ApiResult<Created<ApiKeyDto>> {
-    let (key, secret) = access::create_api_key(&state.store, &caller, &body.name, &body.scopes).await?;
+    let (key, secret) = api_keys::create_api_key(&state.store, &caller, &body.name, &body.scopes).await?;
     let mut dto = ApiKeyDto::from(key);
     dto.key = Some(secret);
     Ok(Created(dto))
@@ -177,7 +179,7 @@ pub async fn revoke_api_key(
     Staff(caller): Staff,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    access::revoke_api_key(&state.store, &caller, &id).await?;
+    api_keys::revoke_api_key(&state.store, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -190,7 +192,7 @@ pub async fn list_audit(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<ListResponse<AuditEntryDto>>> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
-    let entries = access::list_audit(&state.store, &caller, &page).await?;
+    let entries = audit::list_audit(&state.store, &caller, &page).await?;
     Ok(Json(ListResponse::from_page(entries, Into::into)))
 }
 
@@ -236,7 +238,7 @@ pub async fn audit(State(state): State<AppState>, mut request: Request, next: Ne
             client_ip: &client_ip,
             request_id: request_id.as_deref(),
         };
-        if let Err(error) = access::record(&state.store, &caller, entry).await {
+        if let Err(error) = audit::record(&state.store, &caller, entry).await {
             tracing::error!(%error, "could not write the audit log");
         }
         response

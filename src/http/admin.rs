@@ -14,7 +14,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson, Staff};
 use super::problem::{ApiResult, Problem};
 use super::{AppState, Created, Json};
 use crate::domain::catalog::{self, NewProduct, ProductPatch, ProductQuery};
-use crate::domain::{PageRequest, Permission, orders};
+use crate::domain::{PageRequest, orders};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -66,14 +66,13 @@ pub async fn list_products(
     Staff(caller): Staff,
     ApiQuery(query): ApiQuery<ProductListQuery>,
 ) -> ApiResult<Json<ListResponse<ProductDto>>> {
-    caller.require(Permission::Catalog)?;
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
     let filter = ProductQuery {
         search: query.q,
         category: query.category,
         status: None,
     };
-    let products = catalog::list_products(&state.store, &filter, &page).await?;
+    let products = catalog::list_products_as_staff(&state.store, &caller, &filter, &page).await?;
     Ok(Json(ListResponse::from_page(products, Into::into)))
 }
 
@@ -85,8 +84,9 @@ pub async fn get_product(
     Staff(caller): Staff,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ProductDto>> {
-    caller.require(Permission::Catalog)?;
-    Ok(Json(catalog::get_product(&state.store, &id, false).await?.into()))
+    Ok(Json(
+        catalog::get_product_as_staff(&state.store, &caller, &id).await?.into(),
+    ))
 }
 
 /// Changes any of a product's fields.

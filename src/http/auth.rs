@@ -18,8 +18,8 @@ use super::problem::{ApiError, ApiResult, Problem};
 use super::{AppState, Json};
 use crate::app::caller::presented_token;
 use crate::app::cookies;
-use crate::domain::auth::{self, Account, Registration, Session};
-use crate::domain::password_reset;
+use crate::domain::accounts::customers::{self, Registration};
+use crate::domain::accounts::{Account, Session, password_reset, sessions};
 use crate::domain::{DomainError, Principal};
 
 pub fn router() -> Router<AppState> {
@@ -44,7 +44,7 @@ pub async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<Regi
         password: &body.password,
         name: body.name.as_deref(),
     };
-    let (customer, session) = auth::register(&state.store, registration).await?;
+    let (customer, session) = customers::register(&state.store, registration).await?;
     Ok(session_response(
         &state,
         StatusCode::CREATED,
@@ -63,7 +63,7 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    let (account, session) = auth::login(&state.store, &body.email, &body.password, &peer.ip().to_string()).await?;
+    let (account, session) = sessions::login(&state.store, &body.email, &body.password, &peer.ip().to_string()).await?;
     Ok(session_response(&state, StatusCode::OK, session, account))
 }
 
@@ -101,7 +101,7 @@ pub async fn logout(
         // A key is not a session: an admin revokes it (DELETE /v1/admin/api-keys/{id}).
         return Err(DomainError::Forbidden.into());
     }
-    auth::logout(&state.store, session_token(&headers)?).await?;
+    sessions::logout(&state.store, session_token(&headers)?).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     for cookie in cookies::cleared_cookies(state.secure_cookies) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -113,7 +113,7 @@ pub async fn logout(
 #[utoipa::path(post, path = "/v1/auth/logout-all", tag = "customers", security(("bearer" = [])),
     responses((status = 204, description = "every session revoked"), (status = 401, body = Problem)))]
 pub async fn logout_everywhere(State(state): State<AppState>, SignedIn(caller): SignedIn) -> ApiResult<StatusCode> {
-    auth::logout_everywhere(&state.store, &caller).await?;
+    sessions::logout_everywhere(&state.store, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -128,7 +128,7 @@ pub async fn change_password(
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
     let token = session_token(&headers)?;
-    auth::change_password(&state.store, &caller, token, &body.current_password, &body.new_password).await?;
+    sessions::change_password(&state.store, &caller, token, &body.current_password, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -165,6 +165,5 @@ fn session_token(headers: &HeaderMap) -> ApiResult<&str> {
 #[utoipa::path(get, path = "/v1/me", tag = "customers", security(("bearer" = [])),
     responses((status = 200, body = CustomerDto), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn me(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<CustomerDto>> {
-    let (id, _) = caller.require_customer()?;
-    Ok(Json(auth::get_customer(&state.store, id).await?.into()))
+    Ok(Json(customers::get_own_account(&state.store, &caller).await?.into()))
 }

@@ -10,7 +10,7 @@ use super::extract::ApiQuery;
 use super::problem::{ApiResult, Problem};
 use super::{AppState, Json};
 use crate::domain::PageRequest;
-use crate::domain::catalog::{self, ProductQuery, ProductStatus};
+use crate::domain::catalog::{self, ProductQuery};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,7 +31,7 @@ pub async fn list_products(
     let filter = ProductQuery {
         search: query.q,
         category: query.category,
-        status: Some(ProductStatus::Published),
+        status: None,
     };
     let products = catalog::list_products(&state.store, &filter, &page).await?;
     Ok(Json(ListResponse::from_page(products, Into::into)))
@@ -45,9 +45,7 @@ pub async fn get_product(
     State(state): State<AppState>,
     ApiPath(id_or_slug): ApiPath<String>,
 ) -> ApiResult<Json<ProductDto>> {
-    Ok(Json(
-        catalog::get_product(&state.store, &id_or_slug, true).await?.into(),
-    ))
+    Ok(Json(catalog::get_product(&state.store, &id_or_slug).await?.into()))
 }
 
 /// Every category, newest first.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::auth::{Customer, StaffMember};
+use crate::domain::accounts::{Customer, StaffMember};
 use crate::domain::carts::{Cart, CartLine};
 use crate::domain::catalog::{Category, Product, StockLevel, Variant};
 use crate::domain::money::{Money, Totals};

@@ -130,7 +130,10 @@ impl PaymentProvider for TestProvider {
         Box::pin(TestProvider::capture(self, idempotency_key, token, amount))
     }
 
-    fn find_capture<'a>(&'a self, idempotency_key: &'a str) -> BoxFuture<'a, Result<Option<CaptureOutcome>, ProviderError>> {
+    fn find_capture<'a>(
+        &'a self,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<CaptureOutcome>, ProviderError>> {
         Box::pin(TestProvider::find_capture(self, idempotency_key))
     }
 

@@ -219,7 +219,7 @@ pub async fn products(
         category: None,
         status: None,
     };
-    let found = catalog::list_products(&state.store, &filter, &page_request).await?;
+    let found = catalog::list_products_as_staff(&state.store, &visitor, &filter, &page_request).await?;
     page(&ProductsPage {
         shell: Shell::admin("Products", &visitor),
         products: found
@@ -300,7 +300,7 @@ pub async fn product(
     PagePath(id): PagePath<String>,
 ) -> PageResult {
     visitor.require(Permission::Catalog)?;
-    let product = catalog::get_product(&state.store, &id, false).await?;
+    let product = catalog::get_product_as_staff(&state.store, &visitor, &id).await?;
     page(&ProductPage {
         shell: Shell::admin(product.title.clone(), &visitor),
         id: Some(product.id.clone()),
@@ -328,8 +328,8 @@ pub struct CustomerRow {
     pub since: String,
 }
 
-impl From<&crate::domain::auth::Customer> for CustomerRow {
-    fn from(customer: &crate::domain::auth::Customer) -> Self {
+impl From<&crate::domain::accounts::Customer> for CustomerRow {
+    fn from(customer: &crate::domain::accounts::Customer) -> Self {
         CustomerRow {
             id: customer.id.clone(),
             email: customer.email.clone(),

@@ -55,7 +55,7 @@ pub async fn home(
     let filter = ProductQuery {
         search: Some(search.clone()),
         category: category.clone(),
-        status: Some(catalog::ProductStatus::Published),
+        status: None,
     };
     let products = catalog::list_products(&state.store, &filter, &page_request).await?;
     let current = categories
@@ -113,7 +113,7 @@ pub async fn product(
     Visitor(visitor): Visitor,
     PagePath(slug): PagePath<String>,
 ) -> PageResult {
-    let product = catalog::get_product(&state.store, &slug, true).await?;
+    let product = catalog::get_product(&state.store, &slug).await?;
     let card = ProductCard::from(&product);
     page(&ProductPage {
         shell: Shell::shop(product.title.clone(), &visitor),
@@ -244,8 +244,8 @@ pub async fn account(
     Visitor(visitor): Visitor,
     PageQuery(query): PageQuery<CursorQuery>,
 ) -> PageResult {
-    let id = match &visitor {
-        Principal::Customer { id, .. } => id,
+    match &visitor {
+        Principal::Customer { .. } => {}
         Principal::Staff { .. } => return Ok(Redirect::to("/admin").into_response()),
         _ => {
             return Err(PageError::SignIn {
@@ -253,7 +253,7 @@ pub async fn account(
             });
         }
     };
-    let customer = crate::domain::auth::get_customer(&state.store, id).await?;
+    let customer = crate::domain::accounts::customers::get_own_account(&state.store, &visitor).await?;
     let page_request = PageRequest::parse(None, query.cursor.as_deref())?;
     let own = orders::list_own_orders(&state.store, &visitor, &page_request).await?;
     page(&AccountPage {

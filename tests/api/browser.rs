@@ -45,7 +45,7 @@ async fn shop_in_a_browser(app: TestApp) {
         .await
         .expect("load the demo catalog");
     let staff_email = unique_email("staff");
-    backroom::domain::staff::create_admin(&app.store, &staff_email, PASSWORD)
+    backroom::domain::accounts::staff::create_admin(&app.store, &staff_email, PASSWORD)
         .await
         .expect("create a staff account");
     let backend = if app.database_url.starts_with("postgres") {

@@ -448,7 +448,7 @@ async fn search_matches_non_ascii_titles_in_any_case(app: TestApp) {
 /// still works.
 async fn registering_with_a_staff_email_is_a_conflict(app: TestApp) {
     let email = unique_email("boss");
-    backroom::domain::staff::create_admin(&app.store, &email, PASSWORD)
+    backroom::domain::accounts::staff::create_admin(&app.store, &email, PASSWORD)
         .await
         .expect("create admin");
 

@@ -308,7 +308,7 @@ impl TestApp {
     /// Creates a staff account (role admin) the way `backroom admin create` does, and logs it in.
     pub async fn staff_token(&self) -> String {
         let email = format!("staff-{}@example.com", tempdir::uuid());
-        backroom::domain::staff::create_admin(&self.store, &email, PASSWORD)
+        backroom::domain::accounts::staff::create_admin(&self.store, &email, PASSWORD)
             .await
             .expect("create admin");
         let response = self

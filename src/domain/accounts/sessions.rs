@@ -1,26 +1,12 @@
-//! Accounts and sessions: registration, login (throttled), logout, password changes, and
-//! resolving a session token to the [`Principal`] behind it.
-//!
-//! Passwords are hashed with argon2id (OWASP's recommended minimum: 19 MiB, 2 passes) on
-//! the blocking pool, at most two at a time so logins cannot starve the runtime on two
-//! cores. A login for an unknown email verifies against a dummy hash, so it costs the same
-//! as a wrong password and answers the same.
+//! Sessions: login (throttled), logout, password changes, and resolving a session token
+//! to the [`Principal`] behind it.
 
-use std::sync::LazyLock;
-
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
-
-use super::staff::Role;
-use super::time::Timestamp;
-use super::validate::{self, Checks};
-use super::{DomainError, DomainResult, Principal, ids, password_hashing};
-use crate::store::customers::{self as store, CustomerRow, SessionOwner, SessionTimes};
+use super::passwords::{hash_password, verify_password};
+use super::{Account, Session, hash_token, new_secret};
+use crate::domain::time::Timestamp;
+use crate::domain::validate::{self, Checks};
+use crate::domain::{DomainError, DomainResult, Principal, ids};
+use crate::store::customers::{self as store, SessionOwner, SessionTimes};
 use crate::store::{Conn, Store, StoreError};
 
 /// How long sessions last: until the absolute expiry, or until idle this long.
@@ -46,86 +32,6 @@ const TOUCH_EVERY_SECONDS: i64 = 60;
 /// client address, and further attempts are refused until the oldest failure ages out.
 pub const LOGIN_FAILURE_LIMIT: i64 = 10;
 pub const LOGIN_FAILURE_WINDOW_SECONDS: i64 = 15 * 60;
-
-#[derive(Debug, Clone)]
-pub struct Customer {
-    pub id: String,
-    pub email: String,
-    pub name: Option<String>,
-    pub created_at: Timestamp,
-}
-
-impl From<CustomerRow> for Customer {
-    fn from(row: CustomerRow) -> Self {
-        Customer {
-            id: row.id,
-            email: row.email,
-            name: row.name,
-            created_at: Timestamp(row.created_at),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct StaffMember {
-    pub id: String,
-    pub email: String,
-    pub name: Option<String>,
-    pub role: Role,
-    pub created_at: Timestamp,
-}
-
-/// A new session: the token is shown once and only its hash is stored.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub token: String,
-    pub expires_at: Timestamp,
-}
-
-#[derive(Debug, Clone)]
-pub enum Account {
-    Customer(Customer),
-    Staff(StaffMember),
-}
-
-pub struct Registration<'a> {
-    pub email: &'a str,
-    pub password: &'a str,
-    pub name: Option<&'a str>,
-}
-
-pub async fn register(db: &Store, input: Registration<'_>) -> DomainResult<(Customer, Session)> {
-    let mut checks = Checks::default();
-    let email = validate::email(&mut checks, "email", input.email);
-    validate::new_password(&mut checks, "password", input.password);
-    let name = checks.optional_text("name", input.name, 200);
-    checks.finish()?;
-
-    let password_hash = hash_password(input.password.to_owned()).await?;
-    let now = Timestamp::now();
-    let row = CustomerRow {
-        id: ids::new_id("cus"),
-        email,
-        name,
-        password_hash,
-        created_at: now.0,
-    };
-    let mut tx = db.write().await?;
-    // One email, one account: a customer may not take a staff member's email.
-    if store::find_staff_by_email(&mut tx, &row.email).await?.is_some() {
-        return Err(DomainError::conflict("an account with this email already exists"));
-    }
-    store::insert_customer(&mut tx, &row).await.map_err(|error| {
-        if error.is_unique_violation("customers.email") {
-            DomainError::conflict("an account with this email already exists")
-        } else {
-            error.into()
-        }
-    })?;
-    let session = start_session(&mut tx, SessionOwner::Customer(&row.id), now).await?;
-    tx.commit().await?;
-    Ok((row.into(), session))
-}
 
 /// Logs in a customer or a staff member by email and password, from `client_ip`.
 ///
@@ -282,7 +188,7 @@ pub async fn logout(db: &Store, token: &str) -> DomainResult<()> {
 /// idle too long or revoked.
 pub async fn resolve_session(db: &Store, token: &str) -> DomainResult<Option<Principal>> {
     if token.starts_with("bk_") {
-        return super::access::resolve_api_key(db, token).await;
+        return super::api_keys::resolve_api_key(db, token).await;
     }
     let token_hash = hash_token(token);
     let now = Timestamp::now().0;
@@ -300,22 +206,14 @@ pub async fn resolve_session(db: &Store, token: &str) -> DomainResult<Option<Pri
         (Some(id), _, _) => Principal::Customer { id, email: found.email },
         (None, Some(id), Some(role)) => Principal::Staff {
             id,
-            role: Role::parse(&role)?,
+            role: super::Role::parse(&role)?,
         },
         _ => return Err(DomainError::Internal("session without an owner".to_owned())),
     }))
 }
 
-pub async fn get_customer(db: &Store, id: &str) -> DomainResult<Customer> {
-    let mut conn = db.read().await?;
-    let row = store::find_customer(&mut conn, id)
-        .await?
-        .ok_or(DomainError::NotFound("customer"))?;
-    Ok(row.into())
-}
-
-async fn start_session(
-    tx: &mut crate::store::Conn,
+pub(super) async fn start_session(
+    tx: &mut Conn,
     owner: SessionOwner<'_>,
     now: Timestamp,
 ) -> Result<Session, StoreError> {
@@ -337,47 +235,4 @@ async fn start_session(
 /// A session token: 256 random bits, URL-safe.
 fn new_token() -> String {
     format!("brs_{}", new_secret())
-}
-
-/// 256 random bits, URL-safe: the body of every token and key Backroom hands out.
-pub(crate) fn new_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// SHA-256 suffices for tokens (unlike passwords): they carry 256 bits of entropy.
-pub fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    Argon2::default()
-        .hash_password(b"not a real password, only spends the same time")
-        .map(|hash| hash.to_string())
-        .unwrap_or_default()
-});
-
-pub async fn hash_password(password: String) -> DomainResult<String> {
-    password_hashing::run(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|error| DomainError::Internal(format!("hashing failed: {error}")))
-    })
-    .await?
-}
-
-/// Checks `password` against `stored_hash`; without one (no such account) against a dummy
-/// hash, so that the answer takes as long either way.
-async fn verify_password(password: String, stored_hash: Option<String>) -> DomainResult<bool> {
-    password_hashing::run(move || {
-        let stored_hash = stored_hash.unwrap_or_else(|| DUMMY_HASH.clone());
-        let Ok(parsed) = PasswordHash::new(&stored_hash) else {
-            return false;
-        };
-        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
-    })
-    .await
 }

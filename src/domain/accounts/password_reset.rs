@@ -5,10 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::auth::{hash_password, hash_token, new_secret};
-use super::time::Timestamp;
-use super::validate::{self, Checks};
-use super::{DomainError, DomainResult, ids};
+use super::{hash_password, hash_token, new_secret};
+use crate::domain::time::Timestamp;
+use crate::domain::validate::{self, Checks};
+use crate::domain::{DomainError, DomainResult, ids};
 use crate::store::customers::{self as people, SessionOwner};
 use crate::store::{Store, outbox};
 

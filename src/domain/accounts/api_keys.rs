@@ -1,14 +1,13 @@
-//! Staff accounts, API keys and the audit log: the administration of who may do what.
-//! Every operation here needs [`Permission::Administration`] (admins only), except
-//! resolving a key and recording an audit entry, which the HTTP layer does for every call.
+//! API keys: server-to-server credentials with staff powers limited to their scopes.
+//! Creating, listing and revoking them needs [`Permission::Administration`] (admins
+//! only); the secret is shown once and only its hash is kept.
 
-use super::auth::{StaffMember, hash_token, new_secret};
-use super::staff::Role;
-use super::time::Timestamp;
-use super::validate::Checks;
-use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, ids};
+use super::{hash_token, new_secret};
+use crate::domain::time::Timestamp;
+use crate::domain::validate::Checks;
+use crate::domain::{DomainError, DomainResult, Permission, Principal, ids};
 use crate::store::Store;
-use crate::store::access::{self as store, ApiKeyRow, AuditRow};
+use crate::store::access::{self as store, ApiKeyRow};
 
 /// A key's last use is written at most this often.
 const TOUCH_EVERY_SECONDS: i64 = 60;
@@ -129,98 +128,4 @@ fn api_key(row: ApiKeyRow) -> ApiKey {
         last_used_at: row.last_used_at.map(Timestamp),
         revoked_at: row.revoked_at.map(Timestamp),
     }
-}
-
-/// Creates a staff account of `role` (admins only).
-pub async fn create_staff(
-    db: &Store,
-    caller: &Principal,
-    email: &str,
-    password: &str,
-    role: &str,
-) -> DomainResult<StaffMember> {
-    caller.require(Permission::Administration)?;
-    let role = match role {
-        "admin" => Role::Admin,
-        "staff" => Role::Staff,
-        _ => return Err(DomainError::invalid("role", "must be admin or staff")),
-    };
-    super::staff::create(db, email, password, role).await
-}
-
-pub async fn list_staff(db: &Store, caller: &Principal) -> DomainResult<Vec<StaffMember>> {
-    caller.require(Permission::Administration)?;
-    let mut conn = db.read().await?;
-    store::list_staff(&mut conn)
-        .await?
-        .into_iter()
-        .map(StaffMember::try_from)
-        .collect()
-}
-
-/// One audited action.
-#[derive(Debug, Clone)]
-pub struct AuditEntry {
-    pub id: String,
-    pub actor_id: String,
-    pub actor_kind: String,
-    pub action: String,
-    pub target: String,
-    pub status: u16,
-    pub client_ip: String,
-    pub request_id: Option<String>,
-    pub created_at: Timestamp,
-}
-
-/// What a staff member or API key did; the caller of anything else is not recorded.
-pub struct AuditedAction<'a> {
-    pub action: &'a str,
-    pub target: &'a str,
-    pub status: u16,
-    pub client_ip: &'a str,
-    pub request_id: Option<&'a str>,
-}
-
-pub async fn record(db: &Store, caller: &Principal, action: AuditedAction<'_>) -> DomainResult<()> {
-    let (actor_id, actor_kind) = match caller {
-        Principal::Staff { id, .. } => (id, "staff"),
-        Principal::ApiKey { id, .. } => (id, "api_key"),
-        Principal::Customer { .. } | Principal::Anonymous => return Ok(()),
-    };
-    let row = AuditRow {
-        id: ids::new_id("aud"),
-        actor_id: actor_id.clone(),
-        actor_kind: actor_kind.to_owned(),
-        action: action.action.to_owned(),
-        target: action.target.to_owned(),
-        status: i64::from(action.status),
-        client_ip: action.client_ip.to_owned(),
-        request_id: action.request_id.map(str::to_owned),
-        created_at: Timestamp::now().0,
-    };
-    let mut tx = db.write().await?;
-    store::insert_audit(&mut tx, &row).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-pub async fn list_audit(db: &Store, caller: &Principal, page: &PageRequest) -> DomainResult<Page<AuditEntry>> {
-    caller.require(Permission::Administration)?;
-    let mut conn = db.read().await?;
-    let rows = store::list_audit(&mut conn, page.before(), page.fetch_limit()).await?;
-    let entries = rows
-        .into_iter()
-        .map(|row| AuditEntry {
-            id: row.id,
-            actor_id: row.actor_id,
-            actor_kind: row.actor_kind,
-            action: row.action,
-            target: row.target,
-            status: u16::try_from(row.status).unwrap_or(0),
-            client_ip: row.client_ip,
-            request_id: row.request_id,
-            created_at: Timestamp(row.created_at),
-        })
-        .collect();
-    Ok(page.into_page(entries, |entry| &entry.id))
 }

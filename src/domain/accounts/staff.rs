@@ -1,51 +1,14 @@
-//! Staff accounts. They are made from the command line (`backroom admin create`), never
-//! through a public endpoint.
+//! Staff accounts. The first is made from the command line (`backroom admin create`);
+//! admins make the others. There is no public way to become staff.
 
-use super::auth::{StaffMember, hash_password};
-use super::time::Timestamp;
-use super::validate::{self, Checks};
-use super::{DomainError, DomainResult, ids};
+use super::passwords::hash_password;
+use super::{Role, StaffMember};
+use crate::domain::time::Timestamp;
+use crate::domain::validate::{self, Checks};
+use crate::domain::{DomainError, DomainResult, Permission, Principal, ids};
 use crate::store::Store;
+use crate::store::access as access_store;
 use crate::store::customers::{self as store, StaffRow};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// Everything, including staff accounts and settings.
-    Admin,
-    /// Catalog, stock and orders.
-    Staff,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Staff => "staff",
-        }
-    }
-
-    pub fn parse(value: &str) -> DomainResult<Role> {
-        match value {
-            "admin" => Ok(Role::Admin),
-            "staff" => Ok(Role::Staff),
-            other => Err(DomainError::Internal(format!("unknown staff role {other:?}"))),
-        }
-    }
-}
-
-impl TryFrom<StaffRow> for StaffMember {
-    type Error = DomainError;
-
-    fn try_from(row: StaffRow) -> DomainResult<Self> {
-        Ok(StaffMember {
-            id: row.id,
-            email: row.email,
-            name: row.name,
-            role: Role::parse(&row.role)?,
-            created_at: Timestamp(row.created_at),
-        })
-    }
-}
 
 /// Creates a staff account with role admin (the command line's `admin create`).
 ///
@@ -57,7 +20,7 @@ pub async fn create_admin(db: &Store, email: &str, password: &str) -> DomainResu
 }
 
 /// Creates a staff account of `role`; callers check who may.
-pub(crate) async fn create(db: &Store, email: &str, password: &str, role: Role) -> DomainResult<StaffMember> {
+async fn create(db: &Store, email: &str, password: &str, role: Role) -> DomainResult<StaffMember> {
     let mut checks = Checks::default();
     let email = validate::email(&mut checks, "email", email);
     validate::new_password(&mut checks, "password", password);
@@ -87,4 +50,31 @@ pub(crate) async fn create(db: &Store, email: &str, password: &str, role: Role) 
     })?;
     tx.commit().await?;
     row.try_into()
+}
+
+/// Creates a staff account of `role` (admins only).
+pub async fn create_staff(
+    db: &Store,
+    caller: &Principal,
+    email: &str,
+    password: &str,
+    role: &str,
+) -> DomainResult<StaffMember> {
+    caller.require(Permission::Administration)?;
+    let role = match role {
+        "admin" => Role::Admin,
+        "staff" => Role::Staff,
+        _ => return Err(DomainError::invalid("role", "must be admin or staff")),
+    };
+    create(db, email, password, role).await
+}
+
+pub async fn list_staff(db: &Store, caller: &Principal) -> DomainResult<Vec<StaffMember>> {
+    caller.require(Permission::Administration)?;
+    let mut conn = db.read().await?;
+    access_store::list_staff(&mut conn)
+        .await?
+        .into_iter()
+        .map(StaffMember::try_from)
+        .collect()
 }
