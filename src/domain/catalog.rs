@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::inventory::{MAX_STOCK, StockLevel};
 use super::money::{Currency, Money};
 use super::time::Timestamp;
 use super::validate::{self, Checks};
@@ -12,7 +13,6 @@ use crate::store::{Conn, Store, StoreError};
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_DESCRIPTION_CHARS: usize = 20_000;
 const MAX_VARIANTS: usize = 100;
-const MAX_STOCK: i64 = 1_000_000_000;
 /// A billion in major units: far above any price, and low enough that 999 units on each
 /// of a cart's lines can never overflow a total.
 const MAX_PRICE: i64 = 100_000_000_000;
@@ -75,19 +75,6 @@ pub struct Category {
     pub slug: String,
     pub parent_id: Option<String>,
     pub created_at: Timestamp,
-}
-
-/// Stock of one variant (contract: inventory adjust).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StockLevel {
-    pub on_hand: i64,
-    pub reserved: i64,
-}
-
-impl StockLevel {
-    pub fn available(self) -> i64 {
-        (self.on_hand - self.reserved).max(0)
-    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -468,52 +455,6 @@ pub async fn list_categories(db: &Store, page: &PageRequest) -> DomainResult<Pag
     let mut conn = db.read().await?;
     let rows = store::list_categories(&mut conn, page.before(), page.fetch_limit()).await?;
     Ok(page.into_page(rows.into_iter().map(category_from_row).collect(), |c| &c.id))
-}
-
-/// Adds `delta` (negative to remove) to a variant's stock on hand, with a reason for the
-/// ledger.
-///
-/// # Errors
-/// `Conflict` when on hand would fall below zero or below what is reserved.
-pub async fn adjust_stock(
-    db: &Store,
-    caller: &Principal,
-    variant_id: &str,
-    delta: i64,
-    reason: &str,
-) -> DomainResult<StockLevel> {
-    caller.require(Permission::Inventory)?;
-    let mut checks = Checks::default();
-    let reason = checks.text("reason", reason, 500);
-    if !(-MAX_STOCK..=MAX_STOCK).contains(&delta) {
-        checks.fail("delta", format!("must be between -{MAX_STOCK} and {MAX_STOCK}"));
-    }
-    checks.finish()?;
-    let now = Timestamp::now().0;
-    let mut tx = db.write().await?;
-    let Some((on_hand, reserved)) = store::adjust_on_hand(&mut tx, variant_id, delta, MAX_STOCK, now).await? else {
-        return Err(match store::find_stock(&mut tx, variant_id).await? {
-            None => DomainError::NotFound("variant"),
-            Some((on_hand, reserved)) => DomainError::conflict(format!(
-                "on hand would become {}: it must stay between the {reserved} reserved (and 0) and {MAX_STOCK}",
-                on_hand + delta
-            )),
-        });
-    };
-    if delta != 0 {
-        store::insert_adjustment(
-            &mut tx,
-            &ids::new_id("adj"),
-            variant_id,
-            delta,
-            &reason,
-            caller.staff_id(),
-            now,
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(StockLevel { on_hand, reserved })
 }
 
 fn assemble(row: ProductRow, variants: Vec<VariantRow>, category_ids: Vec<String>) -> DomainResult<Product> {

@@ -11,15 +11,15 @@
 
 use super::carts::{self, CartStatus};
 use super::events::{self, Event, EventBus, EventKind};
+use super::inventory::{self, StockMove};
 use super::money::{Currency, Money, Totals};
 use super::orders::{self, Order, OrderStatus, PaymentStatus};
 use super::payments::{CaptureOutcome, Payments, ProviderError};
 use super::time::Timestamp;
 use super::validate::{self, Address, Checks};
-use super::{DomainError, DomainResult, Principal, Shortage, accounts, ids};
+use super::{DomainError, DomainResult, Principal, accounts, ids};
 use crate::faults::{self, FaultPoint};
 use crate::store::carts as cart_store;
-use crate::store::catalog::find_stock;
 use crate::store::orders::{self as order_store, OrderItemRow, OrderRow};
 use crate::store::payments::{self as store, PaymentLineRow, PaymentRow};
 use crate::store::{Conn, Store};
@@ -189,24 +189,12 @@ async fn reserve(
         ));
     }
 
-    // Rows are locked in one global order (by variant id) so that two checkouts over the
-    // same variants cannot deadlock on PostgreSQL.
-    let mut by_variant: Vec<_> = cart.items.iter().collect();
-    by_variant.sort_by(|a, b| a.variant_id.cmp(&b.variant_id));
-    let mut shortages = Vec::new();
-    for line in by_variant {
-        if !store::reserve_stock(&mut tx, &line.variant_id, line.quantity, now.0).await? {
-            let available = find_stock(&mut tx, &line.variant_id)
-                .await?
-                .map_or(0, |(on_hand, reserved)| (on_hand - reserved).max(0));
-            shortages.push(Shortage {
-                variant_id: line.variant_id.clone(),
-                requested: line.quantity,
-                available,
-            });
-        }
-    }
-    if !shortages.is_empty() {
+    let lines: Vec<(String, i64)> = cart
+        .items
+        .iter()
+        .map(|line| (line.variant_id.clone(), line.quantity))
+        .collect();
+    if let Err(shortages) = inventory::reserve_lines(&mut tx, &lines).await? {
         // Dropping the transaction rolls back the reservations that did succeed.
         metrics::counter!("backroom_checkouts_total", "outcome" => "out_of_stock").increment(1);
         return Err(DomainError::OutOfStock(shortages));
@@ -386,9 +374,7 @@ async fn place_order(
         };
         order_store::insert_order_item(tx, &item).await?;
     }
-    for line in in_lock_order(lines) {
-        store::sell_reserved_stock(tx, &line.variant_id, line.quantity, now).await?;
-    }
+    inventory::move_lines(tx, &stock_lines(lines), StockMove::Sell).await?;
     store::set_payment_order(tx, &attempt.id, &order.id).await?;
     cart_store::set_cart_status(
         tx,
@@ -405,9 +391,7 @@ async fn place_order(
 
 /// Failure: the reservation is released and the cart opens again for another card.
 async fn release(tx: &mut Conn, attempt: &PaymentRow, lines: &[PaymentLineRow], now: i64) -> DomainResult<()> {
-    for line in in_lock_order(lines) {
-        store::release_stock(tx, &line.variant_id, line.quantity, now).await?;
-    }
+    inventory::move_lines(tx, &stock_lines(lines), StockMove::Release).await?;
     cart_store::set_cart_status(
         tx,
         &attempt.cart_id,
@@ -420,11 +404,12 @@ async fn release(tx: &mut Conn, attempt: &PaymentRow, lines: &[PaymentLineRow], 
     Ok(())
 }
 
-/// Lines in the one order in which checkout locks variant rows (see `reserve`).
-fn in_lock_order(lines: &[PaymentLineRow]) -> Vec<&PaymentLineRow> {
-    let mut sorted: Vec<_> = lines.iter().collect();
-    sorted.sort_by(|a, b| a.variant_id.cmp(&b.variant_id));
-    sorted
+/// An attempt's lines as `(variant, units)`, for the stock moves.
+fn stock_lines(lines: &[PaymentLineRow]) -> Vec<(String, i64)> {
+    lines
+        .iter()
+        .map(|line| (line.variant_id.clone(), line.quantity))
+        .collect()
 }
 
 fn new_guest_token() -> String {

@@ -11,6 +11,7 @@ pub mod checkout;
 pub mod events;
 pub mod idempotency;
 pub mod ids;
+pub mod inventory;
 pub mod money;
 pub mod orders;
 pub mod payments;

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::events::{self, EventBus, EventKind};
+use super::inventory::{self, StockMove};
 use super::money::{Currency, Money, Totals};
 use super::payments::Payments;
 use super::time::Timestamp;
@@ -309,12 +310,12 @@ pub async fn cancel(
     if !store::transition_order(&mut tx, id, &row.status, next.as_str(), None, now).await? {
         return Err(concurrent_change());
     }
-    let mut items = store::list_order_items(&mut tx, id).await?;
-    // The same lock order as checkout's, so a cancel and a checkout cannot deadlock.
-    items.sort_by(|a, b| a.variant_id.cmp(&b.variant_id));
-    for item in items {
-        payment_store::restock(&mut tx, &item.variant_id, item.quantity, now).await?;
-    }
+    let items: Vec<(String, i64)> = store::list_order_items(&mut tx, id)
+        .await?
+        .into_iter()
+        .map(|item| (item.variant_id, item.quantity))
+        .collect();
+    inventory::move_lines(&mut tx, &items, StockMove::Restock).await?;
     let mut published = vec![events::record(&mut tx, EventKind::OrderCanceled, id, row.customer_id.as_deref()).await?];
     let remaining = row.payment_amount - row.payment_refunded_amount;
     let refund = if remaining > 0 {

@@ -14,7 +14,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson, Staff};
 use super::problem::{ApiResult, Problem};
 use super::{AppState, Created, Json};
 use crate::domain::catalog::{self, NewProduct, ProductPatch, ProductQuery};
-use crate::domain::{PageRequest, orders};
+use crate::domain::{PageRequest, inventory, orders};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -179,7 +179,7 @@ pub async fn adjust_inventory(
     ApiPath(variant_id): ApiPath<String>,
     ApiJson(body): ApiJson<AdjustStockRequest>,
 ) -> ApiResult<Json<StockLevelDto>> {
-    let level = catalog::adjust_stock(&state.store, &caller, &variant_id, body.delta, &body.reason).await?;
+    let level = inventory::adjust_stock(&state.store, &caller, &variant_id, body.delta, &body.reason).await?;
     Ok(Json(StockLevelDto::new(variant_id, level)))
 }
 

@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 
 use crate::domain::accounts::{Customer, StaffMember};
 use crate::domain::carts::{Cart, CartLine};
-use crate::domain::catalog::{Category, Product, StockLevel, Variant};
+use crate::domain::catalog::{Category, Product, Variant};
+use crate::domain::inventory::StockLevel;
 use crate::domain::money::{Money, Totals};
 use crate::domain::orders::{Order, OrderItem};
 use crate::domain::validate::Address;

@@ -12,6 +12,7 @@ pub mod customers;
 pub mod events;
 mod group_commit;
 pub mod idempotency;
+pub mod inventory;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
