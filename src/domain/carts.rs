@@ -1,7 +1,8 @@
 //! Carts: created by anyone, owned by a customer or reachable by id as a guest cart,
 //! editable until checkout. Lines show the variant's current price.
 
-use super::money::{Currency, Money, Totals};
+use super::money::{Currency, Money};
+use super::pricing::{LineToPrice, PricedCart, price_cart};
 use super::time::Timestamp;
 use super::{DomainError, DomainResult, Principal, ids};
 use crate::store::carts::{self as store, CartLineRow, CartRow};
@@ -45,25 +46,14 @@ pub struct Cart {
     pub customer_id: Option<String>,
     pub currency: Currency,
     pub status: CartStatus,
-    pub items: Vec<CartLine>,
-    pub totals: Totals,
+    /// The lines with their current prices, and the totals (`domain::pricing`).
+    pub pricing: PricedCart,
+    /// Ids of lines whose product is no longer for sale: checkout refuses them.
+    pub unsellable: Vec<String>,
     pub version: i64,
     pub order_id: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-}
-
-#[derive(Debug, Clone)]
-pub struct CartLine {
-    pub id: String,
-    pub variant_id: String,
-    pub sku: String,
-    pub title: String,
-    pub quantity: i64,
-    pub unit_price: Money,
-    pub line_total: Money,
-    /// False once the product was unpublished: checkout refuses such a line.
-    pub for_sale: bool,
 }
 
 pub async fn create_cart(db: &Store, caller: &Principal, currency: Option<&str>) -> DomainResult<Cart> {
@@ -135,7 +125,7 @@ pub async fn add_item(
         }
     })?;
     let cart = load_cart(&mut tx, caller, cart_id).await?;
-    if cart.items.len() > MAX_LINES {
+    if cart.pricing.lines.len() > MAX_LINES {
         // Dropping the transaction takes the new line back out.
         return Err(DomainError::invalid(
             "variant_id",
@@ -221,33 +211,32 @@ fn check_quantity(quantity: i64, min: i64) -> DomainResult<()> {
 
 fn assemble(row: CartRow, lines: Vec<CartLineRow>) -> DomainResult<Cart> {
     let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
-    let items = lines
+    let unsellable = lines
+        .iter()
+        .filter(|line| line.product_status != "published" || line.currency != row.currency)
+        .map(|line| line.id.clone())
+        .collect();
+    // A line whose variant is priced in another currency (it cannot be added so, but a
+    // price could change) shows its amount and is refused at checkout (`unsellable`).
+    let to_price = lines
         .into_iter()
-        .map(|line| {
-            let unit_price = Money::new(line.price_amount, currency);
-            Ok(CartLine {
-                line_total: unit_price
-                    .times(line.quantity)
-                    .map_err(|e| DomainError::Internal(e.to_string()))?,
-                title: line_title(&line.product_title, &line.variant_title),
-                for_sale: line.product_status == "published" && line.currency == row.currency,
-                id: line.id,
-                variant_id: line.variant_id,
-                sku: line.sku,
-                quantity: line.quantity,
-                unit_price,
-            })
+        .map(|line| LineToPrice {
+            title: line_title(&line.product_title, &line.variant_title),
+            id: line.id,
+            variant_id: line.variant_id,
+            sku: line.sku,
+            quantity: line.quantity,
+            unit_price: Money::new(line.price_amount, currency),
         })
-        .collect::<DomainResult<Vec<_>>>()?;
-    let totals = Totals::of_lines(currency, items.iter().map(|line| (line.unit_price, line.quantity)))
-        .map_err(|error| DomainError::invalid("items", error.to_string()))?;
+        .collect();
+    let pricing = price_cart(currency, to_price).map_err(|error| DomainError::invalid("items", error.to_string()))?;
     Ok(Cart {
         status: CartStatus::parse(&row.status)?,
         id: row.id,
         customer_id: row.customer_id,
         currency,
-        items,
-        totals,
+        pricing,
+        unsellable,
         version: row.version,
         order_id: row.order_id,
         created_at: Timestamp(row.created_at),

@@ -12,9 +12,10 @@
 use super::carts::{self, CartStatus};
 use super::events::{self, Event, EventBus, EventKind};
 use super::inventory::{self, StockMove};
-use super::money::{Currency, Money, Totals};
+use super::money::{Currency, Money};
 use super::orders::{self, Order, OrderStatus, PaymentStatus};
 use super::payments::{CaptureOutcome, Payments, ProviderError};
+use super::pricing::{LineToPrice, PricedCart, price_cart};
 use super::time::Timestamp;
 use super::validate::{self, Address, Checks};
 use super::{DomainError, DomainResult, Principal, accounts, ids};
@@ -95,10 +96,9 @@ pub async fn checkout(
             });
         }
     };
-    let amount = Money::new(
-        attempt.amount,
-        Currency::parse(&attempt.currency).unwrap_or(Currency::EUR),
-    );
+    let currency =
+        Currency::parse(&attempt.currency).ok_or_else(|| super::catalog::corrupt("currency", &attempt.currency))?;
+    let amount = Money::new(attempt.amount, currency);
     faults::crash_if(FaultPoint::AfterReservation);
     // The provider gives up after the provider timeout: a failed attempt, nothing charged.
     let outcome = provider.capture(&attempt.id, &request.payment_token, amount).await;
@@ -179,18 +179,19 @@ async fn reserve(
         return Err(carts::not_open(&found.status));
     }
     let cart = carts::load_cart(&mut tx, caller, cart_id).await?;
-    if cart.items.is_empty() {
+    let priced = &cart.pricing;
+    if priced.lines.is_empty() {
         return Err(DomainError::invalid("items", "the cart is empty"));
     }
-    if let Some(index) = cart.items.iter().position(|line| !line.for_sale) {
+    if let Some(index) = priced.lines.iter().position(|line| cart.unsellable.contains(&line.id)) {
         return Err(DomainError::invalid(
             format!("items[{index}]"),
             "this product is no longer for sale",
         ));
     }
 
-    let lines: Vec<(String, i64)> = cart
-        .items
+    let lines: Vec<(String, i64)> = priced
+        .lines
         .iter()
         .map(|line| (line.variant_id.clone(), line.quantity))
         .collect();
@@ -211,7 +212,7 @@ async fn reserve(
             .or_else(|| caller.customer_id().map(str::to_owned)),
         email: buyer.email.clone(),
         currency: cart.currency.to_string(),
-        amount: cart.totals.total.amount,
+        amount: priced.totals.total.amount,
         refunded_amount: 0,
         status: PaymentStatus::Pending.as_str().to_owned(),
         payment_token: request.payment_token.clone(),
@@ -225,9 +226,10 @@ async fn reserve(
         created_at: now.0,
         updated_at: now.0,
         expires_at: now.plus_seconds(settings.reservation_seconds).0,
+        pricing: Some(serde_json::to_string(priced).map_err(|error| DomainError::Internal(error.to_string()))?),
     };
     store::insert_payment(&mut tx, &attempt).await?;
-    for (position, line) in cart.items.iter().enumerate() {
+    for (position, line) in priced.lines.iter().enumerate() {
         let row = PaymentLineRow {
             payment_id: attempt.id.clone(),
             position: position as i64,
@@ -320,30 +322,29 @@ async fn settled_earlier(tx: &mut Conn, payment_id: &str) -> DomainResult<Settle
     })
 }
 
-/// Success: the order is made from the attempt's lines, the reservation becomes a sale,
-/// the cart closes, and `order.paid` is written.
+/// Success: the order is made from the priced cart frozen on the attempt, the
+/// reservation becomes a sale, the cart closes, and `order.paid` is written.
 async fn place_order(
     tx: &mut Conn,
     attempt: &PaymentRow,
     lines: &[PaymentLineRow],
     now: i64,
 ) -> DomainResult<(String, Event)> {
-    let currency =
-        Currency::parse(&attempt.currency).ok_or_else(|| super::catalog::corrupt("currency", &attempt.currency))?;
-    let totals = Totals::of_lines(
-        currency,
-        lines
-            .iter()
-            .map(|line| (Money::new(line.unit_price_amount, currency), line.quantity)),
-    )
-    .map_err(|error| DomainError::Internal(error.to_string()))?;
+    let priced = frozen_pricing(attempt, lines)?;
+    if priced.totals.total.amount != attempt.amount {
+        return Err(DomainError::Internal(format!(
+            "payment {} captured {} but its cart was priced at {}",
+            attempt.id, attempt.amount, priced.totals.total.amount
+        )));
+    }
+    let totals = priced.totals;
     let order = OrderRow {
         id: ids::new_id("ord"),
         number: order_store::next_order_number(tx).await?,
         customer_id: attempt.customer_id.clone(),
         email: attempt.email.clone(),
         status: OrderStatus::Paid.as_str().to_owned(),
-        currency: attempt.currency.clone(),
+        currency: priced.currency.to_string(),
         subtotal_amount: totals.subtotal.amount,
         discount_total_amount: totals.discount_total.amount,
         shipping_total_amount: totals.shipping_total.amount,
@@ -360,17 +361,17 @@ async fn place_order(
         payment_refunded_amount: 0,
     };
     order_store::insert_order(tx, &order).await?;
-    for line in lines {
+    for (position, line) in priced.lines.iter().enumerate() {
         let item = OrderItemRow {
             id: ids::new_id("item"),
             order_id: order.id.clone(),
-            position: line.position,
+            position: position as i64,
             variant_id: line.variant_id.clone(),
             sku: line.sku.clone(),
             title: line.title.clone(),
             quantity: line.quantity,
-            unit_price_amount: line.unit_price_amount,
-            line_total_amount: line.unit_price_amount * line.quantity,
+            unit_price_amount: line.unit_price.amount,
+            line_total_amount: line.line_total.amount,
         };
         order_store::insert_order_item(tx, &item).await?;
     }
@@ -402,6 +403,28 @@ async fn release(tx: &mut Conn, attempt: &PaymentRow, lines: &[PaymentLineRow], 
     )
     .await?;
     Ok(())
+}
+
+/// The priced cart the customer checked out. Attempts made before it was kept on them
+/// (migration 0003) are priced from their lines by the same function, as they were then.
+fn frozen_pricing(attempt: &PaymentRow, lines: &[PaymentLineRow]) -> DomainResult<PricedCart> {
+    if let Some(frozen) = &attempt.pricing {
+        return serde_json::from_str(frozen).map_err(|_| super::catalog::corrupt("frozen pricing", frozen));
+    }
+    let currency =
+        Currency::parse(&attempt.currency).ok_or_else(|| super::catalog::corrupt("currency", &attempt.currency))?;
+    let to_price = lines
+        .iter()
+        .map(|line| LineToPrice {
+            id: format!("{}:{}", line.payment_id, line.position),
+            variant_id: line.variant_id.clone(),
+            sku: line.sku.clone(),
+            title: line.title.clone(),
+            quantity: line.quantity,
+            unit_price: Money::new(line.unit_price_amount, currency),
+        })
+        .collect();
+    price_cart(currency, to_price).map_err(|error| DomainError::Internal(error.to_string()))
 }
 
 /// An attempt's lines as `(variant, units)`, for the stock moves.

@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod money;
 pub mod orders;
 pub mod payments;
+pub mod pricing;
 pub mod reports;
 pub mod time;
 pub mod validate;

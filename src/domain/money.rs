@@ -1,13 +1,29 @@
-//! Money: integer minor units with an ISO 4217 currency. No floating point anywhere.
-//!
-//! Every total of a cart or an order is computed by [`Totals::of_lines`], so that a cart's
-//! total is exactly what its order's total becomes (design.md, invariant 3).
+//! Money: integer minor units with an ISO 4217 currency. No floating point anywhere, and
+//! only checked arithmetic (design.md, invariant 3). Totals are computed in one place,
+//! `domain::pricing`.
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// An ISO 4217 code: three upper-case ASCII letters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Currency([u8; 3]);
+
+impl TryFrom<String> for Currency {
+    type Error = String;
+
+    fn try_from(code: String) -> Result<Self, Self::Error> {
+        Currency::parse(&code).ok_or_else(|| format!("{code:?} is not an ISO 4217 code in upper case"))
+    }
+}
+
+impl From<Currency> for String {
+    fn from(currency: Currency) -> Self {
+        currency.as_str().to_owned()
+    }
+}
 
 impl Currency {
     pub const EUR: Currency = Currency(*b"EUR");
@@ -30,7 +46,7 @@ impl fmt::Display for Currency {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Money {
     /// Minor units (cents for EUR).
     pub amount: i64,
@@ -76,36 +92,6 @@ impl Money {
     }
 }
 
-/// The totals of a cart or order. Discounts, shipping and tax do not exist yet, so they are
-/// zero and `total == subtotal`; this is the one place that will change when they do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Totals {
-    pub subtotal: Money,
-    pub discount_total: Money,
-    pub shipping_total: Money,
-    pub tax_total: Money,
-    pub total: Money,
-}
-
-impl Totals {
-    /// Totals of lines given as `(unit_price, quantity)`.
-    pub fn of_lines(currency: Currency, lines: impl IntoIterator<Item = (Money, i64)>) -> Result<Totals, MoneyError> {
-        let mut subtotal = Money::zero(currency);
-        for (unit_price, quantity) in lines {
-            subtotal = subtotal.checked_add(unit_price.times(quantity)?)?;
-        }
-        let zero = Money::zero(currency);
-        let total = subtotal.checked_sub(zero)?.checked_add(zero)?.checked_add(zero)?;
-        Ok(Totals {
-            subtotal,
-            discount_total: zero,
-            shipping_total: zero,
-            tax_total: zero,
-            total,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,22 +129,5 @@ mod tests {
             Money::new(i64::MAX, Currency::EUR).checked_add(eur),
             Err(MoneyError::Overflow)
         );
-    }
-
-    #[test]
-    fn totals_sum_lines_and_total_equals_subtotal() {
-        let totals = Totals::of_lines(
-            Currency::EUR,
-            [
-                (Money::new(1250, Currency::EUR), 2),
-                (Money::new(399, Currency::EUR), 3),
-            ],
-        )
-        .expect("totals");
-        assert_eq!(totals.subtotal.amount, 3697);
-        assert_eq!(totals.total, totals.subtotal);
-        assert_eq!(totals.tax_total.amount, 0);
-        let empty = Totals::of_lines(Currency::EUR, []).expect("empty");
-        assert_eq!(empty.total.amount, 0);
     }
 }

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 
 use super::events::{self, EventBus, EventKind};
 use super::inventory::{self, StockMove};
-use super::money::{Currency, Money, Totals};
+use super::money::{Currency, Money};
 use super::payments::Payments;
+use super::pricing::{PricedCart, PricedLine, Totals};
 use super::time::Timestamp;
 use super::validate::Address;
 use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, accounts, ids};
@@ -130,25 +131,14 @@ pub struct Order {
     pub customer_id: Option<String>,
     pub email: String,
     pub status: OrderStatus,
-    pub items: Vec<OrderItem>,
-    pub totals: Totals,
+    /// The lines and totals exactly as its cart was priced at checkout.
+    pub pricing: PricedCart,
     pub currency: Currency,
     pub payment: PaymentSummary,
     pub shipping_address: Address,
     pub tracking_number: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-}
-
-#[derive(Debug, Clone)]
-pub struct OrderItem {
-    pub id: String,
-    pub variant_id: String,
-    pub sku: String,
-    pub title: String,
-    pub quantity: i64,
-    pub unit_price: Money,
-    pub line_total: Money,
 }
 
 #[derive(Debug, Clone)]
@@ -533,24 +523,27 @@ fn assemble(row: OrderRow, items: Vec<OrderItemRow>) -> DomainResult<Order> {
     let money = |amount| Money::new(amount, currency);
     Ok(Order {
         status: OrderStatus::parse(&row.status).ok_or_else(|| super::catalog::corrupt("order status", &row.status))?,
-        items: items
-            .into_iter()
-            .map(|item| OrderItem {
-                id: item.id,
-                variant_id: item.variant_id,
-                sku: item.sku,
-                title: item.title,
-                quantity: item.quantity,
-                unit_price: money(item.unit_price_amount),
-                line_total: money(item.line_total_amount),
-            })
-            .collect(),
-        totals: Totals {
-            subtotal: money(row.subtotal_amount),
-            discount_total: money(row.discount_total_amount),
-            shipping_total: money(row.shipping_total_amount),
-            tax_total: money(row.tax_total_amount),
-            total: money(row.total_amount),
+        pricing: PricedCart {
+            currency,
+            lines: items
+                .into_iter()
+                .map(|item| PricedLine {
+                    id: item.id,
+                    variant_id: item.variant_id,
+                    sku: item.sku,
+                    title: item.title,
+                    quantity: item.quantity,
+                    unit_price: money(item.unit_price_amount),
+                    line_total: money(item.line_total_amount),
+                })
+                .collect(),
+            totals: Totals {
+                subtotal: money(row.subtotal_amount),
+                discount_total: money(row.discount_total_amount),
+                shipping_total: money(row.shipping_total_amount),
+                tax_total: money(row.tax_total_amount),
+                total: money(row.total_amount),
+            },
         },
         payment: PaymentSummary {
             status: PaymentStatus::parse(&row.payment_status)

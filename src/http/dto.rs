@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::accounts::{Customer, StaffMember};
-use crate::domain::carts::{Cart, CartLine};
+use crate::domain::carts::Cart;
 use crate::domain::catalog::{Category, Product, Variant};
 use crate::domain::inventory::StockLevel;
-use crate::domain::money::{Money, Totals};
-use crate::domain::orders::{Order, OrderItem};
+use crate::domain::money::Money;
+use crate::domain::orders::Order;
+use crate::domain::pricing::{PricedLine, Totals};
 use crate::domain::validate::Address;
 use crate::domain::{Page, time::Timestamp};
 
@@ -430,8 +431,8 @@ pub struct LineDto {
     pub line_total: MoneyDto,
 }
 
-impl From<CartLine> for LineDto {
-    fn from(line: CartLine) -> Self {
+impl From<PricedLine> for LineDto {
+    fn from(line: PricedLine) -> Self {
         LineDto {
             id: line.id,
             variant_id: line.variant_id,
@@ -440,20 +441,6 @@ impl From<CartLine> for LineDto {
             quantity: line.quantity,
             unit_price: line.unit_price.into(),
             line_total: line.line_total.into(),
-        }
-    }
-}
-
-impl From<OrderItem> for LineDto {
-    fn from(item: OrderItem) -> Self {
-        LineDto {
-            id: item.id,
-            variant_id: item.variant_id,
-            sku: item.sku,
-            title: item.title,
-            quantity: item.quantity,
-            unit_price: item.unit_price.into(),
-            line_total: item.line_total.into(),
         }
     }
 }
@@ -484,12 +471,12 @@ impl From<Cart> for CartDto {
             shipping_total,
             tax_total,
             total,
-        } = cart.totals;
+        } = cart.pricing.totals;
         CartDto {
             id: cart.id,
             customer_id: cart.customer_id,
             currency: cart.currency.to_string(),
-            items: cart.items.into_iter().map(Into::into).collect(),
+            items: cart.pricing.lines.into_iter().map(Into::into).collect(),
             subtotal: subtotal.into(),
             discount_total: discount_total.into(),
             shipping_total: shipping_total.into(),
@@ -616,14 +603,14 @@ impl From<Order> for OrderDto {
             shipping_total,
             tax_total,
             total,
-        } = order.totals;
+        } = order.pricing.totals;
         OrderDto {
             id: order.id,
             number: order.number,
             customer_id: order.customer_id,
             email: order.email,
             status: order.status.as_str().to_owned(),
-            items: order.items.into_iter().map(Into::into).collect(),
+            items: order.pricing.lines.into_iter().map(Into::into).collect(),
             subtotal: subtotal.into(),
             discount_total: discount_total.into(),
             shipping_total: shipping_total.into(),

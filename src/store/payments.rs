@@ -23,6 +23,8 @@ pub struct PaymentRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub expires_at: i64,
+    /// The priced cart, frozen at checkout (JSON); `None` for attempts made before it was kept.
+    pub pricing: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -40,7 +42,7 @@ macro_rules! payment_columns {
     () => {
         "id, cart_id, customer_id, email, currency, amount, refunded_amount, status, payment_token, decline_code,
          provider_reference, shipping_address, idempotency_key, guest_token_hash, order_id, created_at, updated_at,
-         expires_at"
+         expires_at, pricing"
     };
 }
 
@@ -49,7 +51,7 @@ pub async fn insert_payment(conn: &mut Conn, row: &PaymentRow) -> StoreResult<()
         sqlx::query(concat!(
             "INSERT INTO payments (",
             payment_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
         ))
         .bind(&row.id)
         .bind(&row.cart_id)
@@ -69,6 +71,7 @@ pub async fn insert_payment(conn: &mut Conn, row: &PaymentRow) -> StoreResult<()
         .bind(row.created_at)
         .bind(row.updated_at)
         .bind(row.expires_at)
+        .bind(&row.pricing)
         .execute(c)
         .await
         .map(|done| done.rows_affected())

@@ -140,7 +140,7 @@ pub async fn cart(State(state): State<AppState>, Visitor(visitor): Visitor, head
     let cart = match cookies::cookie(&headers, CART_COOKIE) {
         None => None,
         Some(id) => match carts::get_cart(&state.store, &visitor, id).await {
-            Ok(cart) if cart.status == carts::CartStatus::Open && !cart.items.is_empty() => Some(cart),
+            Ok(cart) if cart.status == carts::CartStatus::Open && !cart.pricing.lines.is_empty() => Some(cart),
             Ok(_) | Err(DomainError::NotFound(_)) => None,
             Err(error) => return Err(error.into()),
         },

@@ -5,6 +5,7 @@ use crate::domain::carts::Cart;
 use crate::domain::catalog::{Product, Variant};
 use crate::domain::money::{Currency, Money};
 use crate::domain::orders::{Order, OrderStatus, PaymentStatus};
+use crate::domain::pricing::PricedLine;
 use crate::domain::time::Timestamp;
 
 /// Digits after the decimal point in amounts of `currency` (ISO 4217 minor units).
@@ -198,15 +199,15 @@ pub struct LineView {
     pub line_total: String,
 }
 
-impl LineView {
-    fn new(id: &str, title: &str, sku: &str, quantity: i64, unit_price: Money, line_total: Money) -> LineView {
+impl From<&PricedLine> for LineView {
+    fn from(line: &PricedLine) -> Self {
         LineView {
-            id: id.to_owned(),
-            title: title.to_owned(),
-            sku: sku.to_owned(),
-            quantity,
-            unit_price: money(unit_price),
-            line_total: money(line_total),
+            id: line.id.clone(),
+            title: line.title.clone(),
+            sku: line.sku.clone(),
+            quantity: line.quantity,
+            unit_price: money(line.unit_price),
+            line_total: money(line.line_total),
         }
     }
 }
@@ -221,12 +222,8 @@ impl From<&Cart> for CartView {
     fn from(cart: &Cart) -> Self {
         CartView {
             id: cart.id.clone(),
-            lines: cart
-                .items
-                .iter()
-                .map(|l| LineView::new(&l.id, &l.title, &l.sku, l.quantity, l.unit_price, l.line_total))
-                .collect(),
-            total: money(cart.totals.total),
+            lines: cart.pricing.lines.iter().map(LineView::from).collect(),
+            total: money(cart.pricing.totals.total),
         }
     }
 }
@@ -279,12 +276,8 @@ impl From<&Order> for OrderView {
             status_label: order_status_label(order.status),
             payment_status: order.payment.status.as_str(),
             payment_label: payment_status_label(order.payment.status),
-            lines: order
-                .items
-                .iter()
-                .map(|i| LineView::new(&i.id, &i.title, &i.sku, i.quantity, i.unit_price, i.line_total))
-                .collect(),
-            total: money(order.totals.total),
+            lines: order.pricing.lines.iter().map(LineView::from).collect(),
+            total: money(order.pricing.totals.total),
             refunded: money(order.payment.refunded_amount),
             has_refund: order.payment.refunded_amount.amount > 0,
             refundable_decimal: decimal(refundable),
@@ -316,8 +309,8 @@ impl From<&Order> for OrderRow {
             placed_at: date_time(order.created_at),
             status_label: order_status_label(order.status),
             status: order.status.as_str(),
-            total: money(order.totals.total),
-            item_count: order.items.iter().map(|item| item.quantity).sum(),
+            total: money(order.pricing.totals.total),
+            item_count: order.pricing.lines.iter().map(|line| line.quantity).sum(),
         }
     }
 }
