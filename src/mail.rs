@@ -6,7 +6,7 @@ use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::domain::accounts::password_reset::Email;
+use crate::domain::outbox::Email;
 
 #[derive(Clone)]
 pub enum Mailer {

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod inventory;
 pub mod money;
 pub mod orders;
+pub mod outbox;
 pub mod payments;
 pub mod pricing;
 pub mod reports;

@@ -1,4 +1,4 @@
-//! Customers, staff and their sessions.
+//! Customers, staff, their sessions and their password reset tokens.
 
 use super::{Conn, Raw, StoreResult};
 use crate::on_conn;
@@ -351,4 +351,76 @@ pub async fn lock_login_counters(conn: &mut Conn, email: &str, client_ip: &str) 
             .await?;
     }
     Ok(())
+}
+
+pub async fn insert_password_reset(
+    conn: &mut Conn,
+    token_hash: &str,
+    account_kind: &str,
+    account_id: &str,
+    now: i64,
+    expires_at: i64,
+) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "INSERT INTO password_resets (token_hash, account_kind, account_id, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(account_kind)
+        .bind(account_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Uses a reset token: marks it used if it is live; returns the account it resets.
+pub async fn use_password_reset(conn: &mut Conn, token_hash: &str, now: i64) -> StoreResult<Option<(String, String)>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "UPDATE password_resets SET used_at = $2
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
+             RETURNING account_kind, account_id",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(c)
+        .await
+    })?)
+}
+
+/// Ends every live reset token of an account (its password was just set).
+pub async fn retire_password_resets(
+    conn: &mut Conn,
+    account_kind: &str,
+    account_id: &str,
+    now: i64,
+) -> StoreResult<()> {
+    on_conn!(conn, |c| {
+        sqlx::query(
+            "UPDATE password_resets SET used_at = $3 WHERE account_kind = $1 AND account_id = $2 AND used_at IS NULL",
+        )
+        .bind(account_kind)
+        .bind(account_id)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Deletes reset tokens past their expiry.
+pub async fn delete_expired_password_resets(conn: &mut Conn, now: i64) -> StoreResult<u64> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query("DELETE FROM password_resets WHERE expires_at < $1")
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected())
+    })?)
 }

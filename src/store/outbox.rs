@@ -1,4 +1,5 @@
-//! The outbox of side effects and the password reset tokens it delivers.
+//! The outbox: side effects (emails, later webhooks) written as rows in the transaction
+//! that decided them, and delivered by the background job.
 
 use super::{Conn, Store, StoreResult};
 use crate::on_conn;
@@ -97,82 +98,13 @@ pub async fn mark_failed(db: &Store, id: &str, error: &str, retry_at: i64) -> St
     Ok(())
 }
 
-pub async fn insert_password_reset(
-    conn: &mut Conn,
-    token_hash: &str,
-    account_kind: &str,
-    account_id: &str,
-    now: i64,
-    expires_at: i64,
-) -> StoreResult<()> {
-    on_conn!(conn, |c| {
-        sqlx::query(
-            "INSERT INTO password_resets (token_hash, account_kind, account_id, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(token_hash)
-        .bind(account_kind)
-        .bind(account_id)
-        .bind(now)
-        .bind(expires_at)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
-    Ok(())
-}
-
-/// Uses a reset token: marks it used if it is live; returns the account it resets.
-pub async fn use_password_reset(conn: &mut Conn, token_hash: &str, now: i64) -> StoreResult<Option<(String, String)>> {
+/// Deletes messages delivered before `before`.
+pub async fn delete_delivered_before(conn: &mut Conn, before: i64) -> StoreResult<u64> {
     Ok(on_conn!(conn, |c| {
-        sqlx::query_as(
-            "UPDATE password_resets SET used_at = $2
-             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
-             RETURNING account_kind, account_id",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(c)
-        .await
-    })?)
-}
-
-/// Ends every live reset token of an account (its password was just set).
-pub async fn retire_password_resets(
-    conn: &mut Conn,
-    account_kind: &str,
-    account_id: &str,
-    now: i64,
-) -> StoreResult<()> {
-    on_conn!(conn, |c| {
-        sqlx::query(
-            "UPDATE password_resets SET used_at = $3 WHERE account_kind = $1 AND account_id = $2 AND used_at IS NULL",
-        )
-        .bind(account_kind)
-        .bind(account_id)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
-    Ok(())
-}
-
-/// Deletes reset tokens past their expiry and messages delivered before `before`.
-pub async fn delete_spent(conn: &mut Conn, now: i64, before: i64) -> StoreResult<u64> {
-    let resets = on_conn!(conn, |c| {
-        sqlx::query("DELETE FROM password_resets WHERE expires_at < $1")
-            .bind(now)
-            .execute(&mut *c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
-    let messages = on_conn!(conn, |c| {
         sqlx::query("DELETE FROM outbox WHERE delivered_at < $1")
             .bind(before)
-            .execute(&mut *c)
+            .execute(c)
             .await
             .map(|done| done.rows_affected())
-    })?;
-    Ok(resets + messages)
+    })?)
 }

@@ -3,24 +3,15 @@
 //! whether or not the email has an account (no account enumeration); using the token sets
 //! the new password and revokes every session of the account.
 
-use serde::{Deserialize, Serialize};
-
 use super::{hash_password, hash_token, new_secret};
+use crate::domain::outbox::{self, Email, Message};
 use crate::domain::time::Timestamp;
 use crate::domain::validate::{self, Checks};
-use crate::domain::{DomainError, DomainResult, ids};
+use crate::domain::{DomainError, DomainResult};
+use crate::store::Store;
 use crate::store::customers::{self as people, SessionOwner};
-use crate::store::{Store, outbox};
 
 pub const RESET_SECONDS: i64 = 30 * 60;
-
-/// An email waiting in the outbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Email {
-    pub to: String,
-    pub subject: String,
-    pub text: String,
-}
 
 /// Starts a reset for `email` if it has an account; does nothing visible otherwise.
 /// `link_base` is the shop's public address, for the link in the email.
@@ -38,7 +29,7 @@ pub async fn request_reset(db: &Store, email: &str, link_base: &str) -> DomainRe
     };
     let Some((kind, id)) = account else { return Ok(()) };
     let token = format!("prt_{}", new_secret());
-    outbox::insert_password_reset(
+    people::insert_password_reset(
         &mut tx,
         &hash_token(&token),
         kind,
@@ -61,8 +52,7 @@ pub async fn request_reset(db: &Store, email: &str, link_base: &str) -> DomainRe
             link_base.trim_end_matches('/')
         ),
     };
-    let payload = serde_json::to_string(&message).map_err(|error| DomainError::Internal(error.to_string()))?;
-    outbox::insert_message(&mut tx, &ids::new_id("msg"), "email", &payload, now.0).await?;
+    outbox::enqueue(&mut tx, &Message::Email(message)).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -79,7 +69,7 @@ pub async fn confirm_reset(db: &Store, token: &str, new_password: &str) -> Domai
     let password_hash = hash_password(new_password.to_owned()).await?;
     let now = Timestamp::now().0;
     let mut tx = db.write().await?;
-    let Some((kind, id)) = outbox::use_password_reset(&mut tx, &hash_token(token), now).await? else {
+    let Some((kind, id)) = people::use_password_reset(&mut tx, &hash_token(token), now).await? else {
         return Err(DomainError::invalid(
             "token",
             "is not valid: it is unknown, used or expired",
@@ -93,7 +83,15 @@ pub async fn confirm_reset(db: &Store, token: &str, new_password: &str) -> Domai
         SessionOwner::Customer(&id)
     };
     people::delete_sessions_of(&mut tx, owner, None).await?;
-    outbox::retire_password_resets(&mut tx, &kind, &id, now).await?;
+    people::retire_password_resets(&mut tx, &kind, &id, now).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Deletes reset tokens past their expiry.
+pub async fn delete_expired(db: &Store) -> DomainResult<u64> {
+    let mut tx = db.write().await?;
+    let deleted = people::delete_expired_password_resets(&mut tx, Timestamp::now().0).await?;
+    tx.commit().await?;
+    Ok(deleted)
 }

@@ -149,7 +149,7 @@ pub async fn change_password(
         SessionOwner::Customer(id) => ("customer", id),
         SessionOwner::Staff(id) => ("staff", id),
     };
-    crate::store::outbox::retire_password_resets(&mut tx, kind, id, now).await?;
+    store::retire_password_resets(&mut tx, kind, id, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -163,17 +163,15 @@ fn session_owner(caller: &Principal) -> DomainResult<SessionOwner<'_>> {
     }
 }
 
-/// Deletes expired sessions, login failures past the throttle window, spent reset tokens
-/// and outbox messages delivered over a day ago.
+/// Deletes expired sessions and login failures past the throttle window.
 pub async fn delete_expired(db: &Store) -> DomainResult<u64> {
     let now = Timestamp::now();
     let mut tx = db.write().await?;
     let sessions = store::delete_expired_sessions(&mut tx, now.0).await?;
     let failures =
         store::delete_login_failures_before(&mut tx, now.plus_seconds(-LOGIN_FAILURE_WINDOW_SECONDS).0).await?;
-    let spent = crate::store::outbox::delete_spent(&mut tx, now.0, now.plus_seconds(-24 * 3600).0).await?;
     tx.commit().await?;
-    Ok(sessions + failures + spent)
+    Ok(sessions + failures)
 }
 
 /// Revokes the session of `token` at once.
