@@ -12,9 +12,10 @@ use axum::routing::{delete, get};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::dto::{ListResponse, PageQuery, StaffDto};
+use super::auth::StaffDto;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Staff};
 use super::problem::{ApiError, ApiResult, Problem};
+use super::shapes::{ListResponse, PageQuery};
 use super::{AppState, Created, Json};
 use crate::app::caller::{ResolvedCaller, resolve_caller};
 use crate::domain::PageRequest;

@@ -9,18 +9,18 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::dto::{
-    ChangePasswordRequest, CustomerDto, LoginRequest, PasswordResetConfirmRequest, PasswordResetRequest,
-    RegisterRequest, SessionResponse,
-};
 use super::extract::{ApiJson, Caller, SignedIn};
 use super::problem::{ApiError, ApiResult, Problem};
+use super::shapes::time;
 use super::{AppState, Json};
 use crate::app::caller::presented_token;
 use crate::app::cookies;
 use crate::domain::accounts::customers::{self, Registration};
 use crate::domain::accounts::{Account, Session, password_reset, sessions};
+use crate::domain::accounts::{Customer, StaffMember};
 use crate::domain::{DomainError, Principal};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -166,4 +166,103 @@ fn session_token(headers: &HeaderMap) -> ApiResult<&str> {
     responses((status = 200, body = CustomerDto), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn me(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<CustomerDto>> {
     Ok(Json(customers::get_own_account(&state.store, &caller).await?.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// At least 10 characters.
+    #[schema(example = "correct horse battery")]
+    pub password: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirmRequest {
+    /// The token from the reset email.
+    pub token: String,
+    /// The new password: at least 10 characters.
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// At least 10 characters.
+    pub new_password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Customer)]
+pub struct CustomerDto {
+    pub id: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub created_at: String,
+}
+
+impl From<Customer> for CustomerDto {
+    fn from(customer: Customer) -> Self {
+        CustomerDto {
+            id: customer.id,
+            email: customer.email,
+            name: customer.name,
+            created_at: time(customer.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Staff)]
+pub struct StaffDto {
+    pub id: String,
+    pub email: String,
+    pub name: Option<String>,
+    /// `admin` or `staff`.
+    pub role: String,
+    pub created_at: String,
+}
+
+impl From<StaffMember> for StaffDto {
+    fn from(staff: StaffMember) -> Self {
+        StaffDto {
+            id: staff.id,
+            email: staff.email,
+            name: staff.name,
+            role: staff.role.as_str().to_owned(),
+            created_at: time(staff.created_at),
+        }
+    }
+}
+
+/// A new session. Send the token as `Authorization: Bearer <token>`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionResponse {
+    pub token: String,
+    /// For a browser using the session cookie instead of the token: send this back as
+    /// `X-CSRF-Token` on every POST, PATCH and DELETE.
+    pub csrf_token: String,
+    pub expires_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer: Option<CustomerDto>,
+    /// Present instead of `customer` when a staff member logs in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub staff: Option<StaffDto>,
 }

@@ -5,13 +5,18 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, patch, post};
 
-use super::dto::{AddItemRequest, CartDto, CheckoutRequestDto, CreateCartRequest, OrderDto, SetQuantityRequest};
 use super::extract::{ApiJson, ApiPath, Caller, OptionalJson};
 use super::idempotency::IDEMPOTENCY_KEY;
+use super::orders::OrderDto;
 use super::problem::{ApiResult, Problem};
+use super::shapes::{AddressDto, LineDto, MoneyDto, time};
 use super::{AppState, Created, Json};
 use crate::domain::carts;
+use crate::domain::carts::Cart;
 use crate::domain::checkout::{self, CheckoutRequest};
+use crate::domain::pricing::Totals;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -140,4 +145,91 @@ pub async fn checkout(
     let mut order = OrderDto::from(placed.order);
     order.token = placed.guest_token;
     Ok(Created(order))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCartRequest {
+    /// ISO 4217; default EUR.
+    pub currency: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddItemRequest {
+    pub variant_id: String,
+    /// 1 to 999.
+    pub quantity: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetQuantityRequest {
+    /// 0 to 999; 0 removes the line.
+    pub quantity: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Cart)]
+pub struct CartDto {
+    pub id: String,
+    pub customer_id: Option<String>,
+    pub currency: String,
+    pub items: Vec<LineDto>,
+    pub subtotal: MoneyDto,
+    pub discount_total: MoneyDto,
+    pub shipping_total: MoneyDto,
+    pub tax_total: MoneyDto,
+    pub total: MoneyDto,
+    /// Goes up with every change.
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Cart> for CartDto {
+    fn from(cart: Cart) -> Self {
+        let Totals {
+            subtotal,
+            discount_total,
+            shipping_total,
+            tax_total,
+            total,
+        } = cart.pricing.totals;
+        CartDto {
+            id: cart.id,
+            customer_id: cart.customer_id,
+            currency: cart.currency.to_string(),
+            items: cart.pricing.lines.into_iter().map(Into::into).collect(),
+            subtotal: subtotal.into(),
+            discount_total: discount_total.into(),
+            shipping_total: shipping_total.into(),
+            tax_total: tax_total.into(),
+            total: total.into(),
+            version: cart.version,
+            created_at: time(cart.created_at),
+            updated_at: time(cart.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = PaymentMethod)]
+pub struct PaymentMethodDto {
+    /// A token of the payment provider; the test provider takes `tok_visa`,
+    /// `tok_chargeDeclined`, `tok_chargeDeclinedInsufficientFunds` and
+    /// `tok_chargeDeclinedProcessingError`.
+    #[schema(example = "tok_visa")]
+    pub token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = CheckoutRequest)]
+pub struct CheckoutRequestDto {
+    /// Required for a guest cart; defaults to the customer's email.
+    pub email: Option<String>,
+    pub shipping_address: AddressDto,
+    pub payment: PaymentMethodDto,
 }

@@ -4,13 +4,18 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 
-use super::dto::{CategoryDto, ListResponse, PageQuery, ProductDto, ProductListQuery};
 use super::extract::ApiPath;
 use super::extract::ApiQuery;
 use super::problem::{ApiResult, Problem};
 use super::{AppState, Json};
 use crate::domain::PageRequest;
 use crate::domain::catalog::{self, ProductQuery};
+
+use super::shapes::{ListResponse, MoneyDto, PageQuery, time};
+use crate::domain::catalog::{Category, Product, Variant};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -58,4 +63,96 @@ pub async fn list_categories(
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
     let categories = catalog::list_categories(&state.store, &page).await?;
     Ok(Json(ListResponse::from_page(categories, Into::into)))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProductListQuery {
+    /// Words to find in titles and descriptions.
+    pub q: Option<String>,
+    /// A category id or slug.
+    pub category: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Variant)]
+pub struct VariantDto {
+    pub id: String,
+    pub sku: String,
+    pub title: String,
+    pub price: MoneyDto,
+    /// Units that can be bought now: on hand minus reserved, never below 0.
+    pub available: i64,
+    pub options: BTreeMap<String, String>,
+}
+
+impl From<Variant> for VariantDto {
+    fn from(variant: Variant) -> Self {
+        VariantDto {
+            id: variant.id,
+            sku: variant.sku,
+            title: variant.title,
+            price: variant.price.into(),
+            available: variant.available,
+            options: variant.options,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Product)]
+pub struct ProductDto {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    /// `draft`, `published` or `archived`.
+    pub status: String,
+    pub category_ids: Vec<String>,
+    pub images: Vec<String>,
+    pub variants: Vec<VariantDto>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Product> for ProductDto {
+    fn from(product: Product) -> Self {
+        ProductDto {
+            id: product.id,
+            slug: product.slug,
+            title: product.title,
+            description: product.description,
+            status: product.status.as_str().to_owned(),
+            category_ids: product.category_ids,
+            images: product.images,
+            variants: product.variants.into_iter().map(Into::into).collect(),
+            created_at: time(product.created_at),
+            updated_at: time(product.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Category)]
+pub struct CategoryDto {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub parent_id: Option<String>,
+    pub created_at: String,
+}
+
+impl From<Category> for CategoryDto {
+    fn from(category: Category) -> Self {
+        CategoryDto {
+            id: category.id,
+            name: category.name,
+            slug: category.slug,
+            parent_id: category.parent_id,
+            created_at: time(category.created_at),
+        }
+    }
 }

@@ -4,11 +4,11 @@
 //! no business rules.
 
 mod access;
-mod admin;
+mod admin_catalog;
+mod admin_orders;
 mod auth;
 mod carts;
 mod catalog;
-pub mod dto;
 pub mod extract;
 mod idempotency;
 mod middleware;
@@ -16,6 +16,7 @@ pub mod openapi;
 mod ops;
 mod orders;
 pub mod problem;
+pub mod shapes;
 mod strict_json;
 
 use std::sync::Arc;
@@ -96,7 +97,8 @@ pub fn routes() -> Router<AppState> {
         .merge(catalog::router())
         .merge(carts::router())
         .merge(orders::router())
-        .merge(admin::router())
+        .merge(admin_catalog::router())
+        .merge(admin_orders::router())
         .merge(access::router())
 }
 
@@ -104,7 +106,7 @@ pub fn routes() -> Router<AppState> {
 pub fn streaming_routes() -> Router<AppState> {
     Router::new()
         .merge(orders::streaming_router())
-        .merge(admin::streaming_router())
+        .merge(admin_orders::streaming_router())
 }
 
 /// The served application: `routes` (the API's and the pages', merged by `server`) under

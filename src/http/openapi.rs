@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{access, admin, auth, carts, catalog, ops, orders};
+use super::{access, admin_catalog, admin_orders, auth, carts, catalog, ops, orders};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,9 +21,9 @@ use super::{access, admin, auth, carts, catalog, ops, orders};
         catalog::list_products, catalog::get_product, catalog::list_categories,
         carts::create_cart, carts::get_cart, carts::add_item, carts::set_quantity, carts::remove_item, carts::checkout,
         orders::list_orders, orders::get_order, orders::order_events,
-        admin::create_product, admin::list_products, admin::get_product, admin::update_product, admin::add_variant, admin::update_variant,
-        admin::create_category, admin::adjust_inventory, admin::list_orders, admin::get_order, admin::fulfill_order,
-        admin::cancel_order, admin::refund_order, admin::events,
+        admin_catalog::create_product, admin_catalog::list_products, admin_catalog::get_product, admin_catalog::update_product, admin_catalog::add_variant, admin_catalog::update_variant,
+        admin_catalog::create_category, admin_catalog::adjust_inventory, admin_orders::list_orders, admin_orders::get_order, admin_orders::fulfill_order,
+        admin_orders::cancel_order, admin_orders::refund_order, admin_orders::events,
         access::list_staff, access::create_staff, access::list_api_keys, access::create_api_key,
         access::revoke_api_key, access::list_audit,
     ),

@@ -12,13 +12,16 @@ use axum::routing::get;
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::dto::{ListResponse, OrderAccessQuery, OrderDto, PageQuery};
 use super::extract::{ApiPath, ApiQuery, Caller};
 use super::problem::{ApiResult, Problem};
+use super::shapes::{AddressDto, LineDto, ListResponse, MoneyDto, PageQuery, time};
 use super::{AppState, Json};
 use crate::app::caller::{presented_token, still_signed_in};
 use crate::domain::orders::{self, Order};
+use crate::domain::pricing::Totals;
 use crate::domain::{PageRequest, Permission, Principal};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -161,4 +164,86 @@ const RECHECK: Duration = Duration::from_secs(30);
 fn order_event(name: &str, id: &str, order: Order) -> Event {
     let data = serde_json::to_string(&OrderDto::from(order)).unwrap_or_else(|_| "{}".to_owned());
     Event::default().event(name).id(id).data(data)
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OrderAccessQuery {
+    /// For a guest order: the `token` of the checkout response.
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Payment)]
+pub struct PaymentDto {
+    pub id: String,
+    /// `captured`, `partially_refunded` or `refunded`.
+    pub status: String,
+    pub amount: MoneyDto,
+    pub refunded_amount: MoneyDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Order)]
+pub struct OrderDto {
+    pub id: String,
+    /// A human-friendly sequence number.
+    pub number: i64,
+    pub customer_id: Option<String>,
+    pub email: String,
+    /// `paid`, `fulfilled` or `canceled`.
+    pub status: String,
+    pub items: Vec<LineDto>,
+    pub subtotal: MoneyDto,
+    pub discount_total: MoneyDto,
+    pub shipping_total: MoneyDto,
+    pub tax_total: MoneyDto,
+    pub total: MoneyDto,
+    pub currency: String,
+    pub payment: PaymentDto,
+    pub shipping_address: AddressDto,
+    pub tracking_number: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Only in a guest checkout's response: opens the order with `?token=`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl From<Order> for OrderDto {
+    fn from(order: Order) -> Self {
+        let Totals {
+            subtotal,
+            discount_total,
+            shipping_total,
+            tax_total,
+            total,
+        } = order.pricing.totals;
+        OrderDto {
+            id: order.id,
+            number: order.number,
+            customer_id: order.customer_id,
+            email: order.email,
+            status: order.status.as_str().to_owned(),
+            items: order.pricing.lines.into_iter().map(Into::into).collect(),
+            subtotal: subtotal.into(),
+            discount_total: discount_total.into(),
+            shipping_total: shipping_total.into(),
+            tax_total: tax_total.into(),
+            total: total.into(),
+            currency: order.currency.to_string(),
+            payment: PaymentDto {
+                id: order.payment.id,
+                status: order.payment.status.as_str().to_owned(),
+                amount: order.payment.amount.into(),
+                refunded_amount: order.payment.refunded_amount.into(),
+            },
+            shipping_address: order.shipping_address.into(),
+            tracking_number: order.tracking_number,
+            created_at: time(order.created_at),
+            updated_at: time(order.updated_at),
+            token: None,
+        }
+    }
 }

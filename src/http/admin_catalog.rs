@@ -1,20 +1,22 @@
-//! The staff API (contract: Staff). Every operation checks the staff role itself.
+//! The staff's catalog (contract: Staff): products, variants, categories and stock
+//! adjustments. Every operation checks the caller's permission itself.
+
+use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
-use axum::response::IntoResponse;
+use axum::extract::State;
 use axum::routing::{get, patch, post};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::dto::{
-    AdjustStockRequest, CategoryDto, FulfillRequest, ListResponse, NewCategoryRequest, NewProductRequest,
-    NewVariantRequest, OrderDto, OrderListQuery, ProductDto, ProductListQuery, ProductPatchRequest, RefundRequest,
-    StockLevelDto, VariantDto, VariantPatchRequest,
-};
-use super::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson, Staff};
+use super::catalog::{CategoryDto, ProductDto, ProductListQuery, VariantDto};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Staff};
 use super::problem::{ApiResult, Problem};
+use super::shapes::{ListResponse, MoneyDto};
 use super::{AppState, Created, Json};
+use crate::domain::PageRequest;
 use crate::domain::catalog::{self, NewProduct, ProductPatch, ProductQuery};
-use crate::domain::{PageRequest, inventory, orders};
+use crate::domain::inventory::{self, StockLevel};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,15 +26,6 @@ pub fn router() -> Router<AppState> {
         .route("/v1/admin/variants/{id}", patch(update_variant))
         .route("/v1/admin/categories", post(create_category))
         .route("/v1/admin/inventory/{variant_id}/adjust", post(adjust_inventory))
-        .route("/v1/admin/orders", get(list_orders))
-        .route("/v1/admin/orders/{id}", get(get_order))
-        .route("/v1/admin/orders/{id}/fulfill", post(fulfill_order))
-        .route("/v1/admin/orders/{id}/cancel", post(cancel_order))
-        .route("/v1/admin/orders/{id}/refund", post(refund_order))
-}
-
-pub fn streaming_router() -> Router<AppState> {
-    Router::new().route("/v1/admin/events", get(events))
 }
 
 /// Creates a product with its variants (and their starting stock).
@@ -183,101 +176,117 @@ pub async fn adjust_inventory(
     Ok(Json(StockLevelDto::new(variant_id, level)))
 }
 
-/// Every order, newest first, optionally of one status.
-#[utoipa::path(get, path = "/v1/admin/orders", tag = "staff", params(OrderListQuery), security(("bearer" = [])),
-    responses((status = 200, body = ListResponse<OrderDto>), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn list_orders(
-    State(state): State<AppState>,
-    Staff(caller): Staff,
-    ApiQuery(query): ApiQuery<OrderListQuery>,
-) -> ApiResult<Json<ListResponse<OrderDto>>> {
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
-    let orders = orders::list_all_orders(&state.store, &caller, query.status.as_deref(), &page).await?;
-    Ok(Json(ListResponse::from_page(orders, Into::into)))
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewVariantRequest {
+    pub sku: String,
+    pub title: Option<String>,
+    pub price: MoneyDto,
+    /// Units on hand to start with; default 0.
+    pub inventory: Option<i64>,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
 }
 
-#[utoipa::path(get, path = "/v1/admin/orders/{id}", tag = "staff", params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = OrderDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_order(
-    State(state): State<AppState>,
-    Staff(caller): Staff,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<OrderDto>> {
-    Ok(Json(
-        orders::get_order_as_staff(&state.store, &caller, &id).await?.into(),
-    ))
+impl From<NewVariantRequest> for crate::domain::catalog::NewVariant {
+    fn from(request: NewVariantRequest) -> Self {
+        crate::domain::catalog::NewVariant {
+            sku: request.sku,
+            title: request.title,
+            price_amount: request.price.amount,
+            price_currency: request.price.currency,
+            inventory: request.inventory,
+            options: request.options,
+        }
+    }
 }
 
-/// `paid` → `fulfilled`, with an optional tracking number.
-#[utoipa::path(post, path = "/v1/admin/orders/{id}/fulfill", tag = "staff", params(("id" = String, Path)),
-    request_body(content = Option<FulfillRequest>), security(("bearer" = [])),
-    responses((status = 200, body = OrderDto), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "not paid")))]
-pub async fn fulfill_order(
-    State(state): State<AppState>,
-    Staff(caller): Staff,
-    ApiPath(id): ApiPath<String>,
-    OptionalJson(body): OptionalJson<FulfillRequest>,
-) -> ApiResult<Json<OrderDto>> {
-    Ok(Json(
-        orders::fulfill(
-            &state.store,
-            &state.events,
-            &caller,
-            &id,
-            body.tracking_number.as_deref(),
-        )
-        .await?
-        .into(),
-    ))
+/// The fields of a variant that may change; stock changes go through the inventory
+/// adjustment, with a reason.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantPatchRequest {
+    pub sku: Option<String>,
+    pub title: Option<String>,
+    /// The new price, in the variant's own currency.
+    pub price: Option<MoneyDto>,
 }
 
-/// `paid` → `canceled`: the stock goes back and what is left of the payment is refunded.
-#[utoipa::path(post, path = "/v1/admin/orders/{id}/cancel", tag = "staff", params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = OrderDto), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "not paid"), (status = 502, body = Problem)))]
-pub async fn cancel_order(
-    State(state): State<AppState>,
-    Staff(caller): Staff,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<OrderDto>> {
-    let order =
-        super::detached(
-            async move { orders::cancel(&state.store, &state.payments, &state.events, &caller, &id).await },
-        )
-        .await?;
-    Ok(Json(order.into()))
+impl From<VariantPatchRequest> for crate::domain::catalog::VariantPatch {
+    fn from(request: VariantPatchRequest) -> Self {
+        let (price_amount, price_currency) = match request.price {
+            Some(price) => (Some(price.amount), Some(price.currency)),
+            None => (None, None),
+        };
+        crate::domain::catalog::VariantPatch {
+            sku: request.sku,
+            title: request.title,
+            price_amount,
+            price_currency,
+        }
+    }
 }
 
-/// Refunds `amount` minor units (default: all that is left).
-#[utoipa::path(post, path = "/v1/admin/orders/{id}/refund", tag = "staff", params(("id" = String, Path)),
-    request_body(content = Option<RefundRequest>), security(("bearer" = [])),
-    responses((status = 200, body = OrderDto), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "nothing left to refund, or the order is canceled"),
-              (status = 422, body = Problem, description = "more than what is left"), (status = 502, body = Problem)))]
-pub async fn refund_order(
-    State(state): State<AppState>,
-    Staff(caller): Staff,
-    ApiPath(id): ApiPath<String>,
-    OptionalJson(body): OptionalJson<RefundRequest>,
-) -> ApiResult<Json<OrderDto>> {
-    let order = super::detached(async move {
-        orders::refund(&state.store, &state.payments, &state.events, &caller, &id, body.amount).await
-    })
-    .await?;
-    Ok(Json(order.into()))
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProductRequest {
+    pub title: String,
+    /// Lower-case letters, digits and hyphens; made from the title when missing.
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    /// `draft` (default), `published` or `archived`.
+    pub status: Option<String>,
+    #[serde(default)]
+    pub category_ids: Vec<String>,
+    #[serde(default)]
+    pub images: Vec<String>,
+    pub variants: Vec<NewVariantRequest>,
 }
 
-/// Server-Sent Events of every event in the shop: `event:` is the type (`order.paid`,
-/// `order.fulfilled`, `order.canceled`, `order.refunded`), `data:` the order.
-#[utoipa::path(get, path = "/v1/admin/events", tag = "staff", security(("bearer" = [])),
-    responses((status = 200, content_type = "text/event-stream"), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn events(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    headers: axum::http::HeaderMap,
-    Staff(caller): Staff,
-) -> ApiResult<impl IntoResponse> {
-    let credential = crate::app::caller::presented_token(&headers).map(str::to_owned);
-    super::orders::all_events(state, caller, credential, peer.ip()).await
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductPatchRequest {
+    pub title: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<String>,
+    pub category_ids: Option<Vec<String>>,
+    pub images: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCategoryRequest {
+    pub name: String,
+    pub slug: Option<String>,
+    pub parent_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustStockRequest {
+    /// Units to add (negative to remove).
+    pub delta: i64,
+    /// Why, for the stock ledger.
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = StockLevel)]
+pub struct StockLevelDto {
+    pub variant_id: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub available: i64,
+}
+
+impl StockLevelDto {
+    pub fn new(variant_id: String, level: StockLevel) -> Self {
+        StockLevelDto {
+            variant_id,
+            on_hand: level.on_hand,
+            reserved: level.reserved,
+            available: level.available(),
+        }
+    }
 }

@@ -1,0 +1,137 @@
+//! The shapes several resources share: money, lists and their pages, addresses, and the
+//! lines of carts and orders. Request and response bodies are kept apart from the domain
+//! types so that the API and the domain can evolve separately; requests refuse unknown
+//! fields (no mass assignment).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::Page;
+use crate::domain::money::Money;
+use crate::domain::pricing::PricedLine;
+use crate::domain::time::Timestamp;
+use crate::domain::validate::Address;
+
+/// An amount of money in integer minor units (cents for EUR).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Money)]
+pub struct MoneyDto {
+    #[schema(example = 1999)]
+    pub amount: i64,
+    /// ISO 4217, upper case.
+    #[schema(example = "EUR")]
+    pub currency: String,
+}
+
+impl From<Money> for MoneyDto {
+    fn from(money: Money) -> Self {
+        MoneyDto {
+            amount: money.amount,
+            currency: money.currency.to_string(),
+        }
+    }
+}
+
+/// A time as the API writes it: RFC 3339 in UTC.
+pub fn time(timestamp: Timestamp) -> String {
+    timestamp.to_rfc3339()
+}
+
+/// A page of a list, newest first; pass `next_cursor` as `cursor` for the next page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListResponse<T: ToSchema> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T: ToSchema> ListResponse<T> {
+    pub fn from_page<D>(page: Page<D>, convert: impl FnMut(D) -> T) -> Self {
+        ListResponse {
+            data: page.data.into_iter().map(convert).collect(),
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1 to 100; default 20.
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Line)]
+pub struct LineDto {
+    pub id: String,
+    pub variant_id: String,
+    pub sku: String,
+    pub title: String,
+    pub quantity: i64,
+    pub unit_price: MoneyDto,
+    pub line_total: MoneyDto,
+}
+
+impl From<PricedLine> for LineDto {
+    fn from(line: PricedLine) -> Self {
+        LineDto {
+            id: line.id,
+            variant_id: line.variant_id,
+            sku: line.sku,
+            title: line.title,
+            quantity: line.quantity,
+            unit_price: line.unit_price.into(),
+            line_total: line.line_total.into(),
+        }
+    }
+}
+
+/// A postal address; `country` is ISO 3166-1 alpha-2 (upper case).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Address)]
+pub struct AddressDto {
+    pub name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: String,
+    #[schema(example = "DE")]
+    pub country: String,
+    pub phone: Option<String>,
+}
+
+impl From<AddressDto> for Address {
+    fn from(a: AddressDto) -> Self {
+        Address {
+            name: a.name,
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            region: a.region,
+            postal_code: a.postal_code,
+            country: a.country,
+            phone: a.phone,
+        }
+    }
+}
+
+impl From<Address> for AddressDto {
+    fn from(a: Address) -> Self {
+        AddressDto {
+            name: a.name,
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            region: a.region,
+            postal_code: a.postal_code,
+            country: a.country,
+            phone: a.phone,
+        }
+    }
+}
