@@ -18,7 +18,7 @@ use crate::http::{self, HttpSettings, RateLimit};
 use crate::mail::Mailer;
 use crate::payments::{TestProvider, TestProviderFaults};
 use crate::store::Store;
-use crate::store::events::EventListener;
+use crate::store::dialect::EventListener;
 use crate::{jobs, telemetry, web};
 
 #[derive(Debug, Clone)]

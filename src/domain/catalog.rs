@@ -8,7 +8,7 @@ use super::time::Timestamp;
 use super::validate::{self, Checks};
 use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, ids};
 use crate::store::catalog::{self as store, CategoryRow, ProductFilter, ProductRow, VariantRow};
-use crate::store::{Conn, Store, StoreError};
+use crate::store::{Conn, Store, StoreError, dialect};
 
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_DESCRIPTION_CHARS: usize = 20_000;
@@ -383,7 +383,7 @@ pub async fn update_variant(
 ) -> DomainResult<Variant> {
     caller.require(Permission::Catalog)?;
     let mut tx = db.write().await?;
-    let mut row = store::lock_variant(&mut tx, variant_id)
+    let mut row = dialect::lock_variant(&mut tx, variant_id)
         .await?
         .ok_or(DomainError::NotFound("variant"))?;
     let wanted = NewVariant {

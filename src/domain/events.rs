@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 
 use super::ids;
 use super::time::Timestamp;
-use crate::store::{Conn, Store, StoreResult, events as store};
+use crate::store::{Conn, Store, StoreResult, dialect, events as store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventKind {
@@ -95,13 +95,13 @@ pub async fn record(conn: &mut Conn, kind: EventKind, order_id: &str, customer_i
     store::insert_event(conn, &event.id, kind.as_str(), order_id, customer_id, event.created_at).await?;
     let payload =
         serde_json::to_string(&event).map_err(|error| crate::store::StoreError::Corrupt(error.to_string()))?;
-    store::notify(conn, &payload).await?;
+    dialect::notify(conn, &payload).await?;
     Ok(event)
 }
 
 /// Puts every event notification the listener hears, from any process, on `bus`, until
 /// the database closes.
-pub async fn forward_notifications(mut listener: store::EventListener, bus: EventBus) {
+pub async fn forward_notifications(mut listener: dialect::EventListener, bus: EventBus) {
     while let Some(payload) = listener.next_payload().await {
         match serde_json::from_str::<Event>(&payload) {
             Ok(event) => bus.deliver(event),

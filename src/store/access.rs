@@ -1,8 +1,8 @@
 //! API keys, the staff list and the audit log.
 
 use super::{Conn, StoreResult};
-use crate::on_conn;
 use crate::store::customers::StaffRow;
+use crate::{exec, on_conn};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiKeyRow {
@@ -16,7 +16,8 @@ pub struct ApiKeyRow {
 }
 
 pub async fn insert_api_key(conn: &mut Conn, row: &ApiKeyRow, key_hash: &str) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query(
             "INSERT INTO api_keys (id, name, scopes, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -26,10 +27,7 @@ pub async fn insert_api_key(conn: &mut Conn, row: &ApiKeyRow, key_hash: &str) ->
         .bind(key_hash)
         .bind(&row.created_by)
         .bind(row.created_at)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
@@ -47,14 +45,12 @@ pub async fn find_live_api_key(conn: &mut Conn, key_hash: &str) -> StoreResult<O
 }
 
 pub async fn touch_api_key(conn: &mut Conn, id: &str, now: i64) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
             .bind(id)
             .bind(now)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
@@ -70,14 +66,12 @@ pub async fn list_api_keys(conn: &mut Conn) -> StoreResult<Vec<ApiKeyRow>> {
 
 /// Revokes a key; false when there is no such live key.
 pub async fn revoke_api_key(conn: &mut Conn, id: &str, now: i64) -> StoreResult<bool> {
-    let changed = on_conn!(conn, |c| {
+    let changed = exec!(
+        conn,
         sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
             .bind(id)
             .bind(now)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(changed == 1)
 }
 
@@ -103,8 +97,7 @@ pub struct AuditRow {
 }
 
 pub async fn insert_audit(conn: &mut Conn, row: &AuditRow) -> StoreResult<()> {
-    on_conn!(conn, |c| {
-        sqlx::query(
+    exec!(conn, sqlx::query(
             "INSERT INTO audit_log (id, actor_id, actor_kind, action, target, status, client_ip, request_id, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
@@ -116,11 +109,7 @@ pub async fn insert_audit(conn: &mut Conn, row: &AuditRow) -> StoreResult<()> {
         .bind(row.status)
         .bind(&row.client_ip)
         .bind(&row.request_id)
-        .bind(row.created_at)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+        .bind(row.created_at))?;
     Ok(())
 }
 

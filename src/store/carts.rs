@@ -1,7 +1,7 @@
 //! Carts and their lines.
 
 use super::{Conn, StoreResult};
-use crate::on_conn;
+use crate::{exec, on_conn};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CartRow {
@@ -30,7 +30,8 @@ pub struct CartLineRow {
 }
 
 pub async fn insert_cart(conn: &mut Conn, row: &CartRow) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query(
             "INSERT INTO carts (id, customer_id, currency, status, version, order_id, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -43,10 +44,7 @@ pub async fn insert_cart(conn: &mut Conn, row: &CartRow) -> StoreResult<()> {
         .bind(&row.order_id)
         .bind(row.created_at)
         .bind(row.updated_at)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
@@ -82,14 +80,12 @@ pub async fn list_cart_lines(conn: &mut Conn, cart_id: &str) -> StoreResult<Vec<
 /// Bumps the version of an open cart. Done first in every cart edit: on PostgreSQL the row
 /// lock it takes serializes concurrent edits of one cart; zero rows means not open.
 pub async fn touch_open_cart(conn: &mut Conn, cart_id: &str, now: i64) -> StoreResult<bool> {
-    let result = on_conn!(conn, |c| {
+    let result = exec!(
+        conn,
         sqlx::query("UPDATE carts SET version = version + 1, updated_at = $2 WHERE id = $1 AND status = 'open'")
             .bind(cart_id)
             .bind(now)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(result == 1)
 }
 
@@ -102,7 +98,8 @@ pub async fn add_to_line(
     quantity: i64,
     now: i64,
 ) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query(
             "INSERT INTO cart_items (id, cart_id, variant_id, quantity, created_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = cart_items.quantity + excluded.quantity",
@@ -112,37 +109,30 @@ pub async fn add_to_line(
         .bind(variant_id)
         .bind(quantity)
         .bind(now)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
 /// Sets a line's quantity; false when the line is not in the cart.
 pub async fn set_line_quantity(conn: &mut Conn, cart_id: &str, item_id: &str, quantity: i64) -> StoreResult<bool> {
-    let result = on_conn!(conn, |c| {
+    let result = exec!(
+        conn,
         sqlx::query("UPDATE cart_items SET quantity = $3 WHERE cart_id = $1 AND id = $2")
             .bind(cart_id)
             .bind(item_id)
             .bind(quantity)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(result == 1)
 }
 
 /// Removes a line; false when the line is not in the cart.
 pub async fn delete_line(conn: &mut Conn, cart_id: &str, item_id: &str) -> StoreResult<bool> {
-    let result = on_conn!(conn, |c| {
+    let result = exec!(
+        conn,
         sqlx::query("DELETE FROM cart_items WHERE cart_id = $1 AND id = $2")
             .bind(cart_id)
             .bind(item_id)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(result == 1)
 }
 
@@ -155,8 +145,8 @@ pub async fn set_cart_status(
     order_id: Option<&str>,
     now: i64,
 ) -> StoreResult<bool> {
-    let result = on_conn!(conn, |c| {
-        sqlx::query(
+    let result =
+        exec!(conn, sqlx::query(
             "UPDATE carts SET status = $3, order_id = COALESCE($4, order_id), version = version + 1, updated_at = $5
              WHERE id = $1 AND status = $2",
         )
@@ -164,10 +154,6 @@ pub async fn set_cart_status(
         .bind(from)
         .bind(to)
         .bind(order_id)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+        .bind(now))?;
     Ok(result == 1)
 }

@@ -1,7 +1,7 @@
 //! Products, variants, categories and stock levels.
 
-use super::{Conn, Raw, StoreResult};
-use crate::on_conn;
+use super::{Conn, StoreResult};
+use crate::{exec, on_conn};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProductRow {
@@ -187,7 +187,8 @@ pub async fn slug_taken(conn: &mut Conn, slug: &str) -> StoreResult<bool> {
 
 /// Inserts a product; `search_text` is what `q` searches (see the migration).
 pub async fn insert_product(conn: &mut Conn, row: &ProductRow, search_text: &str) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query(
             "INSERT INTO products (id, slug, title, description, status, images, created_at, updated_at, search_text)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -201,15 +202,13 @@ pub async fn insert_product(conn: &mut Conn, row: &ProductRow, search_text: &str
         .bind(row.created_at)
         .bind(row.updated_at)
         .bind(search_text)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
 pub async fn update_product(conn: &mut Conn, row: &ProductRow, search_text: &str) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query(
             "UPDATE products SET slug = $2, title = $3, description = $4, status = $5, images = $6, updated_at = $7,
                  search_text = $8
@@ -223,15 +222,13 @@ pub async fn update_product(conn: &mut Conn, row: &ProductRow, search_text: &str
         .bind(&row.images)
         .bind(row.updated_at)
         .bind(search_text)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
 pub async fn insert_variant(conn: &mut Conn, row: &VariantRow, created_at: i64) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query(
             "INSERT INTO variants (id, product_id, sku, title, price_amount, currency, options, on_hand, reserved,
                                    position, created_at, updated_at)
@@ -247,51 +244,20 @@ pub async fn insert_variant(conn: &mut Conn, row: &VariantRow, created_at: i64) 
         .bind(row.on_hand)
         .bind(row.position)
         .bind(created_at)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
-/// A variant, locked until the transaction ends so that concurrent edits cannot overwrite
-/// each other: PostgreSQL takes the row lock; SQLite's writing transactions are serialized
-/// already.
-pub async fn lock_variant(conn: &mut Conn, id: &str) -> StoreResult<Option<VariantRow>> {
-    Ok(match conn.raw() {
-        Raw::Sqlite(c) => {
-            sqlx::query_as(
-                "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position
-                 FROM variants WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(c)
-            .await
-        }
-        Raw::Postgres(c) => {
-            sqlx::query_as(
-                "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position
-                 FROM variants WHERE id = $1 FOR UPDATE",
-            )
-            .bind(id)
-            .fetch_optional(c)
-            .await
-        }
-    }?)
-}
-
 pub async fn update_variant(conn: &mut Conn, row: &VariantRow, updated_at: i64) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query("UPDATE variants SET sku = $2, title = $3, price_amount = $4, updated_at = $5 WHERE id = $1")
             .bind(&row.id)
             .bind(&row.sku)
             .bind(&row.title)
             .bind(row.price_amount)
             .bind(updated_at)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
@@ -305,22 +271,17 @@ pub async fn next_variant_position(conn: &mut Conn, product_id: &str) -> StoreRe
 }
 
 pub async fn replace_product_categories(conn: &mut Conn, product_id: &str, category_ids: &[String]) -> StoreResult<()> {
-    on_conn!(conn, |c| {
-        sqlx::query("DELETE FROM product_categories WHERE product_id = $1")
-            .bind(product_id)
-            .execute(&mut *c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    exec!(
+        conn,
+        sqlx::query("DELETE FROM product_categories WHERE product_id = $1").bind(product_id)
+    )?;
     for category_id in category_ids {
-        on_conn!(conn, |c| {
+        exec!(
+            conn,
             sqlx::query("INSERT INTO product_categories (product_id, category_id) VALUES ($1, $2)")
                 .bind(product_id)
                 .bind(category_id)
-                .execute(c)
-                .await
-                .map(|done| done.rows_affected())
-        })?;
+        )?;
     }
     Ok(())
 }
@@ -346,17 +307,15 @@ pub async fn category_exists(conn: &mut Conn, id: &str) -> StoreResult<bool> {
 }
 
 pub async fn insert_category(conn: &mut Conn, row: &CategoryRow) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query("INSERT INTO categories (id, name, slug, parent_id, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&row.id)
             .bind(&row.name)
             .bind(&row.slug)
             .bind(&row.parent_id)
             .bind(row.created_at)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! Customers, staff, their sessions and their password reset tokens.
 
-use super::{Conn, Raw, StoreResult};
-use crate::on_conn;
+use super::{Conn, StoreResult};
+use crate::{exec, on_conn};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CustomerRow {
@@ -38,7 +38,8 @@ pub struct SessionPrincipalRow {
 }
 
 pub async fn insert_customer(conn: &mut Conn, row: &CustomerRow) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query(
             "INSERT INTO customers (id, email, name, password_hash, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $5)",
@@ -48,10 +49,7 @@ pub async fn insert_customer(conn: &mut Conn, row: &CustomerRow) -> StoreResult<
         .bind(&row.name)
         .bind(&row.password_hash)
         .bind(row.created_at)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
@@ -90,7 +88,8 @@ pub async fn search_customers(conn: &mut Conn, pattern: &str, limit: i64) -> Sto
 }
 
 pub async fn insert_staff(conn: &mut Conn, row: &StaffRow) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query(
             "INSERT INTO staff (id, email, name, role, password_hash, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -101,10 +100,7 @@ pub async fn insert_staff(conn: &mut Conn, row: &StaffRow) -> StoreResult<()> {
         .bind(&row.role)
         .bind(&row.password_hash)
         .bind(row.created_at)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
@@ -135,8 +131,7 @@ pub async fn insert_session(
         SessionOwner::Customer(id) => (Some(id), None),
         SessionOwner::Staff(id) => (None, Some(id)),
     };
-    on_conn!(conn, |c| {
-        sqlx::query(
+    exec!(conn, sqlx::query(
             "INSERT INTO sessions (token_hash, customer_id, staff_id, created_at, expires_at, last_seen_at, idle_seconds)
              VALUES ($1, $2, $3, $4, $5, $4, $6)",
         )
@@ -145,11 +140,7 @@ pub async fn insert_session(
         .bind(staff_id)
         .bind(times.created_at)
         .bind(times.expires_at)
-        .bind(times.idle_seconds)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+        .bind(times.idle_seconds))?;
     Ok(())
 }
 
@@ -174,26 +165,21 @@ pub async fn find_session_principal(
 }
 
 pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> StoreResult<()> {
-    on_conn!(conn, |c| {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    exec!(
+        conn,
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash)
+    )?;
     Ok(())
 }
 
 /// Records that a session was used now (it keeps it from going idle).
 pub async fn touch_session(conn: &mut Conn, token_hash: &str, now: i64) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
             .bind(token_hash)
             .bind(now)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
@@ -207,7 +193,8 @@ pub async fn delete_sessions_of(
         SessionOwner::Customer(id) => (Some(id), None),
         SessionOwner::Staff(id) => (None, Some(id)),
     };
-    Ok(on_conn!(conn, |c| {
+    Ok(exec!(
+        conn,
         sqlx::query(
             "DELETE FROM sessions
              WHERE (customer_id = $1 OR staff_id = $2) AND ($3 IS NULL OR token_hash <> $3)",
@@ -215,45 +202,36 @@ pub async fn delete_sessions_of(
         .bind(customer_id)
         .bind(staff_id)
         .bind(keep_token_hash)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?)
+    )?)
 }
 
 pub async fn delete_expired_sessions(conn: &mut Conn, now: i64) -> StoreResult<u64> {
-    Ok(on_conn!(conn, |c| {
+    Ok(exec!(
+        conn,
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at + idle_seconds * 1000000 <= $1")
             .bind(now)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?)
+    )?)
 }
 
 pub async fn update_customer_password(conn: &mut Conn, id: &str, password_hash: &str, now: i64) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query("UPDATE customers SET password_hash = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
             .bind(password_hash)
             .bind(now)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
 pub async fn update_staff_password(conn: &mut Conn, id: &str, password_hash: &str, now: i64) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query("UPDATE staff SET password_hash = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
             .bind(password_hash)
             .bind(now)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
@@ -304,53 +282,30 @@ pub async fn insert_login_failure(
     client_ip: &str,
     now: i64,
 ) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query("INSERT INTO login_failures (id, email, client_ip, created_at) VALUES ($1, $2, $3, $4)")
             .bind(id)
             .bind(email)
             .bind(client_ip)
             .bind(now)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
 pub async fn clear_login_failures(conn: &mut Conn, email: &str) -> StoreResult<()> {
-    on_conn!(conn, |c| {
-        sqlx::query("DELETE FROM login_failures WHERE email = $1")
-            .bind(email)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    exec!(
+        conn,
+        sqlx::query("DELETE FROM login_failures WHERE email = $1").bind(email)
+    )?;
     Ok(())
 }
 
 pub async fn delete_login_failures_before(conn: &mut Conn, before: i64) -> StoreResult<u64> {
-    Ok(on_conn!(conn, |c| {
-        sqlx::query("DELETE FROM login_failures WHERE created_at < $1")
-            .bind(before)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?)
-}
-
-/// Serializes logins for one email and one client address until the transaction ends, so
-/// that counting failures and recording one is atomic. PostgreSQL takes advisory locks
-/// (the email's first, always, so two logins cannot wait on each other in a circle);
-/// SQLite's writing transactions are serialized already.
-pub async fn lock_login_counters(conn: &mut Conn, email: &str, client_ip: &str) -> StoreResult<()> {
-    if let Raw::Postgres(c) = conn.raw() {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1)), pg_advisory_xact_lock(hashtext($2))")
-            .bind(format!("login email {email}"))
-            .bind(format!("login client {client_ip}"))
-            .execute(c)
-            .await?;
-    }
-    Ok(())
+    Ok(exec!(
+        conn,
+        sqlx::query("DELETE FROM login_failures WHERE created_at < $1").bind(before)
+    )?)
 }
 
 pub async fn insert_password_reset(
@@ -361,7 +316,8 @@ pub async fn insert_password_reset(
     now: i64,
     expires_at: i64,
 ) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query(
             "INSERT INTO password_resets (token_hash, account_kind, account_id, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5)",
@@ -371,10 +327,7 @@ pub async fn insert_password_reset(
         .bind(account_id)
         .bind(now)
         .bind(expires_at)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
@@ -400,27 +353,22 @@ pub async fn retire_password_resets(
     account_id: &str,
     now: i64,
 ) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query(
             "UPDATE password_resets SET used_at = $3 WHERE account_kind = $1 AND account_id = $2 AND used_at IS NULL",
         )
         .bind(account_kind)
         .bind(account_id)
         .bind(now)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
 /// Deletes reset tokens past their expiry.
 pub async fn delete_expired_password_resets(conn: &mut Conn, now: i64) -> StoreResult<u64> {
-    Ok(on_conn!(conn, |c| {
-        sqlx::query("DELETE FROM password_resets WHERE expires_at < $1")
-            .bind(now)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?)
+    Ok(exec!(
+        conn,
+        sqlx::query("DELETE FROM password_resets WHERE expires_at < $1").bind(now)
+    )?)
 }

@@ -1,7 +1,7 @@
 //! Idempotency records: one row per (caller scope, key).
 
 use super::{Conn, StoreResult};
-use crate::on_conn;
+use crate::{exec, on_conn};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct IdempotencyRow {
@@ -19,7 +19,8 @@ pub struct IdempotencyRow {
 
 /// Claims a key for a first request; false when a record for it exists already.
 pub async fn insert_in_progress(conn: &mut Conn, row: &IdempotencyRow) -> StoreResult<bool> {
-    let result = on_conn!(conn, |c| {
+    let result = exec!(
+        conn,
         sqlx::query(
             "INSERT INTO idempotency_keys (scope, key, method, target, request_hash, created_at, started_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6)
@@ -31,10 +32,7 @@ pub async fn insert_in_progress(conn: &mut Conn, row: &IdempotencyRow) -> StoreR
         .bind(&row.target)
         .bind(&row.request_hash)
         .bind(row.created_at)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(result == 1)
 }
 
@@ -55,7 +53,8 @@ pub async fn find(conn: &mut Conn, scope: &str, key: &str) -> StoreResult<Option
 /// Takes over a record whose first request started at `started_at` and never finished;
 /// false when someone else took it over or finished it first.
 pub async fn take_over(conn: &mut Conn, scope: &str, key: &str, started_at: i64, now: i64) -> StoreResult<bool> {
-    let result = on_conn!(conn, |c| {
+    let result = exec!(
+        conn,
         sqlx::query(
             "UPDATE idempotency_keys SET started_at = $4
              WHERE scope = $1 AND key = $2 AND started_at = $3 AND response_status IS NULL",
@@ -64,10 +63,7 @@ pub async fn take_over(conn: &mut Conn, scope: &str, key: &str, started_at: i64,
         .bind(key)
         .bind(started_at)
         .bind(now)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(result == 1)
 }
 
@@ -79,7 +75,8 @@ pub async fn complete(
     content_type: Option<&str>,
     body: &[u8],
 ) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query(
             "UPDATE idempotency_keys SET response_status = $3, response_content_type = $4, response_body = $5
              WHERE scope = $1 AND key = $2",
@@ -89,33 +86,25 @@ pub async fn complete(
         .bind(status)
         .bind(content_type)
         .bind(body)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
 /// Forgets an unfinished record so the key can be used again.
 pub async fn release(conn: &mut Conn, scope: &str, key: &str) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND response_status IS NULL")
             .bind(scope)
             .bind(key)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
 pub async fn delete_created_before(conn: &mut Conn, before: i64) -> StoreResult<u64> {
-    let result = on_conn!(conn, |c| {
-        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-            .bind(before)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    let result = exec!(
+        conn,
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(before)
+    )?;
     Ok(result)
 }

@@ -2,7 +2,7 @@
 //! [`move_stock`], one conditional write (see `domain::inventory` for the rules).
 
 use super::{Conn, StoreResult};
-use crate::on_conn;
+use crate::{exec, on_conn};
 
 /// Changes a variant's stock by `on_hand_delta` and `reserved_delta` in one conditional
 /// write, unless that would break `0 <= reserved <= on_hand <= max_on_hand`; the
@@ -50,7 +50,8 @@ pub async fn insert_adjustment(
     staff_id: Option<&str>,
     now: i64,
 ) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query(
             "INSERT INTO inventory_adjustments (id, variant_id, delta, reason, staff_id, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -61,9 +62,6 @@ pub async fn insert_adjustment(
         .bind(reason)
         .bind(staff_id)
         .bind(now)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }

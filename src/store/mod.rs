@@ -1,14 +1,16 @@
 //! The database: pools, migrations, transactions and the SQLite/PostgreSQL seam.
 //!
 //! Every SQL string of Backroom lives under this module. Each query is written once with
-//! `$1` placeholders (SQLite accepts them) and run on either driver through [`on_conn!`],
-//! which expands the same code for both connection types, so both are type-checked.
-//! Dialect differences are explicit `match` arms in this file and nowhere else.
+//! `$1` placeholders (SQLite accepts them) and run on either driver through [`on_conn!`]
+//! (or [`exec!`] for a statement), which expands the same code for both connection types,
+//! so both are type-checked. Where the SQL of the two dialects must differ, it is in
+//! [`dialect`] and nowhere else; this file sets up each driver's pools.
 
 pub mod access;
 pub mod carts;
 pub mod catalog;
 pub mod customers;
+pub mod dialect;
 pub mod events;
 mod group_commit;
 pub mod idempotency;
@@ -166,6 +168,15 @@ macro_rules! on_conn {
     };
 }
 
+/// Runs the statement `$query` (a `sqlx::query(...)` with its binds) on `$conn`, whichever
+/// driver it is, and gives the number of rows it changed.
+#[macro_export]
+macro_rules! exec {
+    ($conn:expr, $query:expr) => {
+        $crate::on_conn!($conn, |c| $query.execute(c).await.map(|done| done.rows_affected()))
+    };
+}
+
 impl Store {
     /// Connects to `url` (`sqlite://PATH` or `postgres://...`). A SQLite file and its folder
     /// are created when missing.
@@ -258,12 +269,7 @@ impl Store {
     /// rows it changed: for tests and tools that reach past the store's own queries.
     pub async fn execute_unchecked(&self, sql: String) -> StoreResult<u64> {
         let mut tx = self.write().await?;
-        let changed = on_conn!(tx, |c| {
-            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .execute(c)
-                .await
-                .map(|done| done.rows_affected())
-        })?;
+        let changed = exec!(tx, sqlx::query(sqlx::AssertSqlSafe(sql.clone())))?;
         tx.commit().await?;
         Ok(changed)
     }

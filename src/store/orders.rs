@@ -1,7 +1,7 @@
 //! Orders and their items.
 
 use super::{Conn, StoreResult};
-use crate::on_conn;
+use crate::{exec, on_conn};
 
 /// An order with its payment's state.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -133,8 +133,7 @@ pub async fn next_order_number(conn: &mut Conn) -> StoreResult<i64> {
 }
 
 pub async fn insert_order(conn: &mut Conn, row: &OrderRow) -> StoreResult<()> {
-    on_conn!(conn, |c| {
-        sqlx::query(
+    exec!(conn, sqlx::query(
             "INSERT INTO orders (id, number, customer_id, email, status, currency, subtotal_amount, discount_total_amount,
                                  shipping_total_amount, tax_total_amount, total_amount, payment_id, shipping_address,
                                  tracking_number, guest_token_hash, created_at, updated_at)
@@ -156,16 +155,13 @@ pub async fn insert_order(conn: &mut Conn, row: &OrderRow) -> StoreResult<()> {
         .bind(&row.tracking_number)
         .bind(&row.guest_token_hash)
         .bind(row.created_at)
-        .bind(row.updated_at)
-        .execute(c)
-        .await
-            .map(|done| done.rows_affected())
-    })?;
+        .bind(row.updated_at))?;
     Ok(())
 }
 
 pub async fn insert_order_item(conn: &mut Conn, row: &OrderItemRow) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query(
             "INSERT INTO order_items (id, order_id, position, variant_id, sku, title, quantity, unit_price_amount,
                                       line_total_amount)
@@ -180,10 +176,7 @@ pub async fn insert_order_item(conn: &mut Conn, row: &OrderItemRow) -> StoreResu
         .bind(row.quantity)
         .bind(row.unit_price_amount)
         .bind(row.line_total_amount)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
@@ -197,7 +190,8 @@ pub async fn transition_order(
     tracking_number: Option<&str>,
     now: i64,
 ) -> StoreResult<bool> {
-    let result = on_conn!(conn, |c| {
+    let result = exec!(
+        conn,
         sqlx::query(
             "UPDATE orders SET status = $3, tracking_number = COALESCE($4, tracking_number), updated_at = $5
              WHERE id = $1 AND status = $2",
@@ -207,21 +201,16 @@ pub async fn transition_order(
         .bind(to)
         .bind(tracking_number)
         .bind(now)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(result == 1)
 }
 
 pub async fn touch_order(conn: &mut Conn, id: &str, now: i64) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query("UPDATE orders SET updated_at = $2 WHERE id = $1")
             .bind(id)
             .bind(now)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Payment attempts, their reserved lines, refunds, and the stock movements of checkout.
 
 use super::{Conn, StoreResult};
-use crate::on_conn;
+use crate::{exec, on_conn};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PaymentRow {
@@ -47,7 +47,8 @@ macro_rules! payment_columns {
 }
 
 pub async fn insert_payment(conn: &mut Conn, row: &PaymentRow) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query(concat!(
             "INSERT INTO payments (",
             payment_columns!(),
@@ -72,15 +73,13 @@ pub async fn insert_payment(conn: &mut Conn, row: &PaymentRow) -> StoreResult<()
         .bind(row.updated_at)
         .bind(row.expires_at)
         .bind(&row.pricing)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
 pub async fn insert_payment_line(conn: &mut Conn, row: &PaymentLineRow) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query(
             "INSERT INTO payment_lines (payment_id, position, variant_id, sku, title, quantity, unit_price_amount)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -92,10 +91,7 @@ pub async fn insert_payment_line(conn: &mut Conn, row: &PaymentLineRow) -> Store
         .bind(&row.title)
         .bind(row.quantity)
         .bind(row.unit_price_amount)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
@@ -160,7 +156,8 @@ pub async fn settle_pending_payment(
     provider_reference: Option<&str>,
     now: i64,
 ) -> StoreResult<bool> {
-    let result = on_conn!(conn, |c| {
+    let result = exec!(
+        conn,
         sqlx::query(
             "UPDATE payments SET status = $2, decline_code = $3, provider_reference = $4, updated_at = $5
              WHERE id = $1 AND status = 'pending'",
@@ -170,22 +167,17 @@ pub async fn settle_pending_payment(
         .bind(decline_code)
         .bind(provider_reference)
         .bind(now)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(result == 1)
 }
 
 pub async fn set_payment_order(conn: &mut Conn, id: &str, order_id: &str) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query("UPDATE payments SET order_id = $2 WHERE id = $1")
             .bind(id)
             .bind(order_id)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
@@ -199,7 +191,8 @@ pub async fn update_refunded(
     status: &str,
     now: i64,
 ) -> StoreResult<bool> {
-    let result = on_conn!(conn, |c| {
+    let result = exec!(
+        conn,
         sqlx::query(
             "UPDATE payments SET refunded_amount = $3, status = $4, updated_at = $5
              WHERE id = $1 AND refunded_amount = $2",
@@ -209,15 +202,13 @@ pub async fn update_refunded(
         .bind(new_refunded)
         .bind(status)
         .bind(now)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(result == 1)
 }
 
 pub async fn insert_refund(conn: &mut Conn, id: &str, payment_id: &str, amount: i64, now: i64) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query(
             "INSERT INTO refunds (id, payment_id, amount, status, created_at, updated_at)
              VALUES ($1, $2, $3, 'pending', $4, $4)",
@@ -226,10 +217,7 @@ pub async fn insert_refund(conn: &mut Conn, id: &str, payment_id: &str, amount: 
         .bind(payment_id)
         .bind(amount)
         .bind(now)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }
 
@@ -265,26 +253,22 @@ pub async fn list_stale_pending_refunds(
 
 /// Marks a pending refund succeeded; false when it was not pending any more.
 pub async fn complete_pending_refund(conn: &mut Conn, id: &str, now: i64) -> StoreResult<bool> {
-    let result = on_conn!(conn, |c| {
+    let result = exec!(
+        conn,
         sqlx::query("UPDATE refunds SET status = 'succeeded', updated_at = $2 WHERE id = $1 AND status = 'pending'")
             .bind(id)
             .bind(now)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(result == 1)
 }
 
 pub async fn set_refund_status(conn: &mut Conn, id: &str, status: &str, now: i64) -> StoreResult<()> {
-    on_conn!(conn, |c| {
+    exec!(
+        conn,
         sqlx::query("UPDATE refunds SET status = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
             .bind(status)
             .bind(now)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
+    )?;
     Ok(())
 }

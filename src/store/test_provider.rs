@@ -1,7 +1,7 @@
 //! The test payment provider's ledger (see `payments::TestProvider`).
 
 use super::{Store, StoreResult};
-use crate::on_conn;
+use crate::{exec, on_conn};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChargeRow {
@@ -18,7 +18,8 @@ pub struct ChargeRow {
 /// Records a charge unless one with its key exists; returns whichever is recorded.
 pub async fn record_charge(db: &Store, row: &ChargeRow) -> StoreResult<ChargeRow> {
     let mut tx = db.write().await?;
-    on_conn!(tx, |c| {
+    exec!(
+        tx,
         sqlx::query(
             "INSERT INTO test_provider_charges
                  (idempotency_key, kind, payment_token, amount, currency, outcome, decline_code, created_at)
@@ -33,10 +34,7 @@ pub async fn record_charge(db: &Store, row: &ChargeRow) -> StoreResult<ChargeRow
         .bind(&row.outcome)
         .bind(&row.decline_code)
         .bind(row.created_at)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected())
-    })?;
+    )?;
     let recorded = on_conn!(tx, |c| {
         sqlx::query_as(
             "SELECT idempotency_key, kind, payment_token, amount, currency, outcome, decline_code, created_at

@@ -7,7 +7,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::validate::{self, Checks};
 use crate::domain::{DomainError, DomainResult, Principal, ids};
 use crate::store::customers::{self as store, SessionOwner, SessionTimes};
-use crate::store::{Conn, Store, StoreError};
+use crate::store::{Conn, Store, StoreError, dialect};
 
 /// How long sessions last: until the absolute expiry, or until idle this long.
 struct SessionPolicy {
@@ -45,7 +45,7 @@ pub async fn login(db: &Store, email: &str, password: &str, client_ip: &str) -> 
     // transaction as the check of the count: concurrent guesses cannot all slip under the
     // limit. A success deletes it again.
     let mut tx = db.write().await?;
-    store::lock_login_counters(&mut tx, &email, client_ip).await?;
+    dialect::lock_login_counters(&mut tx, &email, client_ip).await?;
     check_throttle(&mut tx, &email, client_ip, now).await?;
     store::insert_login_failure(&mut tx, &ids::new_id("lf"), &email, client_ip, now.0).await?;
     tx.commit().await?;
