@@ -223,6 +223,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let server = Server::bind(args.addr, store.clone(), options)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
+    // On standard output, for whoever started the process (scripts, tests) to learn the
+    // address, which `--addr 127.0.0.1:0` leaves to the system.
+    println!("backroom is listening on http://{}", server.local_addr());
     tracing::info!(
         addr = %server.local_addr(),
         database = %redact(&args.database.database_url),

@@ -119,6 +119,11 @@ impl Server {
         })
     }
 
+    /// The state its handlers and jobs share (tests run the jobs with it).
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()

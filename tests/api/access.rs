@@ -3,23 +3,11 @@
 
 use serde_json::json;
 
-use crate::helpers::*;
-
-/// Makes a staff member of `role` through the admin API and logs them in.
-async fn staff_member(app: &TestApp, admin: &str, role: &str) -> String {
-    let email = unique_email(role);
-    let body = json!({"email": email, "password": PASSWORD, "role": role});
-    let created = app.post("/v1/admin/staff", Some(admin), body).await;
-    assert_eq!(created.assert_status(201)["role"], role);
-    let login = app
-        .post("/v1/auth/login", None, json!({"email": email, "password": PASSWORD}))
-        .await;
-    login.assert_status(200)["token"].as_str().expect("token").to_owned()
-}
+use crate::support::*;
 
 async fn staff_run_the_shop_but_only_admins_administer(app: TestApp) {
     let admin = app.staff_token().await;
-    let staff = staff_member(&app, &admin, "staff").await;
+    let (_, staff) = app.staff_member(&admin, "staff").await;
     let (_, variant_id) = app.published_product(&staff, 1200, 3).await;
     app.stock(&staff, &variant_id).await;
     app.get("/v1/admin/orders", Some(&staff)).await.assert_status(200);

@@ -1,6 +1,6 @@
 //! Staff catalog management: products, slugs, SKUs, variants, categories, inventory, and who may use /v1/admin.
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::{Value, json};
 
 fn product_body(title: &str, sku: &str) -> Value {

@@ -1,6 +1,6 @@
 //! Customer registration, login, logout and `/v1/me`; staff login.
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::json;
 
 async fn register_returns_customer_token_and_lower_cased_email(app: TestApp) {

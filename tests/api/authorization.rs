@@ -29,7 +29,7 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// A caller of the matrix, in the order of `Row::expect`.
 #[derive(Clone, Copy, Debug)]
@@ -56,7 +56,7 @@ struct Callers {
 impl Callers {
     async fn new(app: &TestApp) -> Callers {
         let admin = app.staff_token().await;
-        let (_, staff) = staff_member(app, &admin, "staff").await;
+        let (_, staff) = app.staff_member(&admin, "staff").await;
         let (owner, _) = app.customer().await;
         let (other, _) = app.customer().await;
         Callers {
@@ -76,26 +76,6 @@ impl Callers {
             Who::Admin => Some(self.admin.as_str()),
         }
     }
-}
-
-/// Makes a staff account of `role` through the admin API and logs it in: `(email, token)`.
-async fn staff_member(app: &TestApp, admin: &str, role: &str) -> (String, String) {
-    let email = unique_email(role);
-    let body = json!({"email": email, "password": PASSWORD, "role": role});
-    let created = app.post("/v1/admin/staff", Some(admin), body).await;
-    assert_eq!(created.assert_status(201)["role"], role);
-    let token = login(app, &email, PASSWORD).await;
-    (email, token)
-}
-
-async fn login(app: &TestApp, email: &str, password: &str) -> String {
-    let response = app
-        .post("/v1/auth/login", None, json!({"email": email, "password": password}))
-        .await;
-    response.assert_status(200)["token"]
-        .as_str()
-        .expect("a login answers with a token")
-        .to_owned()
 }
 
 /// What a row needs to exist before each of its cells; made afresh for every caller.
@@ -709,12 +689,12 @@ async fn session_endpoints_need_a_session_of_any_account(app: TestApp) {
     let admin = app.staff_token().await;
     let customer = unique_email("session");
     app.register(&customer).await;
-    let (staff, _) = staff_member(&app, &admin, "staff").await;
-    let (other_admin, _) = staff_member(&app, &admin, "admin").await;
+    let (staff, _) = app.staff_member(&admin, "staff").await;
+    let (other_admin, _) = app.staff_member(&admin, "admin").await;
     for (kind, email) in [("customer", &customer), ("staff", &staff), ("admin", &other_admin)] {
         // The password changes last: the logins before it use the old one.
         for (path, body) in &endpoints {
-            let token = login(&app, email, PASSWORD).await;
+            let token = app.login(email, PASSWORD).await;
             let response = app.send(Method::POST, path, Some(&token), body.clone()).await;
             assert_eq!(
                 response.status, 204,
@@ -727,7 +707,7 @@ async fn session_endpoints_need_a_session_of_any_account(app: TestApp) {
                     .assert_problem(401, "unauthorized");
             }
         }
-        login(&app, email, new_password).await;
+        app.login(email, new_password).await;
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::helpers::{PASSWORD, TestApp, unique_email};
+use crate::support::{PASSWORD, TestApp, unique_email};
 
 const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
 
@@ -37,7 +37,7 @@ async fn shop_in_a_browser(app: TestApp) {
             panic!("browser tests required but cannot run: {reason}")
         }
         Err(reason) => {
-            eprintln!("SKIPPED browser tests: {reason}");
+            crate::support::skipped(&format!("browser tests: {reason}"));
             return;
         }
     };

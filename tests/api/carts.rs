@@ -1,6 +1,6 @@
 //! Carts: creation, lines and totals, quantity rules, versions, and who can see a cart.
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::{Value, json};
 
 async fn new_cart(app: &TestApp, token: Option<&str>) -> Value {

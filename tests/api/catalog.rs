@@ -1,6 +1,6 @@
 //! The public catalog: published products, search, category filter, categories and list paging.
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::{Value, json};
 
 /// Creates a product with one variant through the admin API and returns it.

@@ -1,6 +1,6 @@
 //! Checkout: the paid order, stock taken or released, payment failures, and what checkout refuses.
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::{Value, json};
 
 fn checkout_path(cart: &Value) -> String {

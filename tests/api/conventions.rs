@@ -1,6 +1,6 @@
 //! Cross-cutting conventions: request ids, body rules, problem+json for routing errors, money and time formats.
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::json;
 
 async fn send_raw(app: &TestApp, path: &str, content_type: &str, body: String) -> Response {

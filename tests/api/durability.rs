@@ -11,14 +11,12 @@
 //! unless `BACKROOM_REQUIRE_STRACE=1` (as in CI), where a missing tool is a failure.
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::process::Command;
 
-use crate::cli::{admin_create, free_port, wait_until_ready};
-use crate::helpers::{PASSWORD, TestDatabase, address, id_of, read};
+use crate::support::process::{ANY_PORT, BINARY, admin_create, spawn_serving};
+use crate::support::{PASSWORD, TestDatabase, id_of, skipped};
 
 const ORDERS: usize = 12;
 
@@ -28,7 +26,7 @@ async fn every_checkout_is_on_disk_before_its_answer() {
         if std::env::var("BACKROOM_REQUIRE_STRACE").is_ok_and(|v| v == "1") {
             panic!("the durability test is required but strace is missing (apt-get install strace)");
         }
-        eprintln!("SKIPPED durability test: strace not found (apt-get install strace)");
+        skipped("durability test: strace not found (apt-get install strace)");
         return;
     }
     let database = TestDatabase::sqlite();
@@ -42,87 +40,28 @@ async fn every_checkout_is_on_disk_before_its_answer() {
         "backroom-strace-{}.txt",
         backroom::domain::ids::random_suffix()
     ));
-    let port = free_port();
-    let mut strace = Command::new("strace")
+    let mut command = Command::new("strace");
+    command
         .args(["-f", "-qq", "-y", "-s", "65536", "-o"])
         .arg(&trace)
         .args([
             "-e",
             "trace=write,writev,pwrite64,pwritev,fsync,fdatasync,sendto,sendmsg",
         ])
-        .arg(env!("CARGO_BIN_EXE_backroom"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--rate-limits", "off"])
+        .arg(BINARY)
+        .args(ANY_PORT)
+        .args(["--rate-limits", "off"])
         // The background job writes too; it must not run between a checkout and its answer.
         .args(["--jobs-interval-ms", "3600000"])
         .env("BACKROOM_DATABASE_URL", &database.url)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start backroom serve under strace");
-    let base = format!("http://127.0.0.1:{port}");
-    wait_until_ready(&base).await;
+        .env("RUST_LOG", "warn");
+    let (mut strace, shop) = spawn_serving(command).await;
 
-    let client = reqwest::Client::new();
-    let staff = read(
-        client
-            .post(format!("{base}/v1/auth/login"))
-            .json(&json!({"email": "boss@example.com", "password": PASSWORD}))
-            .send()
-            .await
-            .expect("login"),
-    )
-    .await
-    .assert_status(200)["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
-    let product = read(
-        client
-            .post(format!("{base}/v1/admin/products"))
-            .bearer_auth(&staff)
-            .json(&json!({
-                "title": "Durable Mug",
-                "status": "published",
-                "variants": [{"sku": "DURABLE-1", "price": {"amount": 1200, "currency": "EUR"}, "inventory": 100}]
-            }))
-            .send()
-            .await
-            .expect("create product"),
-    )
-    .await;
-    let variant_id = id_of(&product.assert_status(201)["variants"][0]);
+    let staff = shop.login("boss@example.com", PASSWORD).await;
+    let (_, variant_id) = shop.published_product(&staff, 1200, 100).await;
     for _ in 0..ORDERS {
-        let cart = read(
-            client
-                .post(format!("{base}/v1/carts"))
-                .json(&json!({}))
-                .send()
-                .await
-                .expect("cart"),
-        )
-        .await;
-        let cart_id = id_of(cart.assert_status(201));
-        read(
-            client
-                .post(format!("{base}/v1/carts/{cart_id}/items"))
-                .json(&json!({"variant_id": variant_id, "quantity": 1}))
-                .send()
-                .await
-                .expect("add"),
-        )
-        .await
-        .assert_status(200);
-        read(
-            client
-                .post(format!("{base}/v1/carts/{cart_id}/checkout"))
-                .json(&json!({"email": "buyer@example.com", "shipping_address": address(), "payment": {"token": "tok_visa"}}))
-                .send()
-                .await
-                .expect("checkout"),
-        )
-        .await
-        .assert_status(201);
+        let cart = shop.cart_with(None, &variant_id, 1).await;
+        shop.checkout(None, &id_of(&cart), "tok_visa").await.assert_status(201);
     }
 
     stop_tracee(&mut strace).await;

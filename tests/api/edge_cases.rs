@@ -1,6 +1,6 @@
 //! Edge cases: refused requests at the limits of every input, each shown to change nothing.
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::json;
 
 /// A declined card and a provider failure both charge nothing and leave the stock as it was.

@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::cli::{admin_create, start_server_capturing_log};
-use crate::helpers::{PASSWORD, id_of, read};
+use crate::support::process::{admin_create, start_server_capturing_log};
+use crate::support::{PASSWORD, id_of, read};
 
 const CARTS: usize = 12;
 const HANGING_CLIENTS: usize = 16;
@@ -45,9 +45,9 @@ async fn hangups_leave_every_connection_clean(database_url: String, slowed: bool
             .status
             .success()
     );
-    let (server, base, log) = start_server_capturing_log(&database_url, &["--rate-limits", "off"], &[]).await;
-    let client = reqwest::Client::new();
-    let staff = login(&client, &base).await;
+    let (server, shop, log) = start_server_capturing_log(&database_url, &["--rate-limits", "off"], &[]).await;
+    let (base, client) = (shop.base_url.clone(), shop.client.clone());
+    let staff = shop.login("boss@example.com", PASSWORD).await;
     let product = read(
         client
             .post(format!("{base}/v1/admin/products"))
@@ -174,19 +174,6 @@ async fn hangups_leave_every_connection_clean(database_url: String, slowed: bool
     );
     let errors: Vec<&String> = log.iter().filter(|line| line.contains("ERROR")).collect();
     assert!(errors.is_empty(), "the server logged errors:\n{errors:#?}");
-}
-
-async fn login(client: &reqwest::Client, base: &str) -> String {
-    let response = read(
-        client
-            .post(format!("{base}/v1/auth/login"))
-            .json(&json!({"email": "boss@example.com", "password": PASSWORD}))
-            .send()
-            .await
-            .expect("login"),
-    )
-    .await;
-    response.assert_status(200)["token"].as_str().expect("token").to_owned()
 }
 
 /// Sends one write (a new cart, or one more unit in a cart) and hangs up at a random
@@ -412,38 +399,15 @@ async fn slow_down(store: &backroom::store::Store, database_url: &str) -> Slowdo
     Slowdown { stop, task }
 }
 
-macro_rules! hangup_tests {
-    ($($name:ident => $slowed:expr),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let database = crate::helpers::TestDatabase::sqlite();
-                    super::hangups_leave_every_connection_clean(database.url.clone(), $slowed).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(database) = crate::helpers::TestDatabase::postgres().await else {
-                        eprintln!("skipping PostgreSQL leg: BACKROOM_TEST_POSTGRES_URL is not set");
-                        return;
-                    };
-                    let outcome =
-                        tokio::spawn(super::hangups_leave_every_connection_clean(database.url.clone(), $slowed)).await;
-                    database.drop_database().await;
-                    if let Err(error) = outcome {
-                        std::panic::resume_unwind(error.into_panic());
-                    }
-                }
-            )*
-        }
-    };
+async fn clients_hanging_up_leave_no_transaction_open(database_url: String) {
+    hangups_leave_every_connection_clean(database_url, false).await;
 }
 
-hangup_tests!(
-    clients_hanging_up_leave_no_transaction_open => false,
-    clients_hanging_up_on_a_slow_database_leave_no_transaction_open => true,
+async fn clients_hanging_up_on_a_slow_database_leave_no_transaction_open(database_url: String) {
+    hangups_leave_every_connection_clean(database_url, true).await;
+}
+
+crate::database_tests!(
+    clients_hanging_up_leave_no_transaction_open,
+    clients_hanging_up_on_a_slow_database_leave_no_transaction_open,
 );

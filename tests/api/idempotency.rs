@@ -1,6 +1,6 @@
 //! Idempotency keys on POST: byte-for-byte replays without second side effects, reuse errors, per-caller keys.
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::json;
 
 #[track_caller]

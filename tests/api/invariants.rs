@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// Guest carts holding `quantity` of `variant_id`, one per buyer.
 async fn guest_carts(app: &TestApp, variant_id: &str, quantity: i64, buyers: usize) -> Vec<String> {
@@ -498,36 +498,33 @@ async fn a_timed_out_checkout_still_finishes_and_its_retry_gets_the_order(app: T
     let (_, variant_id) = app.published_product(&staff, 2300, 4).await;
     let cart = id_of(&app.cart_with(None, &variant_id, 1).await);
     let path = format!("/v1/carts/{cart}/checkout");
+    let mut announcements = app.events("/v1/admin/events", Some(&staff)).await;
     app.post_idempotent(&path, None, "slow-key", checkout_body("tok_visa"))
         .await
         .assert_problem(503, "timeout");
 
-    let mut orders = Vec::new();
-    for _ in 0..100 {
-        orders = app.get("/v1/admin/orders", Some(&staff)).await.body["data"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if !orders.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(orders.len(), 1, "the checkout finished after the request timed out");
+    let paid = announcements.next_event().await;
+    assert_eq!(
+        paid.event.as_deref(),
+        Some("order.paid"),
+        "the checkout finished after the request timed out"
+    );
+    let orders = app.all_orders(&staff).await;
+    assert_eq!(orders.len(), 1);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&paid.data).expect("order")["id"],
+        orders[0]["id"]
+    );
     assert_eq!(app.captures().await, 1);
 
-    let mut retry = None;
-    for _ in 0..100 {
-        let response = app
-            .post_idempotent(&path, None, "slow-key", checkout_body("tok_visa"))
-            .await;
-        if response.status != 409 {
-            retry = Some(response);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let retry = retry.expect("the key is released once abandoned");
+    // The key stays claimed until it counts as abandoned; a day later it does.
+    app.post_idempotent(&path, None, "slow-key", checkout_body("tok_visa"))
+        .await
+        .assert_problem(409, "idempotency_key_in_use");
+    app.age("idempotency_keys", "started_at", 24 * 60 * 60).await;
+    let retry = app
+        .post_idempotent(&path, None, "slow-key", checkout_body("tok_visa"))
+        .await;
     assert_eq!(retry.assert_status(201)["id"], orders[0]["id"]);
     assert_eq!(app.captures().await, 1, "still one charge");
     assert_eq!(app.stock(&staff, &variant_id).await, (3, 0, 3));
@@ -537,7 +534,6 @@ fn slow_provider_short_timeout() -> backroom::server::ServerOptions {
     let mut options = backroom::server::ServerOptions::for_tests();
     options.http.request_timeout = Duration::from_millis(300);
     options.test_provider_faults.capture_delay = Some(Duration::from_millis(1200));
-    options.idempotency_abandon_seconds = 1;
     options
 }
 

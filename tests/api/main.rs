@@ -1,6 +1,6 @@
 //! Backroom's API tests: each test boots a real server with a fresh database and talks HTTP to it.
 
-mod helpers;
+mod support;
 
 mod access;
 mod admin_catalog;
@@ -18,6 +18,7 @@ mod edge_cases;
 mod hangups;
 mod idempotency;
 mod invariants;
+mod migrations;
 mod ops;
 mod orders;
 mod password_reset;

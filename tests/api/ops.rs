@@ -1,6 +1,6 @@
 //! Operations endpoints: health, readiness, metrics, the OpenAPI document and the docs page.
 
-use crate::helpers::*;
+use crate::support::*;
 
 async fn healthz_answers_ok(app: TestApp) {
     app.get("/healthz", None).await.assert_status(200);
@@ -122,40 +122,26 @@ fn committed_openapi_document_is_current() {
 }
 
 /// A server started on a database that was never migrated is up but not ready.
-async fn readyz_is_503_before_migrations(postgres: bool) {
-    let database = if postgres {
-        match TestDatabase::postgres().await {
-            Some(database) => database,
-            None => return eprintln!("skipping PostgreSQL leg: BACKROOM_TEST_POSTGRES_URL is not set"),
-        }
-    } else {
-        TestDatabase::sqlite()
-    };
-    let store = backroom::store::Store::connect(&database.url).await.expect("connect");
+async fn readyz_is_503_before_migrations(database_url: String) {
+    let store = backroom::store::Store::connect(&database_url).await.expect("connect");
     let options = backroom::server::ServerOptions::for_tests();
     let server = backroom::server::Server::bind("127.0.0.1:0".parse().expect("addr"), store, options)
         .await
         .expect("bind");
-    let base = format!("http://{}", server.local_addr());
+    let shop = Shop::new(format!("http://{}", server.local_addr()));
     let stop = std::sync::Arc::new(tokio::sync::Notify::new());
     let signal = stop.clone();
     let running = tokio::spawn(server.run(async move { signal.notified().await }));
 
-    let health = read(reqwest::get(format!("{base}/healthz")).await.expect("healthz")).await;
-    let ready = read(reqwest::get(format!("{base}/readyz")).await.expect("readyz")).await;
+    let health = shop.get("/healthz", None).await;
+    let ready = shop.get("/readyz", None).await;
     stop.notify_one();
     let _ = running.await;
-    database.drop_database().await;
     assert_eq!(health.status, 200);
     ready.assert_problem(503, "not_ready");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readyz_is_503_before_migrations_on_sqlite() {
-    readyz_is_503_before_migrations(false).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readyz_is_503_before_migrations_on_postgres() {
-    readyz_is_503_before_migrations(true).await;
+mod unmigrated {
+    use super::readyz_is_503_before_migrations;
+    crate::database_tests!(readyz_is_503_before_migrations);
 }

@@ -1,14 +1,8 @@
 //! Orders: who may read them, the live event stream, and the staff state machine (fulfil, cancel, refund).
 
-use std::pin::Pin;
-use std::time::Duration;
-
-use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 
-use crate::helpers::*;
-
-const STREAM_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::support::*;
 
 fn admin_order_path(order: &Value, action: &str) -> String {
     format!("/v1/admin/orders/{}/{action}", id_of(order))
@@ -68,113 +62,6 @@ async fn guest_order_is_read_with_its_token(app: TestApp) {
     app.get(&path, Some(&customer)).await.assert_problem(404, "not_found");
 }
 
-/// One Server-Sent Event.
-#[derive(Debug)]
-struct SseEvent {
-    event: Option<String>,
-    id: Option<String>,
-    data: String,
-}
-
-/// Reads SSE frames off a streaming response body.
-struct EventStream {
-    chunks: Pin<Box<dyn Stream<Item = reqwest::Result<Vec<u8>>> + Send>>,
-    buffer: Vec<u8>,
-}
-
-impl EventStream {
-    fn new(response: reqwest::Response) -> Self {
-        let chunks = response.bytes_stream().map(|chunk| chunk.map(|bytes| bytes.to_vec()));
-        EventStream {
-            chunks: Box::pin(chunks),
-            buffer: Vec::new(),
-        }
-    }
-
-    /// The next event (comment-only frames skipped), waiting at most `STREAM_TIMEOUT`.
-    async fn next_event(&mut self) -> SseEvent {
-        tokio::time::timeout(STREAM_TIMEOUT, self.read_event())
-            .await
-            .expect("an SSE event arrives within 10 s")
-    }
-
-    async fn read_event(&mut self) -> SseEvent {
-        loop {
-            while let Some(end) = self.buffer.windows(2).position(|pair| pair == b"\n\n") {
-                let frame: Vec<u8> = self.buffer.drain(..end + 2).collect();
-                let frame = String::from_utf8(frame).expect("SSE frames are UTF-8");
-                if let Some(event) = parse_frame(&frame) {
-                    return event;
-                }
-            }
-            let chunk = self
-                .chunks
-                .next()
-                .await
-                .expect("the event stream stays open")
-                .expect("read the event stream");
-            // CRLF and LF line endings are both legal SSE; keep only LF.
-            self.buffer.extend(chunk.into_iter().filter(|byte| *byte != b'\r'));
-        }
-    }
-}
-
-fn parse_frame(frame: &str) -> Option<SseEvent> {
-    let mut event = None;
-    let mut id = None;
-    let mut data = Vec::new();
-    for line in frame.lines() {
-        if line.is_empty() || line.starts_with(':') {
-            continue;
-        }
-        let (field, value) = line.split_once(':').unwrap_or((line, ""));
-        let value = value.strip_prefix(' ').unwrap_or(value);
-        match field {
-            "event" => event = Some(value.to_owned()),
-            "id" => id = Some(value.to_owned()),
-            "data" => data.push(value),
-            _ => {}
-        }
-    }
-    if event.is_none() && id.is_none() && data.is_empty() {
-        return None;
-    }
-    Some(SseEvent {
-        event,
-        id,
-        data: data.join("\n"),
-    })
-}
-
-/// Opens `path` as a stream (headers within the timeout) and returns the response unread.
-async fn open_stream(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Response {
-    let mut request = app.client.get(app.url(path)).header("accept", "text/event-stream");
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    tokio::time::timeout(STREAM_TIMEOUT, request.send())
-        .await
-        .expect("the event stream answers within 10 s")
-        .expect("request reaches the server")
-}
-
-/// Opens an order's event stream, asserting it is SSE.
-async fn order_events(app: &TestApp, path: &str, token: Option<&str>) -> EventStream {
-    let response = open_stream(app, path, token).await;
-    assert_eq!(response.status().as_u16(), 200, "the event stream opens");
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        content_type.starts_with("text/event-stream"),
-        "content-type is {content_type}"
-    );
-    EventStream::new(response)
-}
-
 /// Asserts an `order.updated` event with an id, and returns its order.
 #[track_caller]
 fn order_update(event: &SseEvent) -> Value {
@@ -190,7 +77,9 @@ async fn order_events_stream_the_order_then_its_fulfilment(app: TestApp) {
     let staff = app.staff_token().await;
     let (owner, _) = app.customer().await;
     let (order, _) = app.paid_order(&staff, Some(&owner), 1000, 1, 5).await;
-    let mut events = order_events(&app, &format!("/v1/orders/{}/events", id_of(&order)), Some(&owner)).await;
+    let mut events = app
+        .events(&format!("/v1/orders/{}/events", id_of(&order)), Some(&owner))
+        .await;
 
     let first = events.next_event().await;
     let current = order_update(&first);
@@ -221,16 +110,15 @@ async fn order_events_stream_the_order_then_its_fulfilment(app: TestApp) {
 /// checks the same through a single server there.
 async fn order_events_reach_streams_on_another_server(app: TestApp) {
     let postgres = matches!(app.store, backroom::store::Store::Postgres(_));
-    let peer = if postgres {
-        app.start_peer().await
-    } else {
-        app.start_peer_on_same_process()
-    };
+    let other_server = if postgres { Some(app.start_peer().await) } else { None };
+    let peer: &Shop = other_server.as_deref().unwrap_or(&app);
     let staff = app.staff_token().await;
     let (owner, _) = app.customer().await;
     let (order, _) = app.paid_order(&staff, Some(&owner), 1500, 1, 5).await;
-    let mut customer_stream = order_events(&peer, &format!("/v1/orders/{}/events", id_of(&order)), Some(&owner)).await;
-    let mut staff_stream = order_events(&peer, "/v1/admin/events", Some(&staff)).await;
+    let mut customer_stream = peer
+        .events(&format!("/v1/orders/{}/events", id_of(&order)), Some(&owner))
+        .await;
+    let mut staff_stream = peer.events("/v1/admin/events", Some(&staff)).await;
     assert_eq!(order_update(&customer_stream.next_event().await)["status"], "paid");
 
     app.post(&admin_order_path(&order, "fulfill"), Some(&staff), json!({}))
@@ -254,12 +142,12 @@ async fn guest_order_events_open_with_the_order_token(app: TestApp) {
     let token = order["token"].as_str().expect("guest order token");
     let path = format!("/v1/orders/{}/events", id_of(&order));
 
-    let mut events = order_events(&app, &format!("{path}?token={}", encode_query(token)), None).await;
+    let mut events = app.events(&format!("{path}?token={}", encode_query(token)), None).await;
     let current = order_update(&events.next_event().await);
     assert_eq!(current["id"], order["id"]);
     drop(events);
 
-    let refused = read(open_stream(&app, &path, None).await).await;
+    let refused = read(app.open_stream(&path, None).await).await;
     refused.assert_problem(404, "not_found");
 }
 
@@ -269,7 +157,7 @@ async fn order_events_are_hidden_from_other_customers(app: TestApp) {
     let (stranger, _) = app.customer().await;
     let (order, _) = app.paid_order(&staff, Some(&owner), 1000, 1, 5).await;
     let path = format!("/v1/orders/{}/events", id_of(&order));
-    let refused = read(open_stream(&app, &path, Some(&stranger)).await).await;
+    let refused = read(app.open_stream(&path, Some(&stranger)).await).await;
     refused.assert_problem(404, "not_found");
 }
 

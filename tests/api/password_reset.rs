@@ -8,7 +8,7 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// A minimal SMTP server that accepts every message and hands its text to the test.
 fn fake_smtp_server() -> (String, mpsc::UnboundedReceiver<String>) {

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::*;
 
 const VARIANTS: usize = 3;
 const CARTS: usize = 3;
@@ -243,9 +243,13 @@ fn random_operations_keep_every_invariant_on_sqlite() {
 }
 
 #[test]
+#[cfg_attr(
+    not(backroom_postgres_tests),
+    ignore = "PostgreSQL leg: set BACKROOM_TEST_POSTGRES_URL"
+)]
 fn random_operations_keep_every_invariant_on_postgres() {
     if std::env::var_os("BACKROOM_TEST_POSTGRES_URL").is_none() {
-        return eprintln!("skipping PostgreSQL leg: BACKROOM_TEST_POSTGRES_URL is not set");
+        return crate::support::skipped("PostgreSQL leg: BACKROOM_TEST_POSTGRES_URL is not set");
     }
     run_properties(true, 12);
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::*;
 
 async fn fail_login(app: &TestApp, email: &str) -> Response {
     app.post(
@@ -451,97 +451,74 @@ async fn secrets_never_reach_the_log() {
     let log_path = std::path::PathBuf::from(database.url.trim_start_matches("sqlite://")).with_file_name("server.log");
     let staff_password = "staff password that must stay secret";
     assert!(
-        crate::cli::admin_create(&database.url, "boss@example.com", staff_password)
+        crate::support::process::admin_create(&database.url, "boss@example.com", staff_password)
             .await
             .status
             .success()
     );
     let log = std::fs::File::create(&log_path).expect("log file");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let mut server = crate::cli::backroom(&database.url)
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+    let mut command = crate::support::process::backroom(&database.url);
+    command
+        .args(crate::support::process::ANY_PORT)
         .env("RUST_LOG", "debug")
-        .stderr(std::process::Stdio::from(log.try_clone().expect("clone")))
-        .stdout(std::process::Stdio::from(log))
-        .spawn()
-        .expect("serve");
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..600 {
-        if client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let post = |path: &str, token: Option<&str>, body: serde_json::Value| {
-        let mut request = client.post(format!("{base}{path}")).json(&body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        async move { read(request.send().await.expect("request")).await }
-    };
+        .stderr(std::process::Stdio::from(log));
+    let (mut server, shop) = crate::support::process::spawn_serving(command).await;
     let customer_password = "customer password that must stay secret";
-    let registered = post(
-        "/v1/auth/register",
-        None,
-        json!({"email": "ada@example.com", "password": customer_password}),
-    )
-    .await;
+    let registered = shop
+        .post(
+            "/v1/auth/register",
+            None,
+            json!({"email": "ada@example.com", "password": customer_password}),
+        )
+        .await;
     let token = registered.assert_status(201)["token"]
         .as_str()
         .expect("token")
         .to_owned();
-    let staff = post(
-        "/v1/auth/login",
-        None,
-        json!({"email": "boss@example.com", "password": staff_password}),
-    )
-    .await;
+    let staff = shop
+        .post(
+            "/v1/auth/login",
+            None,
+            json!({"email": "boss@example.com", "password": staff_password}),
+        )
+        .await;
     let staff = staff.assert_status(200)["token"].as_str().expect("token").to_owned();
     let product = json!({"title": "Quiet Lamp", "status": "published",
         "variants": [{"sku": "LAMP-Q", "price": {"amount": 2000, "currency": "EUR"}, "inventory": 5}]});
-    let product = post("/v1/admin/products", Some(&staff), product).await;
+    let product = shop.post("/v1/admin/products", Some(&staff), product).await;
     let variant = product.assert_status(201)["variants"][0]["id"]
         .as_str()
         .expect("variant")
         .to_owned();
-    let cart = post("/v1/carts", None, json!({})).await.assert_status(201)["id"]
+    let cart = shop.post("/v1/carts", None, json!({})).await.assert_status(201)["id"]
         .as_str()
         .expect("cart")
         .to_owned();
-    post(
+    shop.post(
         &format!("/v1/carts/{cart}/items"),
         None,
         json!({"variant_id": variant, "quantity": 1}),
     )
     .await;
-    let order = post(&format!("/v1/carts/{cart}/checkout"), None, checkout_body("tok_visa")).await;
+    let order = shop
+        .post(&format!("/v1/carts/{cart}/checkout"), None, checkout_body("tok_visa"))
+        .await;
     let guest_token = order.assert_status(201)["token"]
         .as_str()
         .expect("guest token")
         .to_owned();
     let order_id = order.body["id"].as_str().expect("order").to_owned();
-    let guest_view = client
-        .get(format!("{base}/v1/orders/{order_id}?token={guest_token}"))
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(guest_view.status(), 200);
-    post(
+    let guest_view = shop
+        .get(&format!("/v1/orders/{order_id}?token={guest_token}"), None)
+        .await;
+    guest_view.assert_status(200);
+    shop.post(
         "/v1/auth/login",
         None,
         json!({"email": "ada@example.com", "password": "wrong password here"}),
     )
     .await;
-    post("/v1/auth/logout", Some(&token), json!({})).await;
+    shop.post("/v1/auth/logout", Some(&token), json!({})).await;
 
     let _ = server.start_kill();
     let _ = server.wait().await;

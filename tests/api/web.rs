@@ -4,7 +4,7 @@
 use reqwest::redirect::Policy;
 use serde_json::json;
 
-use crate::helpers::{TestApp, id_of, unique_email};
+use crate::support::{TestApp, id_of, unique_email};
 
 struct Page {
     status: u16,
