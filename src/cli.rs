@@ -53,7 +53,8 @@ pub enum Command {
 pub struct ServeArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
-    /// Address to listen on.
+    /// Address to listen on (port 0: any free port). Once listening, `serve` prints
+    /// `backroom is listening on http://ADDR` on standard output.
     #[arg(long, env = "BACKROOM_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
     /// Load the demo catalog (about 30 products) into an empty database.

@@ -1,6 +1,7 @@
 //! Backroom: the commerce backend in one binary.
 //!
-//! Layers, with data flowing one way: [`http`] → [`domain`] → [`store`]. [`payments`]
+//! Layers, with data flowing one way: [`http`], [`web`] and [`jobs`] → [`app`] → [`domain`]
+//! → [`store`] (`docs/architecture.md` draws them). [`payments`]
 //! holds the payment providers, [`jobs`] the background work, [`server`] and [`cli`] the
 //! process around them.
 

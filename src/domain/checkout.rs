@@ -174,6 +174,9 @@ async fn reserve(
     let (open, checking_out) = (CartStatus::Open.as_str(), CartStatus::CheckingOut.as_str());
     if !cart_store::set_cart_status(&mut tx, cart_id, open, checking_out, None, now.0).await? {
         if let Some(order) = order_of_earlier_attempt(&mut tx, cart_id, request.idempotency_key.as_deref()).await? {
+            // Committed, not dropped: on SQLite the order may be a queued writer's work
+            // whose group is not on disk yet, and committing waits for it.
+            tx.commit().await?;
             return Ok(Reserved::AlreadyPlaced(order));
         }
         return Err(carts::not_open(&found.status));
@@ -284,7 +287,11 @@ pub async fn settle(db: &Store, bus: &EventBus, payment_id: &str, outcome: Attem
         AttemptOutcome::Failed { .. } => (PaymentStatus::Failed, None, None),
     };
     if !store::settle_pending_payment(&mut tx, payment_id, status.as_str(), decline_code, reference, now).await? {
-        return settled_earlier(&mut tx, payment_id).await;
+        let earlier = settled_earlier(&mut tx, payment_id).await?;
+        // Committed, not dropped: what the winner wrote is then on disk (SQLite's group
+        // commit) and visible to the reads that follow.
+        tx.commit().await?;
+        return Ok(earlier);
     }
     let attempt = store::find_payment(&mut tx, payment_id)
         .await?

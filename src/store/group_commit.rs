@@ -12,7 +12,9 @@
 //! fails, every member's commit fails.
 //!
 //! Readers use their own connections and see a group's work when it commits, as they saw
-//! each transaction's before.
+//! each transaction's before. A writer, though, sees the work its group's earlier members
+//! released: one that answers from what it read must commit (which waits for the group's
+//! sync) rather than drop its transaction.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -88,7 +90,10 @@ impl Writer {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let guard = tokio::time::timeout(self.lock_wait, self.state.clone().lock_owned()).await;
         self.queued.fetch_sub(1, Ordering::SeqCst);
-        let guard = guard.map_err(|_| sqlx::Error::PoolTimedOut)?;
+        let Ok(guard) = guard else {
+            self.commit_orphaned_group().await;
+            return Err(sqlx::Error::PoolTimedOut.into());
+        };
         let mut member = Member {
             guard: Some(guard),
             queued: self.queued.clone(),
@@ -111,6 +116,21 @@ impl Writer {
         sqlx::query("SAVEPOINT member").execute(state.conn()?).await?;
         state.savepoint_open = true;
         Ok(member)
+    }
+
+    /// A writer leaves its group open while others wait to join it. When the waiters give
+    /// up instead (their wait timed out), the last of them commits what the group holds,
+    /// so that its members' commits do not wait for the next writer to come along.
+    async fn commit_orphaned_group(&self) {
+        if self.queued.load(Ordering::SeqCst) != 0 {
+            return;
+        }
+        if let Ok(mut state) = self.state.clone().try_lock_owned()
+            && state.group.is_some()
+            && !state.savepoint_open
+        {
+            state.commit_group().await;
+        }
     }
 
     /// Applies `migrator`'s pending migrations, outside any group.
@@ -170,13 +190,14 @@ impl Member {
     /// waiting to join it, and returns once the group's commit is on disk.
     pub async fn commit(mut self) -> StoreResult<()> {
         let mut guard = self.guard.take().expect("a member holds the connection until it ends");
-        let queued = self.queued.load(Ordering::SeqCst);
         let mut outcome = {
             let state = &mut *guard;
             if let Err(error) = sqlx::query("RELEASE member").execute(state.conn()?).await {
-                state.abandon_member(queued).await;
+                state.abandon_member(self.queued.load(Ordering::SeqCst)).await;
                 return Err(error.into());
             }
+            // Read after the release, the moment the group's fate is decided.
+            let queued = self.queued.load(Ordering::SeqCst);
             state.savepoint_open = false;
             let Some(group) = state.group.as_mut() else {
                 return Err(StoreError::CommitFailed("the write transaction was lost".to_owned()));
@@ -295,7 +316,7 @@ mod tests {
     use super::*;
 
     async fn writer() -> (Writer, SqlitePool, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("backroom-group-{}", crate::domain::ids::random_suffix()));
+        let dir = std::env::temp_dir().join(format!("backroom-group-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", dir.join("db.sqlite").display()))
             .expect("options")
@@ -403,6 +424,27 @@ mod tests {
         assert_eq!(count, 1);
         member.commit().await.expect("commit");
         assert_eq!(notes(&reader).await, ["kept"]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_group_left_open_for_waiters_that_give_up_is_committed_by_them() {
+        let (writer, reader, dir) = writer().await;
+        let mut member = writer.begin().await.expect("begin");
+        insert(&mut member, "waited").await.expect("insert");
+        // A writer waits to join when the member commits, so the group stays open for it.
+        writer.queued.fetch_add(1, Ordering::SeqCst);
+        let committing = tokio::spawn(member.commit());
+        while writer.in_use() {
+            tokio::task::yield_now().await;
+        }
+        assert!(!committing.is_finished(), "the member's commit waits for its group");
+        assert!(notes(&reader).await.is_empty(), "nothing is committed yet");
+        // The waiter's wait times out: leaving, it commits the group it was to join.
+        writer.queued.fetch_sub(1, Ordering::SeqCst);
+        writer.commit_orphaned_group().await;
+        committing.await.expect("task").expect("commit");
+        assert_eq!(notes(&reader).await, ["waited"]);
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -149,6 +149,10 @@ async fn password_reset_by_email_on_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(backroom_postgres_tests),
+    ignore = "PostgreSQL leg: set BACKROOM_TEST_POSTGRES_URL"
+)]
 async fn password_reset_by_email_on_postgres() {
     run_reset(true).await;
 }
