@@ -2,7 +2,7 @@
 //! editable until checkout. Lines show the variant's current price.
 
 use super::money::{Currency, Money};
-use super::pricing::{LineToPrice, PricedCart, price_cart};
+use super::pricing::{LineToPrice, PricedCart, PricingContext, STANDARD_TAX_CLASS, price_cart};
 use super::time::Timestamp;
 use super::{DomainError, DomainResult, Principal, ids};
 use crate::store::carts::{self as store, CartLineRow, CartRow};
@@ -85,6 +85,7 @@ pub async fn get_cart(db: &Store, caller: &Principal, cart_id: &str) -> DomainRe
 }
 
 /// Adds `quantity` of a variant; the same variant again adds to its line.
+#[tracing::instrument(skip(db, caller))]
 pub async fn add_item(
     db: &Store,
     caller: &Principal,
@@ -227,9 +228,12 @@ fn assemble(row: CartRow, lines: Vec<CartLineRow>) -> DomainResult<Cart> {
             sku: line.sku,
             quantity: line.quantity,
             unit_price: Money::new(line.price_amount, currency),
+            weight_grams: 0,
+            tax_class: STANDARD_TAX_CLASS.to_owned(),
         })
         .collect();
-    let pricing = price_cart(currency, to_price).map_err(|error| DomainError::invalid("items", error.to_string()))?;
+    let pricing = price_cart(currency, to_price, &PricingContext::default())
+        .map_err(|error| DomainError::invalid("items", error.to_string()))?;
     Ok(Cart {
         status: CartStatus::parse(&row.status)?,
         id: row.id,

@@ -209,6 +209,7 @@ async fn load_product(conn: &mut Conn, id_or_slug: &str, status: Option<&str>) -
     assemble(row, variants, categories)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -> DomainResult<Product> {
     caller.require(Permission::Catalog)?;
     let mut checks = Checks::default();

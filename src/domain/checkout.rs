@@ -15,7 +15,7 @@ use super::inventory::{self, StockMove};
 use super::money::{Currency, Money};
 use super::orders::{self, Order, OrderStatus, PaymentStatus};
 use super::payments::{CaptureOutcome, Payments, ProviderError};
-use super::pricing::{LineToPrice, PricedCart, price_cart};
+use super::pricing::{LineToPrice, PricedCart, PricingContext, STANDARD_TAX_CLASS, price_cart};
 use super::time::Timestamp;
 use super::validate::{self, Address, Checks};
 use super::{DomainError, DomainResult, Principal, accounts, ids};
@@ -70,6 +70,7 @@ impl Default for CheckoutSettings {
     }
 }
 
+#[tracing::instrument(skip_all, fields(cart_id = %cart_id))]
 pub async fn checkout(
     db: &Store,
     provider: &Payments,
@@ -144,6 +145,8 @@ fn parse_request(
     Ok((email, address))
 }
 
+// Made once per checkout and consumed at once: the size of its variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Reserved {
     Attempt(PaymentRow),
     AlreadyPlaced(Order),
@@ -261,6 +264,7 @@ async fn order_of_earlier_attempt(tx: &mut Conn, cart_id: &str, key: Option<&str
 }
 
 /// A provider answer, or its failure, as the outcome step 3 records.
+#[derive(Debug)]
 pub enum AttemptOutcome {
     Captured { reference: String },
     Declined { decline_code: String },
@@ -278,6 +282,7 @@ pub fn outcome_or_failure(outcome: Result<CaptureOutcome, ProviderError>) -> Att
 /// Step 3: records the outcome of attempt `payment_id` in one transaction. Safe to race:
 /// only the caller that moves the attempt out of `pending` acts; any other reads what
 /// the winner decided.
+#[tracing::instrument(skip(db, bus))]
 pub async fn settle(db: &Store, bus: &EventBus, payment_id: &str, outcome: AttemptOutcome) -> DomainResult<Settlement> {
     let now = Timestamp::now().0;
     let mut tx = db.write().await?;
@@ -429,9 +434,11 @@ fn frozen_pricing(attempt: &PaymentRow, lines: &[PaymentLineRow]) -> DomainResul
             title: line.title.clone(),
             quantity: line.quantity,
             unit_price: Money::new(line.unit_price_amount, currency),
+            weight_grams: 0,
+            tax_class: STANDARD_TAX_CLASS.to_owned(),
         })
         .collect();
-    price_cart(currency, to_price).map_err(|error| DomainError::Internal(error.to_string()))
+    price_cart(currency, to_price, &PricingContext::default()).map_err(|error| DomainError::Internal(error.to_string()))
 }
 
 /// An attempt's lines as `(variant, units)`, for the stock moves.
@@ -454,6 +461,7 @@ fn new_guest_token() -> String {
 /// attempt the provider never saw is failed, releasing its stock; no live process still
 /// waits on its capture, as the reservation outlasts the provider timeout. Returns how
 /// many were settled.
+#[tracing::instrument(skip_all)]
 pub async fn recover_pending(db: &Store, provider: &Payments, bus: &EventBus) -> DomainResult<usize> {
     let now = Timestamp::now();
     let stale = {

@@ -134,6 +134,7 @@ fn in_lock_order(lines: &[(String, i64)]) -> Vec<&(String, i64)> {
 ///
 /// # Errors
 /// `Conflict` when on hand would fall below zero or below what is reserved.
+#[tracing::instrument(skip(db, caller))]
 pub async fn adjust_stock(
     db: &Store,
     caller: &Principal,

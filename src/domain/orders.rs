@@ -245,6 +245,7 @@ pub async fn get_order_as_staff(db: &Store, caller: &Principal, id: &str) -> Dom
     get_order(db, caller, id, None).await
 }
 
+#[tracing::instrument(skip(db, bus, caller))]
 pub async fn fulfill(
     db: &Store,
     bus: &EventBus,
@@ -283,6 +284,7 @@ pub async fn fulfill(
 
 /// Cancels a paid order: its stock goes back on the shelf and what is left of the payment
 /// is refunded.
+#[tracing::instrument(skip(db, provider, bus, caller))]
 pub async fn cancel(
     db: &Store,
     provider: &Payments,
@@ -323,6 +325,7 @@ pub async fn cancel(
 }
 
 /// Refunds `amount` minor units (default: all that is left) of an order's payment.
+#[tracing::instrument(skip(db, provider, bus, caller))]
 pub async fn refund(
     db: &Store,
     provider: &Payments,
@@ -452,6 +455,7 @@ async fn finish_refund(
 /// during a cancel, or the process died before asking it). The provider call is keyed by
 /// the refund id, so a refund that did go through is not paid twice. Returns how many
 /// were completed.
+#[tracing::instrument(skip_all)]
 pub async fn retry_pending_refunds(
     db: &Store,
     provider: &Payments,
@@ -535,8 +539,15 @@ fn assemble(row: OrderRow, items: Vec<OrderItemRow>) -> DomainResult<Order> {
                     quantity: item.quantity,
                     unit_price: money(item.unit_price_amount),
                     line_total: money(item.line_total_amount),
+                    // Kept per order, not per item, until orders store their breakdown:
+                    // every order so far had neither discounts nor tax.
+                    discount_total: Some(money(0)),
+                    tax_total: Some(money(0)),
                 })
                 .collect(),
+            shipping: None,
+            tax_lines: Vec::new(),
+            prices_include_tax: false,
             totals: Totals {
                 subtotal: money(row.subtotal_amount),
                 discount_total: money(row.discount_total_amount),
