@@ -56,12 +56,24 @@ pub struct Cart {
     pub updated_at: Timestamp,
 }
 
+/// Opens a cart in `currency`, or in the shop's default currency.
+///
+/// # Errors
+/// `Validation` on `currency` for a code that is not ISO 4217 or that the shop does not
+/// sell in.
 pub async fn create_cart(db: &Store, caller: &Principal, currency: Option<&str>) -> DomainResult<Cart> {
+    let shop = super::shop::get_shop(db).await?;
     let currency = match currency {
-        None => Currency::EUR,
+        None => shop.default_currency,
         Some(code) => Currency::parse(code)
             .ok_or_else(|| DomainError::invalid("currency", "must be an ISO 4217 code in upper case, such as EUR"))?,
     };
+    if !shop.sells_in(currency) {
+        return Err(DomainError::invalid(
+            "currency",
+            format!("the shop does not sell in {currency}"),
+        ));
+    }
     let now = Timestamp::now().0;
     let row = CartRow {
         id: ids::new_id("cart"),

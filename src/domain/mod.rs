@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod payments;
 pub mod pricing;
 pub mod reports;
+pub mod shop;
 pub mod time;
 pub mod validate;
 

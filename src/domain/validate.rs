@@ -7,7 +7,7 @@ use super::FieldError;
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
 const MAX_PASSWORD_CHARS: usize = 1024;
-const MAX_TEXT_CHARS: usize = 200;
+pub const MAX_TEXT_CHARS: usize = 200;
 
 /// Collects field errors so a request learns about all of them at once.
 #[derive(Debug, Default)]

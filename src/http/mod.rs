@@ -17,6 +17,7 @@ mod ops;
 mod orders;
 pub mod problem;
 pub mod shapes;
+mod shop;
 mod strict_json;
 
 use std::sync::Arc;
@@ -100,6 +101,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin_catalog::router())
         .merge(admin_orders::router())
         .merge(access::router())
+        .merge(shop::router())
 }
 
 /// The API's live streams, which last as long as their clients wish.

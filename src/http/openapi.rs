@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{access, admin_catalog, admin_orders, auth, carts, catalog, ops, orders};
+use super::{access, admin_catalog, admin_orders, auth, carts, catalog, ops, orders, shop};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,12 +26,13 @@ use super::{access, admin_catalog, admin_orders, auth, carts, catalog, ops, orde
         admin_orders::cancel_order, admin_orders::refund_order, admin_orders::events,
         access::list_staff, access::create_staff, access::list_api_keys, access::create_api_key,
         access::revoke_api_key, access::list_audit,
+        shop::get_shop, shop::update_shop,
     ),
     modifiers(&BearerAuth, &SelfDescribed, &Conventions),
     tags(
         (name = "operations"), (name = "customers"), (name = "catalog"), (name = "carts"), (name = "orders"),
         (name = "staff", description = "staff, admins and API keys with the right scope; customers get 403"),
-        (name = "administration", description = "admins only: staff accounts, API keys, the audit log"),
+        (name = "administration", description = "admins only: staff accounts, API keys, the audit log, the shop's settings"),
     )
 )]
 pub struct ApiDoc;

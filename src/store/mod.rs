@@ -19,6 +19,7 @@ pub mod orders;
 pub mod outbox;
 pub mod payments;
 pub mod reports;
+pub mod shop;
 pub mod test_provider;
 
 use std::str::FromStr;

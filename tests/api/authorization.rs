@@ -16,8 +16,9 @@
 //! - `/v1/orders` and `/v1/me`: 401 anonymous, 200 customers, 403 staff and admins;
 //! - `/v1/admin/*` catalog, inventory and orders: 401 anonymous, 403 customers, 2xx staff
 //!   and admins;
-//! - `/v1/admin/staff`, `/v1/admin/api-keys`, `/v1/admin/audit`: 401 anonymous, 403
-//!   customers and staff, 2xx admins.
+//! - `/v1/admin/staff`, `/v1/admin/api-keys`, `/v1/admin/audit`, `/v1/admin/shop`: 401
+//!   anonymous, 403 customers and staff, 2xx admins;
+//! - `/v1/shop`: 200 for everyone.
 //!
 //! Every cell runs on state made for it alone (a fresh product, cart or paid order), so a
 //! destructive call (checkout, fulfil, cancel, refund, revoke) never sees another cell's
@@ -483,6 +484,21 @@ fn rows() -> Vec<Row> {
             path: "/v1/admin/audit",
             needs: Needs::Nothing,
             body: no_body,
+            expect: [401, 403, 403, 403, 200],
+        },
+        // ---- the shop: everyone reads it, admins change it ----
+        Row {
+            method: Method::GET,
+            path: "/v1/shop",
+            needs: Needs::Nothing,
+            body: no_body,
+            expect: [200, 200, 200, 200, 200],
+        },
+        Row {
+            method: Method::PATCH,
+            path: "/v1/admin/shop",
+            needs: Needs::Nothing,
+            body: |_| Some(json!({"name": "Matrix Shop"})),
             expect: [401, 403, 403, 403, 200],
         },
     ]

@@ -140,13 +140,20 @@ async fn another_customer_cannot_check_out_or_edit_a_customers_cart(app: TestApp
         .assert_status(201);
 }
 
-/// A lower-case currency is 422; a USD cart refuses a EUR-priced variant.
+/// A lower-case currency is 422, and so is one the shop does not sell in; a USD cart
+/// refuses a EUR-priced variant.
 async fn cart_currency_must_be_upper_case_and_match_its_variants(app: TestApp) {
     app.post("/v1/carts", None, json!({"currency": "eur"}))
         .await
         .assert_field_error("currency");
 
     let staff = app.staff_token().await;
+    app.post("/v1/carts", None, json!({"currency": "USD"}))
+        .await
+        .assert_field_error("currency");
+    app.patch("/v1/admin/shop", Some(&staff), json!({"currencies": ["EUR", "USD"]}))
+        .await
+        .assert_status(200);
     let (_, variant_id) = app.published_product(&staff, 700, 5).await;
     let usd = app
         .post("/v1/carts", None, json!({"currency": "USD"}))

@@ -24,4 +24,5 @@ mod orders;
 mod password_reset;
 mod properties;
 mod security;
+mod shop;
 mod web;
