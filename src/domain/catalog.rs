@@ -15,7 +15,7 @@ const MAX_DESCRIPTION_CHARS: usize = 20_000;
 const MAX_VARIANTS: usize = 100;
 /// A billion in major units: far above any price, and low enough that 999 units on each
 /// of a cart's lines can never overflow a total.
-const MAX_PRICE: i64 = 100_000_000_000;
+pub const MAX_PRICE: i64 = 100_000_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProductStatus {

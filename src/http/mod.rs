@@ -17,8 +17,10 @@ mod ops;
 mod orders;
 pub mod problem;
 pub mod shapes;
+mod shipping_options;
 mod shop;
 mod strict_json;
+mod tax_rates;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,6 +104,8 @@ pub fn routes() -> Router<AppState> {
         .merge(admin_orders::router())
         .merge(access::router())
         .merge(shop::router())
+        .merge(shipping_options::router())
+        .merge(tax_rates::router())
 }
 
 /// The API's live streams, which last as long as their clients wish.

@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{access, admin_catalog, admin_orders, auth, carts, catalog, ops, orders, shop};
+use super::{
+    access, admin_catalog, admin_orders, auth, carts, catalog, ops, orders, shipping_options, shop, tax_rates,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +29,9 @@ use super::{access, admin_catalog, admin_orders, auth, carts, catalog, ops, orde
         access::list_staff, access::create_staff, access::list_api_keys, access::create_api_key,
         access::revoke_api_key, access::list_audit,
         shop::get_shop, shop::update_shop,
+        shipping_options::list_options, shipping_options::create_option, shipping_options::get_option,
+        shipping_options::update_option, shipping_options::delete_option,
+        tax_rates::list_rates, tax_rates::create_rate, tax_rates::get_rate, tax_rates::update_rate, tax_rates::delete_rate,
     ),
     modifiers(&BearerAuth, &SelfDescribed, &Conventions),
     tags(

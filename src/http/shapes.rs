@@ -135,3 +135,12 @@ impl From<Address> for AddressDto {
         }
     }
 }
+
+/// For a PATCH field that `null` clears: absent is `None`, `null` is `Some(None)`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

@@ -14,8 +14,8 @@
 //! - a customer's order: 200 for its owner, staff and admins, 404 for anyone else; a guest
 //!   order: staff and admins, or anyone with its `?token=`;
 //! - `/v1/orders` and `/v1/me`: 401 anonymous, 200 customers, 403 staff and admins;
-//! - `/v1/admin/*` catalog, inventory and orders: 401 anonymous, 403 customers, 2xx staff
-//!   and admins;
+//! - `/v1/admin/*` catalog, inventory, orders, shipping options and tax rates: 401
+//!   anonymous, 403 customers, 2xx staff and admins;
 //! - `/v1/admin/staff`, `/v1/admin/api-keys`, `/v1/admin/audit`, `/v1/admin/shop`: 401
 //!   anonymous, 403 customers and staff, 2xx admins;
 //! - `/v1/shop`: 200 for everyone.
@@ -98,6 +98,10 @@ enum Needs {
     GuestOrder,
     /// An API key: `{api_key}`.
     ApiKey,
+    /// A shipping option: `{shipping_option}`.
+    ShippingOption,
+    /// A tax rate: `{tax_rate}`.
+    TaxRate,
 }
 
 /// The ids one cell works on; a field is empty unless the row's `Needs` made it.
@@ -112,6 +116,8 @@ struct Fixture {
     order: String,
     guest_token: String,
     api_key: String,
+    shipping_option: String,
+    tax_rate: String,
 }
 
 async fn prepare(app: &TestApp, callers: &Callers, needs: Needs) -> Fixture {
@@ -156,6 +162,16 @@ async fn prepare(app: &TestApp, callers: &Callers, needs: Needs) -> Fixture {
             let body = json!({"name": "to be revoked", "scopes": ["orders"]});
             let created = app.post("/v1/admin/api-keys", Some(admin), body).await;
             fixture.api_key = id_of(created.assert_status(201));
+        }
+        Needs::ShippingOption => {
+            let body = json!({"name": "Parcel", "currency": "EUR", "rate": {"type": "flat", "amount": 500}});
+            let created = app.post("/v1/admin/shipping-options", Some(admin), body).await;
+            fixture.shipping_option = id_of(created.assert_status(201));
+        }
+        Needs::TaxRate => {
+            let body = json!({"name": "VAT", "country": "DE", "rate_bps": 1900});
+            let created = app.post("/v1/admin/tax-rates", Some(admin), body).await;
+            fixture.tax_rate = id_of(created.assert_status(201));
         }
     }
     fixture
@@ -501,6 +517,77 @@ fn rows() -> Vec<Row> {
             body: |_| Some(json!({"name": "Matrix Shop"})),
             expect: [401, 403, 403, 403, 200],
         },
+        // ---- shipping options and tax rates: staff and admins ----
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/shipping-options",
+            needs: Needs::Nothing,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/admin/shipping-options",
+            needs: Needs::Nothing,
+            body: |_| Some(json!({"name": "Post", "currency": "EUR", "rate": {"type": "flat", "amount": 400}})),
+            expect: [401, 403, 403, 201, 201],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/shipping-options/{shipping_option}",
+            needs: Needs::ShippingOption,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::PATCH,
+            path: "/v1/admin/shipping-options/{shipping_option}",
+            needs: Needs::ShippingOption,
+            body: |_| Some(json!({"free_over": 5000})),
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::DELETE,
+            path: "/v1/admin/shipping-options/{shipping_option}",
+            needs: Needs::ShippingOption,
+            body: no_body,
+            expect: [401, 403, 403, 204, 204],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/tax-rates",
+            needs: Needs::Nothing,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/admin/tax-rates",
+            needs: Needs::Nothing,
+            body: |_| Some(json!({"name": "VAT", "country": "FR", "rate_bps": 2000})),
+            expect: [401, 403, 403, 201, 201],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/tax-rates/{tax_rate}",
+            needs: Needs::TaxRate,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::PATCH,
+            path: "/v1/admin/tax-rates/{tax_rate}",
+            needs: Needs::TaxRate,
+            body: |_| Some(json!({"rate_bps": 700, "tax_class": "reduced"})),
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::DELETE,
+            path: "/v1/admin/tax-rates/{tax_rate}",
+            needs: Needs::TaxRate,
+            body: no_body,
+            expect: [401, 403, 403, 204, 204],
+        },
     ]
 }
 
@@ -528,6 +615,8 @@ fn fill(template: &str, fixture: &Fixture) -> String {
         ("{order}", fixture.order.clone()),
         ("{guest_token}", encode_query(&fixture.guest_token)),
         ("{api_key}", fixture.api_key.clone()),
+        ("{shipping_option}", fixture.shipping_option.clone()),
+        ("{tax_rate}", fixture.tax_rate.clone()),
     ];
     let mut path = template.to_owned();
     for (placeholder, value) in values {

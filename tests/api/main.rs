@@ -24,5 +24,6 @@ mod orders;
 mod password_reset;
 mod properties;
 mod security;
+mod shipping;
 mod shop;
 mod web;
