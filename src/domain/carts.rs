@@ -2,8 +2,10 @@
 //! editable until checkout. Lines show the variant's current price.
 
 use super::money::{Currency, Money};
-use super::pricing::{LineToPrice, PricedCart, PricingContext, STANDARD_TAX_CLASS, price_cart};
+use super::pricing::{Destination, LineToPrice, PricedCart, PricedShipping, PricingContext, PricingError, price_cart};
+use super::shipping;
 use super::time::Timestamp;
+use super::validate::{self, Address, Checks};
 use super::{DomainError, DomainResult, Principal, ids};
 use crate::store::carts::{self as store, CartLineRow, CartRow};
 use crate::store::catalog::find_sellable_variant;
@@ -46,7 +48,10 @@ pub struct Cart {
     pub customer_id: Option<String>,
     pub currency: Currency,
     pub status: CartStatus,
-    /// The lines with their current prices, and the totals (`domain::pricing`).
+    /// Where receipts go; a signed-in customer's own email at checkout when not given.
+    pub email: Option<String>,
+    pub shipping_address: Option<Address>,
+    /// The lines with their current prices, shipping, tax and the totals (`domain::pricing`).
     pub pricing: PricedCart,
     /// Ids of lines whose product is no longer for sale: checkout refuses them.
     pub unsellable: Vec<String>,
@@ -82,13 +87,110 @@ pub async fn create_cart(db: &Store, caller: &Principal, currency: Option<&str>)
         status: CartStatus::Open.as_str().to_owned(),
         version: 1,
         order_id: None,
+        email: None,
+        shipping_address: None,
+        shipping_option_id: None,
         created_at: now,
         updated_at: now,
     };
     let mut tx = db.write().await?;
     store::insert_cart(&mut tx, &row).await?;
+    let cart = price(&mut tx, row, Vec::new()).await?;
     tx.commit().await?;
-    assemble(row, Vec::new())
+    Ok(cart)
+}
+
+/// What a customer tells a cart before checkout. For each field, `None` leaves it as it
+/// is and `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct CartDetails {
+    pub email: Option<Option<String>>,
+    pub shipping_address: Option<Option<Address>>,
+    pub shipping_option_id: Option<Option<String>>,
+}
+
+impl CartDetails {
+    pub fn is_empty(&self) -> bool {
+        self.email.is_none() && self.shipping_address.is_none() && self.shipping_option_id.is_none()
+    }
+}
+
+/// Sets the cart's email, shipping address or shipping option.
+///
+/// # Errors
+/// `Validation` naming the field: a bad email or address, or a shipping option that does
+/// not serve the cart (its currency, its country, its weight).
+#[tracing::instrument(skip(db, caller, details))]
+pub async fn update_cart(db: &Store, caller: &Principal, cart_id: &str, details: CartDetails) -> DomainResult<Cart> {
+    let mut tx = db.write().await?;
+    let row = open_cart_for_edit(&mut tx, caller, cart_id).await?;
+    let cart = set_details(&mut tx, caller, &row, details).await?;
+    tx.commit().await?;
+    Ok(cart)
+}
+
+/// Writes `details` onto the cart `row` (in the caller's transaction) and returns the cart
+/// priced with them. Checkout uses it for what its request carries.
+pub(crate) async fn set_details(
+    tx: &mut Conn,
+    caller: &Principal,
+    row: &CartRow,
+    details: CartDetails,
+) -> DomainResult<Cart> {
+    let mut checks = Checks::default();
+    let email = match &details.email {
+        None => row.email.clone(),
+        Some(None) => None,
+        Some(Some(email)) => Some(validate::email(&mut checks, "email", email)),
+    };
+    let address = match &details.shipping_address {
+        None => row.shipping_address.clone(),
+        Some(None) => None,
+        Some(Some(address)) => {
+            let parsed = Address::parse(&mut checks, "shipping_address", address);
+            Some(serde_json::to_string(&parsed).map_err(|error| DomainError::Internal(error.to_string()))?)
+        }
+    };
+    let option_id = match &details.shipping_option_id {
+        None => row.shipping_option_id.clone(),
+        Some(chosen) => chosen.clone(),
+    };
+    checks.finish()?;
+    store::set_cart_details(tx, &row.id, email.as_deref(), address.as_deref(), option_id.as_deref()).await?;
+    let cart = load_cart(tx, caller, &row.id).await?;
+    if let Some(Some(chosen)) = &details.shipping_option_id
+        && cart.pricing.shipping.as_ref().map(|shipping| &shipping.id) != Some(chosen)
+    {
+        return Err(DomainError::invalid(
+            "shipping_option_id",
+            "this shipping option does not serve this cart (its currency, country or weight)",
+        ));
+    }
+    Ok(cart)
+}
+
+/// The shipping options that serve the cart, each priced for it.
+pub async fn shipping_options_for_cart(
+    db: &Store,
+    caller: &Principal,
+    cart_id: &str,
+) -> DomainResult<Vec<PricedShipping>> {
+    let mut conn = db.read().await?;
+    let cart = load_cart(&mut conn, caller, cart_id).await?;
+    let country = cart.shipping_address.as_ref().map(|address| address.country.as_str());
+    let options = shipping::options_in(&mut conn, cart.currency).await?;
+    Ok(options
+        .into_iter()
+        .filter(|option| option.serves(cart.currency, country))
+        .filter_map(|option| {
+            let amount = option.cost(cart.pricing.weight_grams, cart.pricing.discounted_subtotal())?;
+            Some(PricedShipping {
+                id: option.id,
+                name: option.name,
+                amount,
+            })
+        })
+        .collect())
 }
 
 pub async fn get_cart(db: &Store, caller: &Principal, cart_id: &str) -> DomainResult<Cart> {
@@ -192,7 +294,41 @@ pub(crate) async fn find_accessible_cart(conn: &mut Conn, caller: &Principal, ca
 pub(crate) async fn load_cart(conn: &mut Conn, caller: &Principal, cart_id: &str) -> DomainResult<Cart> {
     let row = find_accessible_cart(conn, caller, cart_id).await?;
     let lines = store::list_cart_lines(conn, cart_id).await?;
-    assemble(row, lines)
+    price(conn, row, lines).await
+}
+
+/// Prices the cart `row` with its `lines` in the shop as it is now: its tax setting, the
+/// rates of the cart's destination, and the chosen shipping option while it serves the
+/// cart (a deleted option, or one that no longer fits, no longer counts).
+async fn price(conn: &mut Conn, row: CartRow, lines: Vec<CartLineRow>) -> DomainResult<Cart> {
+    let shop = super::shop::load(conn).await?;
+    let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
+    let address: Option<Address> = row
+        .shipping_address
+        .as_deref()
+        .map(|json| serde_json::from_str(json).map_err(|_| super::catalog::corrupt("cart address", json)))
+        .transpose()?;
+    let destination = address.as_ref().map(|address| Destination {
+        country: address.country.clone(),
+        region: address.region.clone(),
+    });
+    let tax_rates = match &destination {
+        Some(destination) => shipping::rates_of(conn, &destination.country).await?,
+        None => Vec::new(),
+    };
+    let chosen = match &row.shipping_option_id {
+        Some(id) => shipping::find_option(conn, id)
+            .await?
+            .filter(|option| option.serves(currency, destination.as_ref().map(|d| d.country.as_str()))),
+        None => None,
+    };
+    let context = PricingContext {
+        prices_include_tax: shop.prices_include_tax,
+        shipping: chosen,
+        destination,
+        tax_rates,
+    };
+    assemble(row, lines, currency, address, context)
 }
 
 async fn open_cart_for_edit(tx: &mut Conn, caller: &Principal, cart_id: &str) -> DomainResult<CartRow> {
@@ -222,8 +358,13 @@ fn check_quantity(quantity: i64, min: i64) -> DomainResult<()> {
     }
 }
 
-fn assemble(row: CartRow, lines: Vec<CartLineRow>) -> DomainResult<Cart> {
-    let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
+fn assemble(
+    row: CartRow,
+    lines: Vec<CartLineRow>,
+    currency: Currency,
+    shipping_address: Option<Address>,
+    mut context: PricingContext,
+) -> DomainResult<Cart> {
     let unsellable = lines
         .iter()
         .filter(|line| line.product_status != "published" || line.currency != row.currency)
@@ -231,7 +372,7 @@ fn assemble(row: CartRow, lines: Vec<CartLineRow>) -> DomainResult<Cart> {
         .collect();
     // A line whose variant is priced in another currency (it cannot be added so, but a
     // price could change) shows its amount and is refused at checkout (`unsellable`).
-    let to_price = lines
+    let to_price: Vec<LineToPrice> = lines
         .into_iter()
         .map(|line| LineToPrice {
             title: line_title(&line.product_title, &line.variant_title),
@@ -240,17 +381,26 @@ fn assemble(row: CartRow, lines: Vec<CartLineRow>) -> DomainResult<Cart> {
             sku: line.sku,
             quantity: line.quantity,
             unit_price: Money::new(line.price_amount, currency),
-            weight_grams: 0,
-            tax_class: STANDARD_TAX_CLASS.to_owned(),
+            weight_grams: line.weight_grams,
+            tax_class: line.tax_class,
         })
         .collect();
-    let pricing = price_cart(currency, to_price, &PricingContext::default())
-        .map_err(|error| DomainError::invalid("items", error.to_string()))?;
+    let pricing = match price_cart(currency, to_price.clone(), &context) {
+        // The chosen option cannot carry what the cart now holds: it no longer counts.
+        Err(PricingError::ShippingDoesNotFit) => {
+            context.shipping = None;
+            price_cart(currency, to_price, &context)
+        }
+        priced => priced,
+    }
+    .map_err(|error| DomainError::invalid("items", error.to_string()))?;
     Ok(Cart {
         status: CartStatus::parse(&row.status)?,
         id: row.id,
         customer_id: row.customer_id,
         currency,
+        email: row.email,
+        shipping_address,
         pricing,
         unsellable,
         version: row.version,

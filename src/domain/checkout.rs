@@ -9,7 +9,7 @@
 //! A process that dies between 1 and 3 leaves a pending attempt; `jobs::recovery` asks
 //! the provider what happened and calls the same [`settle`].
 
-use super::carts::{self, CartStatus};
+use super::carts::{self, CartDetails, CartStatus};
 use super::events::{self, Event, EventBus, EventKind};
 use super::inventory::{self, StockMove};
 use super::money::{Currency, Money};
@@ -18,7 +18,7 @@ use super::payments::{CaptureOutcome, Payments, ProviderError};
 use super::pricing::{LineToPrice, PricedCart, PricingContext, STANDARD_TAX_CLASS, price_cart};
 use super::time::Timestamp;
 use super::validate::{self, Address, Checks};
-use super::{DomainError, DomainResult, Principal, accounts, ids};
+use super::{DomainError, DomainResult, Principal, accounts, ids, shipping};
 use crate::faults::{self, FaultPoint};
 use crate::store::carts as cart_store;
 use crate::store::orders::{self as order_store, OrderItemRow, OrderRow};
@@ -26,8 +26,12 @@ use crate::store::payments::{self as store, PaymentLineRow, PaymentRow};
 use crate::store::{Conn, Store};
 
 pub struct CheckoutRequest {
+    /// Overrides the cart's email; a guest checkout needs one or the other.
     pub email: Option<String>,
-    pub shipping_address: Address,
+    /// Overrides the cart's address; checkout needs one or the other.
+    pub shipping_address: Option<Address>,
+    /// Chooses the shipping option, as `PATCH /v1/carts/{id}` would.
+    pub shipping_option_id: Option<String>,
     pub payment_token: String,
     /// The request's `Idempotency-Key`, kept on the attempt so that a retry after a crash
     /// finds the order it made.
@@ -80,15 +84,11 @@ pub async fn checkout(
     cart_id: &str,
     request: CheckoutRequest,
 ) -> DomainResult<PlacedOrder> {
-    let (email, address) = parse_request(provider, caller, &request)?;
+    check_request(provider, &request)?;
     let guest_token = caller.customer_id().is_none().then(new_guest_token);
-    let buyer = Buyer {
-        email,
-        address,
-        guest_token_hash: guest_token.as_deref().map(accounts::hash_token),
-    };
+    let guest_token_hash = guest_token.as_deref().map(accounts::hash_token);
 
-    let attempt = match reserve(db, settings, caller, cart_id, &buyer, &request).await? {
+    let attempt = match reserve(db, settings, caller, cart_id, guest_token_hash, &request).await? {
         Reserved::Attempt(attempt) => attempt,
         Reserved::AlreadyPlaced(order) => {
             return Ok(PlacedOrder {
@@ -123,26 +123,20 @@ pub async fn checkout(
     }
 }
 
-fn parse_request(
-    provider: &Payments,
-    caller: &Principal,
-    request: &CheckoutRequest,
-) -> DomainResult<(String, Address)> {
+/// What can be checked before the cart is read: the payment token, and any email or
+/// address the request carries (checked again, with the cart's, when they are applied).
+fn check_request(provider: &Payments, request: &CheckoutRequest) -> DomainResult<()> {
     let mut checks = Checks::default();
-    let email = match (&request.email, caller) {
-        (Some(email), _) => validate::email(&mut checks, "email", email),
-        (None, Principal::Customer { email, .. }) => email.clone(),
-        (None, _) => {
-            checks.fail("email", "is required for a guest checkout");
-            String::new()
-        }
-    };
-    let address = Address::parse(&mut checks, "shipping_address", &request.shipping_address);
+    if let Some(email) = &request.email {
+        validate::email(&mut checks, "email", email);
+    }
+    if let Some(address) = &request.shipping_address {
+        Address::parse(&mut checks, "shipping_address", address);
+    }
     if !provider.recognizes(&request.payment_token) {
         checks.fail("payment.token", "is not a payment token this shop accepts");
     }
-    checks.finish()?;
-    Ok((email, address))
+    checks.finish()
 }
 
 // Made once per checkout and consumed at once: the size of its variants costs nothing.
@@ -152,21 +146,13 @@ enum Reserved {
     AlreadyPlaced(Order),
 }
 
-/// Who pays and where the order goes, checked.
-struct Buyer {
-    email: String,
-    address: Address,
-    /// For a guest checkout: the hash of the token that will open the order.
-    guest_token_hash: Option<String>,
-}
-
 /// Step 1: in one transaction, reserve stock and write the pending attempt.
 async fn reserve(
     db: &Store,
     settings: CheckoutSettings,
     caller: &Principal,
     cart_id: &str,
-    buyer: &Buyer,
+    guest_token_hash: Option<String>,
     request: &CheckoutRequest,
 ) -> DomainResult<Reserved> {
     let now = Timestamp::now();
@@ -184,10 +170,26 @@ async fn reserve(
         }
         return Err(carts::not_open(&found.status));
     }
-    let cart = carts::load_cart(&mut tx, caller, cart_id).await?;
+    let details = CartDetails {
+        email: request.email.clone().map(Some),
+        shipping_address: request.shipping_address.clone().map(Some),
+        shipping_option_id: request.shipping_option_id.clone().map(Some),
+    };
+    let cart = if details.is_empty() {
+        carts::load_cart(&mut tx, caller, cart_id).await?
+    } else {
+        carts::set_details(&mut tx, caller, &found, details).await?
+    };
     let priced = &cart.pricing;
     if priced.lines.is_empty() {
         return Err(DomainError::invalid("items", "the cart is empty"));
+    }
+    let (email, address) = buyer(caller, &cart)?;
+    if priced.shipping.is_none() && shipping::shop_ships(&mut tx).await? {
+        return Err(DomainError::invalid(
+            "shipping_option_id",
+            "choose a shipping option that serves this cart (GET /v1/carts/{id}/shipping-options)",
+        ));
     }
     if let Some(index) = priced.lines.iter().position(|line| cart.unsellable.contains(&line.id)) {
         return Err(DomainError::invalid(
@@ -216,7 +218,7 @@ async fn reserve(
             .customer_id
             .clone()
             .or_else(|| caller.customer_id().map(str::to_owned)),
-        email: buyer.email.clone(),
+        email,
         currency: cart.currency.to_string(),
         amount: priced.totals.total.amount,
         refunded_amount: 0,
@@ -224,10 +226,9 @@ async fn reserve(
         payment_token: request.payment_token.clone(),
         decline_code: None,
         provider_reference: None,
-        shipping_address: serde_json::to_string(&buyer.address)
-            .map_err(|error| DomainError::Internal(error.to_string()))?,
+        shipping_address: serde_json::to_string(&address).map_err(|error| DomainError::Internal(error.to_string()))?,
         idempotency_key: request.idempotency_key.clone(),
-        guest_token_hash: buyer.guest_token_hash.clone(),
+        guest_token_hash,
         order_id: None,
         created_at: now.0,
         updated_at: now.0,
@@ -249,6 +250,29 @@ async fn reserve(
     }
     tx.commit().await?;
     Ok(Reserved::Attempt(attempt))
+}
+
+/// Who pays and where the order goes: the cart's email (a signed-in customer's own when
+/// it has none) and its shipping address.
+fn buyer(caller: &Principal, cart: &carts::Cart) -> DomainResult<(String, Address)> {
+    let mut checks = Checks::default();
+    let email = match (&cart.email, caller) {
+        (Some(email), _) => email.clone(),
+        (None, Principal::Customer { email, .. }) => email.clone(),
+        (None, _) => {
+            checks.fail("email", "is required for a guest checkout");
+            String::new()
+        }
+    };
+    if cart.shipping_address.is_none() {
+        checks.fail("shipping_address", "is required: send it here or set it on the cart");
+    }
+    checks.finish()?;
+    let address = cart
+        .shipping_address
+        .clone()
+        .ok_or_else(|| DomainError::Internal("checked above".to_owned()))?;
+    Ok((email, address))
 }
 
 /// A retried checkout (same idempotency key) of a cart its first try already checked out.
@@ -366,6 +390,15 @@ async fn place_order(
         shipping_address: attempt.shipping_address.clone(),
         tracking_number: None,
         guest_token_hash: attempt.guest_token_hash.clone(),
+        shipping_option: priced
+            .shipping
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|error| DomainError::Internal(error.to_string()))?,
+        tax_lines: serde_json::to_string(&priced.tax_lines)
+            .map_err(|error| DomainError::Internal(error.to_string()))?,
+        prices_include_tax: priced.prices_include_tax,
         created_at: now,
         updated_at: now,
         payment_status: String::new(),
@@ -384,6 +417,8 @@ async fn place_order(
             quantity: line.quantity,
             unit_price_amount: line.unit_price.amount,
             line_total_amount: line.line_total.amount,
+            discount_total_amount: line.discount().amount,
+            tax_total_amount: line.tax().amount,
         };
         order_store::insert_order_item(tx, &item).await?;
     }

@@ -539,15 +539,20 @@ fn assemble(row: OrderRow, items: Vec<OrderItemRow>) -> DomainResult<Order> {
                     quantity: item.quantity,
                     unit_price: money(item.unit_price_amount),
                     line_total: money(item.line_total_amount),
-                    // Kept per order, not per item, until orders store their breakdown:
-                    // every order so far had neither discounts nor tax.
-                    discount_total: Some(money(0)),
-                    tax_total: Some(money(0)),
+                    discount_total: Some(money(item.discount_total_amount)),
+                    tax_total: Some(money(item.tax_total_amount)),
                 })
                 .collect(),
-            shipping: None,
-            tax_lines: Vec::new(),
-            prices_include_tax: false,
+            shipping: row
+                .shipping_option
+                .as_deref()
+                .map(|json| serde_json::from_str(json).map_err(|_| super::catalog::corrupt("order shipping", json)))
+                .transpose()?,
+            tax_lines: serde_json::from_str(&row.tax_lines)
+                .map_err(|_| super::catalog::corrupt("order tax lines", &row.tax_lines))?,
+            prices_include_tax: row.prices_include_tax,
+            // Not kept on orders: only carts are priced for shipping by it.
+            weight_grams: 0,
             totals: Totals {
                 subtotal: money(row.subtotal_amount),
                 discount_total: money(row.discount_total_amount),

@@ -73,6 +73,13 @@ pub struct ShippingOption {
     pub free_over: Option<i64>,
 }
 
+impl PricedCart {
+    /// The subtotal less discounts: what `free_over` and discount minimums compare with.
+    pub fn discounted_subtotal(&self) -> i64 {
+        self.totals.subtotal.amount - self.totals.discount_total.amount
+    }
+}
+
 impl ShippingOption {
     /// Whether the option can ship a cart in `currency` to `country` (`None`: no address
     /// yet, when only options for every country fit).
@@ -225,6 +232,9 @@ pub struct PricedCart {
     pub tax_lines: Vec<TaxLine>,
     #[serde(default)]
     pub prices_include_tax: bool,
+    /// What the lines weigh together, for shipping priced by weight.
+    #[serde(default)]
+    pub weight_grams: i64,
     pub totals: Totals,
 }
 
@@ -316,6 +326,7 @@ pub fn price_cart(
         shipping,
         tax_lines,
         prices_include_tax: context.prices_include_tax,
+        weight_grams,
         totals: Totals {
             subtotal,
             discount_total,

@@ -10,8 +10,8 @@ use super::pricing::{STANDARD_TAX_CLASS, ShippingOption, ShippingRate, TaxRate, 
 use super::time::Timestamp;
 use super::validate::{Checks, MAX_TEXT_CHARS};
 use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal};
-use crate::store::Store;
 use crate::store::shipping::{self as store, ShippingOptionRow, TaxRateRow};
+use crate::store::{Conn, Store};
 
 /// Weight tiers one option may have.
 const MAX_TIERS: usize = 50;
@@ -126,6 +126,24 @@ pub async fn delete_shipping_option(db: &Store, caller: &Principal, id: &str) ->
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The options in `currency` (for pricing carts; a shop has a handful).
+pub(crate) async fn options_in(conn: &mut Conn, currency: Currency) -> DomainResult<Vec<ShippingOption>> {
+    let rows = store::list_shipping_options_in(conn, currency.as_str()).await?;
+    rows.into_iter().map(option_from_row).collect()
+}
+
+pub(crate) async fn find_option(conn: &mut Conn, id: &str) -> DomainResult<Option<ShippingOption>> {
+    store::find_shipping_option(conn, id)
+        .await?
+        .map(option_from_row)
+        .transpose()
+}
+
+/// Whether the shop ships at all: then checkout needs a shipping option.
+pub(crate) async fn shop_ships(conn: &mut Conn) -> DomainResult<bool> {
+    Ok(store::any_shipping_option(conn).await?)
 }
 
 /// `option` with `input` applied and checked as a whole.
@@ -311,6 +329,12 @@ pub async fn delete_tax_rate(db: &Store, caller: &Principal, id: &str) -> Domain
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The rates of `country`, every class and region of it (for pricing carts).
+pub(crate) async fn rates_of(conn: &mut Conn, country: &str) -> DomainResult<Vec<TaxRate>> {
+    let rows = store::list_tax_rates_of_country(conn, country).await?;
+    Ok(rows.into_iter().map(rate_from_row).collect())
 }
 
 /// `rate` with `input` applied and checked as a whole: a region must lie in the country.

@@ -9,10 +9,10 @@ use super::extract::{ApiJson, ApiPath, Caller, OptionalJson};
 use super::idempotency::IDEMPOTENCY_KEY;
 use super::orders::OrderDto;
 use super::problem::{ApiResult, Problem};
-use super::shapes::{AddressDto, LineDto, MoneyDto, time};
+use super::shapes::{AddressDto, DiscountDto, LineDto, MoneyDto, ShippingChoiceDto, TaxLineDto, nullable, time};
 use super::{AppState, Created, Json};
 use crate::domain::carts;
-use crate::domain::carts::Cart;
+use crate::domain::carts::{Cart, CartDetails};
 use crate::domain::checkout::{self, CheckoutRequest};
 use crate::domain::pricing::Totals;
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,8 @@ use utoipa::ToSchema;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/carts", post(create_cart))
-        .route("/v1/carts/{id}", get(get_cart))
+        .route("/v1/carts/{id}", get(get_cart).patch(update_cart))
+        .route("/v1/carts/{id}/shipping-options", get(shipping_options))
         .route("/v1/carts/{id}/items", post(add_item))
         .route(
             "/v1/carts/{id}/items/{item_id}",
@@ -54,6 +55,42 @@ pub async fn get_cart(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<CartDto>> {
     Ok(Json(carts::get_cart(&state.store, &caller, &id).await?.into()))
+}
+
+/// Sets the cart's email, shipping address or shipping option (`null` clears one). The
+/// cart is priced with them: shipping, and tax once it has an address.
+#[utoipa::path(patch, path = "/v1/carts/{id}", tag = "carts", params(("id" = String, Path)), request_body = CartPatchRequest,
+    responses((status = 200, body = CartDto), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn update_cart(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<CartPatchRequest>,
+) -> ApiResult<Json<CartDto>> {
+    let details = CartDetails {
+        email: body.email,
+        shipping_address: body.shipping_address.map(|address| address.map(Into::into)),
+        shipping_option_id: body.shipping_option_id,
+    };
+    Ok(Json(
+        carts::update_cart(&state.store, &caller, &id, details).await?.into(),
+    ))
+}
+
+/// The shipping options that serve the cart (its currency, country and weight), each
+/// priced for it.
+#[utoipa::path(get, path = "/v1/carts/{id}/shipping-options", tag = "carts", params(("id" = String, Path)),
+    responses((status = 200, body = ShippingChoicesResponse), (status = 404, body = Problem)))]
+pub async fn shipping_options(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<ShippingChoicesResponse>> {
+    let options = carts::shipping_options_for_cart(&state.store, &caller, &id).await?;
+    Ok(Json(ShippingChoicesResponse {
+        data: options.into_iter().map(Into::into).collect(),
+    }))
 }
 
 /// Adds a variant; the same variant again adds to its line.
@@ -121,7 +158,8 @@ pub async fn checkout(
 ) -> ApiResult<Created<OrderDto>> {
     let request = CheckoutRequest {
         email: body.email,
-        shipping_address: body.shipping_address.into(),
+        shipping_address: body.shipping_address.map(Into::into),
+        shipping_option_id: body.shipping_option_id,
         payment_token: body.payment.token,
         idempotency_key: headers
             .get(IDEMPOTENCY_KEY)
@@ -150,8 +188,28 @@ pub async fn checkout(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCartRequest {
-    /// ISO 4217; default EUR.
+    /// ISO 4217, one the shop sells in; default: the shop's default currency.
     pub currency: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CartPatchRequest {
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<AddressDto>)]
+    pub shipping_address: Option<Option<AddressDto>>,
+    /// One of `GET /v1/carts/{id}/shipping-options`.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub shipping_option_id: Option<Option<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShippingChoicesResponse {
+    pub data: Vec<ShippingChoiceDto>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -175,11 +233,20 @@ pub struct CartDto {
     pub id: String,
     pub customer_id: Option<String>,
     pub currency: String,
+    pub email: Option<String>,
+    pub shipping_address: Option<AddressDto>,
+    /// The chosen option while it serves the cart, priced for it.
+    pub shipping_option: Option<ShippingChoiceDto>,
     pub items: Vec<LineDto>,
+    pub discounts: Vec<DiscountDto>,
+    /// One entry per tax rate, items and shipping together; they add up to `tax_total`.
+    pub tax_lines: Vec<TaxLineDto>,
     pub subtotal: MoneyDto,
     pub discount_total: MoneyDto,
     pub shipping_total: MoneyDto,
+    /// Added on top of the total, or contained in it when the shop's prices include tax.
     pub tax_total: MoneyDto,
+    /// `subtotal - discount_total + shipping_total` (+ `tax_total` unless prices include tax).
     pub total: MoneyDto,
     /// Goes up with every change.
     pub version: i64,
@@ -200,7 +267,12 @@ impl From<Cart> for CartDto {
             id: cart.id,
             customer_id: cart.customer_id,
             currency: cart.currency.to_string(),
+            email: cart.email,
+            shipping_address: cart.shipping_address.map(Into::into),
+            shipping_option: cart.pricing.shipping.map(Into::into),
             items: cart.pricing.lines.into_iter().map(Into::into).collect(),
+            discounts: Vec::new(),
+            tax_lines: cart.pricing.tax_lines.into_iter().map(Into::into).collect(),
             subtotal: subtotal.into(),
             discount_total: discount_total.into(),
             shipping_total: shipping_total.into(),
@@ -228,8 +300,11 @@ pub struct PaymentMethodDto {
 #[serde(deny_unknown_fields)]
 #[schema(as = CheckoutRequest)]
 pub struct CheckoutRequestDto {
-    /// Required for a guest cart; defaults to the customer's email.
+    /// Required for a guest cart without one; defaults to the cart's, then the customer's email.
     pub email: Option<String>,
-    pub shipping_address: AddressDto,
+    /// Required when the cart has none.
+    pub shipping_address: Option<AddressDto>,
+    /// Required when the shop has shipping options and the cart has none chosen.
+    pub shipping_option_id: Option<String>,
     pub payment: PaymentMethodDto,
 }

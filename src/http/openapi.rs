@@ -21,7 +21,7 @@ use super::{
         auth::register, auth::login, auth::logout, auth::logout_everywhere, auth::me, auth::change_password,
         auth::request_password_reset, auth::confirm_password_reset,
         catalog::list_products, catalog::get_product, catalog::list_categories,
-        carts::create_cart, carts::get_cart, carts::add_item, carts::set_quantity, carts::remove_item, carts::checkout,
+        carts::create_cart, carts::get_cart, carts::update_cart, carts::shipping_options, carts::add_item, carts::set_quantity, carts::remove_item, carts::checkout,
         orders::list_orders, orders::get_order, orders::order_events,
         admin_catalog::create_product, admin_catalog::list_products, admin_catalog::get_product, admin_catalog::update_product, admin_catalog::add_variant, admin_catalog::update_variant,
         admin_catalog::create_category, admin_catalog::adjust_inventory, admin_orders::list_orders, admin_orders::get_order, admin_orders::fulfill_order,

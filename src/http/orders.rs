@@ -14,7 +14,9 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::extract::{ApiPath, ApiQuery, Caller};
 use super::problem::{ApiResult, Problem};
-use super::shapes::{AddressDto, LineDto, ListResponse, MoneyDto, PageQuery, time};
+use super::shapes::{
+    AddressDto, DiscountDto, LineDto, ListResponse, MoneyDto, PageQuery, ShippingChoiceDto, TaxLineDto, time,
+};
 use super::{AppState, Json};
 use crate::app::caller::{presented_token, still_signed_in};
 use crate::domain::orders::{self, Order};
@@ -195,6 +197,11 @@ pub struct OrderDto {
     /// `paid`, `fulfilled` or `canceled`.
     pub status: String,
     pub items: Vec<LineDto>,
+    /// The shipping option charged, as the cart showed it.
+    pub shipping_option: Option<ShippingChoiceDto>,
+    pub discounts: Vec<DiscountDto>,
+    /// One entry per tax rate, items and shipping together; they add up to `tax_total`.
+    pub tax_lines: Vec<TaxLineDto>,
     pub subtotal: MoneyDto,
     pub discount_total: MoneyDto,
     pub shipping_total: MoneyDto,
@@ -227,6 +234,9 @@ impl From<Order> for OrderDto {
             email: order.email,
             status: order.status.as_str().to_owned(),
             items: order.pricing.lines.into_iter().map(Into::into).collect(),
+            shipping_option: order.pricing.shipping.map(Into::into),
+            discounts: Vec::new(),
+            tax_lines: order.pricing.tax_lines.into_iter().map(Into::into).collect(),
             subtotal: subtotal.into(),
             discount_total: discount_total.into(),
             shipping_total: shipping_total.into(),

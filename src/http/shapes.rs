@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::domain::Page;
 use crate::domain::money::Money;
-use crate::domain::pricing::PricedLine;
+use crate::domain::pricing::{PricedLine, PricedShipping, TaxLine};
 use crate::domain::time::Timestamp;
 use crate::domain::validate::Address;
 
@@ -74,20 +74,77 @@ pub struct LineDto {
     pub quantity: i64,
     pub unit_price: MoneyDto,
     pub line_total: MoneyDto,
+    /// What discounts took off this line.
+    pub discount_total: MoneyDto,
+    /// The tax on `line_total - discount_total`: on top of it, or contained in it when the
+    /// shop's prices include tax.
+    pub tax_total: MoneyDto,
 }
 
 impl From<PricedLine> for LineDto {
     fn from(line: PricedLine) -> Self {
+        let (discount_total, tax_total) = (line.discount(), line.tax());
         LineDto {
             id: line.id,
             variant_id: line.variant_id,
             sku: line.sku,
             title: line.title,
             quantity: line.quantity,
+            discount_total: discount_total.into(),
+            tax_total: tax_total.into(),
             unit_price: line.unit_price.into(),
             line_total: line.line_total.into(),
         }
     }
+}
+
+/// The shipping option a cart or order is charged for.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ChosenShippingOption)]
+pub struct ShippingChoiceDto {
+    pub id: String,
+    pub name: String,
+    pub amount: MoneyDto,
+}
+
+impl From<PricedShipping> for ShippingChoiceDto {
+    fn from(shipping: PricedShipping) -> Self {
+        ShippingChoiceDto {
+            id: shipping.id,
+            name: shipping.name,
+            amount: shipping.amount.into(),
+        }
+    }
+}
+
+/// One tax rate's share of the tax, items and shipping together.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TaxLine)]
+pub struct TaxLineDto {
+    pub name: String,
+    /// Basis points: 1900 is 19 %.
+    pub rate_bps: i64,
+    pub amount: MoneyDto,
+}
+
+impl From<TaxLine> for TaxLineDto {
+    fn from(line: TaxLine) -> Self {
+        TaxLineDto {
+            name: line.name,
+            rate_bps: line.rate_bps,
+            amount: line.amount.into(),
+        }
+    }
+}
+
+/// A discount applied to a cart or order (none until discounts exist).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AppliedDiscount)]
+pub struct DiscountDto {
+    pub discount_id: String,
+    pub code: Option<String>,
+    pub description: String,
+    pub amount: MoneyDto,
 }
 
 /// A postal address; `country` is ISO 3166-1 alpha-2 (upper case).

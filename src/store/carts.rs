@@ -11,6 +11,10 @@ pub struct CartRow {
     pub status: String,
     pub version: i64,
     pub order_id: Option<String>,
+    pub email: Option<String>,
+    /// JSON of the address.
+    pub shipping_address: Option<String>,
+    pub shipping_option_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -27,6 +31,8 @@ pub struct CartLineRow {
     pub quantity: i64,
     pub price_amount: i64,
     pub currency: String,
+    pub weight_grams: i64,
+    pub tax_class: String,
 }
 
 pub async fn insert_cart(conn: &mut Conn, row: &CartRow) -> StoreResult<()> {
@@ -51,7 +57,8 @@ pub async fn insert_cart(conn: &mut Conn, row: &CartRow) -> StoreResult<()> {
 pub async fn find_cart(conn: &mut Conn, id: &str) -> StoreResult<Option<CartRow>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(
-            "SELECT id, customer_id, currency, status, version, order_id, created_at, updated_at
+            "SELECT id, customer_id, currency, status, version, order_id, email, shipping_address,
+                    shipping_option_id, created_at, updated_at
              FROM carts WHERE id = $1",
         )
         .bind(id)
@@ -64,7 +71,8 @@ pub async fn list_cart_lines(conn: &mut Conn, cart_id: &str) -> StoreResult<Vec<
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "SELECT ci.id, ci.variant_id, v.sku, v.title AS variant_title, p.title AS product_title,
-                    p.status AS product_status, ci.quantity, v.price_amount, v.currency
+                    p.status AS product_status, ci.quantity, v.price_amount, v.currency,
+                    v.weight_grams, p.tax_class
              FROM cart_items ci
              JOIN variants v ON v.id = ci.variant_id
              JOIN products p ON p.id = v.product_id
@@ -134,6 +142,26 @@ pub async fn delete_line(conn: &mut Conn, cart_id: &str, item_id: &str) -> Store
             .bind(item_id)
     )?;
     Ok(result == 1)
+}
+
+/// Sets who the cart is for and where it ships (an open cart; the caller bumped its
+/// version with [`touch_open_cart`]).
+pub async fn set_cart_details(
+    conn: &mut Conn,
+    cart_id: &str,
+    email: Option<&str>,
+    shipping_address: Option<&str>,
+    shipping_option_id: Option<&str>,
+) -> StoreResult<()> {
+    exec!(
+        conn,
+        sqlx::query("UPDATE carts SET email = $2, shipping_address = $3, shipping_option_id = $4 WHERE id = $1")
+            .bind(cart_id)
+            .bind(email)
+            .bind(shipping_address)
+            .bind(shipping_option_id)
+    )?;
+    Ok(())
 }
 
 /// Moves a cart from status `from` to `to`; false when it was not in `from`.

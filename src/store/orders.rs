@@ -21,6 +21,11 @@ pub struct OrderRow {
     pub shipping_address: String,
     pub tracking_number: Option<String>,
     pub guest_token_hash: Option<String>,
+    /// JSON `{id, name, amount}` of the shipping option charged, if any.
+    pub shipping_option: Option<String>,
+    /// JSON `[{name, rate_bps, amount}]`.
+    pub tax_lines: String,
+    pub prices_include_tax: bool,
     pub created_at: i64,
     pub updated_at: i64,
     pub payment_status: String,
@@ -39,6 +44,8 @@ pub struct OrderItemRow {
     pub quantity: i64,
     pub unit_price_amount: i64,
     pub line_total_amount: i64,
+    pub discount_total_amount: i64,
+    pub tax_total_amount: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -53,8 +60,8 @@ macro_rules! order_select {
     () => {
         "SELECT o.id, o.number, o.customer_id, o.email, o.status, o.currency, o.subtotal_amount,
                 o.discount_total_amount, o.shipping_total_amount, o.tax_total_amount, o.total_amount,
-                o.payment_id, o.shipping_address, o.tracking_number, o.guest_token_hash, o.created_at,
-                o.updated_at, p.status AS payment_status, p.amount AS payment_amount,
+                o.payment_id, o.shipping_address, o.tracking_number, o.guest_token_hash, o.shipping_option,
+                o.tax_lines, o.prices_include_tax, o.created_at, o.updated_at, p.status AS payment_status, p.amount AS payment_amount,
                 p.refunded_amount AS payment_refunded_amount
          FROM orders o JOIN payments p ON p.id = o.payment_id "
     };
@@ -81,7 +88,8 @@ pub async fn find_order(conn: &mut Conn, id: &str) -> StoreResult<Option<OrderRo
 pub async fn list_order_items(conn: &mut Conn, order_id: &str) -> StoreResult<Vec<OrderItemRow>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(
-            "SELECT id, order_id, position, variant_id, sku, title, quantity, unit_price_amount, line_total_amount
+            "SELECT id, order_id, position, variant_id, sku, title, quantity, unit_price_amount, line_total_amount,
+                    discount_total_amount, tax_total_amount
              FROM order_items WHERE order_id = $1 ORDER BY position",
         )
         .bind(order_id)
@@ -107,7 +115,8 @@ pub async fn list_orders(conn: &mut Conn, filter: &OrderFilter<'_>) -> StoreResu
     })?;
     let items = on_conn!(conn, |c| {
         sqlx::query_as(concat!(
-            "SELECT id, order_id, position, variant_id, sku, title, quantity, unit_price_amount, line_total_amount
+            "SELECT id, order_id, position, variant_id, sku, title, quantity, unit_price_amount, line_total_amount,
+                    discount_total_amount, tax_total_amount
              FROM order_items WHERE order_id IN (",
             order_page!(),
             ") ORDER BY order_id, position"
@@ -136,8 +145,9 @@ pub async fn insert_order(conn: &mut Conn, row: &OrderRow) -> StoreResult<()> {
     exec!(conn, sqlx::query(
             "INSERT INTO orders (id, number, customer_id, email, status, currency, subtotal_amount, discount_total_amount,
                                  shipping_total_amount, tax_total_amount, total_amount, payment_id, shipping_address,
-                                 tracking_number, guest_token_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                                 tracking_number, guest_token_hash, shipping_option, tax_lines, prices_include_tax,
+                                 created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
         )
         .bind(&row.id)
         .bind(row.number)
@@ -154,6 +164,9 @@ pub async fn insert_order(conn: &mut Conn, row: &OrderRow) -> StoreResult<()> {
         .bind(&row.shipping_address)
         .bind(&row.tracking_number)
         .bind(&row.guest_token_hash)
+        .bind(&row.shipping_option)
+        .bind(&row.tax_lines)
+        .bind(row.prices_include_tax)
         .bind(row.created_at)
         .bind(row.updated_at))?;
     Ok(())
@@ -164,8 +177,8 @@ pub async fn insert_order_item(conn: &mut Conn, row: &OrderItemRow) -> StoreResu
         conn,
         sqlx::query(
             "INSERT INTO order_items (id, order_id, position, variant_id, sku, title, quantity, unit_price_amount,
-                                      line_total_amount)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                                      line_total_amount, discount_total_amount, tax_total_amount)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&row.id)
         .bind(&row.order_id)
@@ -176,6 +189,8 @@ pub async fn insert_order_item(conn: &mut Conn, row: &OrderItemRow) -> StoreResu
         .bind(row.quantity)
         .bind(row.unit_price_amount)
         .bind(row.line_total_amount)
+        .bind(row.discount_total_amount)
+        .bind(row.tax_total_amount)
     )?;
     Ok(())
 }

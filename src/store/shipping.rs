@@ -167,3 +167,39 @@ pub async fn list_tax_rates(conn: &mut Conn, before_id: Option<&str>, limit: i64
 pub async fn delete_tax_rate(conn: &mut Conn, id: &str) -> StoreResult<bool> {
     Ok(exec!(conn, sqlx::query("DELETE FROM tax_rates WHERE id = $1").bind(id))? == 1)
 }
+
+/// The rates of `country` (every class, every region of it).
+pub async fn list_tax_rates_of_country(conn: &mut Conn, country: &str) -> StoreResult<Vec<TaxRateRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT id, name, country, region, tax_class, rate_bps, created_at, updated_at
+             FROM tax_rates WHERE country = $1 ORDER BY id",
+        )
+        .bind(country)
+        .fetch_all(c)
+        .await
+    })?)
+}
+
+/// Every shipping option in `currency` (a shop has a handful).
+pub async fn list_shipping_options_in(conn: &mut Conn, currency: &str) -> StoreResult<Vec<ShippingOptionRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT id, name, currency, countries, rate, free_over, created_at, updated_at
+             FROM shipping_options WHERE currency = $1 ORDER BY id",
+        )
+        .bind(currency)
+        .fetch_all(c)
+        .await
+    })?)
+}
+
+/// Whether the shop has any shipping option at all (then checkout needs one).
+pub async fn any_shipping_option(conn: &mut Conn) -> StoreResult<bool> {
+    let count: i64 = on_conn!(conn, |c| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM shipping_options")
+            .fetch_one(c)
+            .await
+    })?;
+    Ok(count > 0)
+}

@@ -22,6 +22,7 @@ mod migrations;
 mod ops;
 mod orders;
 mod password_reset;
+mod pricing;
 mod properties;
 mod security;
 mod shipping;
