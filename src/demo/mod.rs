@@ -87,6 +87,7 @@ pub async fn load_if_empty(db: &Store) -> DomainResult<usize> {
                 .filter_map(|slug| category_ids.get(slug).cloned())
                 .collect(),
             images: Vec::new(),
+            tax_class: None,
             variants: product
                 .variants
                 .iter()
@@ -97,6 +98,7 @@ pub async fn load_if_empty(db: &Store) -> DomainResult<usize> {
                     price_currency: "EUR".to_owned(),
                     inventory: Some(variant.inventory),
                     options: variant.options.clone(),
+                    weight_grams: None,
                 })
                 .collect(),
         };

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::inventory::{MAX_STOCK, StockLevel};
 use super::money::{Currency, Money};
+use super::pricing::STANDARD_TAX_CLASS;
 use super::time::Timestamp;
 use super::validate::{self, Checks};
 use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, ids};
@@ -16,6 +17,8 @@ const MAX_VARIANTS: usize = 100;
 /// A billion in major units: far above any price, and low enough that 999 units on each
 /// of a cart's lines can never overflow a total.
 pub const MAX_PRICE: i64 = 100_000_000_000;
+/// The heaviest unit: 100 tonnes, in grams.
+pub const MAX_WEIGHT_GRAMS: i64 = 100_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProductStatus {
@@ -52,6 +55,8 @@ pub struct Product {
     pub status: ProductStatus,
     pub category_ids: Vec<String>,
     pub images: Vec<String>,
+    /// The class its tax rates are looked up in.
+    pub tax_class: String,
     pub variants: Vec<Variant>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -66,6 +71,8 @@ pub struct Variant {
     /// On hand minus reserved: what can be bought now.
     pub available: i64,
     pub options: BTreeMap<String, String>,
+    /// For shipping priced by weight.
+    pub weight_grams: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +92,7 @@ pub struct NewVariant {
     pub price_currency: String,
     pub inventory: Option<i64>,
     pub options: BTreeMap<String, String>,
+    pub weight_grams: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -95,6 +103,7 @@ pub struct NewProduct {
     pub status: Option<String>,
     pub category_ids: Vec<String>,
     pub images: Vec<String>,
+    pub tax_class: Option<String>,
     pub variants: Vec<NewVariant>,
 }
 
@@ -107,6 +116,7 @@ pub struct ProductPatch {
     pub status: Option<String>,
     pub category_ids: Option<Vec<String>>,
     pub images: Option<Vec<String>>,
+    pub tax_class: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -231,6 +241,8 @@ pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -
         check_slug(&mut checks, "slug", slug);
     }
     check_images(&mut checks, &input.images);
+    let tax_class = input.tax_class.as_deref().unwrap_or(STANDARD_TAX_CLASS);
+    check_tax_class(&mut checks, tax_class);
     if input.variants.is_empty() {
         checks.fail("variants", "a product needs at least one variant");
     } else if input.variants.len() > MAX_VARIANTS {
@@ -267,6 +279,7 @@ pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -
         description,
         status: status.as_str().to_owned(),
         images: json_text(&input.images)?,
+        tax_class: tax_class.to_owned(),
         created_at: now.0,
         updated_at: now.0,
     };
@@ -294,6 +307,9 @@ pub async fn update_product(db: &Store, caller: &Principal, id: &str, patch: Pro
     }
     if let Some(images) = &patch.images {
         check_images(&mut checks, images);
+    }
+    if let Some(tax_class) = &patch.tax_class {
+        check_tax_class(&mut checks, tax_class);
     }
     if patch
         .description
@@ -328,6 +344,9 @@ pub async fn update_product(db: &Store, caller: &Principal, id: &str, patch: Pro
     }
     if let Some(images) = &patch.images {
         row.images = json_text(images)?;
+    }
+    if let Some(tax_class) = patch.tax_class {
+        row.tax_class = tax_class;
     }
     row.updated_at = Timestamp::now().0;
     store::update_product(&mut tx, &row, &search_text(&row))
@@ -371,9 +390,10 @@ pub struct VariantPatch {
     pub title: Option<String>,
     pub price_amount: Option<i64>,
     pub price_currency: Option<String>,
+    pub weight_grams: Option<i64>,
 }
 
-/// Changes a variant's SKU, title or price. Carts show the new price at once (their lines
+/// Changes a variant's SKU, title, price or weight. Carts show the new price at once (their lines
 /// are priced when read); orders keep what was paid. The currency cannot change: carts in
 /// that currency hold the variant.
 pub async fn update_variant(
@@ -394,6 +414,7 @@ pub async fn update_variant(
         price_currency: patch.price_currency.unwrap_or_else(|| row.currency.clone()),
         inventory: None,
         options: BTreeMap::new(),
+        weight_grams: Some(patch.weight_grams.unwrap_or(row.weight_grams)),
     };
     let mut checks = Checks::default();
     let checked = variant_row(&mut checks, "", &row.product_id, &wanted, row.position);
@@ -407,6 +428,7 @@ pub async fn update_variant(
     row.sku = checked.sku;
     row.title = checked.title;
     row.price_amount = checked.price_amount;
+    row.weight_grams = checked.weight_grams;
     store::update_variant(&mut tx, &row, Timestamp::now().0)
         .await
         .map_err(slug_or_sku_conflict)?;
@@ -471,6 +493,7 @@ fn assemble(row: ProductRow, variants: Vec<VariantRow>, category_ids: Vec<String
         slug: row.slug,
         title: row.title,
         description: row.description,
+        tax_class: row.tax_class,
         created_at: Timestamp(row.created_at),
         updated_at: Timestamp(row.updated_at),
     })
@@ -489,6 +512,7 @@ fn variant_from_row(row: VariantRow) -> DomainResult<Variant> {
         sku: row.sku,
         title: row.title,
         price: Money::new(row.price_amount, currency),
+        weight_grams: row.weight_grams,
     })
 }
 
@@ -536,6 +560,13 @@ fn variant_row(checks: &mut Checks, prefix: &str, product_id: &str, input: &NewV
     if !(0..=MAX_STOCK).contains(&inventory) {
         checks.fail(field("inventory"), format!("must be between 0 and {MAX_STOCK}"));
     }
+    let weight_grams = input.weight_grams.unwrap_or(0);
+    if !(0..=MAX_WEIGHT_GRAMS).contains(&weight_grams) {
+        checks.fail(
+            field("weight_grams"),
+            format!("must be between 0 and {MAX_WEIGHT_GRAMS}"),
+        );
+    }
     VariantRow {
         id: ids::new_id("var"),
         product_id: product_id.to_owned(),
@@ -547,6 +578,16 @@ fn variant_row(checks: &mut Checks, prefix: &str, product_id: &str, input: &NewV
         on_hand: inventory,
         reserved: 0,
         position,
+        weight_grams,
+    }
+}
+
+fn check_tax_class(checks: &mut Checks, tax_class: &str) {
+    if !validate::is_slug(tax_class) {
+        checks.fail(
+            "tax_class",
+            "must be lower-case letters, digits and hyphens, such as reduced",
+        );
     }
 }
 

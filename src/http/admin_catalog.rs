@@ -44,6 +44,7 @@ pub async fn create_product(
         status: body.status,
         category_ids: body.category_ids,
         images: body.images,
+        tax_class: body.tax_class,
         variants: body.variants.into_iter().map(Into::into).collect(),
     };
     Ok(Created(
@@ -100,6 +101,7 @@ pub async fn update_product(
         status: body.status,
         category_ids: body.category_ids,
         images: body.images,
+        tax_class: body.tax_class,
     };
     Ok(Json(
         catalog::update_product(&state.store, &caller, &id, patch).await?.into(),
@@ -186,6 +188,8 @@ pub struct NewVariantRequest {
     pub inventory: Option<i64>,
     #[serde(default)]
     pub options: BTreeMap<String, String>,
+    /// The weight of one unit, for shipping priced by weight; default 0.
+    pub weight_grams: Option<i64>,
 }
 
 impl From<NewVariantRequest> for crate::domain::catalog::NewVariant {
@@ -197,6 +201,7 @@ impl From<NewVariantRequest> for crate::domain::catalog::NewVariant {
             price_currency: request.price.currency,
             inventory: request.inventory,
             options: request.options,
+            weight_grams: request.weight_grams,
         }
     }
 }
@@ -210,6 +215,7 @@ pub struct VariantPatchRequest {
     pub title: Option<String>,
     /// The new price, in the variant's own currency.
     pub price: Option<MoneyDto>,
+    pub weight_grams: Option<i64>,
 }
 
 impl From<VariantPatchRequest> for crate::domain::catalog::VariantPatch {
@@ -223,6 +229,7 @@ impl From<VariantPatchRequest> for crate::domain::catalog::VariantPatch {
             title: request.title,
             price_amount,
             price_currency,
+            weight_grams: request.weight_grams,
         }
     }
 }
@@ -240,6 +247,8 @@ pub struct NewProductRequest {
     pub category_ids: Vec<String>,
     #[serde(default)]
     pub images: Vec<String>,
+    /// The class its tax rates are looked up in; default `standard`.
+    pub tax_class: Option<String>,
     pub variants: Vec<NewVariantRequest>,
 }
 
@@ -252,6 +261,7 @@ pub struct ProductPatchRequest {
     pub status: Option<String>,
     pub category_ids: Option<Vec<String>>,
     pub images: Option<Vec<String>>,
+    pub tax_class: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -87,6 +87,8 @@ pub struct VariantDto {
     /// Units that can be bought now: on hand minus reserved, never below 0.
     pub available: i64,
     pub options: BTreeMap<String, String>,
+    /// The weight of one unit, for shipping priced by weight.
+    pub weight_grams: i64,
 }
 
 impl From<Variant> for VariantDto {
@@ -98,6 +100,7 @@ impl From<Variant> for VariantDto {
             price: variant.price.into(),
             available: variant.available,
             options: variant.options,
+            weight_grams: variant.weight_grams,
         }
     }
 }
@@ -113,6 +116,8 @@ pub struct ProductDto {
     pub status: String,
     pub category_ids: Vec<String>,
     pub images: Vec<String>,
+    /// The class its tax rates are looked up in (`standard` unless said).
+    pub tax_class: String,
     pub variants: Vec<VariantDto>,
     pub created_at: String,
     pub updated_at: String,
@@ -128,6 +133,7 @@ impl From<Product> for ProductDto {
             status: product.status.as_str().to_owned(),
             category_ids: product.category_ids,
             images: product.images,
+            tax_class: product.tax_class,
             variants: product.variants.into_iter().map(Into::into).collect(),
             created_at: time(product.created_at),
             updated_at: time(product.updated_at),

@@ -11,6 +11,8 @@ pub struct ProductRow {
     pub description: String,
     pub status: String,
     pub images: String,
+    /// The class its tax rates are looked up in (`standard` unless said).
+    pub tax_class: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -27,6 +29,7 @@ pub struct VariantRow {
     pub on_hand: i64,
     pub reserved: i64,
     pub position: i64,
+    pub weight_grams: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -95,7 +98,7 @@ pub async fn list_products(
 ) -> StoreResult<(Vec<ProductRow>, Vec<VariantRow>, Vec<ProductCategoryRow>)> {
     let products = on_conn!(conn, |c| {
         sqlx::query_as(concat!(
-            "SELECT id, slug, title, description, status, images, created_at, updated_at
+            "SELECT id, slug, title, description, status, images, tax_class, created_at, updated_at
              FROM products WHERE id IN (",
             product_page!(),
             ") ORDER BY id DESC"
@@ -110,7 +113,7 @@ pub async fn list_products(
     })?;
     let variants = on_conn!(conn, |c| {
         sqlx::query_as(concat!(
-            "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position
+            "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position, weight_grams
              FROM variants WHERE product_id IN (",
             product_page!(),
             ") ORDER BY product_id, position"
@@ -144,7 +147,7 @@ pub async fn list_products(
 pub async fn find_product(conn: &mut Conn, id_or_slug: &str, status: Option<&str>) -> StoreResult<Option<ProductRow>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(
-            "SELECT id, slug, title, description, status, images, created_at, updated_at
+            "SELECT id, slug, title, description, status, images, tax_class, created_at, updated_at
              FROM products WHERE (id = $1 OR slug = $1) AND ($2 IS NULL OR status = $2)",
         )
         .bind(id_or_slug)
@@ -157,7 +160,7 @@ pub async fn find_product(conn: &mut Conn, id_or_slug: &str, status: Option<&str
 pub async fn list_product_variants(conn: &mut Conn, product_id: &str) -> StoreResult<Vec<VariantRow>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(
-            "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position
+            "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position, weight_grams
              FROM variants WHERE product_id = $1 ORDER BY position",
         )
         .bind(product_id)
@@ -190,8 +193,9 @@ pub async fn insert_product(conn: &mut Conn, row: &ProductRow, search_text: &str
     exec!(
         conn,
         sqlx::query(
-            "INSERT INTO products (id, slug, title, description, status, images, created_at, updated_at, search_text)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO products (id, slug, title, description, status, images, created_at, updated_at, search_text,
+                                   tax_class)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&row.id)
         .bind(&row.slug)
@@ -202,6 +206,7 @@ pub async fn insert_product(conn: &mut Conn, row: &ProductRow, search_text: &str
         .bind(row.created_at)
         .bind(row.updated_at)
         .bind(search_text)
+        .bind(&row.tax_class)
     )?;
     Ok(())
 }
@@ -211,7 +216,7 @@ pub async fn update_product(conn: &mut Conn, row: &ProductRow, search_text: &str
         conn,
         sqlx::query(
             "UPDATE products SET slug = $2, title = $3, description = $4, status = $5, images = $6, updated_at = $7,
-                 search_text = $8
+                 search_text = $8, tax_class = $9
              WHERE id = $1",
         )
         .bind(&row.id)
@@ -222,6 +227,7 @@ pub async fn update_product(conn: &mut Conn, row: &ProductRow, search_text: &str
         .bind(&row.images)
         .bind(row.updated_at)
         .bind(search_text)
+        .bind(&row.tax_class)
     )?;
     Ok(())
 }
@@ -231,8 +237,8 @@ pub async fn insert_variant(conn: &mut Conn, row: &VariantRow, created_at: i64) 
         conn,
         sqlx::query(
             "INSERT INTO variants (id, product_id, sku, title, price_amount, currency, options, on_hand, reserved,
-                                   position, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $10)",
+                                   position, created_at, updated_at, weight_grams)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $10, $11)",
         )
         .bind(&row.id)
         .bind(&row.product_id)
@@ -244,6 +250,7 @@ pub async fn insert_variant(conn: &mut Conn, row: &VariantRow, created_at: i64) 
         .bind(row.on_hand)
         .bind(row.position)
         .bind(created_at)
+        .bind(row.weight_grams)
     )?;
     Ok(())
 }
@@ -251,12 +258,15 @@ pub async fn insert_variant(conn: &mut Conn, row: &VariantRow, created_at: i64) 
 pub async fn update_variant(conn: &mut Conn, row: &VariantRow, updated_at: i64) -> StoreResult<()> {
     exec!(
         conn,
-        sqlx::query("UPDATE variants SET sku = $2, title = $3, price_amount = $4, updated_at = $5 WHERE id = $1")
-            .bind(&row.id)
-            .bind(&row.sku)
-            .bind(&row.title)
-            .bind(row.price_amount)
-            .bind(updated_at)
+        sqlx::query(
+            "UPDATE variants SET sku = $2, title = $3, price_amount = $4, updated_at = $5, weight_grams = $6 WHERE id = $1"
+        )
+        .bind(&row.id)
+        .bind(&row.sku)
+        .bind(&row.title)
+        .bind(row.price_amount)
+        .bind(updated_at)
+        .bind(row.weight_grams)
     )?;
     Ok(())
 }

@@ -15,7 +15,8 @@ pub async fn lock_variant(conn: &mut Conn, id: &str) -> StoreResult<Option<Varia
     Ok(match conn.raw() {
         Raw::Sqlite(c) => {
             sqlx::query_as(
-                "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position
+                "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position,
+                        weight_grams
                  FROM variants WHERE id = $1",
             )
             .bind(id)
@@ -24,7 +25,8 @@ pub async fn lock_variant(conn: &mut Conn, id: &str) -> StoreResult<Option<Varia
         }
         Raw::Postgres(c) => {
             sqlx::query_as(
-                "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position
+                "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position,
+                        weight_grams
                  FROM variants WHERE id = $1 FOR UPDATE",
             )
             .bind(id)

@@ -472,7 +472,165 @@ async fn bad_cart_details_are_refused_by_field_and_change_nothing(app: TestApp) 
     .assert_problem(404, "not_found");
 }
 
+/// `docs/pricing.md`, example 2 whole: two tax classes, each line at its class's rate.
+async fn each_line_is_taxed_at_its_products_class(app: TestApp) {
+    let staff = app.staff_token().await;
+    app.patch("/v1/admin/shop", Some(&staff), json!({"prices_include_tax": true}))
+        .await
+        .assert_status(200);
+    create(
+        &app,
+        &staff,
+        "/v1/admin/tax-rates",
+        json!({"name": "MwSt 19 %", "country": "DE", "rate_bps": 1900}),
+    )
+    .await;
+    create(
+        &app,
+        &staff,
+        "/v1/admin/tax-rates",
+        json!({"name": "MwSt 7 %", "country": "DE", "tax_class": "reduced", "rate_bps": 700}),
+    )
+    .await;
+    let dhl = create(
+        &app,
+        &staff,
+        "/v1/admin/shipping-options",
+        json!({"name": "DHL", "currency": "EUR", "countries": ["DE"], "rate": {"type": "flat", "amount": 495}}),
+    )
+    .await;
+    let (_, lamp) = app.published_product(&staff, 4999, 5).await;
+    let book = app
+        .post(
+            "/v1/admin/products",
+            Some(&staff),
+            json!({"title": "A Book", "status": "published", "tax_class": "reduced",
+                "variants": [{"sku": unique_sku(), "price": eur(2000), "inventory": 5}]}),
+        )
+        .await
+        .assert_status(201)
+        .clone();
+    assert_eq!(book["tax_class"], "reduced");
+    let cart = app.cart_with(None, &lamp, 1).await;
+    let cart_path = format!("/v1/carts/{}", id_of(&cart));
+    let book_variant = id_of(&book["variants"][0]);
+    app.post(
+        &format!("{cart_path}/items"),
+        None,
+        json!({"variant_id": book_variant, "quantity": 1}),
+    )
+    .await
+    .assert_status(200);
+    let priced = app
+        .patch(
+            &cart_path,
+            None,
+            json!({"shipping_address": de_address(), "shipping_option_id": dhl}),
+        )
+        .await
+        .assert_status(200)
+        .clone();
+    assert_eq!(totals(&priced), [6999, 0, 495, 1008, 7494]);
+    assert_eq!(
+        priced["tax_lines"],
+        json!([{"name": "MwSt 19 %", "rate_bps": 1900, "amount": eur(877)}, {"name": "MwSt 7 %", "rate_bps": 700, "amount": eur(131)}])
+    );
+    let order = app
+        .post(
+            &format!("{cart_path}/checkout"),
+            None,
+            json!({"email": "de@example.com", "payment": {"token": "tok_visa"}}),
+        )
+        .await
+        .assert_status(201)
+        .clone();
+    assert_eq!(totals(&order), [6999, 0, 495, 1008, 7494]);
+    assert_eq!(order["tax_lines"], priced["tax_lines"]);
+}
+
+async fn shipping_by_weight_follows_what_the_cart_weighs(app: TestApp) {
+    let staff = app.staff_token().await;
+    let parcel = create(
+        &app,
+        &staff,
+        "/v1/admin/shipping-options",
+        json!({"name": "Parcel", "currency": "EUR", "rate": {"type": "weight",
+            "tiers": [{"up_to_grams": 1000, "amount": 400}, {"up_to_grams": 5000, "amount": 900}]}}),
+    )
+    .await;
+    let product = app
+        .post(
+            "/v1/admin/products",
+            Some(&staff),
+            json!({"title": "Cast Iron Pan", "status": "published",
+                "variants": [{"sku": unique_sku(), "price": eur(3000), "inventory": 20, "weight_grams": 600}]}),
+        )
+        .await
+        .assert_status(201)
+        .clone();
+    assert_eq!(product["variants"][0]["weight_grams"], 600);
+    let variant = id_of(&product["variants"][0]);
+    let cart = app.cart_with(None, &variant, 1).await;
+    let cart_path = format!("/v1/carts/{}", id_of(&cart));
+    let line = id_of(&cart["items"][0]);
+    let one = app
+        .patch(&cart_path, None, json!({"shipping_option_id": parcel}))
+        .await
+        .assert_status(200)
+        .clone();
+    assert_eq!(one["shipping_total"], eur(400), "600 g");
+    let two = app
+        .patch(&format!("{cart_path}/items/{line}"), None, json!({"quantity": 2}))
+        .await
+        .assert_status(200)
+        .clone();
+    assert_eq!(two["shipping_total"], eur(900), "1,200 g");
+    let options = app.get(&format!("{cart_path}/shipping-options"), None).await;
+    assert_eq!(options.assert_status(200)["data"][0]["amount"], eur(900));
+
+    // Heavier than every tier: the option no longer serves the cart.
+    let heavy = app
+        .patch(&format!("{cart_path}/items/{line}"), None, json!({"quantity": 9}))
+        .await
+        .assert_status(200)
+        .clone();
+    assert_eq!(
+        (heavy["shipping_option"].clone(), heavy["shipping_total"].clone()),
+        (Value::Null, eur(0))
+    );
+    let options = app.get(&format!("{cart_path}/shipping-options"), None).await;
+    assert_eq!(options.assert_status(200)["data"], json!([]));
+    app.post(&format!("{cart_path}/checkout"), None, checkout_body("tok_visa"))
+        .await
+        .assert_field_error("shipping_option_id");
+
+    // Staff weigh the variant again; bad weights and classes are refused by field.
+    let path = format!("/v1/admin/variants/{variant}");
+    app.patch(&path, Some(&staff), json!({"weight_grams": 100}))
+        .await
+        .assert_status(200);
+    let light = app.get(&cart_path, None).await.assert_status(200).clone();
+    assert_eq!(
+        light["shipping_option"]["amount"],
+        eur(400),
+        "900 g: the option fits again"
+    );
+    app.patch(&path, Some(&staff), json!({"weight_grams": -1}))
+        .await
+        .assert_field_error("weight_grams");
+    let bad = json!({"title": "Bad", "tax_class": "Reduced Rate", "variants": [{"sku": unique_sku(), "price": eur(1), "weight_grams": -5}]});
+    let refused = app.post("/v1/admin/products", Some(&staff), bad).await;
+    refused.assert_field_error("tax_class");
+    refused.assert_field_error("variants[0].weight_grams");
+    let product_path = format!("/v1/admin/products/{}", id_of(&product));
+    app.patch(&product_path, Some(&staff), json!({"tax_class": "UPPER"}))
+        .await
+        .assert_field_error("tax_class");
+}
+
 crate::backend_tests!(
+    each_line_is_taxed_at_its_products_class,
+    shipping_by_weight_follows_what_the_cart_weighs,
     a_purchase_in_a_shop_whose_prices_exclude_tax,
     a_purchase_in_a_shop_whose_prices_include_tax,
     checkout_needs_a_shipping_option_that_serves_the_cart,
