@@ -185,7 +185,7 @@ async fn reserve(
         return Err(DomainError::invalid("items", "the cart is empty"));
     }
     let (email, address) = buyer(caller, &cart)?;
-    if priced.shipping.is_none() && shipping::shop_ships(&mut tx).await? {
+    if priced.shipping.is_none() && shipping::ships(&mut tx).await? {
         return Err(DomainError::invalid(
             "shipping_option_id",
             "choose a shipping option that serves this cart (GET /v1/carts/{id}/shipping-options)",

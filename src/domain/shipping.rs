@@ -142,7 +142,12 @@ pub(crate) async fn find_option(conn: &mut Conn, id: &str) -> DomainResult<Optio
 }
 
 /// Whether the shop ships at all: then checkout needs a shipping option.
-pub(crate) async fn shop_ships(conn: &mut Conn) -> DomainResult<bool> {
+pub async fn shop_ships(db: &Store) -> DomainResult<bool> {
+    let mut conn = db.read().await?;
+    ships(&mut conn).await
+}
+
+pub(crate) async fn ships(conn: &mut Conn) -> DomainResult<bool> {
     Ok(store::any_shipping_option(conn).await?)
 }
 

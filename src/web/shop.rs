@@ -11,7 +11,7 @@ use super::{PageError, PagePath, PageQuery, PageResult, Shell, Visitor, page};
 use crate::app::AppState;
 use crate::app::cookies;
 use crate::domain::catalog::{self, ProductQuery};
-use crate::domain::{DomainError, PageRequest, Principal, carts, orders};
+use crate::domain::{DomainError, PageRequest, Principal, carts, orders, shipping};
 use crate::payments::TEST_CARDS;
 
 /// The cookie in which the browser keeps its cart's id (set by `app.js`).
@@ -131,6 +131,10 @@ pub async fn product(
 struct CartPage {
     shell: Shell,
     cart: Option<CartView>,
+    /// The shop ships: checkout needs one of `shipping` (which may be empty until the
+    /// cart has an address that an option serves).
+    ships: bool,
+    shipping: Vec<view::ShippingChoiceView>,
     /// A signed-in customer's orders go to their account's email.
     customer_email: Option<String>,
     test_cards: &'static [(&'static str, &'static str)],
@@ -149,9 +153,20 @@ pub async fn cart(State(state): State<AppState>, Visitor(visitor): Visitor, head
         Principal::Customer { email, .. } => Some(email.clone()),
         _ => None,
     };
+    let ships = shipping::shop_ships(&state.store).await?;
+    let shipping = match (&cart, ships) {
+        (Some(cart), true) => {
+            let options = carts::shipping_options_for_cart(&state.store, &visitor, &cart.id).await?;
+            let chosen = cart.pricing.shipping.as_ref().map(|shipping| shipping.id.as_str());
+            view::shipping_choices(&options, chosen)
+        }
+        _ => Vec::new(),
+    };
     page(&CartPage {
         shell: Shell::shop("Your cart", &visitor),
         cart: cart.as_ref().map(CartView::from),
+        ships,
+        shipping,
         customer_email,
         test_cards: &TEST_CARDS,
     })

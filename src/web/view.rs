@@ -5,7 +5,7 @@ use crate::domain::carts::Cart;
 use crate::domain::catalog::{Product, Variant};
 use crate::domain::money::{Currency, Money};
 use crate::domain::orders::{Order, OrderStatus, PaymentStatus};
-use crate::domain::pricing::PricedLine;
+use crate::domain::pricing::{PricedCart, PricedLine, PricedShipping};
 use crate::domain::time::Timestamp;
 
 /// Digits after the decimal point in amounts of `currency` (ISO 4217 minor units).
@@ -212,20 +212,118 @@ impl From<&PricedLine> for LineView {
     }
 }
 
+/// The countries the checkout's picker offers, as `(code, name)`.
+const COUNTRIES: [(&str, &str); 14] = [
+    ("DE", "Germany"),
+    ("AT", "Austria"),
+    ("BE", "Belgium"),
+    ("DK", "Denmark"),
+    ("ES", "Spain"),
+    ("FR", "France"),
+    ("GB", "United Kingdom"),
+    ("IE", "Ireland"),
+    ("IT", "Italy"),
+    ("NL", "Netherlands"),
+    ("PL", "Poland"),
+    ("SE", "Sweden"),
+    ("CH", "Switzerland"),
+    ("US", "United States"),
+];
+
 pub struct CartView {
     pub id: String,
     pub lines: Vec<LineView>,
+    /// Subtotal, shipping and tax rows above the total; none while there is nothing but
+    /// the lines to add up.
+    pub summary: Vec<(String, String)>,
     pub total: String,
+    pub email: String,
+    pub address: AddressFields,
+    /// The country picker: `(code, name, selected)`.
+    pub countries: Vec<(&'static str, &'static str, bool)>,
+}
+
+/// An address as the checkout form's fields show it (empty where unknown).
+#[derive(Default)]
+pub struct AddressFields {
+    pub name: String,
+    pub line1: String,
+    pub line2: String,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
 }
 
 impl From<&Cart> for CartView {
     fn from(cart: &Cart) -> Self {
+        let address = cart.shipping_address.as_ref();
+        let country = address.map_or("DE", |address| address.country.as_str());
         CartView {
             id: cart.id.clone(),
             lines: cart.pricing.lines.iter().map(LineView::from).collect(),
+            summary: summary_rows(&cart.pricing),
             total: money(cart.pricing.totals.total),
+            email: cart.email.clone().unwrap_or_default(),
+            address: address.map_or_else(AddressFields::default, |address| AddressFields {
+                name: address.name.clone(),
+                line1: address.line1.clone(),
+                line2: address.line2.clone().unwrap_or_default(),
+                city: address.city.clone(),
+                region: address.region.clone().unwrap_or_default(),
+                postal_code: address.postal_code.clone(),
+            }),
+            countries: COUNTRIES
+                .iter()
+                .map(|(code, name)| (*code, *name, *code == country))
+                .collect(),
         }
     }
+}
+
+/// A shipping option the checkout offers, priced for the cart.
+pub struct ShippingChoiceView {
+    pub id: String,
+    pub label: String,
+    pub checked: bool,
+}
+
+/// The options that serve the cart, the chosen one checked. None is checked for the
+/// customer: the totals shown are the cart's, and an option counts once the cart has it.
+pub fn shipping_choices(options: &[PricedShipping], chosen: Option<&str>) -> Vec<ShippingChoiceView> {
+    options
+        .iter()
+        .map(|option| ShippingChoiceView {
+            id: option.id.clone(),
+            label: format!("{}: {}", option.name, money(option.amount)),
+            checked: Some(option.id.as_str()) == chosen,
+        })
+        .collect()
+}
+
+/// The rows between the lines and the total: subtotal, shipping, and each tax rate's
+/// share ("includes ..." where prices hold their tax). Empty while the total is just the
+/// lines, as it is in a shop without shipping options or tax rates.
+pub fn summary_rows(pricing: &PricedCart) -> Vec<(String, String)> {
+    let totals = &pricing.totals;
+    if pricing.shipping.is_none() && pricing.tax_lines.is_empty() && totals.discount_total.amount == 0 {
+        return Vec::new();
+    }
+    let mut rows = vec![("Subtotal".to_owned(), money(totals.subtotal))];
+    if totals.discount_total.amount != 0 {
+        rows.push(("Discounts".to_owned(), format!("−{}", money(totals.discount_total))));
+    }
+    if let Some(shipping) = &pricing.shipping {
+        rows.push((format!("Shipping: {}", shipping.name), money(shipping.amount)));
+    }
+    for line in &pricing.tax_lines {
+        let label = if pricing.prices_include_tax {
+            format!("Includes {}", line.name)
+        } else {
+            line.name.clone()
+        };
+        rows.push((label, money(line.amount)));
+    }
+    rows
 }
 
 pub struct OrderView {
@@ -237,6 +335,7 @@ pub struct OrderView {
     pub payment_status: &'static str,
     pub payment_label: &'static str,
     pub lines: Vec<LineView>,
+    pub summary: Vec<(String, String)>,
     pub total: String,
     pub refunded: String,
     pub has_refund: bool,
@@ -277,6 +376,7 @@ impl From<&Order> for OrderView {
             payment_status: order.payment.status.as_str(),
             payment_label: payment_status_label(order.payment.status),
             lines: order.pricing.lines.iter().map(LineView::from).collect(),
+            summary: summary_rows(&order.pricing),
             total: money(order.pricing.totals.total),
             refunded: money(order.payment.refunded_amount),
             has_refund: order.payment.refunded_amount.amount > 0,

@@ -4,7 +4,7 @@
 use reqwest::redirect::Policy;
 use serde_json::json;
 
-use crate::support::{TestApp, id_of, unique_email};
+use crate::support::{TestApp, address, encode_query, id_of, unique_email};
 
 struct Page {
     status: u16,
@@ -171,6 +171,84 @@ async fn the_cart_page_shows_the_cookies_cart_and_the_test_cards(app: TestApp) {
     assert!(foreign.assert_html(200).contains("Your cart is empty"));
 }
 
+/// With shipping options and tax rates, the cart page offers the options that serve the
+/// cart, keeps what the customer entered, and shows shipping and tax above the total; the
+/// order page shows the same breakdown.
+async fn the_cart_and_order_pages_show_shipping_and_tax(app: TestApp) {
+    let staff = app.staff_token().await;
+    let rate = json!({"name": "VAT 20 %", "country": "GB", "rate_bps": 2000});
+    app.post("/v1/admin/tax-rates", Some(&staff), rate)
+        .await
+        .assert_status(201);
+    let royal =
+        json!({"name": "Royal Mail", "currency": "EUR", "countries": ["GB"], "rate": {"type": "flat", "amount": 350}});
+    let royal = id_of(
+        app.post("/v1/admin/shipping-options", Some(&staff), royal)
+            .await
+            .assert_status(201),
+    );
+    let (_, variant_id) = app.published_product(&staff, 1000, 5).await;
+    let cart = app.cart_with(None, &variant_id, 2).await;
+    let cookie = format!("backroom_cart={}", id_of(&cart));
+
+    let before = page(&app, "/cart", None, Some(&cookie)).await;
+    let html = before.assert_html(200);
+    assert!(
+        html.contains("No shipping option reaches this address yet"),
+        "no address, no GB option"
+    );
+    assert!(html.contains("Recalculate totals"));
+
+    let cart_path = format!("/v1/carts/{}", id_of(&cart));
+    let details = json!({"email": "tea@example.com", "shipping_address": address(), "shipping_option_id": royal});
+    app.patch(&cart_path, None, details).await.assert_status(200);
+    let after = page(&app, "/cart", None, Some(&cookie)).await;
+    let html = after.assert_html(200);
+    assert!(
+        html.contains(&format!("value=\"{royal}\" data-autosubmit=\"recalculate\" checked")),
+        "the chosen option is checked"
+    );
+    assert!(html.contains("Royal Mail: €3.50"));
+    assert!(
+        html.contains("value=\"tea@example.com\"") && html.contains("value=\"SW1Y 4JH\""),
+        "the form keeps what was entered"
+    );
+    assert!(html.contains("<option value=\"GB\" selected>"), "and the country");
+    // 20.00 + 3.50 shipping + 20 % of both = 28.20.
+    for shown in [
+        "Subtotal",
+        "€20.00",
+        "Shipping: Royal Mail",
+        "VAT 20 %",
+        "€4.70",
+        "€28.20",
+    ] {
+        assert!(html.contains(shown), "{shown} on the cart page");
+    }
+
+    let order = app
+        .post(
+            &format!("{cart_path}/checkout"),
+            None,
+            json!({"payment": {"token": "tok_visa"}}),
+        )
+        .await
+        .assert_status(201)
+        .clone();
+    let token = order["token"].as_str().expect("guest token");
+    let order_page = page(
+        &app,
+        &format!("/orders/{}?token={}", id_of(&order), encode_query(token)),
+        None,
+        None,
+    )
+    .await;
+    let html = order_page.assert_html(200);
+    for shown in ["Shipping: Royal Mail", "VAT 20 %", "€4.70", "€28.20"] {
+        assert!(html.contains(shown), "{shown} on the order page");
+    }
+}
+
 async fn the_dashboard_needs_staff_and_sums_up_the_day(app: TestApp) {
     let anonymous = page(&app, "/admin", None, None).await;
     assert!(anonymous.assert_html(200).contains("Staff sign-in"));
@@ -296,6 +374,7 @@ crate::backend_tests!(
     missing_and_hidden_things_are_html_pages_not_json,
     order_pages_show_only_to_their_customer_or_with_the_guest_token,
     the_cart_page_shows_the_cookies_cart_and_the_test_cards,
+    the_cart_and_order_pages_show_shipping_and_tax,
     the_dashboard_needs_staff_and_sums_up_the_day,
     staff_see_every_product_and_edit_it,
     sign_in_pages_only_send_visitors_back_to_this_site,

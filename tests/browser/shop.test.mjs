@@ -315,10 +315,75 @@ test("staff manage products, stock and customers from the dashboard", async () =
   assertNoProblems(staff);
 });
 
+// Staff's API, for setting the shop up: a session token of the staff account.
+async function staffApi() {
+  const login = await fetch(`${BASE}/v1/auth/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email: STAFF_EMAIL, password: STAFF_PASSWORD }),
+  });
+  assert.equal(login.status, 200);
+  const { token } = await login.json();
+  return async (method, path, body) => {
+    const response = await fetch(`${BASE}${path}`, {
+      method,
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+    return JSON.parse(text);
+  };
+}
+
+// A guest buys with shipping and tax: the cart shows both before paying, and the order
+// charges and shows exactly that. Runs in an Austrian zone the other tests never ship to.
+async function buyWithShippingAndTax(taxLabel) {
+  const guest = await visitor();
+  await addFirstProductToCart(guest);
+  await guest.goto("/cart");
+  await guest.getByLabel("Email").fill(`taxed-${Date.now()}@example.com`);
+  await fillAddress(guest);
+  await guest.getByLabel("Country").selectOption("AT");
+  await guest.getByText("No shipping option reaches this address yet").waitFor();
+  await guest.getByRole("button", { name: "Recalculate totals" }).click();
+  // The address is on the cart: its tax shows, and the option that reaches Austria.
+  await guest.getByRole("rowheader", { name: taxLabel }).waitFor(LIVE);
+  const option = guest.getByRole("radio", { name: /Post Austria: €5\.00/ });
+  assert.equal(await option.isChecked(), false, "no option is chosen for the customer");
+  await option.check();
+  await guest.getByRole("rowheader", { name: "Shipping: Post Austria" }).waitFor(LIVE);
+  assert.equal(await guest.getByRole("radio", { name: /Post Austria/ }).isChecked(), true);
+  await guest.getByRole("rowheader", { name: taxLabel }).waitFor();
+  assert.equal(await guest.getByLabel("Country").inputValue(), "AT", "the form keeps the address");
+  await checkAccessibility(guest, "checkout with shipping and tax");
+  const total = (await guest.locator("[data-cart-total]").textContent()).trim();
+  assert.equal((await guest.getByRole("button", { name: /^Pay / }).textContent()).trim(), `Pay ${total}`);
+  await guest.getByRole("button", { name: /^Pay / }).click();
+  await guest.waitForURL(/\/orders\/ord_.*\?token=/);
+  await guest.getByRole("rowheader", { name: "Shipping: Post Austria" }).waitFor();
+  await guest.getByRole("rowheader", { name: taxLabel }).waitFor();
+  assert.equal((await guest.locator(".lines .total").textContent()).trim(), total, "the order charged what the cart showed");
+  assertNoProblems(guest);
+}
+
+test("a purchase with shipping and tax, in a shop whose prices exclude tax and then include it", async () => {
+  const staffCall = await staffApi();
+  await staffCall("POST", "/v1/admin/tax-rates", { name: "USt 20 %", country: "AT", rate_bps: 2000 });
+  await staffCall("POST", "/v1/admin/shipping-options", {
+    name: "Post Austria", currency: "EUR", countries: ["AT"], rate: { type: "flat", amount: 500 },
+  });
+  await buyWithShippingAndTax("USt 20 %");
+  await staffCall("PATCH", "/v1/admin/shop", { prices_include_tax: true });
+  await buyWithShippingAndTax("Includes USt 20 %");
+  await staffCall("PATCH", "/v1/admin/shop", { prices_include_tax: false });
+});
+
 test("every page was checked with axe", () => {
   const expected = [
     "storefront", "product", "cart and checkout", "order", "register", "account", "sign-in",
     "staff sign-in", "dashboard", "staff order", "products", "new product", "edit product", "customers",
+    "checkout with shipping and tax",
   ];
   assert.deepEqual(expected.filter((name) => !checkedPages.has(name)), []);
 });

@@ -179,23 +179,28 @@ function afterSuccess(form, result) {
   }
 }
 
+// A form's submit buttons may send it elsewhere: `data-api` and `data-then` on the button
+// win over the form's, and `data-fields` keeps only those top-level fields of the body.
 async function submitApiForm(form, event) {
   event.preventDefault();
   if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
   clearErrors(form);
-  const [method, path] = form.dataset.api.split(" ");
-  const { body, errors } = formBody(form);
+  const submitter = event.submitter && event.submitter.dataset.api ? event.submitter : form;
+  const [method, path] = submitter.dataset.api.split(" ");
+  const { body: fullBody, errors } = formBody(form);
+  const kept = submitter.dataset.fields ? submitter.dataset.fields.split(" ") : null;
+  const body = kept ? Object.fromEntries(Object.entries(fullBody).filter(([key]) => kept.includes(key))) : fullBody;
   const names = Object.keys(errors);
   if (names.length > 0) {
     names.forEach((name) => showFieldError(form, name, errors[name]));
     showProblem(form, new ApiProblem(422, { errors: [], detail: "Please correct the fields marked above." }));
     return;
   }
-  const button = form.querySelector("[type=submit]");
+  const button = submitter === form ? form.querySelector("[type=submit]") : submitter;
   if (button) button.disabled = true;
   try {
     const result = await api(method, path, method === "DELETE" ? undefined : body);
-    afterSuccess(form, result);
+    afterSuccess(submitter.dataset.then ? submitter : form, result);
   } catch (error) {
     showProblem(form, error);
     if (button) button.disabled = false;
@@ -324,6 +329,14 @@ document.addEventListener("submit", (event) => {
 
 document.addEventListener("click", (event) => {
   if (event.target.closest("[data-action=logout]")) logout();
+});
+
+// A control with `data-autosubmit="BUTTON"` presses that button when it changes (the
+// checkout's shipping options recalculate the cart at once).
+document.addEventListener("change", (event) => {
+  const id = event.target.dataset && event.target.dataset.autosubmit;
+  const button = id && document.getElementById(id);
+  if (button) button.form.requestSubmit(button);
 });
 
 document.addEventListener("DOMContentLoaded", () => {
