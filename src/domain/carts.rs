@@ -55,10 +55,23 @@ pub struct Cart {
     pub pricing: PricedCart,
     /// Ids of lines whose product is no longer for sale: checkout refuses them.
     pub unsellable: Vec<String>,
+    /// Lines whose price changed since the customer last saw the cart: checkout refuses
+    /// them once, with the new prices.
+    pub changed_prices: Vec<PriceChange>,
     pub version: i64,
     pub order_id: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// A line whose price changed since the customer last saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceChange {
+    pub item_id: String,
+    pub sku: String,
+    pub title: String,
+    pub seen: Money,
+    pub now: Money,
 }
 
 /// Opens a cart in `currency`, or in the shop's default currency.
@@ -124,6 +137,7 @@ impl CartDetails {
 pub async fn update_cart(db: &Store, caller: &Principal, cart_id: &str, details: CartDetails) -> DomainResult<Cart> {
     let mut tx = db.write().await?;
     let row = open_cart_for_edit(&mut tx, caller, cart_id).await?;
+    store::acknowledge_prices(&mut tx, cart_id).await?;
     let cart = set_details(&mut tx, caller, &row, details).await?;
     tx.commit().await?;
     Ok(cart)
@@ -239,6 +253,7 @@ pub async fn add_item(
             error.into()
         }
     })?;
+    store::acknowledge_prices(&mut tx, cart_id).await?;
     let cart = load_cart(&mut tx, caller, cart_id).await?;
     if cart.pricing.lines.len() > MAX_LINES {
         // Dropping the transaction takes the new line back out.
@@ -270,6 +285,7 @@ pub async fn set_quantity(
     if !found {
         return Err(DomainError::NotFound("cart item"));
     }
+    store::acknowledge_prices(&mut tx, cart_id).await?;
     let cart = load_cart(&mut tx, caller, cart_id).await?;
     tx.commit().await?;
     Ok(cart)
@@ -372,6 +388,17 @@ fn assemble(
         .collect();
     // A line whose variant is priced in another currency (it cannot be added so, but a
     // price could change) shows its amount and is refused at checkout (`unsellable`).
+    let changed_prices = lines
+        .iter()
+        .filter(|line| line.seen_price_amount.is_some_and(|seen| seen != line.price_amount))
+        .map(|line| PriceChange {
+            item_id: line.id.clone(),
+            sku: line.sku.clone(),
+            title: line_title(&line.product_title, &line.variant_title),
+            seen: Money::new(line.seen_price_amount.unwrap_or(line.price_amount), currency),
+            now: Money::new(line.price_amount, currency),
+        })
+        .collect();
     let to_price: Vec<LineToPrice> = lines
         .into_iter()
         .map(|line| LineToPrice {
@@ -403,6 +430,7 @@ fn assemble(
         shipping_address,
         pricing,
         unsellable,
+        changed_prices,
         version: row.version,
         order_id: row.order_id,
         created_at: Timestamp(row.created_at),

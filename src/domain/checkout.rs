@@ -184,6 +184,14 @@ async fn reserve(
     if priced.lines.is_empty() {
         return Err(DomainError::invalid("items", "the cart is empty"));
     }
+    if !cart.changed_prices.is_empty() {
+        // Refused once: the customer is told, the cart takes the new prices as seen and
+        // opens again, and the next checkout pays them.
+        cart_store::acknowledge_prices(&mut tx, cart_id).await?;
+        cart_store::set_cart_status(&mut tx, cart_id, checking_out, open, None, now.0).await?;
+        tx.commit().await?;
+        return Err(DomainError::PricesChanged(cart.changed_prices));
+    }
     let (email, address) = buyer(caller, &cart)?;
     if priced.shipping.is_none() && shipping::ships(&mut tx).await? {
         return Err(DomainError::invalid(

@@ -64,6 +64,11 @@ pub enum DomainError {
     Conflict(String),
     #[error("not enough stock for {} line(s)", .0.len())]
     OutOfStock(Vec<Shortage>),
+    /// Checkout found prices that changed since the customer last saw the cart; the cart
+    /// now shows them, and a new checkout pays them.
+    #[error("the price of {} changed since the cart was last seen; it now shows the new price: check out again to pay it",
+        .0.iter().map(|change| change.title.as_str()).collect::<Vec<_>>().join(", "))]
+    PricesChanged(Vec<carts::PriceChange>),
     #[error("the payment was declined")]
     PaymentDeclined { decline_code: String },
     #[error("the payment provider failed: {0}")]

@@ -147,7 +147,7 @@ pub async fn remove_item(
         ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: one order, one charge")),
     request_body = CheckoutRequestDto,
     responses((status = 201, body = OrderDto), (status = 402, body = Problem, description = "payment_declined"),
-              (status = 404, body = Problem), (status = 409, body = Problem, description = "out_of_stock or conflict"),
+              (status = 404, body = Problem), (status = 409, body = Problem, description = "out_of_stock, price_changed (a line's price changed since the cart last changed: it now shows the new price, and a new checkout pays it) or conflict"),
               (status = 422, body = Problem), (status = 502, body = Problem, description = "payment_provider_error")))]
 pub async fn checkout(
     State(state): State<AppState>,

@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::shapes::MoneyDto;
 use crate::app::caller::CallerError;
 use crate::domain::{DomainError, FieldError, Shortage};
 
@@ -70,6 +71,10 @@ pub struct Problem {
     /// For `payment_declined`: why the card was declined.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decline_code: Option<String>,
+    /// For `price_changed`: every line whose price changed since the customer last saw
+    /// the cart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<ProblemPriceChange>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -83,6 +88,17 @@ pub struct ProblemShortage {
     pub variant_id: String,
     pub requested: i64,
     pub available: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemPriceChange {
+    pub item_id: String,
+    pub sku: String,
+    pub title: String,
+    /// The price the customer last saw.
+    pub seen_price: MoneyDto,
+    /// The price now, which the cart shows and a new checkout pays.
+    pub price: MoneyDto,
 }
 
 impl ApiError {
@@ -104,6 +120,7 @@ impl ApiError {
             E::Domain(D::Forbidden) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             E::Domain(D::Conflict(_)) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             E::Domain(D::OutOfStock(_)) => (StatusCode::CONFLICT, "out_of_stock", "Out of stock"),
+            E::Domain(D::PricesChanged(_)) => (StatusCode::CONFLICT, "price_changed", "Prices changed"),
             E::Domain(D::PaymentDeclined { .. }) => {
                 (StatusCode::PAYMENT_REQUIRED, "payment_declined", "Payment declined")
             }
@@ -170,6 +187,21 @@ impl ApiError {
             ApiError::Domain(DomainError::PaymentDeclined { decline_code }) => (None, None, Some(decline_code.clone())),
             _ => (None, None, None),
         };
+        let lines = match self {
+            ApiError::Domain(DomainError::PricesChanged(changes)) => Some(
+                changes
+                    .iter()
+                    .map(|change| ProblemPriceChange {
+                        item_id: change.item_id.clone(),
+                        sku: change.sku.clone(),
+                        title: change.title.clone(),
+                        seen_price: change.seen.into(),
+                        price: change.now.into(),
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        };
         Problem {
             kind: format!("urn:backroom:problem:{code}"),
             title: title.to_owned(),
@@ -179,6 +211,7 @@ impl ApiError {
             errors,
             variants,
             decline_code,
+            lines,
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct CartLineRow {
     pub currency: String,
     pub weight_grams: i64,
     pub tax_class: String,
+    /// The price when the customer last saw the cart (see migration 0007).
+    pub seen_price_amount: Option<i64>,
 }
 
 pub async fn insert_cart(conn: &mut Conn, row: &CartRow) -> StoreResult<()> {
@@ -72,7 +74,7 @@ pub async fn list_cart_lines(conn: &mut Conn, cart_id: &str) -> StoreResult<Vec<
         sqlx::query_as(
             "SELECT ci.id, ci.variant_id, v.sku, v.title AS variant_title, p.title AS product_title,
                     p.status AS product_status, ci.quantity, v.price_amount, v.currency,
-                    v.weight_grams, p.tax_class
+                    v.weight_grams, p.tax_class, ci.seen_price_amount
              FROM cart_items ci
              JOIN variants v ON v.id = ci.variant_id
              JOIN products p ON p.id = v.product_id
@@ -142,6 +144,21 @@ pub async fn delete_line(conn: &mut Conn, cart_id: &str, item_id: &str) -> Store
             .bind(item_id)
     )?;
     Ok(result == 1)
+}
+
+/// Records every line's current price as seen by the customer: done by each change of the
+/// cart, whose answer shows them.
+pub async fn acknowledge_prices(conn: &mut Conn, cart_id: &str) -> StoreResult<()> {
+    exec!(
+        conn,
+        sqlx::query(
+            "UPDATE cart_items SET seen_price_amount =
+                 (SELECT v.price_amount FROM variants v WHERE v.id = cart_items.variant_id)
+             WHERE cart_id = $1",
+        )
+        .bind(cart_id)
+    )?;
+    Ok(())
 }
 
 /// Sets who the cart is for and where it ships (an open cart; the caller bumped its

@@ -628,7 +628,81 @@ async fn shipping_by_weight_follows_what_the_cart_weighs(app: TestApp) {
         .assert_field_error("tax_class");
 }
 
+/// A price that changed since the customer last saw the cart is not charged silently:
+/// checkout refuses once, naming the line with both prices, and the next checkout pays
+/// the new price, which the cart now shows.
+async fn a_price_changed_since_the_cart_was_seen_is_refused_once(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (_, variant) = app.published_product(&staff, 1000, 5).await;
+    let cart = app.cart_with(None, &variant, 2).await;
+    let cart_path = format!("/v1/carts/{}", id_of(&cart));
+    let sku = cart["items"][0]["sku"].clone();
+    app.patch(
+        &format!("/v1/admin/variants/{variant}"),
+        Some(&staff),
+        json!({"price": eur(1250)}),
+    )
+    .await
+    .assert_status(200);
+    let shown = app.get(&cart_path, None).await.assert_status(200).clone();
+    assert_eq!(shown["total"], eur(2500), "the cart shows the current price");
+
+    let refused = app.checkout(None, &id_of(&cart), "tok_visa").await;
+    refused.assert_problem(409, "price_changed");
+    assert_eq!(
+        refused.body["lines"],
+        json!([{"item_id": id_of(&cart["items"][0]), "sku": sku, "title": cart["items"][0]["title"],
+            "seen_price": eur(1000), "price": eur(1250)}])
+    );
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("check out again"))
+    );
+    assert_eq!(app.captures().await, 0, "nothing charged");
+    assert_eq!(app.stock(&staff, &variant).await, (5, 0, 5), "nothing reserved");
+
+    let order = app
+        .checkout(None, &id_of(&cart), "tok_visa")
+        .await
+        .assert_status(201)
+        .clone();
+    assert_eq!(order["total"], eur(2500), "the new price, now seen");
+
+    // A cart changed after the new price (its answer showed it) checks out at once.
+    app.patch(
+        &format!("/v1/admin/variants/{variant}"),
+        Some(&staff),
+        json!({"price": eur(900)}),
+    )
+    .await
+    .assert_status(200);
+    let cart = app.cart_with(None, &variant, 1).await;
+    app.patch(
+        &format!("/v1/admin/variants/{variant}"),
+        Some(&staff),
+        json!({"price": eur(950)}),
+    )
+    .await
+    .assert_status(200);
+    let line = id_of(&cart["items"][0]);
+    app.patch(
+        &format!("/v1/carts/{}/items/{line}", id_of(&cart)),
+        None,
+        json!({"quantity": 2}),
+    )
+    .await
+    .assert_status(200);
+    let order = app
+        .checkout(None, &id_of(&cart), "tok_visa")
+        .await
+        .assert_status(201)
+        .clone();
+    assert_eq!(order["total"], eur(1900));
+}
+
 crate::backend_tests!(
+    a_price_changed_since_the_cart_was_seen_is_refused_once,
     each_line_is_taxed_at_its_products_class,
     shipping_by_weight_follows_what_the_cart_weighs,
     a_purchase_in_a_shop_whose_prices_exclude_tax,

@@ -140,7 +140,10 @@ test("a customer buys a product; staff see it arrive live and fulfil it; the cus
   await customer.locator(".line-title", { hasText: title }).waitFor();
   // Change the quantity from 2 to 1 before paying.
   await customer.getByLabel(new RegExp(`^Quantity of ${title}`)).fill("1");
+  // The update reloads the page: wait for that reload, not for the value typed above.
+  const reloaded = customer.waitForEvent("framenavigated", (frame) => frame === customer.mainFrame());
   await customer.getByRole("button", { name: "Update" }).click();
+  await reloaded;
   await customer.waitForLoadState("load");
   await assert.doesNotReject(
     customer.waitForFunction(() => document.querySelector("input[name=quantity]")?.value === "1", null, LIVE),
