@@ -347,12 +347,15 @@ async fn price(conn: &mut Conn, row: CartRow, lines: Vec<CartLineRow>) -> Domain
     assemble(row, lines, currency, address, context)
 }
 
+/// The cart, open and locked for this transaction's edit (its version bumped). Read again
+/// once locked: on PostgreSQL a concurrent edit may have committed while this one waited
+/// for the row, and what it wrote must not be written back over.
 async fn open_cart_for_edit(tx: &mut Conn, caller: &Principal, cart_id: &str) -> DomainResult<CartRow> {
     let cart = find_accessible_cart(tx, caller, cart_id).await?;
     if !store::touch_open_cart(tx, cart_id, Timestamp::now().0).await? {
         return Err(not_open(&cart.status));
     }
-    Ok(cart)
+    find_accessible_cart(tx, caller, cart_id).await
 }
 
 pub(crate) fn not_open(status: &str) -> DomainError {

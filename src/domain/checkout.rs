@@ -178,16 +178,21 @@ async fn reserve(
     let cart = if details.is_empty() {
         carts::load_cart(&mut tx, caller, cart_id).await?
     } else {
-        carts::set_details(&mut tx, caller, &found, details).await?
+        // Read again under the lock the status change took (see `open_cart_for_edit`).
+        let locked = carts::find_accessible_cart(&mut tx, caller, cart_id).await?;
+        carts::set_details(&mut tx, caller, &locked, details).await?
     };
     let priced = &cart.pricing;
     if priced.lines.is_empty() {
         return Err(DomainError::invalid("items", "the cart is empty"));
     }
     if !cart.changed_prices.is_empty() {
-        // Refused once: the customer is told, the cart takes the new prices as seen and
-        // opens again, and the next checkout pays them.
-        cart_store::acknowledge_prices(&mut tx, cart_id).await?;
+        // Refused once: the customer is told the new prices, which the cart records as
+        // seen (exactly those, not whatever a later change made them), and the cart opens
+        // again for the next checkout to pay them.
+        for change in &cart.changed_prices {
+            cart_store::set_seen_price(&mut tx, &change.item_id, change.now.amount).await?;
+        }
         cart_store::set_cart_status(&mut tx, cart_id, checking_out, open, None, now.0).await?;
         tx.commit().await?;
         return Err(DomainError::PricesChanged(cart.changed_prices));

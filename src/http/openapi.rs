@@ -136,6 +136,16 @@ impl Modify for Conventions {
                 if operation.security.is_some() {
                     common.push(("401", "no valid session or API key"));
                 }
+                if method == "post" {
+                    // Every POST takes an Idempotency-Key (contract: Conventions).
+                    common.extend([
+                        (
+                            "409",
+                            "idempotency_key_in_use: the first request with this key is still running",
+                        ),
+                        ("422", "idempotency_key_reused: this key came with another request"),
+                    ]);
+                }
                 for (status, description) in common {
                     operation
                         .responses

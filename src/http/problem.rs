@@ -92,7 +92,8 @@ pub struct ProblemShortage {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProblemPriceChange {
-    pub item_id: String,
+    /// The cart line (`items[].id` of the cart).
+    pub line_id: String,
     pub sku: String,
     pub title: String,
     /// The price the customer last saw.
@@ -192,7 +193,7 @@ impl ApiError {
                 changes
                     .iter()
                     .map(|change| ProblemPriceChange {
-                        item_id: change.item_id.clone(),
+                        line_id: change.item_id.clone(),
                         sku: change.sku.clone(),
                         title: change.title.clone(),
                         seen_price: change.seen.into(),

@@ -161,6 +161,17 @@ pub async fn acknowledge_prices(conn: &mut Conn, cart_id: &str) -> StoreResult<(
     Ok(())
 }
 
+/// Records `amount` as the price the customer has seen for the cart line `item_id`.
+pub async fn set_seen_price(conn: &mut Conn, item_id: &str, amount: i64) -> StoreResult<()> {
+    exec!(
+        conn,
+        sqlx::query("UPDATE cart_items SET seen_price_amount = $2 WHERE id = $1")
+            .bind(item_id)
+            .bind(amount)
+    )?;
+    Ok(())
+}
+
 /// Sets who the cart is for and where it ships (an open cart; the caller bumped its
 /// version with [`touch_open_cart`]).
 pub async fn set_cart_details(

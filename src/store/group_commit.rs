@@ -119,18 +119,24 @@ impl Writer {
     }
 
     /// A writer leaves its group open while others wait to join it. When the waiters give
-    /// up instead (their wait timed out), the last of them commits what the group holds,
-    /// so that its members' commits do not wait for the next writer to come along.
+    /// up instead (their wait timed out), the last of them sees to it that the group is
+    /// committed, so that its members' commits do not wait for the next writer to come
+    /// along. It waits for the connection on a task of its own: the writer that left the
+    /// group open may still hold it for an instant, and this waiter's caller has its
+    /// answer (a timeout) already.
     async fn commit_orphaned_group(&self) {
         if self.queued.load(Ordering::SeqCst) != 0 {
             return;
         }
-        if let Ok(mut state) = self.state.clone().try_lock_owned()
-            && state.group.is_some()
-            && !state.savepoint_open
-        {
-            state.commit_group().await;
-        }
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            let mut state = state.lock_owned().await;
+            // Whoever holds the connection between writers is no writer's savepoint: an
+            // open group here has members waiting for a commit nobody else will make.
+            if state.group.is_some() && !state.savepoint_open {
+                state.commit_group().await;
+            }
+        });
     }
 
     /// Applies `migrator`'s pending migrations, outside any group.

@@ -651,7 +651,7 @@ async fn a_price_changed_since_the_cart_was_seen_is_refused_once(app: TestApp) {
     refused.assert_problem(409, "price_changed");
     assert_eq!(
         refused.body["lines"],
-        json!([{"item_id": id_of(&cart["items"][0]), "sku": sku, "title": cart["items"][0]["title"],
+        json!([{"line_id": id_of(&cart["items"][0]), "sku": sku, "title": cart["items"][0]["title"],
             "seen_price": eur(1000), "price": eur(1250)}])
     );
     assert!(
@@ -701,7 +701,29 @@ async fn a_price_changed_since_the_cart_was_seen_is_refused_once(app: TestApp) {
     assert_eq!(order["total"], eur(1900));
 }
 
+/// Edits of one cart's details racing each other each keep what the other wrote: every
+/// edit reads the cart again once it holds it.
+async fn concurrent_cart_edits_keep_each_others_fields(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (_, variant) = app.published_product(&staff, 1000, 50).await;
+    for round in 0..10 {
+        let cart = app.cart_with(None, &variant, 1).await;
+        let cart_path = format!("/v1/carts/{}", id_of(&cart));
+        let email = format!("race-{round}@example.com");
+        let (by_email, by_address) = tokio::join!(
+            app.patch(&cart_path, None, json!({"email": email})),
+            app.patch(&cart_path, None, json!({"shipping_address": de_address()})),
+        );
+        by_email.assert_status(200);
+        by_address.assert_status(200);
+        let cart = app.get(&cart_path, None).await.assert_status(200).clone();
+        assert_eq!(cart["email"], email.as_str(), "round {round}: the email survived the address edit");
+        assert_eq!(cart["shipping_address"]["country"], "DE", "round {round}: the address survived the email edit");
+    }
+}
+
 crate::backend_tests!(
+    concurrent_cart_edits_keep_each_others_fields,
     a_price_changed_since_the_cart_was_seen_is_refused_once,
     each_line_is_taxed_at_its_products_class,
     shipping_by_weight_follows_what_the_cart_weighs,
