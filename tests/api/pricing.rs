@@ -717,8 +717,15 @@ async fn concurrent_cart_edits_keep_each_others_fields(app: TestApp) {
         by_email.assert_status(200);
         by_address.assert_status(200);
         let cart = app.get(&cart_path, None).await.assert_status(200).clone();
-        assert_eq!(cart["email"], email.as_str(), "round {round}: the email survived the address edit");
-        assert_eq!(cart["shipping_address"]["country"], "DE", "round {round}: the address survived the email edit");
+        assert_eq!(
+            cart["email"],
+            email.as_str(),
+            "round {round}: the email survived the address edit"
+        );
+        assert_eq!(
+            cart["shipping_address"]["country"], "DE",
+            "round {round}: the address survived the email edit"
+        );
     }
 }
 
