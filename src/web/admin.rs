@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::domain::catalog::{self, ProductQuery};
 use crate::domain::reports::{self, DailySales};
 use crate::domain::time::Timestamp;
-use crate::domain::{PageRequest, Permission, Principal, orders};
+use crate::domain::{PageRequest, Permission, Principal, orders, shipping, shop};
 
 #[derive(Template)]
 #[template(path = "admin/sign_in.html")]
@@ -377,5 +377,28 @@ pub async fn customers(
         selected,
         orders,
         order_link: ORDER_LINK,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin/shipping.html")]
+struct ShippingPage {
+    shell: Shell,
+    shop: view::ShopView,
+    options: Vec<view::ShippingOptionRow>,
+    rates: Vec<view::TaxRateRow>,
+}
+
+/// The shop's settings, shipping options and tax rates, each changed through the API.
+pub async fn shipping(State(state): State<AppState>, StaffVisitor(visitor): StaffVisitor) -> PageResult {
+    let all = PageRequest::parse(Some(PageRequest::MAX_LIMIT), None)?;
+    let shop_settings = shop::get_shop(&state.store).await?;
+    let options = shipping::list_shipping_options(&state.store, &visitor, &all).await?;
+    let rates = shipping::list_tax_rates(&state.store, &visitor, &all).await?;
+    page(&ShippingPage {
+        shell: Shell::admin("Shipping and tax", &visitor),
+        shop: view::ShopView::from(&shop_settings),
+        options: options.data.iter().map(view::ShippingOptionRow::from).collect(),
+        rates: rates.data.iter().map(view::TaxRateRow::from).collect(),
     })
 }

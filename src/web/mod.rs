@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/products/new", get(admin::new_product))
         .route("/admin/products/{id}", get(admin::product))
         .route("/admin/customers", get(admin::customers))
+        .route("/admin/shipping", get(admin::shipping))
         .route("/assets/{*path}", get(assets::serve))
 }
 

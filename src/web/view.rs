@@ -5,7 +5,8 @@ use crate::domain::carts::Cart;
 use crate::domain::catalog::{Product, Variant};
 use crate::domain::money::{Currency, Money};
 use crate::domain::orders::{Order, OrderStatus, PaymentStatus};
-use crate::domain::pricing::{PricedCart, PricedLine, PricedShipping};
+use crate::domain::pricing::{PricedCart, PricedLine, PricedShipping, ShippingOption, ShippingRate, TaxRate};
+use crate::domain::shop::Shop;
 use crate::domain::time::Timestamp;
 
 /// Digits after the decimal point in amounts of `currency` (ISO 4217 minor units).
@@ -411,6 +412,87 @@ impl From<&Order> for OrderRow {
             status: order.status.as_str(),
             total: money(order.pricing.totals.total),
             item_count: order.pricing.lines.iter().map(|line| line.quantity).sum(),
+        }
+    }
+}
+
+/// The shop's settings as the dashboard's form shows them.
+pub struct ShopView {
+    pub name: String,
+    pub currencies: String,
+    pub default_currency: String,
+    pub prices_include_tax: bool,
+    /// Decimals of the default currency, for amounts typed in it.
+    pub decimals: u32,
+}
+
+impl From<&Shop> for ShopView {
+    fn from(shop: &Shop) -> Self {
+        ShopView {
+            name: shop.name.clone(),
+            currencies: shop
+                .currencies
+                .iter()
+                .map(Currency::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+            default_currency: shop.default_currency.as_str().to_owned(),
+            prices_include_tax: shop.prices_include_tax,
+            decimals: decimals(shop.default_currency),
+        }
+    }
+}
+
+/// A shipping option in the dashboard's table.
+pub struct ShippingOptionRow {
+    pub id: String,
+    pub name: String,
+    pub countries: String,
+    pub rate: String,
+    pub free_over: String,
+}
+
+impl From<&ShippingOption> for ShippingOptionRow {
+    fn from(option: &ShippingOption) -> Self {
+        let amount = |minor| money(Money::new(minor, option.currency));
+        ShippingOptionRow {
+            id: option.id.clone(),
+            name: option.name.clone(),
+            countries: if option.countries.is_empty() {
+                "Every country".to_owned()
+            } else {
+                option.countries.join(", ")
+            },
+            rate: match &option.rate {
+                ShippingRate::Flat { amount: flat } => amount(*flat),
+                ShippingRate::Weight { tiers } => tiers
+                    .iter()
+                    .map(|tier| format!("{} up to {} g", amount(tier.amount), tier.up_to_grams))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            },
+            free_over: option.free_over.map(amount).unwrap_or_default(),
+        }
+    }
+}
+
+/// A tax rate in the dashboard's table.
+pub struct TaxRateRow {
+    pub id: String,
+    pub name: String,
+    pub place: String,
+    pub tax_class: String,
+    pub percent: String,
+}
+
+impl From<&TaxRate> for TaxRateRow {
+    fn from(rate: &TaxRate) -> Self {
+        TaxRateRow {
+            id: rate.id.clone(),
+            name: rate.name.clone(),
+            place: rate.region.clone().unwrap_or_else(|| rate.country.clone()),
+            tax_class: rate.tax_class.clone(),
+            percent: format!("{}.{:02} %", rate.rate_bps / 100, rate.rate_bps % 100),
         }
     }
 }

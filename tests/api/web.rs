@@ -249,6 +249,54 @@ async fn the_cart_and_order_pages_show_shipping_and_tax(app: TestApp) {
     }
 }
 
+/// The shipping and tax page is the staff's: it lists the options and rates with their
+/// prices and percentages, and offers the forms that change them through the API.
+async fn staff_see_shipping_options_and_tax_rates(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (customer, _) = app.customer().await;
+    for visitor in [None, Some(customer.as_str())] {
+        let page = page(&app, "/admin/shipping", visitor, None).await;
+        assert!(
+            !page.assert_html(200).contains("Shipping options"),
+            "not for {visitor:?}"
+        );
+    }
+    let empty = page(&app, "/admin/shipping", Some(&staff), None).await;
+    assert!(empty.assert_html(200).contains("No shipping options"));
+    let option = json!({"name": "Express <b>", "currency": "EUR", "countries": ["DE", "AT"],
+        "rate": {"type": "weight", "tiers": [{"up_to_grams": 1000, "amount": 700}]}, "free_over": 9900});
+    app.post("/v1/admin/shipping-options", Some(&staff), option)
+        .await
+        .assert_status(201);
+    let rate = json!({"name": "California", "country": "US", "region": "CA", "rate_bps": 725});
+    app.post("/v1/admin/tax-rates", Some(&staff), rate)
+        .await
+        .assert_status(201);
+    let listed = page(&app, "/admin/shipping", Some(&staff), None).await;
+    let html = listed.assert_html(200);
+    assert!(
+        html.contains("Express &#60;b&#62;") && !html.contains("Express <b>"),
+        "names are escaped"
+    );
+    for shown in [
+        "DE, AT",
+        "€7.00 up to 1000 g",
+        "€99.00",
+        "California",
+        "US-CA",
+        "7.25 %",
+    ] {
+        assert!(html.contains(shown), "{shown} on the shipping page");
+    }
+    for form in [
+        "PATCH /v1/admin/shop",
+        "POST /v1/admin/shipping-options",
+        "POST /v1/admin/tax-rates",
+    ] {
+        assert!(html.contains(form), "{form}");
+    }
+}
+
 async fn the_dashboard_needs_staff_and_sums_up_the_day(app: TestApp) {
     let anonymous = page(&app, "/admin", None, None).await;
     assert!(anonymous.assert_html(200).contains("Staff sign-in"));
@@ -375,6 +423,7 @@ crate::backend_tests!(
     order_pages_show_only_to_their_customer_or_with_the_guest_token,
     the_cart_page_shows_the_cookies_cart_and_the_test_cards,
     the_cart_and_order_pages_show_shipping_and_tax,
+    staff_see_shipping_options_and_tax_rates,
     the_dashboard_needs_staff_and_sums_up_the_day,
     staff_see_every_product_and_edit_it,
     sign_in_pages_only_send_visitors_back_to_this_site,

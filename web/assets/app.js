@@ -98,6 +98,10 @@ function formBody(form) {
       setPath(body, field.name, Array.from(list).filter((box) => box.checked).map((box) => box.value));
       continue;
     }
+    if (type === "bool") {
+      setPath(body, field.name, field.checked);
+      continue;
+    }
     if ((field.type === "radio" || field.type === "checkbox") && !field.checked) continue;
     // Passwords are sent as typed: the server compares them byte for byte.
     const raw = field.type === "password" ? field.value : field.value.trim();
@@ -106,6 +110,8 @@ function formBody(form) {
     if (type === "int") {
       value = /^-?\d+$/.test(raw) ? Number(raw) : null;
       if (value === null) errors[field.name] = "Enter a whole number.";
+    } else if (type === "csv") {
+      value = raw === "" ? [] : raw.split(",").map((item) => item.trim()).filter((item) => item !== "");
     } else if (type === "minor") {
       const decimals = Number(field.dataset.decimals ?? 2);
       value = minorUnits(raw, decimals);
