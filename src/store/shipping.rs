@@ -29,6 +29,20 @@ pub struct TaxRateRow {
     pub updated_at: i64,
 }
 
+/// The columns of a [`ShippingOptionRow`], selected from `shipping_options`.
+macro_rules! option_select {
+    () => {
+        "SELECT id, name, currency, countries, rate, free_over, created_at, updated_at FROM shipping_options "
+    };
+}
+
+/// The columns of a [`TaxRateRow`], selected from `tax_rates`.
+macro_rules! rate_select {
+    () => {
+        "SELECT id, name, country, region, tax_class, rate_bps, created_at, updated_at FROM tax_rates "
+    };
+}
+
 pub async fn insert_shipping_option(conn: &mut Conn, row: &ShippingOptionRow) -> StoreResult<()> {
     exec!(
         conn,
@@ -69,13 +83,10 @@ pub async fn update_shipping_option(conn: &mut Conn, row: &ShippingOptionRow) ->
 
 pub async fn find_shipping_option(conn: &mut Conn, id: &str) -> StoreResult<Option<ShippingOptionRow>> {
     Ok(on_conn!(conn, |c| {
-        sqlx::query_as(
-            "SELECT id, name, currency, countries, rate, free_over, created_at, updated_at
-             FROM shipping_options WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(c)
-        .await
+        sqlx::query_as(concat!(option_select!(), "WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(c)
+            .await
     })?)
 }
 
@@ -86,10 +97,10 @@ pub async fn list_shipping_options(
     limit: i64,
 ) -> StoreResult<Vec<ShippingOptionRow>> {
     Ok(on_conn!(conn, |c| {
-        sqlx::query_as(
-            "SELECT id, name, currency, countries, rate, free_over, created_at, updated_at
-             FROM shipping_options WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
-        )
+        sqlx::query_as(concat!(
+            option_select!(),
+            "WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2"
+        ))
         .bind(before_id)
         .bind(limit)
         .fetch_all(c)
@@ -140,23 +151,20 @@ pub async fn update_tax_rate(conn: &mut Conn, row: &TaxRateRow) -> StoreResult<b
 
 pub async fn find_tax_rate(conn: &mut Conn, id: &str) -> StoreResult<Option<TaxRateRow>> {
     Ok(on_conn!(conn, |c| {
-        sqlx::query_as(
-            "SELECT id, name, country, region, tax_class, rate_bps, created_at, updated_at
-             FROM tax_rates WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(c)
-        .await
+        sqlx::query_as(concat!(rate_select!(), "WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(c)
+            .await
     })?)
 }
 
 /// Newest first, before `before_id` when given.
 pub async fn list_tax_rates(conn: &mut Conn, before_id: Option<&str>, limit: i64) -> StoreResult<Vec<TaxRateRow>> {
     Ok(on_conn!(conn, |c| {
-        sqlx::query_as(
-            "SELECT id, name, country, region, tax_class, rate_bps, created_at, updated_at
-             FROM tax_rates WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
-        )
+        sqlx::query_as(concat!(
+            rate_select!(),
+            "WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2"
+        ))
         .bind(before_id)
         .bind(limit)
         .fetch_all(c)
@@ -171,26 +179,20 @@ pub async fn delete_tax_rate(conn: &mut Conn, id: &str) -> StoreResult<bool> {
 /// The rates of `country` (every class, every region of it).
 pub async fn list_tax_rates_of_country(conn: &mut Conn, country: &str) -> StoreResult<Vec<TaxRateRow>> {
     Ok(on_conn!(conn, |c| {
-        sqlx::query_as(
-            "SELECT id, name, country, region, tax_class, rate_bps, created_at, updated_at
-             FROM tax_rates WHERE country = $1 ORDER BY id",
-        )
-        .bind(country)
-        .fetch_all(c)
-        .await
+        sqlx::query_as(concat!(rate_select!(), "WHERE country = $1 ORDER BY id"))
+            .bind(country)
+            .fetch_all(c)
+            .await
     })?)
 }
 
 /// Every shipping option in `currency` (a shop has a handful).
 pub async fn list_shipping_options_in(conn: &mut Conn, currency: &str) -> StoreResult<Vec<ShippingOptionRow>> {
     Ok(on_conn!(conn, |c| {
-        sqlx::query_as(
-            "SELECT id, name, currency, countries, rate, free_over, created_at, updated_at
-             FROM shipping_options WHERE currency = $1 ORDER BY id",
-        )
-        .bind(currency)
-        .fetch_all(c)
-        .await
+        sqlx::query_as(concat!(option_select!(), "WHERE currency = $1 ORDER BY id"))
+            .bind(currency)
+            .fetch_all(c)
+            .await
     })?)
 }
 
