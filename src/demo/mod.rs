@@ -1,12 +1,16 @@
-//! The demo catalog of `backroom serve --demo`: about 30 products of an outdoor-and-home
-//! shop, loaded into an empty database through the same operations staff use.
+//! The demo shop of `backroom serve --demo`: about 30 products of an outdoor-and-home shop
+//! priced in euros and dollars, with shipping to the EU and the US and their taxes, loaded
+//! into an empty database through the same operations staff use.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
 use crate::domain::accounts::Role;
-use crate::domain::catalog::{self, NewProduct, NewVariant, ProductQuery};
+use crate::domain::catalog::{self, NewProduct, NewVariant, PriceInput, ProductQuery};
+use crate::domain::pricing::ShippingRate;
+use crate::domain::shipping::{self, ShippingOptionInput, TaxRateInput};
+use crate::domain::shop::{self, ShopPatch};
 use crate::domain::{DomainError, DomainResult, PageRequest, Principal};
 use crate::store::Store;
 
@@ -46,14 +50,24 @@ struct DemoVariant {
     options: BTreeMap<String, String>,
 }
 
-/// Loads the demo catalog unless the database already has products; returns how many
-/// products were loaded.
-pub async fn load_if_empty(db: &Store) -> DomainResult<usize> {
-    // The loader acts as an admin that exists only for this call.
-    let loader = Principal::Staff {
+/// The loader acts as an admin that exists only for its calls.
+fn loader() -> Principal {
+    Principal::Staff {
         id: "stf_demo_loader".to_owned(),
         role: Role::Admin,
-    };
+    }
+}
+
+/// The demo prices its products in dollars too: the euro price at 1.10, rounded up to whole
+/// dollars, as a shop would set them.
+fn usd_price(eur_cents: i64) -> i64 {
+    (eur_cents * 11 / 10 + 99) / 100 * 100
+}
+
+/// Loads the demo catalog unless the database already has products, selling in dollars too;
+/// returns how many products were loaded.
+pub async fn load_if_empty(db: &Store) -> DomainResult<usize> {
+    let loader = loader();
     // Loaded only into a shop with neither products nor categories.
     let probe = PageRequest {
         limit: 1,
@@ -69,6 +83,22 @@ pub async fn load_if_empty(db: &Store) -> DomainResult<usize> {
     }
     let demo: DemoCatalog =
         serde_json::from_str(CATALOG).map_err(|error| DomainError::Internal(format!("demo catalog: {error}")))?;
+    let mut currencies: Vec<String> = shop::get_shop(db)
+        .await?
+        .currencies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    for code in ["EUR", "USD"] {
+        if !currencies.iter().any(|c| c == code) {
+            currencies.push(code.to_owned());
+        }
+    }
+    let selling = ShopPatch {
+        currencies: Some(currencies),
+        ..ShopPatch::default()
+    };
+    shop::update_shop(db, &loader, selling).await?;
     let mut category_ids = HashMap::new();
     for category in &demo.categories {
         let created = catalog::create_category(db, &loader, &category.name, Some(&category.slug), None).await?;
@@ -94,8 +124,14 @@ pub async fn load_if_empty(db: &Store) -> DomainResult<usize> {
                 .map(|variant| NewVariant {
                     sku: variant.sku.clone(),
                     title: Some(variant.title.clone()),
-                    price_amount: variant.price,
-                    price_currency: "EUR".to_owned(),
+                    price: PriceInput {
+                        amount: variant.price,
+                        currency: "EUR".to_owned(),
+                    },
+                    prices: vec![PriceInput {
+                        amount: usd_price(variant.price),
+                        currency: "USD".to_owned(),
+                    }],
                     inventory: Some(variant.inventory),
                     options: variant.options.clone(),
                     weight_grams: None,
@@ -107,9 +143,71 @@ pub async fn load_if_empty(db: &Store) -> DomainResult<usize> {
     Ok(demo.products.len())
 }
 
+/// The demo's EU countries: where its euro options ship.
+const EU: [&str; 12] = ["AT", "BE", "DE", "DK", "ES", "FI", "FR", "IE", "IT", "NL", "PT", "SE"];
+
+/// Sets up the demo's shipping (standard and express, to the EU in euros and to the US in
+/// dollars) and taxes (EU VAT, some US states' sales tax) unless the shop has shipping
+/// options already. Kept apart from the catalog so that tests can load products into a
+/// shop that does not ship.
+pub async fn load_shipping_if_none(db: &Store) -> DomainResult<bool> {
+    if shipping::shop_ships(db).await? {
+        return Ok(false);
+    }
+    let loader = loader();
+    let eu: Vec<String> = EU.iter().map(|code| (*code).to_owned()).collect();
+    let us = vec!["US".to_owned()];
+    for (name, currency, countries, amount, free_over) in [
+        ("Standard (3-5 days)", "EUR", &eu, 490, Some(6000)),
+        ("Express (1-2 days)", "EUR", &eu, 1490, None),
+        ("Standard (4-7 days)", "USD", &us, 695, Some(7500)),
+        ("Express (2 days)", "USD", &us, 1995, None),
+    ] {
+        let option = ShippingOptionInput {
+            name: Some(name.to_owned()),
+            currency: Some(currency.to_owned()),
+            countries: Some(countries.clone()),
+            rate: Some(ShippingRate::Flat { amount }),
+            free_over: Some(free_over),
+        };
+        shipping::create_shipping_option(db, &loader, option).await?;
+    }
+    for (name, country, region, rate_bps) in [
+        ("MwSt 19 %", "DE", None, 1900),
+        ("USt 20 %", "AT", None, 2000),
+        ("TVA 20 %", "FR", None, 2000),
+        ("BTW 21 %", "NL", None, 2100),
+        ("BTW 21 %", "BE", None, 2100),
+        ("IVA 22 %", "IT", None, 2200),
+        ("IVA 21 %", "ES", None, 2100),
+        ("VAT 23 %", "IE", None, 2300),
+        ("California sales tax 7.25 %", "US", Some("US-CA"), 725),
+        ("New York sales tax 4 %", "US", Some("US-NY"), 400),
+        ("Texas sales tax 6.25 %", "US", Some("US-TX"), 625),
+    ] {
+        let rate = TaxRateInput {
+            name: Some(name.to_owned()),
+            country: Some(country.to_owned()),
+            region: Some(region.map(str::to_owned)),
+            tax_class: None,
+            rate_bps: Some(rate_bps),
+        };
+        shipping::create_tax_rate(db, &loader, rate).await?;
+    }
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dollar_prices_are_whole_dollars_at_about_1_10() {
+        assert_eq!(usd_price(1800), 2000);
+        assert_eq!(usd_price(4990), 5500);
+        assert_eq!(usd_price(1000), 1100);
+        assert_eq!(usd_price(0), 0);
+    }
 
     #[test]
     fn demo_catalog_is_well_formed() {

@@ -55,6 +55,8 @@ pub struct Cart {
     pub pricing: PricedCart,
     /// Ids of lines whose product is no longer for sale: checkout refuses them.
     pub unsellable: Vec<String>,
+    /// Ids of lines no longer sold in the cart's currency: checkout refuses them.
+    pub not_sold: Vec<String>,
     /// Lines whose price changed since the customer last saw the cart: checkout refuses
     /// them once, with the new prices.
     pub changed_prices: Vec<PriceChange>,
@@ -80,18 +82,7 @@ pub struct PriceChange {
 /// `Validation` on `currency` for a code that is not ISO 4217 or that the shop does not
 /// sell in.
 pub async fn create_cart(db: &Store, caller: &Principal, currency: Option<&str>) -> DomainResult<Cart> {
-    let shop = super::shop::get_shop(db).await?;
-    let currency = match currency {
-        None => shop.default_currency,
-        Some(code) => Currency::parse(code)
-            .ok_or_else(|| DomainError::invalid("currency", "must be an ISO 4217 code in upper case, such as EUR"))?,
-    };
-    if !shop.sells_in(currency) {
-        return Err(DomainError::invalid(
-            "currency",
-            format!("the shop does not sell in {currency}"),
-        ));
-    }
+    let currency = super::shop::currency_or_default(db, currency).await?;
     let now = Timestamp::now().0;
     let row = CartRow {
         id: ids::new_id("cart"),
@@ -120,19 +111,26 @@ pub struct CartDetails {
     pub email: Option<Option<String>>,
     pub shipping_address: Option<Option<Address>>,
     pub shipping_option_id: Option<Option<String>>,
+    /// Another currency the shop sells in; it cannot be cleared.
+    pub currency: Option<String>,
 }
 
 impl CartDetails {
     pub fn is_empty(&self) -> bool {
-        self.email.is_none() && self.shipping_address.is_none() && self.shipping_option_id.is_none()
+        self.email.is_none()
+            && self.shipping_address.is_none()
+            && self.shipping_option_id.is_none()
+            && self.currency.is_none()
     }
 }
 
-/// Sets the cart's email, shipping address or shipping option.
+/// Sets the cart's email, shipping address, shipping option or currency.
 ///
 /// # Errors
-/// `Validation` naming the field: a bad email or address, or a shipping option that does
-/// not serve the cart (its currency, its country, its weight).
+/// `Validation` naming the field: a bad email or address, a currency the shop does not sell
+/// in, or a shipping option that does not serve the cart (its currency, its country, its
+/// weight). `NotSoldInCurrency` naming the first line whose variant has no price in the new
+/// currency.
 #[tracing::instrument(skip(db, caller, details))]
 pub async fn update_cart(db: &Store, caller: &Principal, cart_id: &str, details: CartDetails) -> DomainResult<Cart> {
     let mut tx = db.write().await?;
@@ -165,13 +163,35 @@ pub(crate) async fn set_details(
             Some(serde_json::to_string(&parsed).map_err(|error| DomainError::Internal(error.to_string()))?)
         }
     };
+    let currency = match &details.currency {
+        Some(code) if *code != row.currency => new_currency(tx, &mut checks, code).await?,
+        _ => None,
+    };
     let option_id = match &details.shipping_option_id {
+        // Options are priced in one currency: the old one's choice cannot stay.
+        None if currency.is_some() => None,
         None => row.shipping_option_id.clone(),
         Some(chosen) => chosen.clone(),
     };
     checks.finish()?;
     store::set_cart_details(tx, &row.id, email.as_deref(), address.as_deref(), option_id.as_deref()).await?;
+    if let Some(currency) = currency {
+        store::set_cart_currency(tx, &row.id, currency.as_str()).await?;
+        // The answer shows the prices in the new currency: those are what the customer saw.
+        store::acknowledge_prices(tx, &row.id).await?;
+    }
     let cart = load_cart(tx, caller, &row.id).await?;
+    if let Some(index) = cart
+        .pricing
+        .lines
+        .iter()
+        .position(|line| cart.not_sold.contains(&line.id))
+    {
+        return Err(DomainError::NotSoldInCurrency {
+            field: format!("items[{index}]"),
+            currency: cart.currency.to_string(),
+        });
+    }
     if let Some(Some(chosen)) = &details.shipping_option_id
         && cart.pricing.shipping.as_ref().map(|shipping| &shipping.id) != Some(chosen)
     {
@@ -181,6 +201,17 @@ pub(crate) async fn set_details(
         ));
     }
     Ok(cart)
+}
+
+/// `code` as a currency the shop sells in, or `None` and a failed check on `currency`.
+async fn new_currency(tx: &mut Conn, checks: &mut Checks, code: &str) -> DomainResult<Option<Currency>> {
+    match super::shop::load(tx).await?.sold_currency(code) {
+        Ok(currency) => Ok(Some(currency)),
+        Err(message) => {
+            checks.fail("currency", message);
+            Ok(None)
+        }
+    }
 }
 
 /// The shipping options that serve the cart, each priced for it.
@@ -224,18 +255,15 @@ pub async fn add_item(
     check_quantity(quantity, 1)?;
     let mut tx = db.write().await?;
     let cart = open_cart_for_edit(&mut tx, caller, cart_id).await?;
-    let variant = find_sellable_variant(&mut tx, variant_id)
+    let variant = find_sellable_variant(&mut tx, variant_id, &cart.currency)
         .await?
         .filter(|v| v.product_status == "published")
         .ok_or_else(|| DomainError::invalid("variant_id", "no such variant for sale"))?;
-    if variant.currency != cart.currency {
-        return Err(DomainError::invalid(
-            "variant_id",
-            format!(
-                "this variant is priced in {}, the cart in {}",
-                variant.currency, cart.currency
-            ),
-        ));
+    if variant.price_amount.is_none() {
+        return Err(DomainError::NotSoldInCurrency {
+            field: "variant_id".to_owned(),
+            currency: cart.currency.clone(),
+        });
     }
     store::add_to_line(
         &mut tx,
@@ -386,20 +414,27 @@ fn assemble(
 ) -> DomainResult<Cart> {
     let unsellable = lines
         .iter()
-        .filter(|line| line.product_status != "published" || line.currency != row.currency)
+        .filter(|line| line.product_status != "published")
         .map(|line| line.id.clone())
         .collect();
-    // A line whose variant is priced in another currency (it cannot be added so, but a
-    // price could change) shows its amount and is refused at checkout (`unsellable`).
+    // A variant whose price in the cart's currency was taken away since it was added: the
+    // line shows the price last seen (or 0) and checkout refuses it (`not_sold`).
+    let not_sold = lines
+        .iter()
+        .filter(|line| line.price_amount.is_none())
+        .map(|line| line.id.clone())
+        .collect();
     let changed_prices = lines
         .iter()
-        .filter(|line| line.seen_price_amount.is_some_and(|seen| seen != line.price_amount))
-        .map(|line| PriceChange {
-            item_id: line.id.clone(),
-            sku: line.sku.clone(),
-            title: line_title(&line.product_title, &line.variant_title),
-            seen: Money::new(line.seen_price_amount.unwrap_or(line.price_amount), currency),
-            now: Money::new(line.price_amount, currency),
+        .filter_map(|line| {
+            let (seen, now) = (line.seen_price_amount?, line.price_amount?);
+            (seen != now).then(|| PriceChange {
+                item_id: line.id.clone(),
+                sku: line.sku.clone(),
+                title: line_title(&line.product_title, &line.variant_title),
+                seen: Money::new(seen, currency),
+                now: Money::new(now, currency),
+            })
         })
         .collect();
     let to_price: Vec<LineToPrice> = lines
@@ -410,7 +445,7 @@ fn assemble(
             variant_id: line.variant_id,
             sku: line.sku,
             quantity: line.quantity,
-            unit_price: Money::new(line.price_amount, currency),
+            unit_price: Money::new(line.price_amount.or(line.seen_price_amount).unwrap_or(0), currency),
             weight_grams: line.weight_grams,
             tax_class: line.tax_class,
         })
@@ -433,6 +468,7 @@ fn assemble(
         shipping_address,
         pricing,
         unsellable,
+        not_sold,
         changed_prices,
         version: row.version,
         order_id: row.order_id,

@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, HashMap};
 use super::inventory::{MAX_STOCK, StockLevel};
 use super::money::{Currency, Money};
 use super::pricing::STANDARD_TAX_CLASS;
+use super::shop::Shop;
 use super::time::Timestamp;
 use super::validate::{self, Checks};
 use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, ids};
-use crate::store::catalog::{self as store, CategoryRow, ProductFilter, ProductRow, VariantRow};
+use crate::store::catalog::{self as store, CategoryRow, PriceRow, ProductFilter, ProductRow, VariantRow};
 use crate::store::{Conn, Store, StoreError, dialect};
 
 const MAX_TITLE_CHARS: usize = 200;
@@ -67,12 +68,21 @@ pub struct Variant {
     pub id: String,
     pub sku: String,
     pub title: String,
-    pub price: Money,
+    /// One price per currency it is sold in: its own (the one it was created with) first,
+    /// then the others by currency code.
+    pub prices: Vec<Money>,
     /// On hand minus reserved: what can be bought now.
     pub available: i64,
     pub options: BTreeMap<String, String>,
     /// For shipping priced by weight.
     pub weight_grams: i64,
+}
+
+impl Variant {
+    /// Its price in `currency`; `None` where it is not sold in it.
+    pub fn price_in(&self, currency: Currency) -> Option<Money> {
+        self.prices.iter().copied().find(|price| price.currency == currency)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -84,12 +94,22 @@ pub struct Category {
     pub created_at: Timestamp,
 }
 
+/// An amount in a currency as a request gave it: checked before it becomes [`Money`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PriceInput {
+    pub amount: i64,
+    pub currency: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct NewVariant {
     pub sku: String,
     pub title: Option<String>,
-    pub price_amount: i64,
-    pub price_currency: String,
+    /// Its own price, in the currency it keeps.
+    pub price: PriceInput,
+    /// Its prices in any currencies the shop sells in; one in its own currency must agree
+    /// with `price`.
+    pub prices: Vec<PriceInput>,
     pub inventory: Option<i64>,
     pub options: BTreeMap<String, String>,
     pub weight_grams: Option<i64>,
@@ -171,27 +191,29 @@ async fn find_products(db: &Store, query: &ProductQuery, page: &PageRequest) -> 
         category_id: category_id.as_deref(),
         limit: page.fetch_limit(),
     };
-    let (rows, variants, links) = store::list_products(&mut conn, &filter).await?;
+    let rows = store::list_products(&mut conn, &filter).await?;
     let mut variants_by_product: HashMap<String, Vec<VariantRow>> = HashMap::new();
-    for variant in variants {
+    for variant in rows.variants {
         variants_by_product
             .entry(variant.product_id.clone())
             .or_default()
             .push(variant);
     }
     let mut categories_by_product: HashMap<String, Vec<String>> = HashMap::new();
-    for link in links {
+    for link in rows.categories {
         categories_by_product
             .entry(link.product_id)
             .or_default()
             .push(link.category_id);
     }
+    let mut prices = prices_by_variant(rows.prices);
     let products = rows
+        .products
         .into_iter()
         .map(|row| {
             let variants = variants_by_product.remove(&row.id).unwrap_or_default();
             let categories = categories_by_product.remove(&row.id).unwrap_or_default();
-            assemble(row, variants, categories)
+            assemble(row, variants, &mut prices, categories)
         })
         .collect::<DomainResult<Vec<_>>>()?;
     Ok(page.into_page(products, |p| &p.id))
@@ -215,13 +237,23 @@ async fn load_product(conn: &mut Conn, id_or_slug: &str, status: Option<&str>) -
         .await?
         .ok_or(DomainError::NotFound("product"))?;
     let variants = store::list_product_variants(conn, &row.id).await?;
+    let mut prices = prices_by_variant(store::list_product_prices(conn, &row.id).await?);
     let categories = store::list_product_category_ids(conn, &row.id).await?;
-    assemble(row, variants, categories)
+    assemble(row, variants, &mut prices, categories)
+}
+
+fn prices_by_variant(rows: Vec<PriceRow>) -> HashMap<String, Vec<PriceRow>> {
+    let mut by_variant: HashMap<String, Vec<PriceRow>> = HashMap::new();
+    for row in rows {
+        by_variant.entry(row.variant_id.clone()).or_default().push(row);
+    }
+    by_variant
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -> DomainResult<Product> {
     caller.require(Permission::Catalog)?;
+    let shop = super::shop::get_shop(db).await?;
     let mut checks = Checks::default();
     let title = checks.text("title", &input.title, MAX_TITLE_CHARS);
     let description = input
@@ -250,18 +282,19 @@ pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -
     }
     let now = Timestamp::now();
     let product_id = ids::new_id("prod");
-    let variants: Vec<VariantRow> = input
+    let variants: Vec<(VariantRow, Vec<PriceRow>)> = input
         .variants
         .iter()
         .enumerate()
         .map(|(position, variant)| {
-            variant_row(
+            let prefix = format!("variants[{position}]");
+            check_sold(
                 &mut checks,
-                &format!("variants[{position}]"),
-                &product_id,
-                variant,
-                position as i64,
-            )
+                &shop,
+                &field_of(&prefix, "price.currency"),
+                &variant.price.currency,
+            );
+            variant_row(&mut checks, &shop, &prefix, &product_id, variant, position as i64)
         })
         .collect();
     checks.finish()?;
@@ -286,10 +319,11 @@ pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -
     store::insert_product(&mut tx, &row, &search_text(&row))
         .await
         .map_err(slug_or_sku_conflict)?;
-    for variant in &variants {
+    for (variant, prices) in &variants {
         store::insert_variant(&mut tx, variant, now.0)
             .await
             .map_err(slug_or_sku_conflict)?;
+        store::replace_variant_prices(&mut tx, &variant.id, prices).await?;
     }
     store::replace_product_categories(&mut tx, &row.id, &dedup(input.category_ids)).await?;
     let product = load_product(&mut tx, &row.id, None).await?;
@@ -363,8 +397,10 @@ pub async fn update_product(db: &Store, caller: &Principal, id: &str, patch: Pro
 
 pub async fn add_variant(db: &Store, caller: &Principal, product_id: &str, input: NewVariant) -> DomainResult<Variant> {
     caller.require(Permission::Catalog)?;
+    let shop = super::shop::get_shop(db).await?;
     let mut checks = Checks::default();
-    let mut row = variant_row(&mut checks, "", product_id, &input, 0);
+    check_sold(&mut checks, &shop, "price.currency", &input.price.currency);
+    let (mut row, prices) = variant_row(&mut checks, &shop, "", product_id, &input, 0);
     checks.finish()?;
     let mut tx = db.write().await?;
     let product = store::find_product(&mut tx, product_id, None)
@@ -378,8 +414,9 @@ pub async fn add_variant(db: &Store, caller: &Principal, product_id: &str, input
     store::insert_variant(&mut tx, &row, now)
         .await
         .map_err(slug_or_sku_conflict)?;
+    store::replace_variant_prices(&mut tx, &row.id, &prices).await?;
     tx.commit().await?;
-    variant_from_row(row)
+    variant_from_row(row, prices)
 }
 
 /// The fields of a variant a PATCH may change; stock changes go through [`adjust_stock`],
@@ -388,14 +425,17 @@ pub async fn add_variant(db: &Store, caller: &Principal, product_id: &str, input
 pub struct VariantPatch {
     pub sku: Option<String>,
     pub title: Option<String>,
-    pub price_amount: Option<i64>,
-    pub price_currency: Option<String>,
+    /// Its own price: the amount may change, the currency not.
+    pub price: Option<PriceInput>,
+    /// Replaces its prices in other currencies; an entry in its own currency changes its
+    /// own price (as `price` does), which otherwise stays.
+    pub prices: Option<Vec<PriceInput>>,
     pub weight_grams: Option<i64>,
 }
 
-/// Changes a variant's SKU, title, price or weight. Carts show the new price at once (their lines
-/// are priced when read); orders keep what was paid. The currency cannot change: carts in
-/// that currency hold the variant.
+/// Changes a variant's SKU, title, prices or weight. Carts show the new prices at once (their
+/// lines are priced when read); orders keep what was paid. Its own currency cannot change:
+/// carts in that currency hold the variant.
 pub async fn update_variant(
     db: &Store,
     caller: &Principal,
@@ -403,25 +443,40 @@ pub async fn update_variant(
     patch: VariantPatch,
 ) -> DomainResult<Variant> {
     caller.require(Permission::Catalog)?;
+    let shop = super::shop::get_shop(db).await?;
     let mut tx = db.write().await?;
     let mut row = dialect::lock_variant(&mut tx, variant_id)
         .await?
         .ok_or(DomainError::NotFound("variant"))?;
+    let current_prices = store::list_variant_prices(&mut tx, variant_id).await?;
+    let own_in_prices = patch
+        .prices
+        .iter()
+        .flatten()
+        .find(|price| price.currency == row.currency)
+        .map(|price| price.amount);
+    let price = patch.price.unwrap_or_else(|| PriceInput {
+        amount: own_in_prices.unwrap_or(row.price_amount),
+        currency: row.currency.clone(),
+    });
     let wanted = NewVariant {
         sku: patch.sku.unwrap_or_else(|| row.sku.clone()),
         title: Some(patch.title.unwrap_or_else(|| row.title.clone())),
-        price_amount: patch.price_amount.unwrap_or(row.price_amount),
-        price_currency: patch.price_currency.unwrap_or_else(|| row.currency.clone()),
+        price,
+        prices: patch.prices.clone().unwrap_or_default(),
         inventory: None,
         options: BTreeMap::new(),
         weight_grams: Some(patch.weight_grams.unwrap_or(row.weight_grams)),
     };
     let mut checks = Checks::default();
-    let checked = variant_row(&mut checks, "", &row.product_id, &wanted, row.position);
+    let (checked, prices) = variant_row(&mut checks, &shop, "", &row.product_id, &wanted, row.position);
     if checked.currency != row.currency {
         checks.fail(
             "price.currency",
-            format!("must stay {}: add a variant to sell in another currency", row.currency),
+            format!(
+                "must stay {}, the variant's own currency: give other currencies in prices",
+                row.currency
+            ),
         );
     }
     checks.finish()?;
@@ -432,8 +487,15 @@ pub async fn update_variant(
     store::update_variant(&mut tx, &row, Timestamp::now().0)
         .await
         .map_err(slug_or_sku_conflict)?;
+    let prices = match patch.prices {
+        Some(_) => {
+            store::replace_variant_prices(&mut tx, variant_id, &prices).await?;
+            prices
+        }
+        None => current_prices,
+    };
     tx.commit().await?;
-    variant_from_row(row)
+    variant_from_row(row, prices)
 }
 
 pub async fn create_category(
@@ -480,13 +542,23 @@ pub async fn list_categories(db: &Store, page: &PageRequest) -> DomainResult<Pag
     Ok(page.into_page(rows.into_iter().map(category_from_row).collect(), |c| &c.id))
 }
 
-fn assemble(row: ProductRow, variants: Vec<VariantRow>, category_ids: Vec<String>) -> DomainResult<Product> {
+/// A product from its rows; `prices` holds (at least) its variants' other prices, taken out
+/// as they are used.
+fn assemble(
+    row: ProductRow,
+    variants: Vec<VariantRow>,
+    prices: &mut HashMap<String, Vec<PriceRow>>,
+    category_ids: Vec<String>,
+) -> DomainResult<Product> {
     Ok(Product {
         status: ProductStatus::parse(&row.status).ok_or_else(|| corrupt("product status", &row.status))?,
         images: serde_json::from_str(&row.images).map_err(|_| corrupt("product images", &row.images))?,
         variants: variants
             .into_iter()
-            .map(variant_from_row)
+            .map(|variant| {
+                let others = prices.remove(&variant.id).unwrap_or_default();
+                variant_from_row(variant, others)
+            })
             .collect::<DomainResult<_>>()?,
         category_ids,
         id: row.id,
@@ -499,8 +571,17 @@ fn assemble(row: ProductRow, variants: Vec<VariantRow>, category_ids: Vec<String
     })
 }
 
-fn variant_from_row(row: VariantRow) -> DomainResult<Variant> {
-    let currency = Currency::parse(&row.currency).ok_or_else(|| corrupt("currency", &row.currency))?;
+/// A variant from its row and its prices in other currencies (sorted by currency).
+fn variant_from_row(row: VariantRow, other_prices: Vec<PriceRow>) -> DomainResult<Variant> {
+    let money = |amount: i64, code: &str| {
+        Currency::parse(code)
+            .map(|currency| Money::new(amount, currency))
+            .ok_or_else(|| corrupt("currency", code))
+    };
+    let mut prices = vec![money(row.price_amount, &row.currency)?];
+    for price in &other_prices {
+        prices.push(money(price.amount, &price.currency)?);
+    }
     Ok(Variant {
         available: StockLevel {
             on_hand: row.on_hand,
@@ -511,7 +592,7 @@ fn variant_from_row(row: VariantRow) -> DomainResult<Variant> {
         id: row.id,
         sku: row.sku,
         title: row.title,
-        price: Money::new(row.price_amount, currency),
+        prices,
         weight_grams: row.weight_grams,
     })
 }
@@ -526,14 +607,25 @@ fn category_from_row(row: CategoryRow) -> Category {
     }
 }
 
-fn variant_row(checks: &mut Checks, prefix: &str, product_id: &str, input: &NewVariant, position: i64) -> VariantRow {
-    let field = |name: &str| {
-        if prefix.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{prefix}.{name}")
-        }
-    };
+fn field_of(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// A variant's row and its prices in other currencies, checked against `shop`; fields are
+/// named under `prefix` (such as `variants[0]`).
+fn variant_row(
+    checks: &mut Checks,
+    shop: &Shop,
+    prefix: &str,
+    product_id: &str,
+    input: &NewVariant,
+    position: i64,
+) -> (VariantRow, Vec<PriceRow>) {
+    let field = |name: &str| field_of(prefix, name);
     let sku = checks.text(&field("sku"), &input.sku, 64);
     if !sku.bytes().all(|b| b.is_ascii_graphic()) {
         checks.fail(field("sku"), "may hold only printable ASCII without spaces");
@@ -547,15 +639,9 @@ fn variant_row(checks: &mut Checks, prefix: &str, product_id: &str, input: &NewV
     if title.chars().count() > MAX_TITLE_CHARS {
         checks.fail(field("title"), format!("must be at most {MAX_TITLE_CHARS} characters"));
     }
-    if !(0..=MAX_PRICE).contains(&input.price_amount) {
-        checks.fail(field("price.amount"), format!("must be between 0 and {MAX_PRICE}"));
-    }
-    if Currency::parse(&input.price_currency).is_none() {
-        checks.fail(
-            field("price.currency"),
-            "must be an ISO 4217 code in upper case, such as EUR",
-        );
-    }
+    check_price(checks, &field("price"), &input.price);
+    let id = ids::new_id("var");
+    let other_prices = other_prices(checks, shop, &field("prices"), &id, &input.price, &input.prices);
     let inventory = input.inventory.unwrap_or(0);
     if !(0..=MAX_STOCK).contains(&inventory) {
         checks.fail(field("inventory"), format!("must be between 0 and {MAX_STOCK}"));
@@ -567,19 +653,81 @@ fn variant_row(checks: &mut Checks, prefix: &str, product_id: &str, input: &NewV
             format!("must be between 0 and {MAX_WEIGHT_GRAMS}"),
         );
     }
-    VariantRow {
-        id: ids::new_id("var"),
+    let row = VariantRow {
+        id,
         product_id: product_id.to_owned(),
         sku,
         title: title.to_owned(),
-        price_amount: input.price_amount,
-        currency: input.price_currency.clone(),
+        price_amount: input.price.amount,
+        currency: input.price.currency.clone(),
         options: serde_json::to_string(&input.options).unwrap_or_else(|_| "{}".to_owned()),
         on_hand: inventory,
         reserved: 0,
         position,
         weight_grams,
+    };
+    (row, other_prices)
+}
+
+/// An amount in range and an ISO 4217 code, named `{field}.amount` and `{field}.currency`.
+fn check_price(checks: &mut Checks, field: &str, price: &PriceInput) {
+    if !(0..=MAX_PRICE).contains(&price.amount) {
+        checks.fail(format!("{field}.amount"), format!("must be between 0 and {MAX_PRICE}"));
     }
+    if Currency::parse(&price.currency).is_none() {
+        checks.fail(
+            format!("{field}.currency"),
+            "must be an ISO 4217 code in upper case, such as EUR",
+        );
+    }
+}
+
+/// A price in a currency the shop does not sell in could never be paid.
+fn check_sold(checks: &mut Checks, shop: &Shop, field: &str, code: &str) {
+    if let Some(currency) = Currency::parse(code)
+        && !shop.sells_in(currency)
+    {
+        checks.fail(field, format!("the shop does not sell in {currency}"));
+    }
+}
+
+/// `prices` without the entry in `own`'s currency (which must agree with it), checked: each
+/// in range, in a currency the shop sells in, none twice. Sorted by currency.
+fn other_prices(
+    checks: &mut Checks,
+    shop: &Shop,
+    field: &str,
+    variant_id: &str,
+    own: &PriceInput,
+    prices: &[PriceInput],
+) -> Vec<PriceRow> {
+    let mut others: Vec<PriceRow> = Vec::with_capacity(prices.len());
+    for (index, price) in prices.iter().enumerate() {
+        let field = format!("{field}[{index}]");
+        check_price(checks, &field, price);
+        if prices[..index].iter().any(|earlier| earlier.currency == price.currency) {
+            checks.fail(
+                format!("{field}.currency"),
+                format!("{} is given twice", price.currency),
+            );
+        } else if price.currency == own.currency {
+            if price.amount != own.amount {
+                checks.fail(
+                    format!("{field}.amount"),
+                    format!("must equal price.amount, the variant's price in {}", own.currency),
+                );
+            }
+        } else {
+            check_sold(checks, shop, &format!("{field}.currency"), &price.currency);
+            others.push(PriceRow {
+                variant_id: variant_id.to_owned(),
+                currency: price.currency.clone(),
+                amount: price.amount,
+            });
+        }
+    }
+    others.sort_by(|a, b| a.currency.cmp(&b.currency));
+    others
 }
 
 fn check_tax_class(checks: &mut Checks, tax_class: &str) {

@@ -174,6 +174,7 @@ async fn reserve(
         email: request.email.clone().map(Some),
         shipping_address: request.shipping_address.clone().map(Some),
         shipping_option_id: request.shipping_option_id.clone().map(Some),
+        currency: None,
     };
     let cart = if details.is_empty() {
         carts::load_cart(&mut tx, caller, cart_id).await?
@@ -209,6 +210,12 @@ async fn reserve(
             format!("items[{index}]"),
             "this product is no longer for sale",
         ));
+    }
+    if let Some(index) = priced.lines.iter().position(|line| cart.not_sold.contains(&line.id)) {
+        return Err(DomainError::NotSoldInCurrency {
+            field: format!("items[{index}]"),
+            currency: cart.currency.to_string(),
+        });
     }
 
     let lines: Vec<(String, i64)> = priced

@@ -69,6 +69,9 @@ pub enum DomainError {
     #[error("the price of {} changed since the cart was last seen; it now shows the new price: check out again to pay it",
         .0.iter().map(|change| change.title.as_str()).collect::<Vec<_>>().join(", "))]
     PricesChanged(Vec<carts::PriceChange>),
+    /// A variant has no price in the cart's currency (`field` names it).
+    #[error("this is not sold in {currency}")]
+    NotSoldInCurrency { field: String, currency: String },
     #[error("the payment was declined")]
     PaymentDeclined { decline_code: String },
     #[error("the payment provider failed: {0}")]

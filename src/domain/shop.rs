@@ -26,6 +26,17 @@ impl Shop {
     pub fn sells_in(&self, currency: Currency) -> bool {
         self.currencies.contains(&currency)
     }
+
+    /// `code` as a currency the shop sells in; `Err` says what is wrong with it.
+    pub fn sold_currency(&self, code: &str) -> Result<Currency, String> {
+        let currency =
+            Currency::parse(code).ok_or_else(|| "must be an ISO 4217 code in upper case, such as EUR".to_owned())?;
+        if self.sells_in(currency) {
+            Ok(currency)
+        } else {
+            Err(format!("the shop does not sell in {currency}"))
+        }
+    }
 }
 
 /// A change to the shop's settings: any field, or none.
@@ -40,6 +51,22 @@ pub struct ShopPatch {
 pub async fn get_shop(db: &Store) -> DomainResult<Shop> {
     let mut conn = db.read().await?;
     load(&mut conn).await
+}
+
+/// `requested`, which the shop must sell in, or the shop's default currency: what a new cart
+/// is in and what catalog reads show `price` in.
+///
+/// # Errors
+/// `Validation` on `currency` for a code that is not ISO 4217 or that the shop does not sell
+/// in.
+pub async fn currency_or_default(db: &Store, requested: Option<&str>) -> DomainResult<Currency> {
+    let shop = get_shop(db).await?;
+    match requested {
+        None => Ok(shop.default_currency),
+        Some(code) => shop
+            .sold_currency(code)
+            .map_err(|message| DomainError::invalid("currency", message)),
+    }
 }
 
 /// The shop's settings, read inside the caller's transaction.

@@ -9,14 +9,14 @@ use axum::routing::{get, patch, post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::catalog::{CategoryDto, ProductDto, ProductListQuery, VariantDto};
+use super::catalog::{CategoryDto, CurrencyQuery, ProductDto, ProductListQuery, VariantDto};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Staff};
 use super::problem::{ApiResult, Problem};
 use super::shapes::{ListResponse, MoneyDto};
 use super::{AppState, Created, Json};
-use crate::domain::PageRequest;
-use crate::domain::catalog::{self, NewProduct, ProductPatch, ProductQuery};
+use crate::domain::catalog::{self, NewProduct, PriceInput, ProductPatch, ProductQuery};
 use crate::domain::inventory::{self, StockLevel};
+use crate::domain::{PageRequest, shop};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -47,9 +47,9 @@ pub async fn create_product(
         tax_class: body.tax_class,
         variants: body.variants.into_iter().map(Into::into).collect(),
     };
-    Ok(Created(
-        catalog::create_product(&state.store, &caller, input).await?.into(),
-    ))
+    let product = catalog::create_product(&state.store, &caller, input).await?;
+    let currency = shop::currency_or_default(&state.store, None).await?;
+    Ok(Created(ProductDto::new(product, currency)))
 }
 
 /// Every product, whatever its status, newest first.
@@ -61,26 +61,32 @@ pub async fn list_products(
     ApiQuery(query): ApiQuery<ProductListQuery>,
 ) -> ApiResult<Json<ListResponse<ProductDto>>> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
+    let currency = shop::currency_or_default(&state.store, query.currency.as_deref()).await?;
     let filter = ProductQuery {
         search: query.q,
         category: query.category,
         status: None,
     };
     let products = catalog::list_products_as_staff(&state.store, &caller, &filter, &page).await?;
-    Ok(Json(ListResponse::from_page(products, Into::into)))
+    Ok(Json(ListResponse::from_page(products, |product| {
+        ProductDto::new(product, currency)
+    })))
 }
 
 /// A product by id or slug, whatever its status.
-#[utoipa::path(get, path = "/v1/admin/products/{id}", tag = "staff", params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = ProductDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/v1/admin/products/{id}", tag = "staff", params(("id" = String, Path), CurrencyQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = ProductDto), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
 pub async fn get_product(
     State(state): State<AppState>,
     Staff(caller): Staff,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<CurrencyQuery>,
 ) -> ApiResult<Json<ProductDto>> {
-    Ok(Json(
-        catalog::get_product_as_staff(&state.store, &caller, &id).await?.into(),
-    ))
+    let product = catalog::get_product_as_staff(&state.store, &caller, &id).await?;
+    let currency = shop::currency_or_default(&state.store, query.currency.as_deref()).await?;
+    Ok(Json(ProductDto::new(product, currency)))
 }
 
 /// Changes any of a product's fields.
@@ -103,9 +109,9 @@ pub async fn update_product(
         images: body.images,
         tax_class: body.tax_class,
     };
-    Ok(Json(
-        catalog::update_product(&state.store, &caller, &id, patch).await?.into(),
-    ))
+    let product = catalog::update_product(&state.store, &caller, &id, patch).await?;
+    let currency = shop::currency_or_default(&state.store, None).await?;
+    Ok(Json(ProductDto::new(product, currency)))
 }
 
 #[utoipa::path(post, path = "/v1/admin/products/{id}/variants", tag = "staff", params(("id" = String, Path)),
@@ -118,14 +124,12 @@ pub async fn add_variant(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<NewVariantRequest>,
 ) -> ApiResult<Created<VariantDto>> {
-    Ok(Created(
-        catalog::add_variant(&state.store, &caller, &id, body.into())
-            .await?
-            .into(),
-    ))
+    let variant = catalog::add_variant(&state.store, &caller, &id, body.into()).await?;
+    let currency = shop::currency_or_default(&state.store, None).await?;
+    Ok(Created(VariantDto::new(variant, currency)))
 }
 
-/// Changes a variant's SKU, title or price (in its own currency).
+/// Changes a variant's SKU, title, prices or weight.
 #[utoipa::path(patch, path = "/v1/admin/variants/{id}", tag = "staff", params(("id" = String, Path)),
     request_body = VariantPatchRequest, security(("bearer" = [])),
     responses((status = 200, body = VariantDto), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -136,11 +140,9 @@ pub async fn update_variant(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<VariantPatchRequest>,
 ) -> ApiResult<Json<VariantDto>> {
-    Ok(Json(
-        catalog::update_variant(&state.store, &caller, &id, body.into())
-            .await?
-            .into(),
-    ))
+    let variant = catalog::update_variant(&state.store, &caller, &id, body.into()).await?;
+    let currency = shop::currency_or_default(&state.store, None).await?;
+    Ok(Json(VariantDto::new(variant, currency)))
 }
 
 #[utoipa::path(post, path = "/v1/admin/categories", tag = "staff", request_body = NewCategoryRequest, security(("bearer" = [])),
@@ -183,7 +185,12 @@ pub async fn adjust_inventory(
 pub struct NewVariantRequest {
     pub sku: String,
     pub title: Option<String>,
+    /// Its own price; its currency is the variant's own for good.
     pub price: MoneyDto,
+    /// Its prices in other currencies the shop sells in (an entry in `price`'s currency
+    /// must agree with it).
+    #[serde(default)]
+    pub prices: Vec<MoneyDto>,
     /// Units on hand to start with; default 0.
     pub inventory: Option<i64>,
     #[serde(default)]
@@ -197,8 +204,8 @@ impl From<NewVariantRequest> for crate::domain::catalog::NewVariant {
         crate::domain::catalog::NewVariant {
             sku: request.sku,
             title: request.title,
-            price_amount: request.price.amount,
-            price_currency: request.price.currency,
+            price: request.price.into(),
+            prices: request.prices.into_iter().map(Into::into).collect(),
             inventory: request.inventory,
             options: request.options,
             weight_grams: request.weight_grams,
@@ -215,21 +222,31 @@ pub struct VariantPatchRequest {
     pub title: Option<String>,
     /// The new price, in the variant's own currency.
     pub price: Option<MoneyDto>,
+    /// Replaces its prices in other currencies; an entry in its own currency changes
+    /// `price`, which otherwise stays.
+    pub prices: Option<Vec<MoneyDto>>,
     pub weight_grams: Option<i64>,
 }
 
 impl From<VariantPatchRequest> for crate::domain::catalog::VariantPatch {
     fn from(request: VariantPatchRequest) -> Self {
-        let (price_amount, price_currency) = match request.price {
-            Some(price) => (Some(price.amount), Some(price.currency)),
-            None => (None, None),
-        };
         crate::domain::catalog::VariantPatch {
             sku: request.sku,
             title: request.title,
-            price_amount,
-            price_currency,
+            price: request.price.map(Into::into),
+            prices: request
+                .prices
+                .map(|prices| prices.into_iter().map(Into::into).collect()),
             weight_grams: request.weight_grams,
+        }
+    }
+}
+
+impl From<MoneyDto> for PriceInput {
+    fn from(money: MoneyDto) -> Self {
+        PriceInput {
+            amount: money.amount,
+            currency: money.currency,
         }
     }
 }

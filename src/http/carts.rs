@@ -72,6 +72,7 @@ pub async fn update_cart(
         email: body.email,
         shipping_address: body.shipping_address.map(|address| address.map(Into::into)),
         shipping_option_id: body.shipping_option_id,
+        currency: body.currency,
     };
     Ok(Json(
         carts::update_cart(&state.store, &caller, &id, details).await?.into(),
@@ -205,6 +206,9 @@ pub struct CartPatchRequest {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub shipping_option_id: Option<Option<String>>,
+    /// Another currency the shop sells in: every line is priced in it (each must be sold in
+    /// it: 422 `not_sold_in_currency` otherwise) and the chosen shipping option is dropped.
+    pub currency: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -8,11 +8,12 @@ use super::extract::ApiPath;
 use super::extract::ApiQuery;
 use super::problem::{ApiResult, Problem};
 use super::{AppState, Json};
-use crate::domain::PageRequest;
 use crate::domain::catalog::{self, ProductQuery};
+use crate::domain::{PageRequest, shop};
 
 use super::shapes::{ListResponse, MoneyDto, PageQuery, time};
 use crate::domain::catalog::{Category, Product, Variant};
+use crate::domain::money::Currency;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -33,24 +34,30 @@ pub async fn list_products(
     ApiQuery(query): ApiQuery<ProductListQuery>,
 ) -> ApiResult<Json<ListResponse<ProductDto>>> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
+    let currency = shop::currency_or_default(&state.store, query.currency.as_deref()).await?;
     let filter = ProductQuery {
         search: query.q,
         category: query.category,
         status: None,
     };
     let products = catalog::list_products(&state.store, &filter, &page).await?;
-    Ok(Json(ListResponse::from_page(products, Into::into)))
+    Ok(Json(ListResponse::from_page(products, |product| {
+        ProductDto::new(product, currency)
+    })))
 }
 
 /// A published product by id or slug.
 #[utoipa::path(get, path = "/v1/products/{id_or_slug}", tag = "catalog",
-    params(("id_or_slug" = String, Path, description = "a product id (`prod_...`) or slug")),
-    responses((status = 200, body = ProductDto), (status = 404, body = Problem)))]
+    params(("id_or_slug" = String, Path, description = "a product id (`prod_...`) or slug"), CurrencyQuery),
+    responses((status = 200, body = ProductDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn get_product(
     State(state): State<AppState>,
     ApiPath(id_or_slug): ApiPath<String>,
+    ApiQuery(query): ApiQuery<CurrencyQuery>,
 ) -> ApiResult<Json<ProductDto>> {
-    Ok(Json(catalog::get_product(&state.store, &id_or_slug).await?.into()))
+    let currency = shop::currency_or_default(&state.store, query.currency.as_deref()).await?;
+    let product = catalog::get_product(&state.store, &id_or_slug).await?;
+    Ok(Json(ProductDto::new(product, currency)))
 }
 
 /// Every category, newest first.
@@ -75,6 +82,16 @@ pub struct ProductListQuery {
     pub category: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+    /// The currency `price` is shown in (one the shop sells in); default the shop's default.
+    pub currency: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CurrencyQuery {
+    /// The currency `price` is shown in (one the shop sells in); default the shop's default.
+    pub currency: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -83,7 +100,12 @@ pub struct VariantDto {
     pub id: String,
     pub sku: String,
     pub title: String,
-    pub price: MoneyDto,
+    /// Its price in the currency asked for (`?currency=`, else the shop's default); `null`
+    /// where it is not sold in that currency.
+    pub price: Option<MoneyDto>,
+    /// Its price in every currency it is sold in: its own first (the one it was created
+    /// with), then the others by code.
+    pub prices: Vec<MoneyDto>,
     /// Units that can be bought now: on hand minus reserved, never below 0.
     pub available: i64,
     pub options: BTreeMap<String, String>,
@@ -91,13 +113,15 @@ pub struct VariantDto {
     pub weight_grams: i64,
 }
 
-impl From<Variant> for VariantDto {
-    fn from(variant: Variant) -> Self {
+impl VariantDto {
+    /// The variant with `price` in `currency`.
+    pub fn new(variant: Variant, currency: Currency) -> Self {
         VariantDto {
+            price: variant.price_in(currency).map(Into::into),
+            prices: variant.prices.iter().copied().map(Into::into).collect(),
             id: variant.id,
             sku: variant.sku,
             title: variant.title,
-            price: variant.price.into(),
             available: variant.available,
             options: variant.options,
             weight_grams: variant.weight_grams,
@@ -123,8 +147,9 @@ pub struct ProductDto {
     pub updated_at: String,
 }
 
-impl From<Product> for ProductDto {
-    fn from(product: Product) -> Self {
+impl ProductDto {
+    /// The product with its variants' `price` in `currency`.
+    pub fn new(product: Product, currency: Currency) -> Self {
         ProductDto {
             id: product.id,
             slug: product.slug,
@@ -134,7 +159,11 @@ impl From<Product> for ProductDto {
             category_ids: product.category_ids,
             images: product.images,
             tax_class: product.tax_class,
-            variants: product.variants.into_iter().map(Into::into).collect(),
+            variants: product
+                .variants
+                .into_iter()
+                .map(|variant| VariantDto::new(variant, currency))
+                .collect(),
             created_at: time(product.created_at),
             updated_at: time(product.updated_at),
         }

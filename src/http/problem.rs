@@ -116,6 +116,11 @@ impl ApiError {
                 "validation_failed",
                 "Validation failed",
             ),
+            E::Domain(D::NotSoldInCurrency { .. }) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not_sold_in_currency",
+                "Not sold in this currency",
+            ),
             E::Domain(D::NotFound(_)) | E::RouteNotFound => (StatusCode::NOT_FOUND, "not_found", "Not found"),
             E::Domain(D::Unauthorized) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             E::Domain(D::Forbidden) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
@@ -182,6 +187,14 @@ impl ApiError {
         let (status, code, title) = self.parts();
         let (errors, variants, decline_code) = match self {
             ApiError::Domain(DomainError::Validation(errors)) => (Some(errors.iter().map(field).collect()), None, None),
+            ApiError::Domain(DomainError::NotSoldInCurrency { field: name, currency }) => (
+                Some(vec![field(&FieldError::new(
+                    name.clone(),
+                    format!("is not sold in {currency}"),
+                ))]),
+                None,
+                None,
+            ),
             ApiError::Domain(DomainError::OutOfStock(shortages)) => {
                 (None, Some(shortages.iter().map(shortage).collect()), None)
             }

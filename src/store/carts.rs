@@ -19,7 +19,7 @@ pub struct CartRow {
     pub updated_at: i64,
 }
 
-/// A cart line with the variant's current price and names.
+/// A cart line with the variant's current price in the cart's currency and its names.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CartLineRow {
     pub id: String,
@@ -29,8 +29,8 @@ pub struct CartLineRow {
     pub product_title: String,
     pub product_status: String,
     pub quantity: i64,
-    pub price_amount: i64,
-    pub currency: String,
+    /// `None` where the variant is no longer sold in the cart's currency.
+    pub price_amount: Option<i64>,
     pub weight_grams: i64,
     pub tax_class: String,
     /// The price when the customer last saw the cart (see migration 0007).
@@ -69,18 +69,22 @@ pub async fn find_cart(conn: &mut Conn, id: &str) -> StoreResult<Option<CartRow>
     })?)
 }
 
+/// The cart's lines, each priced in the cart's currency (see [`crate::variant_price_in`]).
 pub async fn list_cart_lines(conn: &mut Conn, cart_id: &str) -> StoreResult<Vec<CartLineRow>> {
     Ok(on_conn!(conn, |c| {
-        sqlx::query_as(
+        sqlx::query_as(concat!(
             "SELECT ci.id, ci.variant_id, v.sku, v.title AS variant_title, p.title AS product_title,
-                    p.status AS product_status, ci.quantity, v.price_amount, v.currency,
-                    v.weight_grams, p.tax_class, ci.seen_price_amount
+                    p.status AS product_status, ci.quantity, ",
+            crate::variant_price_in!("ca.currency"),
+            " AS price_amount, v.weight_grams, p.tax_class, ci.seen_price_amount
              FROM cart_items ci
+             JOIN carts ca ON ca.id = ci.cart_id
              JOIN variants v ON v.id = ci.variant_id
              JOIN products p ON p.id = v.product_id
+             LEFT JOIN variant_prices vp ON vp.variant_id = v.id AND vp.currency = ca.currency
              WHERE ci.cart_id = $1
-             ORDER BY ci.id",
-        )
+             ORDER BY ci.id"
+        ))
         .bind(cart_id)
         .fetch_all(c)
         .await
@@ -151,11 +155,16 @@ pub async fn delete_line(conn: &mut Conn, cart_id: &str, item_id: &str) -> Store
 pub async fn acknowledge_prices(conn: &mut Conn, cart_id: &str) -> StoreResult<()> {
     exec!(
         conn,
-        sqlx::query(
-            "UPDATE cart_items SET seen_price_amount =
-                 (SELECT v.price_amount FROM variants v WHERE v.id = cart_items.variant_id)
-             WHERE cart_id = $1",
-        )
+        sqlx::query(concat!(
+            "UPDATE cart_items SET seen_price_amount = (
+                     SELECT ",
+            crate::variant_price_in!("ca.currency"),
+            " FROM carts ca
+                     JOIN variants v ON v.id = cart_items.variant_id
+                     LEFT JOIN variant_prices vp ON vp.variant_id = v.id AND vp.currency = ca.currency
+                     WHERE ca.id = cart_items.cart_id)
+                 WHERE cart_id = $1"
+        ),)
         .bind(cart_id)
     )?;
     Ok(())
@@ -188,6 +197,16 @@ pub async fn set_cart_details(
             .bind(email)
             .bind(shipping_address)
             .bind(shipping_option_id)
+    )?;
+    Ok(())
+}
+
+pub async fn set_cart_currency(conn: &mut Conn, cart_id: &str, currency: &str) -> StoreResult<()> {
+    exec!(
+        conn,
+        sqlx::query("UPDATE carts SET currency = $2 WHERE id = $1")
+            .bind(cart_id)
+            .bind(currency)
     )?;
     Ok(())
 }

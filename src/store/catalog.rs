@@ -32,6 +32,14 @@ pub struct VariantRow {
     pub weight_grams: i64,
 }
 
+/// A variant's price in a currency other than its own (see migration 0008).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PriceRow {
+    pub variant_id: String,
+    pub currency: String,
+    pub amount: i64,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CategoryRow {
     pub id: String,
@@ -51,12 +59,18 @@ pub struct ProductCategoryRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SellableVariantRow {
     pub id: String,
-    pub sku: String,
-    pub title: String,
-    pub product_title: String,
     pub product_status: String,
-    pub price_amount: i64,
-    pub currency: String,
+    /// Its price in the currency asked for; `None` where it is not sold in it.
+    pub price_amount: Option<i64>,
+}
+
+/// The rows of one page of products: every table read with one query for the whole page.
+#[derive(Debug, Default)]
+pub struct ProductPageRows {
+    pub products: Vec<ProductRow>,
+    pub variants: Vec<VariantRow>,
+    pub prices: Vec<PriceRow>,
+    pub categories: Vec<ProductCategoryRow>,
 }
 
 /// Filters of a product list; `None` means "any".
@@ -92,10 +106,7 @@ macro_rules! product_page {
     };
 }
 
-pub async fn list_products(
-    conn: &mut Conn,
-    filter: &ProductFilter<'_>,
-) -> StoreResult<(Vec<ProductRow>, Vec<VariantRow>, Vec<ProductCategoryRow>)> {
+pub async fn list_products(conn: &mut Conn, filter: &ProductFilter<'_>) -> StoreResult<ProductPageRows> {
     let products = on_conn!(conn, |c| {
         sqlx::query_as(concat!(
             "SELECT id, slug, title, description, status, images, tax_class, created_at, updated_at
@@ -126,6 +137,22 @@ pub async fn list_products(
         .fetch_all(c)
         .await
     })?;
+    let prices = on_conn!(conn, |c| {
+        sqlx::query_as(concat!(
+            "SELECT vp.variant_id, vp.currency, vp.amount
+             FROM variant_prices vp JOIN variants v ON v.id = vp.variant_id
+             WHERE v.product_id IN (",
+            product_page!(),
+            ") ORDER BY vp.variant_id, vp.currency"
+        ))
+        .bind(filter.status)
+        .bind(filter.before_id)
+        .bind(filter.search_pattern)
+        .bind(filter.category_id)
+        .bind(filter.limit)
+        .fetch_all(c)
+        .await
+    })?;
     let categories = on_conn!(conn, |c| {
         sqlx::query_as(concat!(
             "SELECT product_id, category_id FROM product_categories WHERE product_id IN (",
@@ -140,7 +167,12 @@ pub async fn list_products(
         .fetch_all(c)
         .await
     })?;
-    Ok((products, variants, categories))
+    Ok(ProductPageRows {
+        products,
+        variants,
+        prices,
+        categories,
+    })
 }
 
 /// A product by id or slug, with `status` when given.
@@ -167,6 +199,50 @@ pub async fn list_product_variants(conn: &mut Conn, product_id: &str) -> StoreRe
         .fetch_all(c)
         .await
     })?)
+}
+
+/// The prices of a product's variants in currencies other than their own.
+pub async fn list_product_prices(conn: &mut Conn, product_id: &str) -> StoreResult<Vec<PriceRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT vp.variant_id, vp.currency, vp.amount
+             FROM variant_prices vp JOIN variants v ON v.id = vp.variant_id
+             WHERE v.product_id = $1 ORDER BY vp.variant_id, vp.currency",
+        )
+        .bind(product_id)
+        .fetch_all(c)
+        .await
+    })?)
+}
+
+/// A variant's prices in currencies other than its own.
+pub async fn list_variant_prices(conn: &mut Conn, variant_id: &str) -> StoreResult<Vec<PriceRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT variant_id, currency, amount FROM variant_prices WHERE variant_id = $1 ORDER BY currency",
+        )
+        .bind(variant_id)
+        .fetch_all(c)
+        .await
+    })?)
+}
+
+/// Makes `prices` the variant's prices in currencies other than its own.
+pub async fn replace_variant_prices(conn: &mut Conn, variant_id: &str, prices: &[PriceRow]) -> StoreResult<()> {
+    exec!(
+        conn,
+        sqlx::query("DELETE FROM variant_prices WHERE variant_id = $1").bind(variant_id)
+    )?;
+    for price in prices {
+        exec!(
+            conn,
+            sqlx::query("INSERT INTO variant_prices (variant_id, currency, amount) VALUES ($1, $2, $3)")
+                .bind(variant_id)
+                .bind(&price.currency)
+                .bind(price.amount)
+        )?;
+    }
+    Ok(())
 }
 
 pub async fn list_product_category_ids(conn: &mut Conn, product_id: &str) -> StoreResult<Vec<String>> {
@@ -341,15 +417,37 @@ pub async fn list_categories(conn: &mut Conn, before_id: Option<&str>, limit: i6
     })?)
 }
 
-pub async fn find_sellable_variant(conn: &mut Conn, variant_id: &str) -> StoreResult<Option<SellableVariantRow>> {
-    Ok(on_conn!(conn, |c| {
-        sqlx::query_as(
-            "SELECT v.id, v.sku, v.title, p.title AS product_title, p.status AS product_status,
-                    v.price_amount, v.currency
-             FROM variants v JOIN products p ON p.id = v.product_id
-             WHERE v.id = $1",
+/// A variant's price in `currency`: its own price when `currency` is its own, else its row in
+/// `variant_prices` (alias `vp`, joined on the variant and the currency), else NULL. Shared by
+/// every query that prices a variant for a cart, so that they agree.
+#[macro_export]
+macro_rules! variant_price_in {
+    ($currency:literal) => {
+        concat!(
+            "CASE WHEN v.currency = ",
+            $currency,
+            " THEN v.price_amount ELSE vp.amount END"
         )
+    };
+}
+
+/// A variant with its product's status and its price in `currency`.
+pub async fn find_sellable_variant(
+    conn: &mut Conn,
+    variant_id: &str,
+    currency: &str,
+) -> StoreResult<Option<SellableVariantRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(concat!(
+            "SELECT v.id, p.status AS product_status, ",
+            crate::variant_price_in!("$2"),
+            " AS price_amount
+             FROM variants v JOIN products p ON p.id = v.product_id
+             LEFT JOIN variant_prices vp ON vp.variant_id = v.id AND vp.currency = $2
+             WHERE v.id = $1"
+        ))
         .bind(variant_id)
+        .bind(currency)
         .fetch_optional(c)
         .await
     })?)

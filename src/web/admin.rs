@@ -220,6 +220,7 @@ pub async fn products(
         status: None,
     };
     let found = catalog::list_products_as_staff(&state.store, &visitor, &filter, &page_request).await?;
+    let shop = shop::get_shop(&state.store).await?;
     page(&ProductsPage {
         shell: Shell::admin("Products", &visitor),
         products: found
@@ -230,7 +231,7 @@ pub async fn products(
                 title: product.title.clone(),
                 status: product.status.as_str(),
                 variants: product.variants.len(),
-                price: view::ProductCard::from(product).price,
+                price: view::ProductCard::new(product, shop.default_currency).price,
                 available: product.variants.iter().map(|v| v.available).sum(),
             })
             .collect(),
@@ -263,6 +264,8 @@ struct ProductPage {
     status: &'static str,
     categories: Vec<CategoryChoice>,
     variants: Vec<VariantView>,
+    /// The price fields of the form that adds a variant.
+    new_price_fields: Vec<view::PriceField>,
     public_link: Option<String>,
 }
 
@@ -281,6 +284,7 @@ async fn category_choices(state: &AppState, checked: &[String]) -> Result<Vec<Ca
 
 pub async fn new_product(State(state): State<AppState>, StaffVisitor(visitor): StaffVisitor) -> PageResult {
     visitor.require(Permission::Catalog)?;
+    let shop = shop::get_shop(&state.store).await?;
     page(&ProductPage {
         shell: Shell::admin("New product", &visitor),
         id: None,
@@ -290,6 +294,7 @@ pub async fn new_product(State(state): State<AppState>, StaffVisitor(visitor): S
         status: catalog::ProductStatus::Draft.as_str(),
         categories: category_choices(&state, &[]).await?,
         variants: Vec::new(),
+        new_price_fields: view::PriceField::for_new_variant(&shop),
         public_link: None,
     })
 }
@@ -301,6 +306,7 @@ pub async fn product(
 ) -> PageResult {
     visitor.require(Permission::Catalog)?;
     let product = catalog::get_product_as_staff(&state.store, &visitor, &id).await?;
+    let shop = shop::get_shop(&state.store).await?;
     page(&ProductPage {
         shell: Shell::admin(product.title.clone(), &visitor),
         id: Some(product.id.clone()),
@@ -311,7 +317,12 @@ pub async fn product(
         description: product.description.clone(),
         status: product.status.as_str(),
         categories: category_choices(&state, &product.category_ids).await?,
-        variants: product.variants.iter().map(VariantView::from).collect(),
+        variants: product
+            .variants
+            .iter()
+            .map(|variant| VariantView::new(variant, shop.default_currency, &shop.currencies))
+            .collect(),
+        new_price_fields: view::PriceField::for_new_variant(&shop),
     })
 }
 

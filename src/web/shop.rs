@@ -6,16 +6,28 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::view::{self, CartView, OrderRow, OrderView, ProductCard, VariantView};
+use super::view::{self, CartView, CurrencySwitch, OrderRow, OrderView, ProductCard, VariantView};
 use super::{PageError, PagePath, PageQuery, PageResult, Shell, Visitor, page};
 use crate::app::AppState;
 use crate::app::cookies;
 use crate::domain::catalog::{self, ProductQuery};
+use crate::domain::money::Currency;
+use crate::domain::shop::{self, Shop};
 use crate::domain::{DomainError, PageRequest, Principal, carts, orders, shipping};
 use crate::payments::TEST_CARDS;
 
 /// The cookie in which the browser keeps its cart's id (set by `app.js`).
 const CART_COOKIE: &str = "backroom_cart";
+/// The cookie in which the browser keeps the currency the visitor chose (set by `app.js`).
+const CURRENCY_COOKIE: &str = "backroom_currency";
+
+/// The currency the visitor sees prices in: the one chosen while the shop sells in it, else
+/// the shop's default.
+fn shown_currency(shop: &Shop, headers: &HeaderMap) -> Currency {
+    cookies::cookie(headers, CURRENCY_COOKIE)
+        .and_then(|code| shop.sold_currency(code).ok())
+        .unwrap_or(shop.default_currency)
+}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct CatalogQuery {
@@ -34,6 +46,7 @@ pub struct CategoryLink {
 #[template(path = "home.html")]
 struct Home {
     shell: Shell,
+    currency_switch: Option<CurrencySwitch>,
     search: String,
     heading: String,
     /// Neither a category nor a search narrows the list.
@@ -46,8 +59,11 @@ struct Home {
 pub async fn home(
     State(state): State<AppState>,
     Visitor(visitor): Visitor,
+    headers: HeaderMap,
     PageQuery(query): PageQuery<CatalogQuery>,
 ) -> PageResult {
+    let shop = shop::get_shop(&state.store).await?;
+    let currency = shown_currency(&shop, &headers);
     let search = query.q.unwrap_or_default();
     let category = query.category.filter(|slug| !slug.is_empty());
     let categories = catalog::list_categories(&state.store, &PageRequest::parse(Some(100), None)?).await?;
@@ -79,6 +95,7 @@ pub async fn home(
     });
     page(&Home {
         shell: Shell::shop("Shop", &visitor),
+        currency_switch: CurrencySwitch::new(&shop, currency),
         showing_all: current.is_none() && search.trim().is_empty(),
         heading,
         categories: categories
@@ -90,7 +107,11 @@ pub async fn home(
                 slug: c.slug.clone(),
             })
             .collect(),
-        products: products.data.iter().map(ProductCard::from).collect(),
+        products: products
+            .data
+            .iter()
+            .map(|product| ProductCard::new(product, currency))
+            .collect(),
         search,
         next_page,
     })
@@ -100,29 +121,49 @@ pub async fn home(
 #[template(path = "product.html")]
 struct ProductPage {
     shell: Shell,
+    currency_switch: Option<CurrencySwitch>,
     id: String,
     title: String,
     description: String,
     initials: String,
     tone: u8,
     variants: Vec<VariantView>,
+    /// The currency shown.
+    currency: Currency,
+    /// The variant chosen at first: the first sold in `currency` (empty for none).
+    choice: String,
 }
 
 pub async fn product(
     State(state): State<AppState>,
     Visitor(visitor): Visitor,
+    headers: HeaderMap,
     PagePath(slug): PagePath<String>,
 ) -> PageResult {
     let product = catalog::get_product(&state.store, &slug).await?;
-    let card = ProductCard::from(&product);
+    let shop = shop::get_shop(&state.store).await?;
+    let currency = shown_currency(&shop, &headers);
+    let card = ProductCard::new(&product, currency);
     page(&ProductPage {
         shell: Shell::shop(product.title.clone(), &visitor),
+        currency_switch: CurrencySwitch::new(&shop, currency),
         id: product.id.clone(),
         title: product.title.clone(),
         description: product.description.clone(),
         initials: card.initials,
         tone: card.tone,
-        variants: product.variants.iter().map(VariantView::from).collect(),
+        variants: product
+            .variants
+            .iter()
+            .map(|variant| VariantView::new(variant, currency, &shop.currencies))
+            .collect(),
+        choice: product
+            .variants
+            .iter()
+            .find(|variant| variant.price_in(currency).is_some())
+            .map(|variant| variant.id.clone())
+            .unwrap_or_default(),
+        currency,
     })
 }
 
@@ -130,6 +171,8 @@ pub async fn product(
 #[template(path = "cart.html")]
 struct CartPage {
     shell: Shell,
+    /// In the cart's currency once there is a cart.
+    currency_switch: Option<CurrencySwitch>,
     cart: Option<CartView>,
     /// The shop ships: checkout needs one of `shipping` (which may be empty until the
     /// cart has an address that an option serves).
@@ -154,6 +197,10 @@ pub async fn cart(State(state): State<AppState>, Visitor(visitor): Visitor, head
         _ => None,
     };
     let ships = shipping::shop_ships(&state.store).await?;
+    let shop = shop::get_shop(&state.store).await?;
+    let currency = cart
+        .as_ref()
+        .map_or_else(|| shown_currency(&shop, &headers), |cart| cart.currency);
     let shipping = match (&cart, ships) {
         (Some(cart), true) => {
             let options = carts::shipping_options_for_cart(&state.store, &visitor, &cart.id).await?;
@@ -164,6 +211,7 @@ pub async fn cart(State(state): State<AppState>, Visitor(visitor): Visitor, head
     };
     page(&CartPage {
         shell: Shell::shop("Your cart", &visitor),
+        currency_switch: CurrencySwitch::new(&shop, currency),
         cart: cart.as_ref().map(CartView::from),
         ships,
         shipping,

@@ -118,6 +118,21 @@ pub fn payment_status_label(status: PaymentStatus) -> &'static str {
     }
 }
 
+/// The storefront's currency picker, shown when the shop sells in more than one.
+pub struct CurrencySwitch {
+    pub current: String,
+    pub choices: Vec<String>,
+}
+
+impl CurrencySwitch {
+    pub fn new(shop: &Shop, current: Currency) -> Option<CurrencySwitch> {
+        (shop.currencies.len() > 1).then(|| CurrencySwitch {
+            current: current.to_string(),
+            choices: shop.currencies.iter().map(Currency::to_string).collect(),
+        })
+    }
+}
+
 /// A product in a grid of products.
 pub struct ProductCard {
     pub slug: String,
@@ -130,14 +145,12 @@ pub struct ProductCard {
     pub in_stock: bool,
 }
 
-impl From<&Product> for ProductCard {
-    fn from(product: &Product) -> Self {
-        let cheapest = product
-            .variants
-            .iter()
-            .map(|v| v.price)
-            .min_by_key(|price| price.amount);
-        let varied = product.variants.iter().any(|v| Some(v.price) != cheapest);
+impl ProductCard {
+    /// The product with its prices in `currency` (none where it is not sold in it).
+    pub fn new(product: &Product, currency: Currency) -> Self {
+        let prices: Vec<Money> = product.variants.iter().filter_map(|v| v.price_in(currency)).collect();
+        let cheapest = prices.iter().copied().min_by_key(|price| price.amount);
+        let varied = prices.iter().any(|price| Some(*price) != cheapest);
         let price = match cheapest {
             Some(price) if varied => format!("from {}", money(price)),
             Some(price) => money(price),
@@ -168,25 +181,65 @@ pub struct VariantView {
     pub id: String,
     pub sku: String,
     pub title: String,
+    /// Its price in the currency shown, or what says it is not sold in it.
     pub price: String,
-    /// The price as a decimal for an input field, and its currency.
-    pub price_decimal: String,
+    /// Sold in the currency shown: it can go into a cart in that currency.
+    pub sold: bool,
+    /// The currency shown.
     pub currency: String,
-    pub decimals: u32,
     pub available: i64,
+    pub weight_grams: i64,
+    /// Its prices as fields of the staff's editor: its own first, then every other currency
+    /// of the shop (empty where it is not sold in it).
+    pub price_fields: Vec<PriceField>,
 }
 
-impl From<&Variant> for VariantView {
-    fn from(variant: &Variant) -> Self {
+/// One price of a variant as an input field: the amount as a decimal, empty for none.
+pub struct PriceField {
+    pub currency: String,
+    pub decimal: String,
+    pub decimals: u32,
+}
+
+impl PriceField {
+    fn new(currency: Currency, amount: Option<Money>) -> PriceField {
+        PriceField {
+            currency: currency.to_string(),
+            decimal: amount.map(decimal).unwrap_or_default(),
+            decimals: decimals(currency),
+        }
+    }
+
+    /// Empty fields for a new variant: the shop's default currency first (its own, which
+    /// it must have), then the others.
+    pub fn for_new_variant(shop: &Shop) -> Vec<PriceField> {
+        std::iter::once(shop.default_currency)
+            .chain(shop.currencies.iter().copied().filter(|c| *c != shop.default_currency))
+            .map(|currency| PriceField::new(currency, None))
+            .collect()
+    }
+}
+
+impl VariantView {
+    /// The variant priced in `currency`; `shop_currencies` lists the editor's price fields.
+    pub fn new(variant: &Variant, currency: Currency, shop_currencies: &[Currency]) -> Self {
+        let price = variant.price_in(currency);
+        let own = variant.prices.first().map(|own| own.currency);
+        let price_fields = own
+            .into_iter()
+            .chain(shop_currencies.iter().copied().filter(|c| Some(*c) != own))
+            .map(|c| PriceField::new(c, variant.price_in(c)))
+            .collect();
         VariantView {
             id: variant.id.clone(),
             sku: variant.sku.clone(),
             title: variant.title.clone(),
-            price: money(variant.price),
-            price_decimal: decimal(variant.price),
-            currency: variant.price.currency.as_str().to_owned(),
-            decimals: decimals(variant.price.currency),
+            price: price.map_or_else(|| format!("Not sold in {currency}"), money),
+            sold: price.is_some(),
+            currency: currency.to_string(),
             available: variant.available,
+            weight_grams: variant.weight_grams,
+            price_fields,
         }
     }
 }

@@ -73,12 +73,40 @@ async fn command_line(database_url: String) {
         )
         .await;
     assert_eq!(login.assert_status(200)["staff"]["role"], "admin");
+    let admin = login.body["token"].as_str().expect("token").to_owned();
+    let settings = shop.get("/v1/shop", None).await;
+    assert_eq!(settings.assert_status(200)["currencies"], json!(["EUR", "USD"]));
+    let in_dollars = shop.get("/v1/products?currency=USD&limit=100", None).await;
+    for product in in_dollars.assert_status(200)["data"].as_array().expect("data") {
+        for variant in product["variants"].as_array().expect("variants") {
+            assert_eq!(
+                variant["price"]["currency"], "USD",
+                "every demo variant sells in dollars: {variant}"
+            );
+        }
+    }
+    assert_eq!(
+        shipping_counts(&shop, &admin).await,
+        (4, 11),
+        "demo shipping options and tax rates"
+    );
     stop_with_sigterm(server).await;
 
-    // A second start on the same database keeps the catalog as it is.
+    // A second start on the same database keeps the catalog and shipping as they are.
     let (server, shop) = serve_demo(&url).await;
     assert_eq!(product_count(&shop).await, 30);
+    assert_eq!(shipping_counts(&shop, &admin).await, (4, 11));
     stop_with_sigterm(server).await;
+}
+
+/// How many shipping options and tax rates the shop has.
+async fn shipping_counts(shop: &Shop, admin: &str) -> (usize, usize) {
+    let mut counts = Vec::new();
+    for path in ["/v1/admin/shipping-options", "/v1/admin/tax-rates"] {
+        let list = shop.get(&format!("{path}?limit=100"), Some(admin)).await;
+        counts.push(list.assert_status(200)["data"].as_array().expect("data").len());
+    }
+    (counts[0], counts[1])
 }
 
 crate::database_tests!(command_line);

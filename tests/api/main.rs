@@ -13,6 +13,7 @@ mod checkout;
 mod cli;
 mod conventions;
 mod crash;
+mod currencies;
 mod durability;
 mod edge_cases;
 mod hangups;

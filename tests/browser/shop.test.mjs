@@ -277,14 +277,16 @@ test("staff manage products, stock and customers from the dashboard", async () =
   await staff.getByLabel("Title", { exact: true }).fill(title);
   await staff.getByLabel("Status").selectOption("published");
   await staff.getByLabel("SKU").fill(sku);
-  await staff.getByLabel("Price").fill("not money");
+  await staff.getByLabel("Price in EUR").fill("not money");
   await staff.getByRole("button", { name: "Create product" }).click();
   await staff.getByText("Enter an amount such as 12.50.").waitFor();
-  await staff.getByLabel("Price").fill("49.90");
+  await staff.getByLabel("Price in EUR").fill("49.90");
+  await staff.getByLabel("Price in USD (optional)").fill("54");
   await staff.getByLabel("Stock on hand").fill("3");
   await staff.getByRole("button", { name: "Create product" }).click();
   await staff.getByRole("heading", { level: 1, name: title }).waitFor(LIVE);
   await staff.getByText("3 available").waitFor();
+  assert.equal(await staff.getByLabel("Price in USD of Default").inputValue(), "54.00");
   await checkAccessibility(staff, "edit product");
 
   await staff.getByLabel("Change stock by").fill("-5");
@@ -295,7 +297,7 @@ test("staff manage products, stock and customers from the dashboard", async () =
   await staff.getByRole("button", { name: "Adjust stock" }).click();
   await staff.getByText("10 available").waitFor(LIVE);
 
-  await staff.getByLabel("Price in EUR").fill("44.50");
+  await staff.getByLabel("Price in EUR of Default").fill("44.50");
   await staff.getByRole("button", { name: "Save variant" }).click();
   await staff.locator(".variant-summary").getByText("€44.50").waitFor(LIVE);
 
@@ -389,11 +391,45 @@ test("staff set up shipping and tax; a purchase in a shop whose prices exclude t
   assertNoProblems(staff);
 });
 
+// The demo sells in euros and dollars: a shopper's switch takes the pages and the cart to
+// dollars and back, and a dollar price staff set is what the shopper sees.
+test("staff price a variant in dollars; a shopper switches currency and the cart follows", async () => {
+  const staff = await staffDashboard();
+  await staff.goto("/admin/products?q=Enamel%20Camp%20Mug");
+  await staff.getByRole("link", { name: "Enamel Camp Mug" }).click();
+  await staff.getByLabel("Price in USD of White").fill("21.5");
+  await Promise.all([
+    staff.waitForEvent("load"),
+    staff.getByRole("button", { name: "Save variant White" }).click(),
+  ]);
+  assert.equal(await staff.getByLabel("Price in USD of White").inputValue(), "21.50");
+  await staff.getByLabel("Price in USD of Navy").fill("-2");
+  await staff.getByRole("button", { name: "Save variant Navy" }).click();
+  await staff.locator(".variant-row").filter({ hasText: "MUG-ENM-NVY" }).locator(".field-error").filter({ hasText: /between 0/ }).waitFor(LIVE);
+  assertNoProblems(staff);
+
+  const shopper = await visitor();
+  await shopper.goto("/products/enamel-camp-mug");
+  await shopper.getByText("€18.00").first().waitFor();
+  await shopper.getByLabel("Prices in").selectOption("USD");
+  await shopper.getByText("$21.50").waitFor(LIVE);
+  await checkAccessibility(shopper, "prices in dollars");
+  await shopper.getByRole("button", { name: "Add to cart" }).click();
+  await shopper.getByText(/Added\. Your cart holds/).waitFor();
+  await shopper.goto("/cart");
+  await shopper.locator(".lines").getByText("$21.50").first().waitFor();
+  await shopper.getByLabel("Prices in").selectOption("EUR");
+  await shopper.locator(".lines").getByText("€18.00").first().waitFor(LIVE);
+  await shopper.goto("/");
+  assert.equal(await shopper.getByLabel("Prices in").inputValue(), "EUR", "the choice stays");
+  assertNoProblems(shopper);
+});
+
 test("every page was checked with axe", () => {
   const expected = [
     "storefront", "product", "cart and checkout", "order", "register", "account", "sign-in",
     "staff sign-in", "dashboard", "staff order", "products", "new product", "edit product", "customers",
-    "checkout with shipping and tax", "shipping and tax",
+    "checkout with shipping and tax", "shipping and tax", "prices in dollars",
   ];
   assert.deepEqual(expected.filter((name) => !checkedPages.has(name)), []);
 });

@@ -85,14 +85,37 @@ function setPath(target, path, value) {
   });
 }
 
+function getPath(target, path) {
+  return path.split(".").reduce((node, key) => (node === undefined ? undefined : node[key]), target);
+}
+
 // The form's fields as the JSON body the API expects: dotted names nest, `data-type`
 // converts, optional fields left empty are left out. Bad numbers become field errors.
+// `data-type="price"` fields named `LIST.CODE` gather into LIST as `{amount, currency}`,
+// the empty ones left out (not sold in CODE); each remembers its place in LIST
+// (`data-sent-as`) so that the API's errors find it.
 function formBody(form) {
   const body = {};
   const errors = {};
   for (const field of form.elements) {
     if (!field.name || field.disabled || field.type === "submit" || field.type === "button") continue;
     const type = field.dataset.type;
+    if (type === "price") {
+      const listPath = field.name.slice(0, field.name.lastIndexOf("."));
+      if (getPath(body, listPath) === undefined) setPath(body, listPath, []);
+      delete field.dataset.sentAs;
+      const raw = field.value.trim();
+      if (raw === "") continue;
+      const amount = minorUnits(raw, Number(field.dataset.decimals ?? 2));
+      if (amount === null) {
+        errors[field.name] = "Enter an amount such as 12.50, or leave it empty.";
+        continue;
+      }
+      const list = getPath(body, listPath);
+      field.dataset.sentAs = `${listPath}.${list.length}`;
+      list.push({ amount, currency: field.dataset.currency });
+      continue;
+    }
     if (type === "list") {
       const list = form.querySelectorAll(`[name="${CSS.escape(field.name)}"]`);
       setPath(body, field.name, Array.from(list).filter((box) => box.checked).map((box) => box.value));
@@ -131,7 +154,9 @@ function clearErrors(form) {
 
 function showFieldError(form, field, message) {
   // The API names list items `variants[0].sku`; the forms name them `variants.0.sku`.
-  const name = field.replace(/\[(\d+)\]/g, ".$1");
+  let name = field.replace(/\[(\d+)\]/g, ".$1");
+  const gathered = form.querySelector(`[data-sent-as="${CSS.escape(name.replace(/\.(amount|currency)$/, ""))}"]`);
+  if (gathered) name = gathered.name;
   const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
   if (!slot) return false;
   slot.textContent = message;
@@ -317,6 +342,29 @@ function followLive(container) {
   window.addEventListener("pagehide", () => stream.close());
 }
 
+// The storefront's currency picker: an open cart moves to the new currency with the
+// visitor (refused, and the picker put back, when one of its lines is not sold in it), and
+// the pages show prices in it from then on.
+async function switchCurrency(select) {
+  const error = select.parentElement.querySelector("[data-currency-error]");
+  error.textContent = "";
+  const cartId = readCookie(CART_COOKIE);
+  try {
+    if (cartId) await api("PATCH", `/v1/carts/${encodeURIComponent(cartId)}`, { currency: select.value });
+  } catch (problem) {
+    // A cart that is gone or already checked out does not hold the visitor back.
+    if (problem.status !== 404 && problem.status !== 409) {
+      error.textContent = problem.problem.code === "not_sold_in_currency"
+        ? `Your cart holds an item that is not sold in ${select.value}. Remove it to switch.`
+        : problem.message;
+      select.value = select.querySelector("option[selected]").value;
+      return;
+    }
+  }
+  writeCookie("backroom_currency", select.value, 60 * 60 * 24 * 365);
+  location.reload();
+}
+
 async function logout() {
   try {
     await api("POST", "/v1/auth/logout");
@@ -340,6 +388,10 @@ document.addEventListener("click", (event) => {
 // A control with `data-autosubmit="BUTTON"` presses that button when it changes (the
 // checkout's shipping options recalculate the cart at once).
 document.addEventListener("change", (event) => {
+  if (event.target.matches("[data-currency-switch]")) {
+    switchCurrency(event.target);
+    return;
+  }
   const id = event.target.dataset && event.target.dataset.autosubmit;
   const button = id && document.getElementById(id);
   if (button) button.form.requestSubmit(button);

@@ -66,7 +66,13 @@ impl Response {
     /// Asserts a 422 `validation_failed` problem naming `field` in its `errors`.
     #[track_caller]
     pub fn assert_field_error(&self, field: &str) {
-        self.assert_problem(422, "validation_failed");
+        self.assert_error_on("validation_failed", field);
+    }
+
+    /// Asserts a 422 problem with `code` whose `errors` name `field`.
+    #[track_caller]
+    pub fn assert_error_on(&self, code: &str, field: &str) {
+        self.assert_problem(422, code);
         let errors = self.body["errors"]
             .as_array()
             .unwrap_or_else(|| panic!("`errors` array in {}", self.text));
