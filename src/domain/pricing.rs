@@ -345,8 +345,13 @@ struct TaxLedger {
 
 impl TaxLedger {
     /// Charges the tax of `tax_class` on `base` (net, or gross when prices include tax)
-    /// and returns it: zero where no rate applies.
+    /// and returns it: zero where no rate applies. A rate shows in the tax lines once it
+    /// applies to an amount, even at 0 % (a receipt lists a zero rate), but not to free
+    /// shipping, which nothing was taxed on.
     fn charge(&mut self, context: &PricingContext, tax_class: &str, base: Money) -> Result<Money, MoneyError> {
+        if base.amount == 0 {
+            return Ok(base);
+        }
         let Some(rate) = context
             .destination
             .as_ref()

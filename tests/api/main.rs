@@ -24,6 +24,7 @@ mod ops;
 mod orders;
 mod password_reset;
 mod pricing;
+mod pricing_properties;
 mod properties;
 mod security;
 mod shipping;
