@@ -397,7 +397,9 @@ struct ShippingPage {
     shell: Shell,
     shop: view::ShopView,
     options: Vec<view::ShippingOptionRow>,
+    new_option: view::ShippingOptionForm,
     rates: Vec<view::TaxRateRow>,
+    new_rate: view::TaxRateRow,
 }
 
 /// The shop's settings, shipping options and tax rates, each changed through the API.
@@ -410,6 +412,8 @@ pub async fn shipping(State(state): State<AppState>, StaffVisitor(visitor): Staf
         shell: Shell::admin("Shipping and tax", &visitor),
         shop: view::ShopView::from(&shop_settings),
         options: options.data.iter().map(view::ShippingOptionRow::from).collect(),
+        new_option: view::ShippingOptionForm::blank(&shop_settings),
         rates: rates.data.iter().map(view::TaxRateRow::from).collect(),
+        new_rate: view::TaxRateRow::blank(),
     })
 }

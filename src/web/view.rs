@@ -475,8 +475,8 @@ pub struct ShopView {
     pub currencies: String,
     pub default_currency: String,
     pub prices_include_tax: bool,
-    /// Decimals of the default currency, for amounts typed in it.
-    pub decimals: u32,
+    /// Every currency it sells in with its decimals, for pickers whose amounts follow them.
+    pub currency_choices: Vec<(String, u32)>,
 }
 
 impl From<&Shop> for ShopView {
@@ -491,18 +491,50 @@ impl From<&Shop> for ShopView {
                 .join(", "),
             default_currency: shop.default_currency.as_str().to_owned(),
             prices_include_tax: shop.prices_include_tax,
-            decimals: decimals(shop.default_currency),
+            currency_choices: shop
+                .currencies
+                .iter()
+                .map(|currency| (currency.to_string(), decimals(*currency)))
+                .collect(),
         }
     }
 }
 
-/// A shipping option in the dashboard's table.
+/// A shipping option in the dashboard's table, with its edit form.
 pub struct ShippingOptionRow {
     pub id: String,
     pub name: String,
     pub countries: String,
     pub rate: String,
     pub free_over: String,
+    pub form: ShippingOptionForm,
+}
+
+/// The values of a shipping option's form: amounts as decimals, weight tiers one per line
+/// as `grams: price`.
+pub struct ShippingOptionForm {
+    pub name: String,
+    pub currency: String,
+    pub countries: String,
+    pub by_weight: bool,
+    pub flat_amount: String,
+    pub tiers: String,
+    pub free_over: String,
+}
+
+impl ShippingOptionForm {
+    /// The empty form of a new option, in the shop's default currency.
+    pub fn blank(shop: &Shop) -> ShippingOptionForm {
+        ShippingOptionForm {
+            name: String::new(),
+            currency: shop.default_currency.to_string(),
+            countries: String::new(),
+            by_weight: false,
+            flat_amount: String::new(),
+            tiers: String::new(),
+            free_over: String::new(),
+        }
+    }
 }
 
 impl From<&ShippingOption> for ShippingOptionRow {
@@ -525,17 +557,63 @@ impl From<&ShippingOption> for ShippingOptionRow {
                     .join("; "),
             },
             free_over: option.free_over.map(amount).unwrap_or_default(),
+            form: ShippingOptionForm::from(option),
         }
     }
 }
 
-/// A tax rate in the dashboard's table.
+impl From<&ShippingOption> for ShippingOptionForm {
+    fn from(option: &ShippingOption) -> Self {
+        let amount = |minor| decimal(Money::new(minor, option.currency));
+        let (flat_amount, tiers) = match &option.rate {
+            ShippingRate::Flat { amount: flat } => (amount(*flat), String::new()),
+            ShippingRate::Weight { tiers } => (
+                String::new(),
+                tiers
+                    .iter()
+                    .map(|tier| format!("{}: {}", tier.up_to_grams, amount(tier.amount)))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+        };
+        ShippingOptionForm {
+            name: option.name.clone(),
+            currency: option.currency.to_string(),
+            countries: option.countries.join(", "),
+            by_weight: matches!(option.rate, ShippingRate::Weight { .. }),
+            flat_amount,
+            tiers,
+            free_over: option.free_over.map(amount).unwrap_or_default(),
+        }
+    }
+}
+
+/// A tax rate in the dashboard's table, with its edit form's values.
 pub struct TaxRateRow {
     pub id: String,
     pub name: String,
     pub place: String,
     pub tax_class: String,
     pub percent: String,
+    pub country: String,
+    pub region: String,
+    pub rate_bps_text: String,
+}
+
+impl TaxRateRow {
+    /// The empty form of a new rate.
+    pub fn blank() -> TaxRateRow {
+        TaxRateRow {
+            id: String::new(),
+            name: String::new(),
+            place: String::new(),
+            tax_class: String::new(),
+            percent: String::new(),
+            country: String::new(),
+            region: String::new(),
+            rate_bps_text: String::new(),
+        }
+    }
 }
 
 impl From<&TaxRate> for TaxRateRow {
@@ -546,6 +624,9 @@ impl From<&TaxRate> for TaxRateRow {
             place: rate.region.clone().unwrap_or_else(|| rate.country.clone()),
             tax_class: rate.tax_class.clone(),
             percent: format!("{}.{:02} %", rate.rate_bps / 100, rate.rate_bps % 100),
+            country: rate.country.clone(),
+            region: rate.region.clone().unwrap_or_default(),
+            rate_bps_text: rate.rate_bps.to_string(),
         }
     }
 }

@@ -376,7 +376,7 @@ test("staff set up shipping and tax; a purchase in a shop whose prices exclude t
 
   await staff.getByLabel("Name", { exact: true }).nth(1).fill("Post Austria");
   await staff.getByLabel(/^Countries/).fill("AT");
-  await staff.getByLabel("Price", { exact: true }).fill("5.00");
+  await staff.getByLabel("Amount", { exact: true }).fill("5.00");
   await submitAndReload(staff, "Add the option");
   await staff.getByRole("cell", { name: "Post Austria", exact: true }).waitFor();
   await checkAccessibility(staff, "shipping and tax");
@@ -388,6 +388,27 @@ test("staff set up shipping and tax; a purchase in a shop whose prices exclude t
   await buyWithShippingAndTax("Includes USt 20 %");
   await staff.getByLabel("Prices include tax").uncheck();
   await submitAndReload(staff, "Save the shop");
+
+  // Both are edited in place: the option priced by weight (a bad tier refused on its
+  // line), the rate lowered.
+  await staff.locator("summary", { hasText: "Post Austria" }).click();
+  const option = staff.locator("details[open] form");
+  await option.getByLabel("Price", { exact: true }).selectOption("weight");
+  await option.getByLabel(/^Weight tiers/).fill("1000: 6\n20000: lots");
+  await option.getByRole("button", { name: "Save" }).click();
+  await option.getByText(/one tier per line/).waitFor(LIVE);
+  await option.getByLabel(/^Weight tiers/).fill("1000: 6\n500: 12");
+  await option.getByRole("button", { name: "Save" }).click();
+  await option.locator("#" + (await option.getByLabel(/^Weight tiers/).getAttribute("id")) + "-error")
+    .filter({ hasText: /^Line 2: / }).waitFor(LIVE);
+  await option.getByLabel(/^Weight tiers/).fill("1000: 6\n20000: 12");
+  await submitAndReload(staff, "Save Post Austria");
+  await staff.getByRole("cell", { name: "€6.00 up to 1000 g; €12.00 up to 20000 g" }).waitFor();
+  await staff.locator("summary", { hasText: "USt 20 %" }).click();
+  await staff.locator("details[open]").getByLabel(/^Rate in basis points/).fill("1000");
+  await submitAndReload(staff, "Save USt 20 %");
+  await staff.getByRole("cell", { name: "10.00 %" }).waitFor();
+  await checkAccessibility(staff, "shipping and tax, editing");
   assertNoProblems(staff);
 });
 
@@ -429,7 +450,7 @@ test("every page was checked with axe", () => {
   const expected = [
     "storefront", "product", "cart and checkout", "order", "register", "account", "sign-in",
     "staff sign-in", "dashboard", "staff order", "products", "new product", "edit product", "customers",
-    "checkout with shipping and tax", "shipping and tax", "prices in dollars",
+    "checkout with shipping and tax", "shipping and tax", "shipping and tax, editing", "prices in dollars",
   ];
   assert.deepEqual(expected.filter((name) => !checkedPages.has(name)), []);
 });

@@ -89,8 +89,37 @@ function getPath(target, path) {
   return path.split(".").reduce((node, key) => (node === undefined ? undefined : node[key]), target);
 }
 
+// Digits after the decimal point of an amount field: its own `data-decimals`, or those of
+// the option chosen in the field its `data-decimals-from` names (a currency picker).
+function decimalsOf(form, field) {
+  const from = field.dataset.decimalsFrom && form.elements[field.dataset.decimalsFrom];
+  const source = from && from.selectedOptions ? from.selectedOptions[0] : field;
+  return Number((source && source.dataset.decimals) ?? 2);
+}
+
+// "1000: 4.90" lines as weight tiers `[{up_to_grams, amount}]`; null when a line is not so.
+function weightTiers(text, decimals) {
+  const tiers = [];
+  for (const line of text.split("\n").map((l) => l.trim()).filter((l) => l !== "")) {
+    const match = /^(\d+)\s*(?:g)?\s*[:=]\s*(.+)$/.exec(line);
+    const amount = match && minorUnits(match[2], decimals);
+    if (amount === null || amount === undefined) return null;
+    tiers.push({ up_to_grams: Number(match[1]), amount });
+  }
+  return tiers;
+}
+
+// A field shown only while another field has a value: `data-when="NAME=VALUE"`.
+function applies(form, node) {
+  if (!node || !node.dataset.when) return true;
+  const [name, value] = node.dataset.when.split("=");
+  return !form.elements[name] || form.elements[name].value === value;
+}
+
 // The form's fields as the JSON body the API expects: dotted names nest, `data-type`
-// converts, optional fields left empty are left out. Bad numbers become field errors.
+// converts, optional fields left empty are left out (`data-null`: sent as null, which
+// clears them). Fields under a `data-when` that does not hold are left out. Bad numbers
+// become field errors.
 // `data-type="price"` fields named `LIST.CODE` gather into LIST as `{amount, currency}`,
 // the empty ones left out (not sold in CODE); each remembers its place in LIST
 // (`data-sent-as`) so that the API's errors find it.
@@ -99,6 +128,7 @@ function formBody(form) {
   const errors = {};
   for (const field of form.elements) {
     if (!field.name || field.disabled || field.type === "submit" || field.type === "button") continue;
+    if (!applies(form, field.closest("[data-when]"))) continue;
     const type = field.dataset.type;
     if (type === "price") {
       const listPath = field.name.slice(0, field.name.lastIndexOf("."));
@@ -106,7 +136,7 @@ function formBody(form) {
       delete field.dataset.sentAs;
       const raw = field.value.trim();
       if (raw === "") continue;
-      const amount = minorUnits(raw, Number(field.dataset.decimals ?? 2));
+      const amount = minorUnits(raw, decimalsOf(form, field));
       if (amount === null) {
         errors[field.name] = "Enter an amount such as 12.50, or leave it empty.";
         continue;
@@ -129,6 +159,10 @@ function formBody(form) {
     // Passwords are sent as typed: the server compares them byte for byte.
     const raw = field.type === "password" ? field.value : field.value.trim();
     if (raw === "" && field.hasAttribute("data-optional")) continue;
+    if (raw === "" && field.hasAttribute("data-null")) {
+      setPath(body, field.name, null);
+      continue;
+    }
     let value = raw;
     if (type === "int") {
       value = /^-?\d+$/.test(raw) ? Number(raw) : null;
@@ -136,9 +170,12 @@ function formBody(form) {
     } else if (type === "csv") {
       value = raw === "" ? [] : raw.split(",").map((item) => item.trim()).filter((item) => item !== "");
     } else if (type === "minor") {
-      const decimals = Number(field.dataset.decimals ?? 2);
+      const decimals = decimalsOf(form, field);
       value = minorUnits(raw, decimals);
       if (value === null) errors[field.name] = decimals > 0 ? "Enter an amount such as 12.50." : "Enter a whole amount.";
+    } else if (type === "tiers") {
+      value = weightTiers(field.value, decimalsOf(form, field));
+      if (value === null) errors[field.name] = "Write one tier per line: grams, a colon, the price (1000: 4.90).";
     }
     setPath(body, field.name, value);
   }
@@ -157,9 +194,17 @@ function showFieldError(form, field, message) {
   let name = field.replace(/\[(\d+)\]/g, ".$1");
   const gathered = form.querySelector(`[data-sent-as="${CSS.escape(name.replace(/\.(amount|currency)$/, ""))}"]`);
   if (gathered) name = gathered.name;
-  const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
+  // An error inside a field's value (`rate.tiers.1.amount`) goes to that field, saying where.
+  let slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
+  let within = "";
+  while (!slot && name.includes(".")) {
+    within = name.slice(name.lastIndexOf(".") + 1) + (within ? `.${within}` : "");
+    name = name.slice(0, name.lastIndexOf("."));
+    slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
+  }
   if (!slot) return false;
-  slot.textContent = message;
+  const line = /^(\d+)/.exec(within);
+  slot.textContent = line ? `Line ${Number(line[1]) + 1}: ${message}` : message;
   const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
   if (input) input.setAttribute("aria-invalid", "true");
   return true;
@@ -387,7 +432,15 @@ document.addEventListener("click", (event) => {
 
 // A control with `data-autosubmit="BUTTON"` presses that button when it changes (the
 // checkout's shipping options recalculate the cart at once).
+// Shows the fields whose `data-when` holds for the form as it is now.
+function showApplicable(form) {
+  form.querySelectorAll("[data-when]").forEach((node) => {
+    node.hidden = !applies(form, node);
+  });
+}
+
 document.addEventListener("change", (event) => {
+  if (event.target.matches("[data-switch]")) showApplicable(event.target.form);
   if (event.target.matches("[data-currency-switch]")) {
     switchCurrency(event.target);
     return;
@@ -399,6 +452,7 @@ document.addEventListener("change", (event) => {
 
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-live]").forEach(followLive);
+  document.querySelectorAll("form").forEach(showApplicable);
   const cartForm = document.querySelector("form[data-add-to-cart]");
   if (cartForm) {
     cartForm.addEventListener("change", (event) => {
