@@ -57,6 +57,9 @@ pub struct Cart {
     pub unsellable: Vec<String>,
     /// Ids of lines no longer sold in the cart's currency: checkout refuses them.
     pub not_sold: Vec<String>,
+    /// The cart's codes that pricing did not apply (no longer valid, or the cart no longer
+    /// qualifies): checkout refuses them.
+    pub codes_not_applied: Vec<String>,
     /// Lines whose price changed since the customer last saw the cart: checkout refuses
     /// them once, with the new prices.
     pub changed_prices: Vec<PriceChange>,
@@ -319,6 +322,42 @@ pub async fn set_quantity(
     Ok(cart)
 }
 
+/// Puts a discount code on the cart (contract: `POST /v1/carts/{id}/discount-codes`).
+///
+/// # Errors
+/// `DiscountInvalid` with the reason the code cannot go on this cart; nothing is written.
+#[tracing::instrument(skip(db, caller))]
+pub async fn apply_code(db: &Store, caller: &Principal, cart_id: &str, code: &str) -> DomainResult<Cart> {
+    let mut tx = db.write().await?;
+    let row = open_cart_for_edit(&mut tx, caller, cart_id).await?;
+    let before = load_cart(&mut tx, caller, cart_id).await?;
+    let held = super::discounts::offered_to_cart(&mut tx, cart_id, before.currency).await?;
+    let customer = super::discounts::customer_key(
+        row.customer_id.as_deref().or(caller.customer_id()),
+        row.email.as_deref(),
+    );
+    let discount =
+        super::discounts::find_usable_code(&mut tx, code, before.currency, &held, customer.as_deref()).await?;
+    super::discounts::add_to_cart(&mut tx, cart_id, &discount.id).await?;
+    store::acknowledge_prices(&mut tx, cart_id).await?;
+    let cart = load_cart(&mut tx, caller, cart_id).await?;
+    // Dropping the transaction takes the code back off.
+    super::discounts::check_applies(&discount, &cart.pricing)?;
+    tx.commit().await?;
+    Ok(cart)
+}
+
+/// Takes a discount code off the cart; `NotFound` when the cart does not hold it.
+pub async fn remove_code(db: &Store, caller: &Principal, cart_id: &str, code: &str) -> DomainResult<Cart> {
+    let mut tx = db.write().await?;
+    open_cart_for_edit(&mut tx, caller, cart_id).await?;
+    super::discounts::remove_from_cart(&mut tx, cart_id, code).await?;
+    store::acknowledge_prices(&mut tx, cart_id).await?;
+    let cart = load_cart(&mut tx, caller, cart_id).await?;
+    tx.commit().await?;
+    Ok(cart)
+}
+
 pub async fn remove_item(db: &Store, caller: &Principal, cart_id: &str, item_id: &str) -> DomainResult<Cart> {
     set_quantity(db, caller, cart_id, item_id, 0).await
 }
@@ -366,13 +405,23 @@ async fn price(conn: &mut Conn, row: CartRow, lines: Vec<CartLineRow>) -> Domain
             .filter(|option| option.serves(currency, destination.as_ref().map(|d| d.country.as_str()))),
         None => None,
     };
+    let discounts = super::discounts::offered_to_cart(conn, &row.id, currency).await?;
+    let categories = if discounts.iter().any(|discount| !discount.category_ids.is_empty()) {
+        store::list_line_categories(conn, &row.id).await?
+    } else {
+        Vec::new()
+    };
+    let codes = super::discounts::cart_codes(conn, &row.id).await?;
     let context = PricingContext {
         prices_include_tax: shop.prices_include_tax,
         shipping: chosen,
         destination,
         tax_rates,
+        discounts,
     };
-    assemble(row, lines, currency, address, context)
+    let mut cart = assemble(row, lines, &categories, currency, address, context)?;
+    cart.codes_not_applied = super::discounts::codes_not_applied(&codes, &cart.pricing);
+    Ok(cart)
 }
 
 /// The cart, open and locked for this transaction's edit (its version bumped). Read again
@@ -408,6 +457,7 @@ fn check_quantity(quantity: i64, min: i64) -> DomainResult<()> {
 fn assemble(
     row: CartRow,
     lines: Vec<CartLineRow>,
+    categories: &[(String, String)],
     currency: Currency,
     shipping_address: Option<Address>,
     mut context: PricingContext,
@@ -448,6 +498,12 @@ fn assemble(
             unit_price: Money::new(line.price_amount.or(line.seen_price_amount).unwrap_or(0), currency),
             weight_grams: line.weight_grams,
             tax_class: line.tax_class,
+            category_ids: categories
+                .iter()
+                .filter(|(product, _)| *product == line.product_id)
+                .map(|(_, category)| category.clone())
+                .collect(),
+            product_id: line.product_id,
         })
         .collect();
     let pricing = match price_cart(currency, to_price.clone(), &context) {
@@ -469,6 +525,7 @@ fn assemble(
         pricing,
         unsellable,
         not_sold,
+        codes_not_applied: Vec::new(),
         changed_prices,
         version: row.version,
         order_id: row.order_id,

@@ -18,7 +18,7 @@ use super::payments::{CaptureOutcome, Payments, ProviderError};
 use super::pricing::{LineToPrice, PricedCart, PricingContext, STANDARD_TAX_CLASS, price_cart};
 use super::time::Timestamp;
 use super::validate::{self, Address, Checks};
-use super::{DomainError, DomainResult, Principal, accounts, ids, shipping};
+use super::{DomainError, DomainResult, Principal, accounts, discounts, ids, shipping};
 use crate::faults::{self, FaultPoint};
 use crate::store::carts as cart_store;
 use crate::store::orders::{self as order_store, OrderItemRow, OrderRow};
@@ -217,6 +217,16 @@ async fn reserve(
             currency: cart.currency.to_string(),
         });
     }
+    if !cart.codes_not_applied.is_empty() {
+        // The customer expects these discounts: refused rather than charged without them,
+        // and taken off the cart so that the next checkout goes through.
+        discounts::drop_codes(&mut tx, cart_id, &cart.codes_not_applied).await?;
+        cart_store::set_cart_status(&mut tx, cart_id, checking_out, open, None, now.0).await?;
+        tx.commit().await?;
+        return Err(DomainError::DiscountUnavailable {
+            codes: cart.codes_not_applied,
+        });
+    }
 
     let lines: Vec<(String, i64)> = priced
         .lines
@@ -228,16 +238,29 @@ async fn reserve(
         metrics::counter!("backroom_checkouts_total", "outcome" => "out_of_stock").increment(1);
         return Err(DomainError::OutOfStock(shortages));
     }
+    let payment_id = ids::new_id("pay");
+    // A guest cart checked out by a signed-in customer becomes that customer's order;
+    // without this the order would have neither an owner nor a guest token.
+    let customer_id = cart
+        .customer_id
+        .clone()
+        .or_else(|| caller.customer_id().map(str::to_owned));
+    let customer_key = discounts::customer_key(customer_id.as_deref(), Some(&email)).unwrap_or_default();
+    if let Err(unavailable) = discounts::take_uses(&mut tx, priced, &payment_id, &customer_key).await? {
+        // Dropping the transaction releases the stock reserved above; the codes come off
+        // the cart in a transaction of their own.
+        drop(tx);
+        let mut tx = db.write().await?;
+        discounts::drop_codes(&mut tx, cart_id, &unavailable).await?;
+        tx.commit().await?;
+        metrics::counter!("backroom_checkouts_total", "outcome" => "discount_unavailable").increment(1);
+        return Err(DomainError::DiscountUnavailable { codes: unavailable });
+    }
 
     let attempt = PaymentRow {
-        id: ids::new_id("pay"),
+        id: payment_id,
         cart_id: cart.id.clone(),
-        // A guest cart checked out by a signed-in customer becomes that customer's order;
-        // without this the order would have neither an owner nor a guest token.
-        customer_id: cart
-            .customer_id
-            .clone()
-            .or_else(|| caller.customer_id().map(str::to_owned)),
+        customer_id,
         email,
         currency: cart.currency.to_string(),
         amount: priced.totals.total.amount,
@@ -418,6 +441,8 @@ async fn place_order(
             .map_err(|error| DomainError::Internal(error.to_string()))?,
         tax_lines: serde_json::to_string(&priced.tax_lines)
             .map_err(|error| DomainError::Internal(error.to_string()))?,
+        discounts: serde_json::to_string(&priced.discounts)
+            .map_err(|error| DomainError::Internal(error.to_string()))?,
         prices_include_tax: priced.prices_include_tax,
         created_at: now,
         updated_at: now,
@@ -443,6 +468,7 @@ async fn place_order(
         order_store::insert_order_item(tx, &item).await?;
     }
     inventory::move_lines(tx, &stock_lines(lines), StockMove::Sell).await?;
+    discounts::keep_for_order(tx, &attempt.id, &order.id).await?;
     store::set_payment_order(tx, &attempt.id, &order.id).await?;
     cart_store::set_cart_status(
         tx,
@@ -460,6 +486,7 @@ async fn place_order(
 /// Failure: the reservation is released and the cart opens again for another card.
 async fn release(tx: &mut Conn, attempt: &PaymentRow, lines: &[PaymentLineRow], now: i64) -> DomainResult<()> {
     inventory::move_lines(tx, &stock_lines(lines), StockMove::Release).await?;
+    discounts::give_back(tx, &attempt.id).await?;
     cart_store::set_cart_status(
         tx,
         &attempt.cart_id,
@@ -491,6 +518,8 @@ fn frozen_pricing(attempt: &PaymentRow, lines: &[PaymentLineRow]) -> DomainResul
             unit_price: Money::new(line.unit_price_amount, currency),
             weight_grams: 0,
             tax_class: STANDARD_TAX_CLASS.to_owned(),
+            product_id: String::new(),
+            category_ids: Vec::new(),
         })
         .collect();
     price_cart(currency, to_price, &PricingContext::default()).map_err(|error| DomainError::Internal(error.to_string()))

@@ -9,6 +9,7 @@ pub mod carts;
 pub mod catalog;
 pub mod checkout;
 pub mod countries;
+pub mod discounts;
 pub mod events;
 pub mod idempotency;
 pub mod ids;
@@ -72,6 +73,13 @@ pub enum DomainError {
     /// A variant has no price in the cart's currency (`field` names it).
     #[error("this is not sold in {currency}")]
     NotSoldInCurrency { field: String, currency: String },
+    /// A code that cannot go on the cart, and why.
+    #[error("{}", reason.message())]
+    DiscountInvalid { reason: discounts::InvalidReason },
+    /// Checkout found discounts on the cart it could not use (no use left, or no longer
+    /// valid); nothing was charged, and the codes are off the cart.
+    #[error("these discounts can no longer be used: {}; check out again without them", codes.join(", "))]
+    DiscountUnavailable { codes: Vec<String> },
     #[error("the payment was declined")]
     PaymentDeclined { decline_code: String },
     #[error("the payment provider failed: {0}")]

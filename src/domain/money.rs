@@ -34,6 +34,14 @@ impl Currency {
         bytes.iter().all(u8::is_ascii_uppercase).then_some(Currency(bytes))
     }
 
+    /// Digits after the decimal point in its amounts (ISO 4217 minor units).
+    pub fn decimals(self) -> u32 {
+        match self.as_str() {
+            "JPY" | "KRW" | "ISK" | "CLP" | "VND" | "UGX" | "XAF" | "XOF" => 0,
+            _ => 2,
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         // Only ASCII upper-case letters are ever stored, so this cannot fail.
         std::str::from_utf8(&self.0).unwrap_or("XXX")

@@ -550,6 +550,8 @@ fn assemble(row: OrderRow, items: Vec<OrderItemRow>) -> DomainResult<Order> {
                 .transpose()?,
             tax_lines: serde_json::from_str(&row.tax_lines)
                 .map_err(|_| super::catalog::corrupt("order tax lines", &row.tax_lines))?,
+            discounts: serde_json::from_str(&row.discounts)
+                .map_err(|_| super::catalog::corrupt("order discounts", &row.discounts))?,
             prices_include_tax: row.prices_include_tax,
             // Not kept on orders: only carts are priced for shipping by it.
             weight_grams: 0,

@@ -16,6 +16,12 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(seconds.saturating_mul(1_000_000)))
     }
 
+    /// An RFC 3339 time with its offset, such as `2026-12-24T18:00:00+01:00`.
+    pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+        let moment = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+        i64::try_from(moment.unix_timestamp_nanos() / 1_000).ok().map(Timestamp)
+    }
+
     pub fn to_rfc3339(self) -> String {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000)
             .ok()
@@ -33,5 +39,10 @@ mod tests {
         assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00Z");
         assert_eq!(Timestamp(1_500_000).to_rfc3339(), "1970-01-01T00:00:01.5Z");
         assert!(Timestamp::now().to_rfc3339().ends_with('Z'));
+        assert_eq!(
+            Timestamp::parse_rfc3339("1970-01-01T01:00:01.5+01:00"),
+            Some(Timestamp(1_500_000))
+        );
+        assert_eq!(Timestamp::parse_rfc3339("tomorrow"), None);
     }
 }

@@ -9,7 +9,7 @@ use super::extract::{ApiJson, ApiPath, Caller, OptionalJson};
 use super::idempotency::IDEMPOTENCY_KEY;
 use super::orders::OrderDto;
 use super::problem::{ApiResult, Problem};
-use super::shapes::{AddressDto, DiscountDto, LineDto, MoneyDto, ShippingChoiceDto, TaxLineDto, nullable, time};
+use super::shapes::{AddressDto, AppliedDiscountDto, LineDto, MoneyDto, ShippingChoiceDto, TaxLineDto, nullable, time};
 use super::{AppState, Created, Json};
 use crate::domain::carts;
 use crate::domain::carts::{Cart, CartDetails};
@@ -29,6 +29,49 @@ pub fn router() -> Router<AppState> {
             patch(set_quantity).delete(remove_item),
         )
         .route("/v1/carts/{id}/checkout", post(checkout))
+        .route("/v1/carts/{id}/discount-codes", post(apply_code))
+        .route(
+            "/v1/carts/{id}/discount-codes/{code}",
+            axum::routing::delete(remove_code),
+        )
+}
+
+/// Puts a discount code on the cart (case does not count). A code that cannot go on it is
+/// 422 `discount_invalid` with its `reason`; nothing changes.
+#[utoipa::path(post, path = "/v1/carts/{id}/discount-codes", tag = "carts", params(("id" = String, Path)),
+    request_body = ApplyCodeRequest,
+    responses((status = 200, body = CartDto), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem, description = "`discount_invalid` with a `reason`, or a bad body")))]
+pub async fn apply_code(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ApplyCodeRequest>,
+) -> ApiResult<Json<CartDto>> {
+    Ok(Json(
+        carts::apply_code(&state.store, &caller, &id, &body.code).await?.into(),
+    ))
+}
+
+/// Takes a discount code off the cart.
+#[utoipa::path(delete, path = "/v1/carts/{id}/discount-codes/{code}", tag = "carts",
+    params(("id" = String, Path), ("code" = String, Path)),
+    responses((status = 200, body = CartDto), (status = 404, body = Problem, description = "no such cart, or it does not hold the code"),
+              (status = 409, body = Problem)))]
+pub async fn remove_code(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((id, code)): ApiPath<(String, String)>,
+) -> ApiResult<Json<CartDto>> {
+    Ok(Json(
+        carts::remove_code(&state.store, &caller, &id, &code).await?.into(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyCodeRequest {
+    pub code: String,
 }
 
 /// Creates a cart: the caller's with a customer token, else a guest cart reachable by its id.
@@ -242,7 +285,7 @@ pub struct CartDto {
     /// The chosen option while it serves the cart, priced for it.
     pub shipping_option: Option<ShippingChoiceDto>,
     pub items: Vec<LineDto>,
-    pub discounts: Vec<DiscountDto>,
+    pub discounts: Vec<AppliedDiscountDto>,
     /// One entry per tax rate, items and shipping together; they add up to `tax_total`.
     pub tax_lines: Vec<TaxLineDto>,
     pub subtotal: MoneyDto,
@@ -275,7 +318,7 @@ impl From<Cart> for CartDto {
             shipping_address: cart.shipping_address.map(Into::into),
             shipping_option: cart.pricing.shipping.map(Into::into),
             items: cart.pricing.lines.into_iter().map(Into::into).collect(),
-            discounts: Vec::new(),
+            discounts: cart.pricing.discounts.into_iter().map(Into::into).collect(),
             tax_lines: cart.pricing.tax_lines.into_iter().map(Into::into).collect(),
             subtotal: subtotal.into(),
             discount_total: discount_total.into(),

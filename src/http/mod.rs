@@ -9,6 +9,7 @@ mod admin_orders;
 mod auth;
 mod carts;
 mod catalog;
+mod discounts;
 pub mod extract;
 mod idempotency;
 mod middleware;
@@ -106,6 +107,7 @@ pub fn routes() -> Router<AppState> {
         .merge(shop::router())
         .merge(shipping_options::router())
         .merge(tax_rates::router())
+        .merge(discounts::router())
 }
 
 /// The API's live streams, which last as long as their clients wish.

@@ -4,7 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    access, admin_catalog, admin_orders, auth, carts, catalog, ops, orders, shipping_options, shop, tax_rates,
+    access, admin_catalog, admin_orders, auth, carts, catalog, discounts, ops, orders, shipping_options, shop,
+    tax_rates,
 };
 
 #[derive(OpenApi)]
@@ -22,6 +23,7 @@ use super::{
         auth::request_password_reset, auth::confirm_password_reset,
         catalog::list_products, catalog::get_product, catalog::list_categories,
         carts::create_cart, carts::get_cart, carts::update_cart, carts::shipping_options, carts::add_item, carts::set_quantity, carts::remove_item, carts::checkout,
+        carts::apply_code, carts::remove_code,
         orders::list_orders, orders::get_order, orders::order_events,
         admin_catalog::create_product, admin_catalog::list_products, admin_catalog::get_product, admin_catalog::update_product, admin_catalog::add_variant, admin_catalog::update_variant,
         admin_catalog::create_category, admin_catalog::adjust_inventory, admin_orders::list_orders, admin_orders::get_order, admin_orders::fulfill_order,
@@ -32,6 +34,8 @@ use super::{
         shipping_options::list_options, shipping_options::create_option, shipping_options::get_option,
         shipping_options::update_option, shipping_options::delete_option,
         tax_rates::list_rates, tax_rates::create_rate, tax_rates::get_rate, tax_rates::update_rate, tax_rates::delete_rate,
+        discounts::list_discounts, discounts::create_discount, discounts::get_discount, discounts::update_discount,
+        discounts::delete_discount,
     ),
     modifiers(&BearerAuth, &SelfDescribed, &Conventions),
     tags(

@@ -15,7 +15,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::extract::{ApiPath, ApiQuery, Caller};
 use super::problem::{ApiResult, Problem};
 use super::shapes::{
-    AddressDto, DiscountDto, LineDto, ListResponse, MoneyDto, PageQuery, ShippingChoiceDto, TaxLineDto, time,
+    AddressDto, AppliedDiscountDto, LineDto, ListResponse, MoneyDto, PageQuery, ShippingChoiceDto, TaxLineDto, time,
 };
 use super::{AppState, Json};
 use crate::app::caller::{presented_token, still_signed_in};
@@ -199,7 +199,7 @@ pub struct OrderDto {
     pub items: Vec<LineDto>,
     /// The shipping option charged, as the cart showed it.
     pub shipping_option: Option<ShippingChoiceDto>,
-    pub discounts: Vec<DiscountDto>,
+    pub discounts: Vec<AppliedDiscountDto>,
     /// One entry per tax rate, items and shipping together; they add up to `tax_total`.
     pub tax_lines: Vec<TaxLineDto>,
     pub subtotal: MoneyDto,
@@ -235,7 +235,7 @@ impl From<Order> for OrderDto {
             status: order.status.as_str().to_owned(),
             items: order.pricing.lines.into_iter().map(Into::into).collect(),
             shipping_option: order.pricing.shipping.map(Into::into),
-            discounts: Vec::new(),
+            discounts: order.pricing.discounts.into_iter().map(Into::into).collect(),
             tax_lines: order.pricing.tax_lines.into_iter().map(Into::into).collect(),
             subtotal: subtotal.into(),
             discount_total: discount_total.into(),

@@ -75,6 +75,15 @@ pub struct Problem {
     /// the cart.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lines: Option<Vec<ProblemPriceChange>>,
+    /// For `discount_invalid`: why the code cannot go on the cart (`unknown`, `expired`,
+    /// `not_started`, `inactive`, `min_subtotal`, `used_up`, `not_combinable`,
+    /// `not_applicable`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// For `discount_unavailable`: the codes checkout could not use (an automatic
+    /// discount by its description); they are off the cart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -116,6 +125,14 @@ impl ApiError {
                 "validation_failed",
                 "Validation failed",
             ),
+            E::Domain(D::DiscountInvalid { .. }) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "discount_invalid",
+                "Discount code not valid",
+            ),
+            E::Domain(D::DiscountUnavailable { .. }) => {
+                (StatusCode::CONFLICT, "discount_unavailable", "Discount unavailable")
+            }
             E::Domain(D::NotSoldInCurrency { .. }) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "not_sold_in_currency",
@@ -195,6 +212,11 @@ impl ApiError {
                 None,
                 None,
             ),
+            ApiError::Domain(DomainError::DiscountInvalid { reason }) => (
+                Some(vec![field(&FieldError::new("code", reason.message()))]),
+                None,
+                None,
+            ),
             ApiError::Domain(DomainError::OutOfStock(shortages)) => {
                 (None, Some(shortages.iter().map(shortage).collect()), None)
             }
@@ -226,6 +248,14 @@ impl ApiError {
             variants,
             decline_code,
             lines,
+            reason: match self {
+                ApiError::Domain(DomainError::DiscountInvalid { reason }) => Some(reason.as_str().to_owned()),
+                _ => None,
+            },
+            codes: match self {
+                ApiError::Domain(DomainError::DiscountUnavailable { codes }) => Some(codes.clone()),
+                _ => None,
+            },
         }
     }
 }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::domain::Page;
 use crate::domain::money::Money;
-use crate::domain::pricing::{PricedLine, PricedShipping, TaxLine};
+use crate::domain::pricing::{AppliedDiscount, PricedLine, PricedShipping, TaxLine};
 use crate::domain::time::Timestamp;
 use crate::domain::validate::Address;
 
@@ -137,14 +137,27 @@ impl From<TaxLine> for TaxLineDto {
     }
 }
 
-/// A discount applied to a cart or order (none until discounts exist).
+/// A discount applied to a cart or order: what it took off the lines, or for free
+/// shipping the shipping it waived.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = AppliedDiscount)]
-pub struct DiscountDto {
+pub struct AppliedDiscountDto {
     pub discount_id: String,
+    /// `null` for an automatic discount.
     pub code: Option<String>,
     pub description: String,
     pub amount: MoneyDto,
+}
+
+impl From<AppliedDiscount> for AppliedDiscountDto {
+    fn from(applied: AppliedDiscount) -> Self {
+        AppliedDiscountDto {
+            discount_id: applied.discount_id,
+            code: applied.code,
+            description: applied.description,
+            amount: applied.amount.into(),
+        }
+    }
 }
 
 /// A postal address; `country` is ISO 3166-1 alpha-2 (upper case).

@@ -24,6 +24,7 @@ pub struct CartRow {
 pub struct CartLineRow {
     pub id: String,
     pub variant_id: String,
+    pub product_id: String,
     pub sku: String,
     pub variant_title: String,
     pub product_title: String,
@@ -73,7 +74,7 @@ pub async fn find_cart(conn: &mut Conn, id: &str) -> StoreResult<Option<CartRow>
 pub async fn list_cart_lines(conn: &mut Conn, cart_id: &str) -> StoreResult<Vec<CartLineRow>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(concat!(
-            "SELECT ci.id, ci.variant_id, v.sku, v.title AS variant_title, p.title AS product_title,
+            "SELECT ci.id, ci.variant_id, v.product_id, v.sku, v.title AS variant_title, p.title AS product_title,
                     p.status AS product_status, ci.quantity, ",
             crate::variant_price_in!("ca.currency"),
             " AS price_amount, v.weight_grams, p.tax_class, ci.seen_price_amount
@@ -85,6 +86,22 @@ pub async fn list_cart_lines(conn: &mut Conn, cart_id: &str) -> StoreResult<Vec<
              WHERE ci.cart_id = $1
              ORDER BY ci.id"
         ))
+        .bind(cart_id)
+        .fetch_all(c)
+        .await
+    })?)
+}
+
+/// `(product, category)` of every product the cart's lines are of.
+pub async fn list_line_categories(conn: &mut Conn, cart_id: &str) -> StoreResult<Vec<(String, String)>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT DISTINCT pc.product_id, pc.category_id
+             FROM cart_items ci
+             JOIN variants v ON v.id = ci.variant_id
+             JOIN product_categories pc ON pc.product_id = v.product_id
+             WHERE ci.cart_id = $1",
+        )
         .bind(cart_id)
         .fetch_all(c)
         .await

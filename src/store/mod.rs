@@ -11,6 +11,7 @@ pub mod carts;
 pub mod catalog;
 pub mod customers;
 pub mod dialect;
+pub mod discounts;
 pub mod events;
 mod group_commit;
 pub mod idempotency;

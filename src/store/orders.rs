@@ -25,6 +25,8 @@ pub struct OrderRow {
     pub shipping_option: Option<String>,
     /// JSON `[{name, rate_bps, amount}]`.
     pub tax_lines: String,
+    /// JSON `[{discount_id, code, description, amount}]`.
+    pub discounts: String,
     pub prices_include_tax: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -61,7 +63,7 @@ macro_rules! order_select {
         "SELECT o.id, o.number, o.customer_id, o.email, o.status, o.currency, o.subtotal_amount,
                 o.discount_total_amount, o.shipping_total_amount, o.tax_total_amount, o.total_amount,
                 o.payment_id, o.shipping_address, o.tracking_number, o.guest_token_hash, o.shipping_option,
-                o.tax_lines, o.prices_include_tax, o.created_at, o.updated_at, p.status AS payment_status, p.amount AS payment_amount,
+                o.tax_lines, o.discounts, o.prices_include_tax, o.created_at, o.updated_at, p.status AS payment_status, p.amount AS payment_amount,
                 p.refunded_amount AS payment_refunded_amount
          FROM orders o JOIN payments p ON p.id = o.payment_id "
     };
@@ -146,8 +148,8 @@ pub async fn insert_order(conn: &mut Conn, row: &OrderRow) -> StoreResult<()> {
             "INSERT INTO orders (id, number, customer_id, email, status, currency, subtotal_amount, discount_total_amount,
                                  shipping_total_amount, tax_total_amount, total_amount, payment_id, shipping_address,
                                  tracking_number, guest_token_hash, shipping_option, tax_lines, prices_include_tax,
-                                 created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+                                 created_at, updated_at, discounts)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
         )
         .bind(&row.id)
         .bind(row.number)
@@ -168,7 +170,8 @@ pub async fn insert_order(conn: &mut Conn, row: &OrderRow) -> StoreResult<()> {
         .bind(&row.tax_lines)
         .bind(row.prices_include_tax)
         .bind(row.created_at)
-        .bind(row.updated_at))?;
+        .bind(row.updated_at)
+        .bind(&row.discounts))?;
     Ok(())
 }
 

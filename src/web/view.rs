@@ -11,10 +11,7 @@ use crate::domain::time::Timestamp;
 
 /// Digits after the decimal point in amounts of `currency` (ISO 4217 minor units).
 pub fn decimals(currency: Currency) -> u32 {
-    match currency.as_str() {
-        "JPY" | "KRW" | "ISK" | "CLP" | "VND" | "UGX" | "XAF" | "XOF" => 0,
-        _ => 2,
-    }
+    currency.decimals()
 }
 
 /// `€12.50`, `$3.00`, `1,200 JPY`: the symbol where one is well known, else the code.

@@ -102,6 +102,12 @@ enum Needs {
     ShippingOption,
     /// A tax rate: `{tax_rate}`.
     TaxRate,
+    /// A discount: `{discount}`.
+    Discount,
+    /// The owner's cart and a discount code that applies to it: `{cart}`, `{code}`.
+    OwnerCartAndCode,
+    /// The owner's cart holding a discount code: `{cart}`, `{code}`.
+    OwnerCartHoldingCode,
 }
 
 /// The ids one cell works on; a field is empty unless the row's `Needs` made it.
@@ -118,6 +124,8 @@ struct Fixture {
     api_key: String,
     shipping_option: String,
     tax_rate: String,
+    discount: String,
+    code: String,
 }
 
 async fn prepare(app: &TestApp, callers: &Callers, needs: Needs) -> Fixture {
@@ -172,6 +180,26 @@ async fn prepare(app: &TestApp, callers: &Callers, needs: Needs) -> Fixture {
             let body = json!({"name": "VAT", "country": "DE", "rate_bps": 1900});
             let created = app.post("/v1/admin/tax-rates", Some(admin), body).await;
             fixture.tax_rate = id_of(created.assert_status(201));
+        }
+        Needs::Discount => {
+            let body = json!({"kind": "free_shipping"});
+            let created = app.post("/v1/admin/discounts", Some(admin), body).await;
+            fixture.discount = id_of(created.assert_status(201));
+        }
+        Needs::OwnerCartAndCode | Needs::OwnerCartHoldingCode => {
+            let (_, variant) = app.published_product(admin, 1500, 5).await;
+            fixture.cart = id_of(&app.cart_with(Some(&callers.owner), &variant, 1).await);
+            fixture.code = format!("CODE{}", fixture.unique);
+            let body = json!({"code": fixture.code, "kind": "percentage", "percentage_bps": 1000});
+            app.post("/v1/admin/discounts", Some(admin), body)
+                .await
+                .assert_status(201);
+            if matches!(needs, Needs::OwnerCartHoldingCode) {
+                let path = format!("/v1/carts/{}/discount-codes", fixture.cart);
+                app.post(&path, Some(&callers.owner), json!({"code": fixture.code}))
+                    .await
+                    .assert_status(200);
+            }
         }
     }
     fixture
@@ -351,6 +379,20 @@ fn rows() -> Vec<Row> {
             method: Method::DELETE,
             path: "/v1/carts/{cart}/items/{item}",
             needs: Needs::OwnerCart,
+            body: no_body,
+            expect: [404, 200, 404, 404, 404],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/carts/{cart}/discount-codes",
+            needs: Needs::OwnerCartAndCode,
+            body: |f| Some(json!({"code": f.code})),
+            expect: [404, 200, 404, 404, 404],
+        },
+        Row {
+            method: Method::DELETE,
+            path: "/v1/carts/{cart}/discount-codes/{code}",
+            needs: Needs::OwnerCartHoldingCode,
             body: no_body,
             expect: [404, 200, 404, 404, 404],
         },
@@ -616,6 +658,42 @@ fn rows() -> Vec<Row> {
             body: no_body,
             expect: [401, 403, 403, 204, 204],
         },
+        // ---- discounts: staff with the catalog permission ----
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/discounts",
+            needs: Needs::Nothing,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/admin/discounts",
+            needs: Needs::Nothing,
+            body: |_| Some(json!({"kind": "percentage", "percentage_bps": 500})),
+            expect: [401, 403, 403, 201, 201],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/discounts/{discount}",
+            needs: Needs::Discount,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::PATCH,
+            path: "/v1/admin/discounts/{discount}",
+            needs: Needs::Discount,
+            body: |_| Some(json!({"combinable": true})),
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::DELETE,
+            path: "/v1/admin/discounts/{discount}",
+            needs: Needs::Discount,
+            body: no_body,
+            expect: [401, 403, 403, 204, 204],
+        },
     ]
 }
 
@@ -645,6 +723,8 @@ fn fill(template: &str, fixture: &Fixture) -> String {
         ("{api_key}", fixture.api_key.clone()),
         ("{shipping_option}", fixture.shipping_option.clone()),
         ("{tax_rate}", fixture.tax_rate.clone()),
+        ("{discount}", fixture.discount.clone()),
+        ("{code}", fixture.code.clone()),
     ];
     let mut path = template.to_owned();
     for (placeholder, value) in values {

@@ -14,6 +14,7 @@ mod cli;
 mod conventions;
 mod crash;
 mod currencies;
+mod discounts;
 mod durability;
 mod edge_cases;
 mod hangups;

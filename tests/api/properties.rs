@@ -216,13 +216,9 @@ fn run_properties(postgres: bool, cases: u32) {
     let mut runner = TestRunner::new(config);
     let result = runner.run(&proptest::collection::vec(operation(), 1..40), |ops| {
         runtime.block_on(async {
-            let database = if postgres {
-                TestDatabase::postgres()
-                    .await
-                    .expect("BACKROOM_TEST_POSTGRES_URL is set")
-            } else {
-                TestDatabase::sqlite()
-            };
+            let database = fresh_database(postgres)
+                .await
+                .expect("run only where the backend is configured");
             let app = TestApp::start(&database.url, backroom::server::ServerOptions::for_tests()).await;
             let outcome = tokio::spawn(async move { run_sequence(&app, &ops).await }).await;
             database.drop_database().await;

@@ -107,7 +107,7 @@ where
 
 /// A fresh database of the backend, or `None` (said on the terminal) when PostgreSQL is
 /// wanted but not configured.
-async fn fresh_database(postgres: bool) -> Option<TestDatabase> {
+pub async fn fresh_database(postgres: bool) -> Option<TestDatabase> {
     if !postgres {
         return Some(TestDatabase::sqlite());
     }

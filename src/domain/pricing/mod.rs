@@ -8,24 +8,27 @@
 //! The steps, in order (the contract's "The shop, currencies, shipping and tax"; worked
 //! examples in `docs/pricing.md`):
 //! 1. lines: `unit_price × quantity`, summed into the subtotal;
-//! 2. shipping: the chosen option's cost for the cart's weight, 0 once the subtotal less
-//!    discounts reaches its `free_over`;
-//! 3. tax, per line and for shipping, each rounded half up to minor units on its own:
-//!    added on top of net prices, or taken out of gross prices when the shop's prices
-//!    include tax;
-//! 4. `total = subtotal - discount_total + shipping_total + (prices include tax ? 0 : tax_total)`.
-//!
-//! Discounts join as one more step between 1 and 2; until then every discount is zero.
+//! 2. discounts ([`discounts`]): which apply, and what each takes off which line;
+//! 3. shipping: the chosen option's cost for the cart's weight, 0 once the subtotal less
+//!    discounts reaches its `free_over`, or with a free-shipping discount;
+//! 4. tax, per line (on what the discounts left of it) and for shipping, each rounded half
+//!    up to minor units on its own: added on top of net prices, or taken out of gross
+//!    prices when the shop's prices include tax;
+//! 5. `total = subtotal - discount_total + shipping_total + (prices include tax ? 0 : tax_total)`.
+
+mod discounts;
 
 use serde::{Deserialize, Serialize};
 
+use self::discounts::LineFacts;
+pub use self::discounts::{AppliedDiscount, DiscountEffect, DiscountToApply};
 use super::money::{Currency, Money, MoneyError};
 
 /// The tax class of products that name none, and the class shipping is taxed in.
 pub const STANDARD_TAX_CLASS: &str = "standard";
 
 /// Basis points in a whole: 10,000 bps = 100 %.
-const BPS: i64 = 10_000;
+pub(super) const BPS: i64 = 10_000;
 
 /// A line as it comes to be priced: what is bought, how many, at which unit price.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +44,9 @@ pub struct LineToPrice {
     pub weight_grams: i64,
     /// The product's tax class (`standard` unless said).
     pub tax_class: String,
+    /// Its product and the product's categories, which discounts may be limited to.
+    pub product_id: String,
+    pub category_ids: Vec<String>,
 }
 
 /// How a shipping option is priced.
@@ -161,6 +167,8 @@ pub struct PricingContext {
     pub destination: Option<Destination>,
     /// The shop's tax rates.
     pub tax_rates: Vec<TaxRate>,
+    /// The discounts offered to the cart: its codes and the automatic ones, usable now.
+    pub discounts: Vec<DiscountToApply>,
 }
 
 /// A priced line.
@@ -230,6 +238,9 @@ pub struct PricedCart {
     pub shipping: Option<PricedShipping>,
     #[serde(default)]
     pub tax_lines: Vec<TaxLine>,
+    /// The discounts that apply, in the order they were taken.
+    #[serde(default)]
+    pub discounts: Vec<AppliedDiscount>,
     #[serde(default)]
     pub prices_include_tax: bool,
     /// What the lines weigh together, for shipping priced by weight.
@@ -262,9 +273,8 @@ pub fn price_cart(
     let zero = Money::zero(currency);
     let mut subtotal = zero;
     let mut weight_grams = 0i64;
-    let mut priced = Vec::with_capacity(lines.len());
-    let mut taxes = TaxLedger::default();
-    for line in lines {
+    let mut line_totals = Vec::with_capacity(lines.len());
+    for line in &lines {
         if line.unit_price.currency != currency {
             return Err(MoneyError::CurrencyMismatch(line.unit_price.currency, currency).into());
         }
@@ -275,8 +285,33 @@ pub fn price_cart(
             .checked_mul(line.quantity)
             .and_then(|weight| weight_grams.checked_add(weight))
             .ok_or(MoneyError::Overflow)?;
-        let discount_total = zero;
-        let taxable = line_total.checked_sub(discount_total)?;
+        line_totals.push(line_total);
+    }
+
+    // What free shipping would save, to weigh it against other discounts.
+    let shipping_before_discounts = context
+        .shipping
+        .as_ref()
+        .and_then(|option| option.cost(weight_grams, subtotal.amount))
+        .map_or(0, |cost| cost.amount);
+    let facts: Vec<LineFacts> = lines
+        .iter()
+        .zip(&line_totals)
+        .map(|(line, total)| LineFacts {
+            total: total.amount,
+            product_id: &line.product_id,
+            category_ids: &line.category_ids,
+        })
+        .collect();
+    let discounted = discounts::discount(&context.discounts, &facts, subtotal.amount, shipping_before_discounts)?;
+
+    let mut taxes = TaxLedger::default();
+    let mut priced = Vec::with_capacity(lines.len());
+    let mut discount_total = zero;
+    for ((line, line_total), taken) in lines.into_iter().zip(line_totals).zip(&discounted.per_line) {
+        let line_discount = Money::new(*taken, currency);
+        discount_total = discount_total.checked_add(line_discount)?;
+        let taxable = line_total.checked_sub(line_discount)?;
         let tax_total = taxes.charge(context, &line.tax_class, taxable)?;
         priced.push(PricedLine {
             id: line.id,
@@ -286,21 +321,25 @@ pub fn price_cart(
             quantity: line.quantity,
             unit_price: line.unit_price,
             line_total,
-            discount_total: Some(discount_total),
+            discount_total: Some(line_discount),
             tax_total: Some(tax_total),
         });
     }
-    let discount_total = zero;
     let discounted_subtotal = subtotal.checked_sub(discount_total)?;
 
+    let mut waived_shipping = zero;
     let shipping = match &context.shipping {
         None => None,
         Some(option) => {
-            let amount = option
+            let mut amount = option
                 .cost(weight_grams, discounted_subtotal.amount)
                 .ok_or(PricingError::ShippingDoesNotFit)?;
             if amount.currency != currency {
                 return Err(MoneyError::CurrencyMismatch(amount.currency, currency).into());
+            }
+            if discounted.free_shipping {
+                waived_shipping = amount;
+                amount = zero;
             }
             taxes.charge(context, STANDARD_TAX_CLASS, amount)?;
             Some(PricedShipping {
@@ -310,6 +349,23 @@ pub fn price_cart(
             })
         }
     };
+    let applied_discounts = discounted
+        .applied
+        .iter()
+        .map(|&(index, taken)| {
+            let discount = &context.discounts[index];
+            let amount = match discount.effect {
+                DiscountEffect::FreeShipping => waived_shipping,
+                _ => Money::new(taken, currency),
+            };
+            AppliedDiscount {
+                discount_id: discount.id.clone(),
+                code: discount.code.clone(),
+                description: discount.description.clone(),
+                amount,
+            }
+        })
+        .collect();
     let shipping_total = shipping.as_ref().map_or(zero, |shipping| shipping.amount);
 
     let tax_lines = taxes.into_lines(currency);
@@ -325,6 +381,7 @@ pub fn price_cart(
         lines: priced,
         shipping,
         tax_lines,
+        discounts: applied_discounts,
         prices_include_tax: context.prices_include_tax,
         weight_grams,
         totals: Totals {
@@ -401,7 +458,7 @@ pub fn tax_on(base: i64, rate_bps: i64, prices_include_tax: bool) -> Result<i64,
 
 /// `numerator / denominator` rounded half up, for a non-negative numerator and a positive
 /// denominator (in `i128`, so that no product of two `i64` overflows).
-fn divide_half_up(numerator: i128, denominator: i128) -> i128 {
+pub(super) fn divide_half_up(numerator: i128, denominator: i128) -> i128 {
     (numerator * 2 + denominator) / (denominator * 2)
 }
 
@@ -419,6 +476,8 @@ mod tests {
             unit_price: Money::new(amount, Currency::EUR),
             weight_grams: 0,
             tax_class: STANDARD_TAX_CLASS.to_owned(),
+            product_id: format!("prod_{id}"),
+            category_ids: Vec::new(),
         }
     }
 
@@ -511,6 +570,7 @@ mod tests {
     #[test]
     fn worked_example_tax_exclusive() {
         let context = PricingContext {
+            discounts: Vec::new(),
             prices_include_tax: false,
             shipping: Some(flat(599, None)),
             destination: to("US", Some("CA")),
@@ -542,6 +602,7 @@ mod tests {
         let mut book = line("book", 2000, 1);
         book.tax_class = "reduced".to_owned();
         let context = PricingContext {
+            discounts: Vec::new(),
             prices_include_tax: true,
             shipping: Some(flat(495, None)),
             destination: to("DE", None),
@@ -567,6 +628,7 @@ mod tests {
     #[test]
     fn no_address_no_tax_and_free_shipping_over_the_threshold() {
         let context = PricingContext {
+            discounts: Vec::new(),
             prices_include_tax: false,
             shipping: Some(flat(500, Some(5000))),
             destination: None,
@@ -686,6 +748,34 @@ mod tests {
                 })
         }
 
+        /// A code or automatic discount of any kind, for every line or only line `l`'s product.
+        fn any_discount() -> impl Strategy<Value = DiscountToApply> {
+            (
+                prop_oneof![
+                    (1i64..=10_000).prop_map(|bps| DiscountEffect::Percentage { bps }),
+                    (0i64..50_000).prop_map(|amount| DiscountEffect::FixedAmount { amount }),
+                    Just(DiscountEffect::FreeShipping),
+                ],
+                any::<bool>(),
+                any::<bool>(),
+                any::<bool>(),
+                proptest::option::of(0i64..30_000),
+                0u32..1000,
+            )
+                .prop_map(
+                    |(effect, coded, combinable, limited, min_subtotal, n)| DiscountToApply {
+                        id: format!("dsc_{n}"),
+                        code: coded.then(|| format!("CODE{n}")),
+                        description: format!("discount {n}"),
+                        effect,
+                        product_ids: if limited { vec!["prod_l".to_owned()] } else { Vec::new() },
+                        category_ids: Vec::new(),
+                        min_subtotal,
+                        combinable,
+                    },
+                )
+        }
+
         fn any_context() -> impl Strategy<Value = PricingContext> {
             (
                 any::<bool>(),
@@ -693,15 +783,19 @@ mod tests {
                 any::<bool>(),
                 0i64..=10_000,
                 0i64..=10_000,
+                proptest::collection::vec(any_discount(), 0..4),
             )
-                .prop_map(|(inclusive, shipping, addressed, standard, reduced)| PricingContext {
-                    prices_include_tax: inclusive,
-                    shipping: shipping.map(|(amount, free_over)| flat(amount, free_over)),
-                    destination: if addressed { to("DE", None) } else { None },
-                    tax_rates: vec![
-                        rate("standard", "DE", None, "standard", standard),
-                        rate("reduced", "DE", None, "reduced", reduced),
-                    ],
+                .prop_map(|(inclusive, shipping, addressed, standard, reduced, discounts)| {
+                    PricingContext {
+                        prices_include_tax: inclusive,
+                        shipping: shipping.map(|(amount, free_over)| flat(amount, free_over)),
+                        destination: if addressed { to("DE", None) } else { None },
+                        tax_rates: vec![
+                            rate("standard", "DE", None, "standard", standard),
+                            rate("reduced", "DE", None, "reduced", reduced),
+                        ],
+                        discounts,
+                    }
                 })
         }
 
@@ -717,6 +811,23 @@ mod tests {
                 }
                 let line_sum: i64 = priced.lines.iter().map(|line| line.line_total.amount).sum();
                 prop_assert_eq!(line_sum, t.subtotal.amount);
+                // Discounts never take a line below zero, and add up to the discount total.
+                for line in &priced.lines {
+                    prop_assert!(0 <= line.discount().amount && line.discount().amount <= line.line_total.amount);
+                }
+                let line_discounts: i64 = priced.lines.iter().map(|line| line.discount().amount).sum();
+                prop_assert_eq!(line_discounts, t.discount_total.amount);
+                let on_lines: i64 = priced.discounts.iter()
+                    .filter(|applied| context.discounts.iter().any(|d| d.id == applied.discount_id && d.effect != DiscountEffect::FreeShipping))
+                    .map(|applied| applied.amount.amount).sum();
+                prop_assert_eq!(on_lines, line_discounts, "the applied discounts are what the lines lost");
+                // At most one non-combinable discount, and then alone.
+                let chosen: Vec<&DiscountToApply> = priced.discounts.iter()
+                    .filter_map(|applied| context.discounts.iter().find(|d| d.id == applied.discount_id))
+                    .collect();
+                if chosen.iter().any(|d| !d.combinable) {
+                    prop_assert_eq!(chosen.len(), 1);
+                }
                 let shipping_tax = priced.shipping.as_ref().map_or(0, |shipping| {
                     context.destination.as_ref()
                         .and_then(|d| d.rate(&context.tax_rates, STANDARD_TAX_CLASS))
