@@ -40,6 +40,21 @@ async fn crash_during_checkout(database_url: String, fault: &'static str) {
     shop.post(&format!("/v1/carts/{cart}/items"), None, line)
         .await
         .assert_status(200);
+    // The cart holds the one use of a code: the crash must neither lose it nor keep it.
+    let discount =
+        json!({"code": "LASTONE", "kind": "fixed_amount", "amount": 500, "currency": "EUR", "usage_limit": 1});
+    let discount = id_of(
+        shop.post("/v1/admin/discounts", Some(&staff), discount)
+            .await
+            .assert_status(201),
+    );
+    shop.post(
+        &format!("/v1/carts/{cart}/discount-codes"),
+        None,
+        json!({"code": "LASTONE"}),
+    )
+    .await
+    .assert_status(200);
 
     let checkout_path = format!("/v1/carts/{cart}/checkout");
     let died = checkout_with_the_key(&shop, &checkout_path).await;
@@ -80,6 +95,11 @@ async fn crash_during_checkout(database_url: String, fault: &'static str) {
         assert!(shop.all_orders(&staff).await.is_empty(), "no order");
     }
     assert_eq!(recovery.captures().await, i64::from(paid), "one capture, or none");
+    assert_eq!(
+        times_used(&shop, &staff, &discount).await,
+        i64::from(paid),
+        "the use kept by the order, or given back"
+    );
 
     // The client retries with its key: it gets the order, or the checkout runs anew.
     let retry = checkout_with_the_key(&shop, &checkout_path).await.expect("retry");
@@ -89,12 +109,23 @@ async fn crash_during_checkout(database_url: String, fault: &'static str) {
     assert_eq!(retry.body["id"], orders[0]["id"]);
     assert_eq!(recovery.captures().await, 1, "one capture in the end");
     assert_eq!(shop.stock(&staff, &variant_id).await, (2, 0, 2));
+    assert_eq!(
+        retry.body["total"],
+        json!({"amount": 4000, "currency": "EUR"}),
+        "with the discount"
+    );
+    assert_eq!(times_used(&shop, &staff, &discount).await, 1);
 
     for server in [first, second] {
         let mut server = server;
         let _ = server.start_kill();
         let _ = server.wait().await;
     }
+}
+
+async fn times_used(shop: &Shop, staff: &str, discount: &str) -> i64 {
+    let found = shop.get(&format!("/v1/admin/discounts/{discount}"), Some(staff)).await;
+    found.assert_status(200)["times_used"].as_i64().expect("times_used")
 }
 
 async fn crash_after_the_reservation_releases_the_stock(database_url: String) {

@@ -384,6 +384,74 @@ async fn a_per_customer_limit_counts_a_guest_by_email(app: TestApp) {
     assert_eq!(app.captures().await, 1);
 }
 
+/// The per-customer limit holds like the total one: one guest (by email) racing ten
+/// checkouts over two servers gets a once-per-customer code once.
+async fn a_once_per_customer_code_goes_to_one_of_a_guests_racing_checkouts(app: TestApp) {
+    let peer = app.start_peer().await;
+    let staff = app.staff_token().await;
+    create(
+        &app,
+        &staff,
+        json!({"code": "FIRSTORDER", "kind": "percentage", "percentage_bps": 1000, "usage_limit_per_customer": 1}),
+    )
+    .await;
+    let (_, variant) = app.published_product(&staff, 1000, 100).await;
+    let mut carts = Vec::new();
+    for _ in 0..10 {
+        let cart = cart(&app, &variant, 1).await;
+        apply(&app, &cart, "FIRSTORDER").await.assert_status(200);
+        carts.push(cart);
+    }
+    let servers = [&app, &peer];
+    let responses = join_all(carts.iter().enumerate().map(|(index, cart)| {
+        let server = servers[index % servers.len()];
+        let body =
+            json!({"email": "grace@example.com", "shipping_address": address(), "payment": {"token": "tok_visa"}});
+        async move { server.post(&format!("/v1/carts/{cart}/checkout"), None, body).await }
+    }))
+    .await;
+    let paid = responses.iter().filter(|r| r.status == 201).count();
+    assert_eq!(paid, 1, "{:?}", responses.iter().map(|r| r.status).collect::<Vec<_>>());
+    for refused in responses.iter().filter(|r| r.status != 201) {
+        refused.assert_problem(409, "discount_unavailable");
+    }
+    assert_eq!(app.captures().await, 1);
+    assert_eq!(app.stock(&staff, &variant).await, (99, 0, 99));
+}
+
+async fn canceling_a_discounted_order_refunds_what_was_paid(app: TestApp) {
+    let staff = app.staff_token().await;
+    create(
+        &app,
+        &staff,
+        json!({"code": "QUARTER", "kind": "percentage", "percentage_bps": 2500}),
+    )
+    .await;
+    let (_, variant) = app.published_product(&staff, 2000, 5).await;
+    let cart = cart(&app, &variant, 1).await;
+    apply(&app, &cart, "QUARTER").await.assert_status(200);
+    let order = app.checkout(None, &cart, "tok_visa").await.assert_status(201).clone();
+    assert_eq!(order["total"], eur(1500));
+    let refund = app
+        .post(
+            &format!("/v1/admin/orders/{}/refund", id_of(&order)),
+            Some(&staff),
+            json!({"amount": 1501}),
+        )
+        .await;
+    assert_eq!(refund.status, 422, "no more than was paid: {}", refund.text);
+    let canceled = app
+        .post(
+            &format!("/v1/admin/orders/{}/cancel", id_of(&order)),
+            Some(&staff),
+            json!({}),
+        )
+        .await;
+    let canceled = canceled.assert_status(200);
+    assert_eq!(canceled["payment"]["refunded_amount"], eur(1500));
+    assert_eq!(canceled["payment"]["status"], "refunded");
+}
+
 crate::backend_tests!(
     staff_define_discounts_and_see_their_use,
     bad_discounts_are_refused_by_field_and_write_nothing,
@@ -393,4 +461,6 @@ crate::backend_tests!(
     the_last_use_of_a_code_goes_to_exactly_one_checkout,
     a_declined_payment_gives_the_use_back,
     a_per_customer_limit_counts_a_guest_by_email,
+    a_once_per_customer_code_goes_to_one_of_a_guests_racing_checkouts,
+    canceling_a_discounted_order_refunds_what_was_paid,
 );

@@ -1,10 +1,13 @@
 //! Property tests of pricing over HTTP: random shops (tax included or not, tax rates by
 //! country, region and class, a flat or weight-tiered shipping option with or without a
-//! free-over threshold) and random carts, against a real server. For each:
+//! free-over threshold) and random carts, with or without a discount code (a percentage
+//! or a fixed amount, for every line or the first line's product), against a real server.
+//! For each:
 //!
 //! - the cart shows what the contract's arithmetic gives, worked out here independently
-//!   (per line, half up; the region's rate wins over the country's; shipping taxed at the
-//!   standard rate);
+//!   (discounts first: percentages half up per line, fixed amounts spread by line totals;
+//!   then tax per line on what is left, half up; the region's rate wins over the country's;
+//!   shipping taxed at the standard rate, free over a threshold of the discounted subtotal);
 //! - `total = subtotal - discount_total + shipping_total + (exclusive ? tax_total : 0)`,
 //!   every amount is at least 0, and the tax lines add up to `tax_total`;
 //! - the order keeps exactly the cart's lines, shipping, tax lines and totals, and the
@@ -41,8 +44,22 @@ struct Line {
     quantity: i64,
 }
 
+#[derive(Debug, Clone, Copy)]
+enum Off {
+    Percentage(i64),
+    Fixed(i64),
+}
+
+#[derive(Debug, Clone)]
+struct Discount {
+    off: Off,
+    /// Only the first line's product; else every line.
+    first_line_only: bool,
+}
+
 #[derive(Debug, Clone)]
 struct Case {
+    discount: Option<Discount>,
     prices_include_tax: bool,
     rates: Vec<Rate>,
     shipping: Shipping,
@@ -109,9 +126,17 @@ fn case() -> impl Strategy<Value = Case> {
             Just(("US", Some("NY"))),
             Just(("US", Some("TX")))
         ],
+        proptest::option::of((
+            prop_oneof![
+                (1i64..=10_000).prop_map(Off::Percentage),
+                (0i64..50_000).prop_map(Off::Fixed)
+            ],
+            any::<bool>(),
+        )),
     )
         .prop_map(
-            |(prices_include_tax, rates, shipping, free_over, lines, destination)| Case {
+            |(prices_include_tax, rates, shipping, free_over, lines, destination, discount)| Case {
+                discount: discount.map(|(off, first_line_only)| Discount { off, first_line_only }),
                 prices_include_tax,
                 rates,
                 shipping,
@@ -153,8 +178,45 @@ fn tax(amount: i64, bps: i64, included: bool) -> i64 {
     }
 }
 
+/// What the discount takes off each line.
+fn line_discounts(case: &Case) -> Vec<i64> {
+    let totals: Vec<i64> = case.lines.iter().map(|line| line.price * line.quantity).collect();
+    let Some(discount) = &case.discount else {
+        return vec![0; totals.len()];
+    };
+    let eligible: Vec<usize> = (0..totals.len())
+        .filter(|&index| index == 0 || !discount.first_line_only)
+        .collect();
+    let mut taken = vec![0; totals.len()];
+    match discount.off {
+        Off::Percentage(bps) => {
+            for &index in &eligible {
+                taken[index] = (2 * totals[index] * bps + 10_000) / 20_000;
+            }
+        }
+        Off::Fixed(amount) => {
+            let pool: i64 = eligible.iter().map(|&index| totals[index]).sum();
+            let applied = amount.min(pool);
+            for &index in &eligible {
+                taken[index] = applied * totals[index] / pool;
+            }
+            let mut left = applied - taken.iter().sum::<i64>();
+            let mut largest_first = eligible.clone();
+            largest_first.sort_by(|&a, &b| totals[b].cmp(&totals[a]));
+            for index in largest_first {
+                if left > 0 && taken[index] < totals[index] {
+                    taken[index] += 1;
+                    left -= 1;
+                }
+            }
+        }
+    }
+    taken
+}
+
 /// What the cart must show: `(line taxes, shipping, tax lines by name, totals)`.
 struct Expected {
+    line_discounts: Vec<i64>,
     line_taxes: Vec<i64>,
     shipping: i64,
     tax_lines: BTreeMap<String, (i64, i64)>,
@@ -174,12 +236,15 @@ fn expected(case: &Case) -> Expected {
         tax_lines.entry(rate_name(rate)).or_insert((rate.bps, 0)).1 += taxed;
         taxed
     };
+    let line_discounts = line_discounts(case);
     let line_taxes: Vec<i64> = case
         .lines
         .iter()
-        .map(|line| add_tax(rate_for(case, line.class), line.price * line.quantity))
+        .zip(&line_discounts)
+        .map(|(line, taken)| add_tax(rate_for(case, line.class), line.price * line.quantity - taken))
         .collect();
     let subtotal: i64 = case.lines.iter().map(|line| line.price * line.quantity).sum();
+    let discount_total: i64 = line_discounts.iter().sum();
     let weight: i64 = case.lines.iter().map(|line| line.weight_grams * line.quantity).sum();
     let cost = match &case.shipping {
         Shipping::Flat(amount) => *amount,
@@ -189,15 +254,19 @@ fn expected(case: &Case) -> Expected {
             .map(|&(_, amount)| amount)
             .expect("the last tier carries any cart"),
     };
-    let shipping = if case.free_over.is_some_and(|threshold| subtotal >= threshold) {
+    let shipping = if case
+        .free_over
+        .is_some_and(|threshold| subtotal - discount_total >= threshold)
+    {
         0
     } else {
         cost
     };
     add_tax(rate_for(case, "standard"), shipping);
     let tax_total: i64 = tax_lines.values().map(|(_, amount)| amount).sum();
-    let total = subtotal + shipping + if case.prices_include_tax { 0 } else { tax_total };
+    let total = subtotal - discount_total + shipping + if case.prices_include_tax { 0 } else { tax_total };
     Expected {
+        line_discounts,
         line_taxes,
         shipping,
         tax_lines,
@@ -250,12 +319,14 @@ async fn set_up_shop(app: &TestApp, staff: &str, case: &Case) -> String {
 /// A cart holding the case's lines, shipping to its destination with `option_id`.
 async fn cart_for(app: &TestApp, staff: &str, case: &Case, option_id: &str) -> Value {
     let cart = id_of(app.post("/v1/carts", None, json!({})).await.assert_status(201));
+    let mut first_product = None;
     for line in &case.lines {
         let product = json!({"title": format!("Item {}", unique_sku()), "status": "published",
             "tax_class": line.class, "variants": [{"sku": unique_sku(), "price": eur(line.price),
             "weight_grams": line.weight_grams, "inventory": line.quantity}]});
         let created = app.post("/v1/admin/products", Some(staff), product).await;
         let variant = id_of(&created.assert_status(201)["variants"][0]);
+        first_product.get_or_insert_with(|| id_of(&created.body));
         app.post(
             &format!("/v1/carts/{cart}/items"),
             None,
@@ -263,6 +334,22 @@ async fn cart_for(app: &TestApp, staff: &str, case: &Case, option_id: &str) -> V
         )
         .await
         .assert_status(200);
+    }
+    if let Some(discount) = &case.discount {
+        let code = format!("P{}", unique_sku().replace('-', ""));
+        let mut body = match discount.off {
+            Off::Percentage(bps) => json!({"code": code, "kind": "percentage", "percentage_bps": bps}),
+            Off::Fixed(amount) => json!({"code": code, "kind": "fixed_amount", "amount": amount, "currency": "EUR"}),
+        };
+        if discount.first_line_only {
+            body["product_ids"] = json!([first_product]);
+        }
+        app.post("/v1/admin/discounts", Some(staff), body)
+            .await
+            .assert_status(201);
+        app.post(&format!("/v1/carts/{cart}/discount-codes"), None, json!({"code": code}))
+            .await
+            .assert_status(200);
     }
     let (country, region) = case.destination;
     let address = json!({"name": "Ada Lovelace", "line1": "1 Main Street", "city": "Springfield",
@@ -299,8 +386,21 @@ fn tax_lines(priced: &Value) -> BTreeMap<String, (i64, i64)> {
 fn assert_cart_is_priced_as_the_contract_says(case: &Case, cart: &Value) {
     let want = expected(case);
     let lines = cart["items"].as_array().expect("items");
+    let discounts: Vec<i64> = lines.iter().map(|line| amount(&line["discount_total"])).collect();
+    assert_eq!(discounts, want.line_discounts, "line discounts of {cart}");
     let taxes: Vec<i64> = lines.iter().map(|line| amount(&line["tax_total"])).collect();
     assert_eq!(taxes, want.line_taxes, "line taxes of {cart}");
+    let applied: i64 = cart["discounts"]
+        .as_array()
+        .expect("discounts")
+        .iter()
+        .map(|discount| amount(&discount["amount"]))
+        .sum();
+    assert_eq!(
+        applied,
+        want.line_discounts.iter().sum::<i64>(),
+        "the discount's amount in {cart}"
+    );
     assert_eq!(amount(&cart["shipping_total"]), want.shipping, "shipping of {cart}");
     assert_eq!(tax_lines(cart), want.tax_lines, "tax lines of {cart}");
     let (subtotal, discounts, shipping, taxed, total) = (
