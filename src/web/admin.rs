@@ -417,3 +417,38 @@ pub async fn shipping(State(state): State<AppState>, StaffVisitor(visitor): Staf
         new_rate: view::TaxRateRow::blank(),
     })
 }
+
+#[derive(Template)]
+#[template(path = "admin/discounts.html")]
+struct DiscountsPage {
+    shell: Shell,
+    shop: view::ShopView,
+    discounts: Vec<view::DiscountRow>,
+    new_discount: view::DiscountForm,
+    next_page: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DiscountsQuery {
+    cursor: Option<String>,
+}
+
+/// Discounts with their use, each changed through the API.
+pub async fn discounts(
+    State(state): State<AppState>,
+    StaffVisitor(visitor): StaffVisitor,
+    PageQuery(query): PageQuery<DiscountsQuery>,
+) -> PageResult {
+    let page_request = PageRequest::parse(Some(50), query.cursor.as_deref())?;
+    let found = crate::domain::discounts::list_discounts(&state.store, &visitor, &page_request).await?;
+    let shop_settings = shop::get_shop(&state.store).await?;
+    page(&DiscountsPage {
+        shell: Shell::admin("Discounts", &visitor),
+        shop: view::ShopView::from(&shop_settings),
+        discounts: found.data.iter().map(view::DiscountRow::from).collect(),
+        new_discount: view::DiscountForm::blank(&shop_settings),
+        next_page: found
+            .next_cursor
+            .map(|cursor| format!("/admin/discounts?cursor={}", view::url_encode(&cursor))),
+    })
+}

@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/products/{id}", get(admin::product))
         .route("/admin/customers", get(admin::customers))
         .route("/admin/shipping", get(admin::shipping))
+        .route("/admin/discounts", get(admin::discounts))
         .route("/assets/{*path}", get(assets::serve))
 }
 

@@ -3,9 +3,12 @@
 
 use crate::domain::carts::Cart;
 use crate::domain::catalog::{Product, Variant};
+use crate::domain::discounts::{Discount, DiscountKind};
 use crate::domain::money::{Currency, Money};
 use crate::domain::orders::{Order, OrderStatus, PaymentStatus};
-use crate::domain::pricing::{PricedCart, PricedLine, PricedShipping, ShippingOption, ShippingRate, TaxRate};
+use crate::domain::pricing::{
+    AppliedDiscount, PricedCart, PricedLine, PricedShipping, ShippingOption, ShippingRate, TaxRate,
+};
 use crate::domain::shop::Shop;
 use crate::domain::time::Timestamp;
 
@@ -288,6 +291,7 @@ pub struct CartView {
     /// the lines to add up.
     pub summary: Vec<(String, String)>,
     pub total: String,
+    pub codes: Vec<CodeView>,
     pub email: String,
     pub address: AddressFields,
     /// The country picker: `(code, name, selected)`.
@@ -314,6 +318,7 @@ impl From<&Cart> for CartView {
             lines: cart.pricing.lines.iter().map(LineView::from).collect(),
             summary: summary_rows(&cart.pricing),
             total: money(cart.pricing.totals.total),
+            codes: cart_codes(cart),
             email: cart.email.clone().unwrap_or_default(),
             address: address.map_or_else(AddressFields::default, |address| AddressFields {
                 name: address.name.clone(),
@@ -360,11 +365,16 @@ pub fn summary_rows(pricing: &PricedCart) -> Vec<(String, String)> {
         return Vec::new();
     }
     let mut rows = vec![("Subtotal".to_owned(), money(totals.subtotal))];
-    if totals.discount_total.amount != 0 {
-        rows.push(("Discounts".to_owned(), format!("−{}", money(totals.discount_total))));
+    for discount in pricing.discounts.iter().filter(|discount| !discount.waives_shipping) {
+        rows.push((discount_label(discount), format!("−{}", money(discount.amount))));
     }
     if let Some(shipping) = &pricing.shipping {
-        rows.push((format!("Shipping: {}", shipping.name), money(shipping.amount)));
+        let free = pricing.discounts.iter().find(|discount| discount.waives_shipping);
+        let label = match free {
+            Some(discount) => format!("Shipping: {} ({})", shipping.name, discount_label(discount)),
+            None => format!("Shipping: {}", shipping.name),
+        };
+        rows.push((label, money(shipping.amount)));
     }
     for line in &pricing.tax_lines {
         let label = if pricing.prices_include_tax {
@@ -375,6 +385,43 @@ pub fn summary_rows(pricing: &PricedCart) -> Vec<(String, String)> {
         rows.push((label, money(line.amount)));
     }
     rows
+}
+
+/// "SAVE10: 10 % off", or an automatic discount's description alone.
+fn discount_label(discount: &AppliedDiscount) -> String {
+    match &discount.code {
+        Some(code) => format!("{code}: {}", discount.description),
+        None => discount.description.clone(),
+    }
+}
+
+/// A code on the cart, with what it takes off, or why it does not apply.
+pub struct CodeView {
+    pub code: String,
+    pub label: String,
+    pub applies: bool,
+}
+
+/// The cart's codes: the ones pricing applied, then the ones it did not (which checkout
+/// would refuse: the customer sees them and can take them off).
+pub fn cart_codes(cart: &Cart) -> Vec<CodeView> {
+    let applied = cart.pricing.discounts.iter().filter_map(|discount| {
+        discount.code.as_ref().map(|code| CodeView {
+            code: code.clone(),
+            label: if discount.waives_shipping {
+                format!("{}: free shipping", discount.description)
+            } else {
+                format!("{}: −{}", discount.description, money(discount.amount))
+            },
+            applies: true,
+        })
+    });
+    let idle = cart.codes_not_applied.iter().map(|code| CodeView {
+        code: code.clone(),
+        label: "does not apply to this cart now; remove it to check out".to_owned(),
+        applies: false,
+    });
+    applied.chain(idle).collect()
 }
 
 pub struct OrderView {
@@ -626,6 +673,121 @@ impl From<&TaxRate> for TaxRateRow {
             rate_bps_text: rate.rate_bps.to_string(),
         }
     }
+}
+
+/// A discount in the dashboard's table, with its edit form.
+pub struct DiscountRow {
+    pub id: String,
+    pub code: String,
+    pub description: String,
+    pub value: String,
+    pub conditions: String,
+    pub uses: String,
+    pub active: bool,
+    pub form: DiscountForm,
+}
+
+/// The values of a discount's form: amounts as decimals, times as the API writes them.
+pub struct DiscountForm {
+    pub code: String,
+    pub description: String,
+    pub kind: &'static str,
+    pub percent: String,
+    pub amount: String,
+    pub currency: String,
+    pub min_subtotal: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub usage_limit: String,
+    pub usage_limit_per_customer: String,
+    pub combinable: bool,
+}
+
+impl DiscountForm {
+    pub fn blank(shop: &Shop) -> DiscountForm {
+        DiscountForm {
+            code: String::new(),
+            description: String::new(),
+            kind: "percentage",
+            percent: String::new(),
+            amount: String::new(),
+            currency: shop.default_currency.to_string(),
+            min_subtotal: String::new(),
+            starts_at: String::new(),
+            ends_at: String::new(),
+            usage_limit: String::new(),
+            usage_limit_per_customer: String::new(),
+            combinable: false,
+        }
+    }
+}
+
+impl From<&Discount> for DiscountForm {
+    fn from(discount: &Discount) -> Self {
+        let time = |at: Option<Timestamp>| at.map(Timestamp::to_rfc3339).unwrap_or_default();
+        let count = |limit: Option<i64>| limit.map(|n| n.to_string()).unwrap_or_default();
+        DiscountForm {
+            code: discount.code.clone().unwrap_or_default(),
+            description: discount.description.clone(),
+            kind: discount.kind.as_str(),
+            percent: discount.percentage_bps.map(|bps| bps.to_string()).unwrap_or_default(),
+            amount: discount.amount.map(decimal).unwrap_or_default(),
+            currency: discount.currency.map(|c| c.to_string()).unwrap_or_default(),
+            min_subtotal: discount.min_subtotal.map(decimal).unwrap_or_default(),
+            starts_at: time(discount.starts_at),
+            ends_at: time(discount.ends_at),
+            usage_limit: count(discount.usage_limit),
+            usage_limit_per_customer: count(discount.usage_limit_per_customer),
+            combinable: discount.combinable,
+        }
+    }
+}
+
+impl From<&Discount> for DiscountRow {
+    fn from(discount: &Discount) -> Self {
+        let value = match (discount.kind, discount.percentage_bps, discount.amount) {
+            (DiscountKind::Percentage, Some(bps), _) => format!("{}.{:02} % off", bps / 100, bps % 100),
+            (DiscountKind::FixedAmount, _, Some(amount)) => format!("{} off", money(amount)),
+            _ => "Free shipping".to_owned(),
+        };
+        let mut conditions = Vec::new();
+        if let Some(min) = discount.min_subtotal {
+            conditions.push(format!("from {}", money(min)));
+        }
+        if let Some(starts) = discount.starts_at {
+            conditions.push(format!("from {}", date(starts)));
+        }
+        if let Some(ends) = discount.ends_at {
+            conditions.push(format!("until {}", date(ends)));
+        }
+        if !discount.product_ids.is_empty() || !discount.category_ids.is_empty() {
+            conditions.push("some products only".to_owned());
+        }
+        if discount.combinable {
+            conditions.push("combines".to_owned());
+        }
+        if let Some(per_customer) = discount.usage_limit_per_customer {
+            conditions.push(format!("{per_customer} per customer"));
+        }
+        DiscountRow {
+            id: discount.id.clone(),
+            code: discount.code.clone().unwrap_or_else(|| "automatic".to_owned()),
+            description: discount.description.clone(),
+            value,
+            conditions: conditions.join(", "),
+            uses: match discount.usage_limit {
+                Some(limit) => format!("{} of {limit}", discount.times_used),
+                None => discount.times_used.to_string(),
+            },
+            active: discount.active,
+            form: DiscountForm::from(discount),
+        }
+    }
+}
+
+/// `2026-12-24`: the day of a time, in UTC.
+fn date(at: Timestamp) -> String {
+    at.to_rfc3339().chars().take(10).collect()
 }
 
 #[cfg(test)]

@@ -446,11 +446,58 @@ test("staff price a variant in dollars; a shopper switches currency and the cart
   assertNoProblems(shopper);
 });
 
+// Staff make a code in the dashboard; a guest enters it in the cart, sees the new total and
+// pays exactly that. Runs after the shipping test, so the cart ships to Austria.
+test("staff create a discount code; a customer applies it in the cart and pays the discounted total", async () => {
+  const staff = await staffDashboard();
+  await staff.getByRole("link", { name: "Discounts" }).click();
+  await staff.getByRole("heading", { level: 1, name: "Discounts" }).waitFor();
+  await staff.getByRole("textbox", { name: /^Code/ }).fill("BROWSER10");
+  await staff.getByLabel(/^Basis points off/).fill("20000");
+  await staff.getByRole("button", { name: "Add the discount" }).click();
+  await staff.locator("#discount-bps-error").filter({ hasText: /10000/ }).waitFor(LIVE);
+  await staff.getByLabel(/^Basis points off/).fill("1000");
+  await submitAndReload(staff, "Add the discount");
+  await staff.getByRole("cell", { name: "BROWSER10", exact: true }).waitFor();
+  await checkAccessibility(staff, "discounts");
+
+  const guest = await visitor();
+  await addFirstProductToCart(guest);
+  await guest.goto("/cart");
+  await guest.getByLabel("Discount code").fill("NOPE");
+  await guest.getByRole("button", { name: "Apply" }).click();
+  await guest.locator("#discount-code-error").filter({ hasText: "there is no such code" }).waitFor(LIVE);
+  const before = (await guest.locator("[data-cart-total]").textContent()).trim();
+  await guest.getByLabel("Discount code").fill("browser10");
+  await guest.getByRole("button", { name: "Apply" }).click();
+  await guest.getByRole("rowheader", { name: "BROWSER10: 10 % off" }).waitFor(LIVE);
+  assert.notEqual((await guest.locator("[data-cart-total]").textContent()).trim(), before, "the total goes down");
+  await checkAccessibility(guest, "cart with a discount");
+
+  await guest.getByLabel("Email").fill(`discounted-${Date.now()}@example.com`);
+  await fillAddress(guest);
+  await guest.getByLabel("Country").selectOption("AT");
+  await guest.getByRole("button", { name: "Recalculate totals" }).click();
+  await guest.getByRole("radio", { name: /Post Austria/ }).check();
+  await guest.getByRole("rowheader", { name: /^Shipping: Post Austria/ }).waitFor(LIVE);
+  const total = (await guest.locator("[data-cart-total]").textContent()).trim();
+  await guest.getByRole("button", { name: /^Pay / }).click();
+  await guest.waitForURL(/\/orders\/ord_.*\?token=/);
+  await guest.getByRole("rowheader", { name: "BROWSER10: 10 % off" }).waitFor();
+  assert.equal((await guest.locator(".lines .total").textContent()).trim(), total, "the order charged what the cart showed");
+  assertNoProblems(guest);
+
+  await staff.reload();
+  await staff.getByRole("cell", { name: "1", exact: true }).waitFor();
+  assertNoProblems(staff);
+});
+
 test("every page was checked with axe", () => {
   const expected = [
     "storefront", "product", "cart and checkout", "order", "register", "account", "sign-in",
     "staff sign-in", "dashboard", "staff order", "products", "new product", "edit product", "customers",
     "checkout with shipping and tax", "shipping and tax", "shipping and tax, editing", "prices in dollars",
+    "discounts", "cart with a discount",
   ];
   assert.deepEqual(expected.filter((name) => !checkedPages.has(name)), []);
 });

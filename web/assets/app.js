@@ -128,7 +128,11 @@ function formBody(form) {
   const errors = {};
   for (const field of form.elements) {
     if (!field.name || field.disabled || field.type === "submit" || field.type === "button") continue;
-    if (!applies(form, field.closest("[data-when]"))) continue;
+    if (!applies(form, field.closest("[data-when]"))) {
+      // A field that does not apply is cleared where clearing is how it goes away.
+      if (field.hasAttribute("data-null")) setPath(body, field.name, null);
+      continue;
+    }
     const type = field.dataset.type;
     if (type === "price") {
       const listPath = field.name.slice(0, field.name.lastIndexOf("."));

@@ -54,6 +54,9 @@ pub struct AppliedDiscount {
     pub code: Option<String>,
     pub description: String,
     pub amount: Money,
+    /// It made shipping free (rather than taking `amount` off the lines).
+    #[serde(default)]
+    pub waives_shipping: bool,
 }
 
 /// What a line brings to this step.

@@ -354,15 +354,17 @@ pub fn price_cart(
         .iter()
         .map(|&(index, taken)| {
             let discount = &context.discounts[index];
-            let amount = match discount.effect {
-                DiscountEffect::FreeShipping => waived_shipping,
-                _ => Money::new(taken, currency),
-            };
+            let waives_shipping = discount.effect == DiscountEffect::FreeShipping;
             AppliedDiscount {
                 discount_id: discount.id.clone(),
                 code: discount.code.clone(),
                 description: discount.description.clone(),
-                amount,
+                amount: if waives_shipping {
+                    waived_shipping
+                } else {
+                    Money::new(taken, currency)
+                },
+                waives_shipping,
             }
         })
         .collect();
