@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::domain::accounts::Role;
 use crate::domain::catalog::{self, NewProduct, NewVariant, PriceInput, ProductQuery};
+use crate::domain::discounts::{self, DiscountInput};
 use crate::domain::pricing::ShippingRate;
 use crate::domain::shipping::{self, ShippingOptionInput, TaxRateInput};
 use crate::domain::shop::{self, ShopPatch};
@@ -147,14 +148,24 @@ pub async fn load_if_empty(db: &Store) -> DomainResult<usize> {
 const EU: [&str; 12] = ["AT", "BE", "DE", "DK", "ES", "FI", "FR", "IE", "IT", "NL", "PT", "SE"];
 
 /// Sets up the demo's shipping (standard and express, to the EU in euros and to the US in
-/// dollars) and taxes (EU VAT, some US states' sales tax) unless the shop has shipping
-/// options already. Kept apart from the catalog so that tests can load products into a
-/// shop that does not ship.
+/// dollars), taxes (EU VAT, some US states' sales tax) and a welcome code (WELCOME10)
+/// unless the shop has shipping options already. Kept apart from the catalog so that tests
+/// can load products into a shop that does not ship.
 pub async fn load_shipping_if_none(db: &Store) -> DomainResult<bool> {
     if shipping::shop_ships(db).await? {
         return Ok(false);
     }
     let loader = loader();
+    // A welcome code, once per customer, as shops offer to first-time buyers.
+    let welcome = DiscountInput {
+        code: Some(Some("WELCOME10".to_owned())),
+        description: Some("10 % off your first order".to_owned()),
+        kind: Some("percentage".to_owned()),
+        percentage_bps: Some(Some(1000)),
+        usage_limit_per_customer: Some(Some(1)),
+        ..DiscountInput::default()
+    };
+    discounts::create_discount(db, &loader, welcome).await?;
     let eu: Vec<String> = EU.iter().map(|code| (*code).to_owned()).collect();
     let us = vec!["US".to_owned()];
     for (name, currency, countries, amount, free_over) in [

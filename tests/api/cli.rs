@@ -90,6 +90,8 @@ async fn command_line(database_url: String) {
         (4, 11),
         "demo shipping options and tax rates"
     );
+    let discounts = shop.get("/v1/admin/discounts", Some(&admin)).await;
+    assert_eq!(discounts.assert_status(200)["data"][0]["code"], "WELCOME10");
     stop_with_sigterm(server).await;
 
     // A second start on the same database keeps the catalog and shipping as they are.

@@ -568,6 +568,58 @@ mod tests {
         assert_eq!(tax_on(i64::MAX, 10_000, false), Ok(i64::MAX));
     }
 
+    /// `docs/pricing.md`, example 3: a code and an automatic discount, then shipping and tax
+    /// on what they leave.
+    #[test]
+    fn worked_example_discounts() {
+        let discount = |id: &str, code: Option<&str>, effect, min_subtotal| DiscountToApply {
+            id: id.to_owned(),
+            code: code.map(str::to_owned),
+            description: id.to_owned(),
+            effect,
+            product_ids: Vec::new(),
+            category_ids: Vec::new(),
+            min_subtotal,
+            combinable: true,
+        };
+        let context = PricingContext {
+            discounts: vec![
+                discount(
+                    "five-off",
+                    None,
+                    DiscountEffect::FixedAmount { amount: 500 },
+                    Some(3000),
+                ),
+                discount("save10", Some("SAVE10"), DiscountEffect::Percentage { bps: 1000 }, None),
+            ],
+            prices_include_tax: false,
+            shipping: Some(flat(490, Some(3000))),
+            destination: to("DE", None),
+            tax_rates: vec![
+                rate("MwSt 19 %", "DE", None, "standard", 1900),
+                rate("MwSt 7 %", "DE", None, "reduced", 700),
+            ],
+        };
+        let mut book = line("book", 999, 1);
+        book.tax_class = "reduced".to_owned();
+        let priced = price_cart(Currency::EUR, vec![line("mug", 1250, 2), book], &context).expect("priced");
+        // 10 %: 250 and 99.9 -> 100; then 5.00 over what is left (2250 and 899): 357.25 ->
+        // 357 and 142.74 -> 142, the cent left over to the larger line.
+        assert_eq!(priced.lines[0].discount().amount, 250 + 358);
+        assert_eq!(priced.lines[1].discount().amount, 100 + 142);
+        let applied: Vec<(&str, i64)> = priced
+            .discounts
+            .iter()
+            .map(|applied| (applied.discount_id.as_str(), applied.amount.amount))
+            .collect();
+        assert_eq!(applied, vec![("save10", 350), ("five-off", 500)]);
+        // Shipping stays: 34.99 - 8.50 = 26.49 is below the 30.00 it is free over. Tax on
+        // 18.92 (3.5948 -> 3.59), 7.57 (0.5299 -> 0.53) and shipping 4.90 (0.931 -> 0.93).
+        assert_eq!(priced.lines[0].tax().amount, 359);
+        assert_eq!(priced.lines[1].tax().amount, 53);
+        assert_eq!(amounts(&priced), [3499, 850, 490, 505, 3644]);
+    }
+
     /// `docs/pricing.md`, example 1: a tax-exclusive shop (US, California).
     #[test]
     fn worked_example_tax_exclusive() {
