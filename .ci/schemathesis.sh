@@ -36,9 +36,12 @@ CUST=$(post /v1/auth/register '{"email":"ci-customer@example.com","password":"a 
 VAR=$(curl -fsS "$BASE/v1/products?limit=50" | "$PY" -c \
   "import json,sys; print(next(v['id'] for p in json.load(sys.stdin)['data'] for v in p['variants'] if v['available']>=10))")
 ADDR='{"name":"CI","line1":"Street 1","city":"Berlin","postal_code":"10115","country":"DE"}'
+# The demo ships: checkout needs an option that reaches Germany in euros.
+OPTION=$(curl -fsS "$BASE/v1/admin/shipping-options?limit=100" -H "Authorization: Bearer $STAFF" | "$PY" -c \
+  "import json,sys; print(next(o['id'] for o in json.load(sys.stdin)['data'] if o['currency']=='EUR' and 'DE' in o['countries']))")
 new_cart() { local c; c=$(post /v1/carts '{}' "$CUST" | field "['id']")
   post "/v1/carts/$c/items" "{\"variant_id\":\"$VAR\",\"quantity\":1}" "$CUST" >/dev/null; echo "$c"; }
-order() { post "/v1/carts/$(new_cart)/checkout" "{\"shipping_address\":$ADDR,\"payment\":{\"token\":\"tok_visa\"}}" "$CUST" | field "['id']"; }
+order() { post "/v1/carts/$(new_cart)/checkout" "{\"shipping_address\":$ADDR,\"shipping_option_id\":\"$OPTION\",\"payment\":{\"token\":\"tok_visa\"}}" "$CUST" | field "['id']"; }
 O1=$(order); O2=$(order); O3=$(order); O4=$(order)
 cat >"$WORK/schemathesis.toml" <<EOF
 [[operations]]
