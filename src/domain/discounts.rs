@@ -209,6 +209,34 @@ pub async fn get_discount(db: &Store, caller: &Principal, id: &str) -> DomainRes
     })
 }
 
+/// A page of discounts, each with the numbers and ids of the (at most `per_discount`) orders
+/// that used it last: what the dashboard shows.
+pub async fn list_discounts_with_orders(
+    db: &Store,
+    caller: &Principal,
+    page: &PageRequest,
+    per_discount: i64,
+) -> DomainResult<Page<(Discount, Vec<(i64, String)>)>> {
+    let discounts = list_discounts(db, caller, page).await?;
+    let mut conn = db.read().await?;
+    let uses = store::list_recent_use_orders(&mut conn, page.before(), page.fetch_limit(), per_discount).await?;
+    Ok(Page {
+        data: discounts
+            .data
+            .into_iter()
+            .map(|discount| {
+                let orders = uses
+                    .iter()
+                    .filter(|used| used.discount_id == discount.id)
+                    .map(|used| (used.number, used.order_id.clone()))
+                    .collect();
+                (discount, orders)
+            })
+            .collect(),
+        next_cursor: discounts.next_cursor,
+    })
+}
+
 pub async fn list_discounts(db: &Store, caller: &Principal, page: &PageRequest) -> DomainResult<Page<Discount>> {
     caller.require(Permission::Catalog)?;
     let mut conn = db.read().await?;

@@ -299,6 +299,40 @@ pub async fn set_uses_order(conn: &mut Conn, payment_id: &str, order_id: &str) -
     Ok(())
 }
 
+/// An order that used a discount, by its id and number.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UseRow {
+    pub discount_id: String,
+    pub order_id: String,
+    pub number: i64,
+}
+
+/// The newest `per_discount` orders of each discount on a page of [`list_discounts`].
+pub async fn list_recent_use_orders(
+    conn: &mut Conn,
+    before_id: Option<&str>,
+    limit: i64,
+    per_discount: i64,
+) -> StoreResult<Vec<UseRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT discount_id, order_id, number FROM (
+                 SELECT u.discount_id, u.order_id, o.number,
+                        ROW_NUMBER() OVER (PARTITION BY u.discount_id ORDER BY u.created_at DESC, u.order_id DESC) AS n
+                 FROM discount_uses u JOIN orders o ON o.id = u.order_id
+                 WHERE u.discount_id IN (
+                     SELECT id FROM discounts WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2)
+             ) recent
+             WHERE n <= $3 ORDER BY discount_id, n",
+        )
+        .bind(before_id)
+        .bind(limit)
+        .bind(per_discount)
+        .fetch_all(c)
+        .await
+    })?)
+}
+
 /// The orders that used the discount, newest first.
 pub async fn list_use_orders(conn: &mut Conn, discount_id: &str, limit: i64) -> StoreResult<Vec<String>> {
     Ok(on_conn!(conn, |c| {

@@ -433,6 +433,9 @@ pub struct DiscountsQuery {
     cursor: Option<String>,
 }
 
+/// How many of the orders that used a discount its row links.
+const RECENT_USES: i64 = 5;
+
 /// Discounts with their use, each changed through the API.
 pub async fn discounts(
     State(state): State<AppState>,
@@ -440,12 +443,18 @@ pub async fn discounts(
     PageQuery(query): PageQuery<DiscountsQuery>,
 ) -> PageResult {
     let page_request = PageRequest::parse(Some(50), query.cursor.as_deref())?;
-    let found = crate::domain::discounts::list_discounts(&state.store, &visitor, &page_request).await?;
+    let found =
+        crate::domain::discounts::list_discounts_with_orders(&state.store, &visitor, &page_request, RECENT_USES)
+            .await?;
     let shop_settings = shop::get_shop(&state.store).await?;
     page(&DiscountsPage {
         shell: Shell::admin("Discounts", &visitor),
         shop: view::ShopView::from(&shop_settings),
-        discounts: found.data.iter().map(view::DiscountRow::from).collect(),
+        discounts: found
+            .data
+            .iter()
+            .map(|(discount, orders)| view::DiscountRow::new(discount, orders))
+            .collect(),
         new_discount: view::DiscountForm::blank(&shop_settings),
         next_page: found
             .next_cursor

@@ -251,10 +251,13 @@ pub struct LineView {
     pub quantity: i64,
     pub unit_price: String,
     pub line_total: String,
+    /// What discounts took off the line ("−€2.01"); empty for nothing.
+    pub discount: String,
 }
 
 impl From<&PricedLine> for LineView {
     fn from(line: &PricedLine) -> Self {
+        let discount = line.discount();
         LineView {
             id: line.id.clone(),
             title: line.title.clone(),
@@ -262,6 +265,11 @@ impl From<&PricedLine> for LineView {
             quantity: line.quantity,
             unit_price: money(line.unit_price),
             line_total: money(line.line_total),
+            discount: if discount.amount > 0 {
+                format!("−{}", money(discount))
+            } else {
+                String::new()
+            },
         }
     }
 }
@@ -683,6 +691,8 @@ pub struct DiscountRow {
     pub value: String,
     pub conditions: String,
     pub uses: String,
+    /// The orders that used it last: `(#number, link)`.
+    pub orders: Vec<(String, String)>,
     pub active: bool,
     pub form: DiscountForm,
 }
@@ -743,8 +753,9 @@ impl From<&Discount> for DiscountForm {
     }
 }
 
-impl From<&Discount> for DiscountRow {
-    fn from(discount: &Discount) -> Self {
+impl DiscountRow {
+    /// The discount with the orders (`(number, id)`) that used it last.
+    pub fn new(discount: &Discount, orders: &[(i64, String)]) -> Self {
         let value = match (discount.kind, discount.percentage_bps, discount.amount) {
             (DiscountKind::Percentage, Some(bps), _) => format!("{}.{:02} % off", bps / 100, bps % 100),
             (DiscountKind::FixedAmount, _, Some(amount)) => format!("{} off", money(amount)),
@@ -779,6 +790,10 @@ impl From<&Discount> for DiscountRow {
                 Some(limit) => format!("{} of {limit}", discount.times_used),
                 None => discount.times_used.to_string(),
             },
+            orders: orders
+                .iter()
+                .map(|(number, id)| (format!("#{number}"), format!("/admin/orders/{id}")))
+                .collect(),
             active: discount.active,
             form: DiscountForm::from(discount),
         }

@@ -471,6 +471,7 @@ test("staff create a discount code; a customer applies it in the cart and pays t
   await guest.getByLabel("Discount code").fill("browser10");
   await guest.getByRole("button", { name: "Apply" }).click();
   await guest.getByRole("rowheader", { name: "BROWSER10: 10 % off" }).waitFor(LIVE);
+  await guest.locator(".lines .line-discount").filter({ hasText: /^−€/ }).first().waitFor();
   assert.notEqual((await guest.locator("[data-cart-total]").textContent()).trim(), before, "the total goes down");
   await checkAccessibility(guest, "cart with a discount");
 
@@ -487,8 +488,12 @@ test("staff create a discount code; a customer applies it in the cart and pays t
   assert.equal((await guest.locator(".lines .total").textContent()).trim(), total, "the order charged what the cart showed");
   assertNoProblems(guest);
 
+  // The dashboard counts the use and links the order.
   await staff.reload();
-  await staff.getByRole("cell", { name: "1", exact: true }).waitFor();
+  const row = staff.locator("tr", { hasText: "BROWSER10" }).first();
+  await row.getByRole("link", { name: /^#\d+$/ }).click();
+  await staff.getByRole("heading", { level: 1, name: /^Order #\d+/ }).waitFor();
+  await staff.getByRole("rowheader", { name: "BROWSER10: 10 % off" }).waitFor();
   assertNoProblems(staff);
 });
 
