@@ -102,7 +102,7 @@ pub async fn create_cart(db: &Store, caller: &Principal, currency: Option<&str>)
     };
     let mut tx = db.write().await?;
     store::insert_cart(&mut tx, &row).await?;
-    let cart = price(&mut tx, row, Vec::new()).await?;
+    let cart = price(&mut tx, caller, row, Vec::new()).await?;
     tx.commit().await?;
     Ok(cart)
 }
@@ -330,14 +330,11 @@ pub async fn set_quantity(
 pub async fn apply_code(db: &Store, caller: &Principal, cart_id: &str, code: &str) -> DomainResult<Cart> {
     let mut tx = db.write().await?;
     let row = open_cart_for_edit(&mut tx, caller, cart_id).await?;
-    let before = load_cart(&mut tx, caller, cart_id).await?;
-    let held = super::discounts::offered_to_cart(&mut tx, cart_id, before.currency).await?;
-    let customer = super::discounts::customer_key(
-        row.customer_id.as_deref().or(caller.customer_id()),
-        row.email.as_deref(),
-    );
+    let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
+    let customer = customer_key(caller, &row);
+    let held = super::discounts::offer_to_cart(&mut tx, cart_id, currency, customer.as_deref()).await?;
     let discount =
-        super::discounts::find_usable_code(&mut tx, code, before.currency, &held, customer.as_deref()).await?;
+        super::discounts::find_usable_code(&mut tx, code, currency, &held.discounts, customer.as_deref()).await?;
     super::discounts::add_to_cart(&mut tx, cart_id, &discount.id).await?;
     store::acknowledge_prices(&mut tx, cart_id).await?;
     let cart = load_cart(&mut tx, caller, cart_id).await?;
@@ -377,13 +374,22 @@ pub(crate) async fn find_accessible_cart(conn: &mut Conn, caller: &Principal, ca
 pub(crate) async fn load_cart(conn: &mut Conn, caller: &Principal, cart_id: &str) -> DomainResult<Cart> {
     let row = find_accessible_cart(conn, caller, cart_id).await?;
     let lines = store::list_cart_lines(conn, cart_id).await?;
-    price(conn, row, lines).await
+    price(conn, caller, row, lines).await
+}
+
+/// Whom the cart's discounts count as used by: its customer (or the signed-in caller, whose
+/// order a guest cart becomes), else its email. Checkout counts the same way.
+fn customer_key(caller: &Principal, row: &CartRow) -> Option<String> {
+    super::discounts::customer_key(
+        row.customer_id.as_deref().or(caller.customer_id()),
+        row.email.as_deref(),
+    )
 }
 
 /// Prices the cart `row` with its `lines` in the shop as it is now: its tax setting, the
 /// rates of the cart's destination, and the chosen shipping option while it serves the
 /// cart (a deleted option, or one that no longer fits, no longer counts).
-async fn price(conn: &mut Conn, row: CartRow, lines: Vec<CartLineRow>) -> DomainResult<Cart> {
+async fn price(conn: &mut Conn, caller: &Principal, row: CartRow, lines: Vec<CartLineRow>) -> DomainResult<Cart> {
     let shop = super::shop::load(conn).await?;
     let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
     let address: Option<Address> = row
@@ -405,22 +411,21 @@ async fn price(conn: &mut Conn, row: CartRow, lines: Vec<CartLineRow>) -> Domain
             .filter(|option| option.serves(currency, destination.as_ref().map(|d| d.country.as_str()))),
         None => None,
     };
-    let discounts = super::discounts::offered_to_cart(conn, &row.id, currency).await?;
-    let categories = if discounts.iter().any(|discount| !discount.category_ids.is_empty()) {
+    let offer = super::discounts::offer_to_cart(conn, &row.id, currency, customer_key(caller, &row).as_deref()).await?;
+    let categories = if offer.discounts.iter().any(|discount| !discount.category_ids.is_empty()) {
         store::list_line_categories(conn, &row.id).await?
     } else {
         Vec::new()
     };
-    let codes = super::discounts::cart_codes(conn, &row.id).await?;
     let context = PricingContext {
         prices_include_tax: shop.prices_include_tax,
         shipping: chosen,
         destination,
         tax_rates,
-        discounts,
+        discounts: offer.discounts,
     };
     let mut cart = assemble(row, lines, &categories, currency, address, context)?;
-    cart.codes_not_applied = super::discounts::codes_not_applied(&codes, &cart.pricing);
+    cart.codes_not_applied = super::discounts::codes_not_applied(&offer.codes, &cart.pricing);
     Ok(cart)
 }
 

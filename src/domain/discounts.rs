@@ -468,24 +468,44 @@ fn code_taken(error: crate::store::StoreError) -> DomainError {
 
 // --- Carts -------------------------------------------------------------------------------
 
-/// The discounts offered to a cart in `currency` now: its codes and the automatic
-/// discounts, each usable now (active, within its window, not used up, in the currency).
-pub(crate) async fn offered_to_cart(
+/// What a cart is offered: the codes it holds and the discounts usable for it now.
+pub(crate) struct Offer {
+    /// The codes on the cart, usable or not.
+    pub codes: Vec<String>,
+    /// Its codes and the automatic discounts, each usable now: active, within its window,
+    /// not used up (by anyone, or by `customer_key` when known), in the cart's currency.
+    pub discounts: Vec<DiscountToApply>,
+}
+
+/// The offer to cart `cart_id` in `currency` for `customer_key` (a customer's id, or a
+/// guest's lower-cased email; `None` while unknown). Checkout counts the customer the same
+/// way, so that a discount the cart shows is one checkout can take.
+pub(crate) async fn offer_to_cart(
     conn: &mut Conn,
     cart_id: &str,
     currency: Currency,
-) -> DomainResult<Vec<DiscountToApply>> {
+    customer_key: Option<&str>,
+) -> DomainResult<Offer> {
     let now = Timestamp::now();
     let mut rows = store::list_cart_discounts(conn, cart_id).await?;
+    let codes = rows.iter().filter_map(|row| row.code.clone()).collect();
     rows.extend(store::list_usable_automatic(conn, now.0).await?);
-    let mut offered = Vec::with_capacity(rows.len());
+    let mut discounts = Vec::with_capacity(rows.len());
     for row in rows {
         let discount = from_row(row)?;
-        if unusable(&discount, currency, now).is_none() {
-            offered.push(to_apply(&discount));
+        if unusable(&discount, currency, now).is_none() && !used_up_by(conn, &discount, customer_key).await? {
+            discounts.push(to_apply(&discount));
         }
     }
-    Ok(offered)
+    Ok(Offer { codes, discounts })
+}
+
+/// The customer has used the discount as often as it allows one customer.
+async fn used_up_by(conn: &mut Conn, discount: &Discount, customer_key: Option<&str>) -> DomainResult<bool> {
+    Ok(match (discount.usage_limit_per_customer, customer_key) {
+        (Some(limit), Some(key)) => store::customer_uses(conn, &discount.id, key).await? >= limit,
+        _ => false,
+    })
 }
 
 /// Why `discount` cannot be used in a cart in `currency` at `now`, whatever the cart holds.
@@ -544,9 +564,7 @@ pub(crate) async fn find_usable_code(
     if let Some(reason) = unusable(&discount, currency, Timestamp::now()) {
         return Err(invalid(reason));
     }
-    if let (Some(limit), Some(key)) = (discount.usage_limit_per_customer, customer_key)
-        && store::customer_uses(conn, &discount.id, key).await? >= limit
-    {
+    if used_up_by(conn, &discount, customer_key).await? {
         return Err(invalid(InvalidReason::UsedUp));
     }
     let others: Vec<&DiscountToApply> = held
@@ -613,15 +631,6 @@ pub(crate) fn codes_not_applied(offered_codes: &[String], priced: &PricedCart) -
         .collect()
 }
 
-/// The codes a cart holds, as applied.
-pub(crate) async fn cart_codes(conn: &mut Conn, cart_id: &str) -> DomainResult<Vec<String>> {
-    Ok(store::list_cart_discounts(conn, cart_id)
-        .await?
-        .into_iter()
-        .filter_map(|row| row.code)
-        .collect())
-}
-
 /// Takes the codes off a cart (after checkout refused them).
 pub(crate) async fn drop_codes(conn: &mut Conn, cart_id: &str, codes: &[String]) -> DomainResult<()> {
     for code in codes {
@@ -646,7 +655,11 @@ pub(crate) async fn take_uses(
 ) -> DomainResult<Result<(), Vec<String>>> {
     let now = Timestamp::now().0;
     let mut unavailable = Vec::new();
-    for applied in &priced.discounts {
+    // Taken in the order of their ids, as every checkout takes them: two checkouts of the
+    // same discounts never wait for each other's rows crosswise (PostgreSQL).
+    let mut in_lock_order: Vec<_> = priced.discounts.iter().collect();
+    in_lock_order.sort_by(|a, b| a.discount_id.cmp(&b.discount_id));
+    for applied in in_lock_order {
         let taken = store::take_use(tx, &applied.discount_id).await? && {
             let per_customer = store::find_discount(tx, &applied.discount_id)
                 .await?

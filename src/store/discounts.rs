@@ -271,16 +271,21 @@ pub async fn customer_uses(conn: &mut Conn, discount_id: &str, customer_key: &st
     })?)
 }
 
-/// Gives back every use a failed payment attempt held.
+/// Gives back every use a failed payment attempt held, discount by discount in the order of
+/// their ids (the order checkouts take them in: see `domain::discounts::take_uses`).
 pub async fn give_back_uses(conn: &mut Conn, payment_id: &str) -> StoreResult<()> {
-    exec!(
-        conn,
-        sqlx::query(
-            "UPDATE discounts SET times_used = times_used - 1
-             WHERE id IN (SELECT discount_id FROM discount_uses WHERE payment_id = $1)"
-        )
-        .bind(payment_id)
-    )?;
+    let held: Vec<String> = on_conn!(conn, |c| {
+        sqlx::query_scalar("SELECT discount_id FROM discount_uses WHERE payment_id = $1 ORDER BY discount_id")
+            .bind(payment_id)
+            .fetch_all(c)
+            .await
+    })?;
+    for discount_id in held {
+        exec!(
+            conn,
+            sqlx::query("UPDATE discounts SET times_used = times_used - 1 WHERE id = $1").bind(&discount_id)
+        )?;
+    }
     exec!(
         conn,
         sqlx::query("DELETE FROM discount_uses WHERE payment_id = $1").bind(payment_id)

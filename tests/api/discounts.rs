@@ -452,6 +452,41 @@ async fn canceling_a_discounted_order_refunds_what_was_paid(app: TestApp) {
     assert_eq!(canceled["payment"]["status"], "refunded");
 }
 
+/// An automatic discount once per customer: a customer who used it no longer sees it, so
+/// their next cart checks out at the price it shows.
+async fn an_automatic_discount_used_up_by_a_customer_no_longer_shows_for_them(app: TestApp) {
+    let staff = app.staff_token().await;
+    create(
+        &app,
+        &staff,
+        json!({"kind": "percentage", "percentage_bps": 1000, "usage_limit_per_customer": 1, "description": "First order"}),
+    )
+    .await;
+    let (token, _) = app.customer().await;
+    let (_, variant) = app.published_product(&staff, 1000, 5).await;
+    let first = app.cart_with(Some(&token), &variant, 1).await;
+    assert_eq!(first["total"], eur(900));
+    let body = json!({"shipping_address": address(), "payment": {"token": "tok_visa"}});
+    let order = app
+        .post(
+            &format!("/v1/carts/{}/checkout", id_of(&first)),
+            Some(&token),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(order.assert_status(201)["total"], eur(900));
+
+    let second = app.cart_with(Some(&token), &variant, 1).await;
+    assert_eq!(second["discounts"], json!([]), "used up by this customer");
+    assert_eq!(second["total"], eur(1000));
+    let order = app
+        .post(&format!("/v1/carts/{}/checkout", id_of(&second)), Some(&token), body)
+        .await;
+    assert_eq!(order.assert_status(201)["total"], eur(1000));
+    let guest = app.cart_with(None, &variant, 1).await;
+    assert_eq!(guest["total"], eur(900), "another buyer still gets it");
+}
+
 crate::backend_tests!(
     staff_define_discounts_and_see_their_use,
     bad_discounts_are_refused_by_field_and_write_nothing,
@@ -463,4 +498,5 @@ crate::backend_tests!(
     a_per_customer_limit_counts_a_guest_by_email,
     a_once_per_customer_code_goes_to_one_of_a_guests_racing_checkouts,
     canceling_a_discounted_order_refunds_what_was_paid,
+    an_automatic_discount_used_up_by_a_customer_no_longer_shows_for_them,
 );
