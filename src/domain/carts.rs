@@ -184,12 +184,14 @@ pub(crate) async fn set_details(
         store::acknowledge_prices(tx, &row.id).await?;
     }
     let cart = load_cart(tx, caller, &row.id).await?;
-    if let Some(index) = cart
-        .pricing
-        .lines
-        .iter()
-        .position(|line| cart.not_sold.contains(&line.id))
-    {
+    // Moving to a currency must price every line; a line that lost its price otherwise
+    // leaves the cart editable, and checkout refuses it.
+    if let Some(index) = currency.and_then(|_| {
+        cart.pricing
+            .lines
+            .iter()
+            .position(|line| cart.not_sold.contains(&line.id))
+    }) {
         return Err(DomainError::NotSoldInCurrency {
             field: format!("items[{index}]"),
             currency: cart.currency.to_string(),
@@ -331,10 +333,9 @@ pub async fn apply_code(db: &Store, caller: &Principal, cart_id: &str, code: &st
     let mut tx = db.write().await?;
     let row = open_cart_for_edit(&mut tx, caller, cart_id).await?;
     let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
-    let customer = customer_key(caller, &row);
-    let held = super::discounts::offer_to_cart(&mut tx, cart_id, currency, customer.as_deref()).await?;
-    let discount =
-        super::discounts::find_usable_code(&mut tx, code, currency, &held.discounts, customer.as_deref()).await?;
+    let buyer = buyer(caller, &row);
+    let held = super::discounts::offer_to_cart(&mut tx, cart_id, currency, &buyer, false).await?;
+    let discount = super::discounts::find_usable_code(&mut tx, code, currency, &held.discounts, &buyer).await?;
     super::discounts::add_to_cart(&mut tx, cart_id, &discount.id).await?;
     store::acknowledge_prices(&mut tx, cart_id).await?;
     let cart = load_cart(&mut tx, caller, cart_id).await?;
@@ -378,11 +379,16 @@ pub(crate) async fn load_cart(conn: &mut Conn, caller: &Principal, cart_id: &str
 }
 
 /// Whom the cart's discounts count as used by: its customer (or the signed-in caller, whose
-/// order a guest cart becomes), else its email. Checkout counts the same way.
-fn customer_key(caller: &Principal, row: &CartRow) -> Option<String> {
-    super::discounts::customer_key(
+/// order a guest cart becomes) and its email (a signed-in caller's own when it has none),
+/// as checkout counts them.
+fn buyer(caller: &Principal, row: &CartRow) -> super::discounts::Buyer {
+    let caller_email = match caller {
+        Principal::Customer { email, .. } => Some(email.as_str()),
+        _ => None,
+    };
+    super::discounts::Buyer::new(
         row.customer_id.as_deref().or(caller.customer_id()),
-        row.email.as_deref(),
+        row.email.as_deref().or(caller_email),
     )
 }
 
@@ -411,7 +417,8 @@ async fn price(conn: &mut Conn, caller: &Principal, row: CartRow, lines: Vec<Car
             .filter(|option| option.serves(currency, destination.as_ref().map(|d| d.country.as_str()))),
         None => None,
     };
-    let offer = super::discounts::offer_to_cart(conn, &row.id, currency, customer_key(caller, &row).as_deref()).await?;
+    let checked_out = row.status == CartStatus::CheckedOut.as_str();
+    let offer = super::discounts::offer_to_cart(conn, &row.id, currency, &buyer(caller, &row), checked_out).await?;
     let categories = if offer.discounts.iter().any(|discount| !discount.category_ids.is_empty()) {
         store::list_line_categories(conn, &row.id).await?
     } else {

@@ -224,6 +224,7 @@ async fn reserve(
         cart_store::set_cart_status(&mut tx, cart_id, checking_out, open, None, now.0).await?;
         tx.commit().await?;
         return Err(DomainError::DiscountUnavailable {
+            names: cart.codes_not_applied.clone(),
             codes: cart.codes_not_applied,
         });
     }
@@ -245,16 +246,16 @@ async fn reserve(
         .customer_id
         .clone()
         .or_else(|| caller.customer_id().map(str::to_owned));
-    let customer_key = discounts::customer_key(customer_id.as_deref(), Some(&email)).unwrap_or_default();
-    if let Err(unavailable) = discounts::take_uses(&mut tx, priced, &payment_id, &customer_key).await? {
+    let buyer = discounts::Buyer::new(customer_id.as_deref(), Some(&email));
+    if let Err(unavailable) = discounts::take_uses(&mut tx, priced, &payment_id, &buyer).await? {
         // Dropping the transaction releases the stock reserved above; the codes come off
         // the cart in a transaction of their own.
         drop(tx);
         let mut tx = db.write().await?;
-        discounts::drop_codes(&mut tx, cart_id, &unavailable).await?;
+        let refusal = discounts::refuse_unavailable(&mut tx, cart_id, &unavailable).await?;
         tx.commit().await?;
         metrics::counter!("backroom_checkouts_total", "outcome" => "discount_unavailable").increment(1);
-        return Err(DomainError::DiscountUnavailable { codes: unavailable });
+        return Err(refusal);
     }
 
     let attempt = PaymentRow {

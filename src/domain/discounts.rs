@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use super::catalog::MAX_PRICE;
 use super::ids;
 use super::money::{Currency, Money};
-use super::pricing::{DiscountEffect, DiscountToApply, PricedCart};
+use super::pricing::{AppliedDiscount, DiscountEffect, DiscountToApply, PricedCart};
 use super::time::Timestamp;
 use super::validate::{Checks, MAX_TEXT_CHARS};
 use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal};
@@ -184,16 +184,37 @@ pub async fn create_discount(db: &Store, caller: &Principal, input: DiscountInpu
 pub async fn update_discount(db: &Store, caller: &Principal, id: &str, input: DiscountInput) -> DomainResult<Discount> {
     caller.require(Permission::Catalog)?;
     let mut tx = db.write().await?;
-    let current = store::find_discount(&mut tx, id)
-        .await?
-        .ok_or(DomainError::NotFound("discount"))?;
-    let mut discount = apply(&mut tx, from_row(current)?, input).await?;
+    let current = locked(&mut tx, id).await?;
+    let had_code = current.code.is_some();
+    let mut discount = apply(&mut tx, current, input).await?;
+    if discount.usage_limit.is_some_and(|limit| limit < discount.times_used) {
+        return Err(DomainError::invalid(
+            "usage_limit",
+            format!("it has been used {} times already", discount.times_used),
+        ));
+    }
     discount.updated_at = Timestamp::now();
     store::update_discount(&mut tx, &row_of(&discount))
         .await
         .map_err(code_taken)?;
+    if had_code && discount.code.is_none() {
+        // An automatic discount is on every cart that qualifies, not on some by code.
+        store::remove_from_all_carts(&mut tx, id).await?;
+    }
     tx.commit().await?;
     Ok(discount)
+}
+
+/// The discount, locked until the transaction ends: staff edits of one discount, and a
+/// delete racing a checkout's use, go one at a time (PostgreSQL).
+async fn locked(tx: &mut Conn, id: &str) -> DomainResult<Discount> {
+    if !crate::store::dialect::lock_discount(tx, id).await? {
+        return Err(DomainError::NotFound("discount"));
+    }
+    let row = store::find_discount(tx, id)
+        .await?
+        .ok_or(DomainError::NotFound("discount"))?;
+    from_row(row)
 }
 
 pub async fn get_discount(db: &Store, caller: &Principal, id: &str) -> DomainResult<DiscountDetail> {
@@ -250,11 +271,8 @@ pub async fn list_discounts(db: &Store, caller: &Principal, page: &PageRequest) 
 pub async fn delete_discount(db: &Store, caller: &Principal, id: &str) -> DomainResult<()> {
     caller.require(Permission::Catalog)?;
     let mut tx = db.write().await?;
-    let row = store::find_discount(&mut tx, id)
-        .await?
-        .ok_or(DomainError::NotFound("discount"))?;
+    let mut used = locked(&mut tx, id).await?;
     if !store::delete_unused_discount(&mut tx, id).await? {
-        let mut used = from_row(row)?;
         used.active = false;
         used.updated_at = Timestamp::now();
         store::update_discount(&mut tx, &row_of(&used)).await?;
@@ -266,6 +284,8 @@ pub async fn delete_discount(db: &Store, caller: &Principal, id: &str) -> Domain
 /// `discount` with `input` applied and checked as a whole.
 async fn apply(tx: &mut Conn, mut discount: Discount, input: DiscountInput) -> DomainResult<Discount> {
     let mut checks = Checks::default();
+    // A description made from the discount is made again when the discount changes.
+    let described = discount.description.is_empty() || discount.description == describe(&discount);
     if let Some(code) = input.code {
         discount.code = code.map(|code| check_code(&mut checks, code));
     }
@@ -284,7 +304,7 @@ async fn apply(tx: &mut Conn, mut discount: Discount, input: DiscountInput) -> D
             Some(Some(currency)) => Some(currency),
             Some(None) => {
                 checks.fail("currency", "must be an ISO 4217 code in upper case, such as EUR");
-                return Err(DomainError::Validation(checks.errors));
+                discount.currency
             }
         };
     }
@@ -338,7 +358,7 @@ async fn apply(tx: &mut Conn, mut discount: Discount, input: DiscountInput) -> D
     }
     if let Some(description) = &input.description {
         discount.description = checks.text("description", description, MAX_TEXT_CHARS);
-    } else if discount.description.is_empty() {
+    } else if described {
         discount.description = describe(&discount);
     }
     if let Some(combinable) = input.combinable {
@@ -461,6 +481,9 @@ fn plain_amount(money: Money) -> String {
 fn code_taken(error: crate::store::StoreError) -> DomainError {
     if error.is_unique_violation("discounts.code_key") {
         DomainError::conflict("a discount with this code exists already (codes ignore case)")
+    } else if error.is_check_violation("discounts_usage_check") {
+        // A checkout took a use between the check and the write.
+        DomainError::conflict("the discount was used meanwhile: its usage limit would be below its uses")
     } else {
         error.into()
     }
@@ -473,37 +496,68 @@ pub(crate) struct Offer {
     /// The codes on the cart, usable or not.
     pub codes: Vec<String>,
     /// Its codes and the automatic discounts, each usable now: active, within its window,
-    /// not used up (by anyone, or by `customer_key` when known), in the cart's currency.
+    /// not used up (by anyone, or by the buyer as far as known), in the cart's currency.
     pub discounts: Vec<DiscountToApply>,
 }
 
-/// The offer to cart `cart_id` in `currency` for `customer_key` (a customer's id, or a
-/// guest's lower-cased email; `None` while unknown). Checkout counts the customer the same
-/// way, so that a discount the cart shows is one checkout can take.
+/// Whom per-customer limits count: an account, an email (lower-cased), or both, as far as
+/// they are known. A cart counts its buyer the way checkout does, so that a discount the
+/// cart shows is one checkout can take.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Buyer {
+    pub customer_id: Option<String>,
+    pub email: Option<String>,
+}
+
+impl Buyer {
+    pub(crate) fn new(customer_id: Option<&str>, email: Option<&str>) -> Buyer {
+        Buyer {
+            customer_id: customer_id.map(str::to_owned),
+            email: email.map(str::to_lowercase),
+        }
+    }
+
+    fn owner(&self) -> store::UseOwner<'_> {
+        store::UseOwner {
+            customer_id: self.customer_id.as_deref(),
+            email: self.email.as_deref(),
+        }
+    }
+}
+
+/// The offer to cart `cart_id` in `currency` for `buyer`. On a cart already checked out,
+/// usage does not count: its own use would hide what its order got.
 pub(crate) async fn offer_to_cart(
     conn: &mut Conn,
     cart_id: &str,
     currency: Currency,
-    customer_key: Option<&str>,
+    buyer: &Buyer,
+    checked_out: bool,
 ) -> DomainResult<Offer> {
     let now = Timestamp::now();
     let mut rows = store::list_cart_discounts(conn, cart_id).await?;
     let codes = rows.iter().filter_map(|row| row.code.clone()).collect();
-    rows.extend(store::list_usable_automatic(conn, now.0).await?);
-    let mut discounts = Vec::with_capacity(rows.len());
+    rows.extend(store::list_usable_automatic(conn, now.0, checked_out).await?);
+    let mut discounts: Vec<DiscountToApply> = Vec::with_capacity(rows.len());
     for row in rows {
         let discount = from_row(row)?;
-        if unusable(&discount, currency, now).is_none() && !used_up_by(conn, &discount, customer_key).await? {
+        let usable = match unusable(&discount, currency, now) {
+            None => checked_out || !used_up_by(conn, &discount, buyer).await?,
+            Some(InvalidReason::UsedUp) => checked_out,
+            Some(_) => false,
+        };
+        if usable && !discounts.iter().any(|offered| offered.id == discount.id) {
             discounts.push(to_apply(&discount));
         }
     }
     Ok(Offer { codes, discounts })
 }
 
-/// The customer has used the discount as often as it allows one customer.
-async fn used_up_by(conn: &mut Conn, discount: &Discount, customer_key: Option<&str>) -> DomainResult<bool> {
-    Ok(match (discount.usage_limit_per_customer, customer_key) {
-        (Some(limit), Some(key)) => store::customer_uses(conn, &discount.id, key).await? >= limit,
+/// The buyer has used the discount as often as it allows one customer.
+async fn used_up_by(conn: &mut Conn, discount: &Discount, buyer: &Buyer) -> DomainResult<bool> {
+    let known = buyer.customer_id.is_some() || buyer.email.is_some();
+    Ok(match discount.usage_limit_per_customer {
+        Some(limit) if known => store::customer_uses(conn, &discount.id, buyer.owner()).await? >= limit,
         _ => false,
     })
 }
@@ -547,14 +601,14 @@ fn to_apply(discount: &Discount) -> DiscountToApply {
 }
 
 /// The discount of `code`, if it may go on a cart in `currency` whose other codes are
-/// `held` and whose customer (`customer_key`, when known) has not used it up. Whether it
+/// `held` and whose buyer has not used it up. Whether it
 /// then applies to the cart's lines is for pricing to say ([`check_applies`]).
 pub(crate) async fn find_usable_code(
     conn: &mut Conn,
     code: &str,
     currency: Currency,
     held: &[DiscountToApply],
-    customer_key: Option<&str>,
+    buyer: &Buyer,
 ) -> DomainResult<Discount> {
     let invalid = |reason| DomainError::DiscountInvalid { reason };
     let row = store::find_discount_by_code(conn, code)
@@ -564,7 +618,7 @@ pub(crate) async fn find_usable_code(
     if let Some(reason) = unusable(&discount, currency, Timestamp::now()) {
         return Err(invalid(reason));
     }
-    if used_up_by(conn, &discount, customer_key).await? {
+    if used_up_by(conn, &discount, buyer).await? {
         return Err(invalid(InvalidReason::UsedUp));
     }
     let others: Vec<&DiscountToApply> = held
@@ -600,8 +654,18 @@ pub(crate) fn check_applies(discount: &Discount, priced: &PricedCart) -> DomainR
 }
 
 pub(crate) async fn add_to_cart(conn: &mut Conn, cart_id: &str, discount_id: &str) -> DomainResult<()> {
-    store::add_cart_discount(conn, cart_id, discount_id, Timestamp::now().0).await?;
-    Ok(())
+    store::add_cart_discount(conn, cart_id, discount_id, Timestamp::now().0)
+        .await
+        .map_err(|error| {
+            // Staff deleted it while the code was being applied.
+            if error.is_foreign_key_violation() {
+                DomainError::DiscountInvalid {
+                    reason: InvalidReason::Unknown,
+                }
+            } else {
+                error.into()
+            }
+        })
 }
 
 /// Takes `code` off the cart; `NotFound` when the cart does not hold it.
@@ -641,18 +705,42 @@ pub(crate) async fn drop_codes(conn: &mut Conn, cart_id: &str, codes: &[String])
     Ok(())
 }
 
+/// The refusal of a checkout whose `unavailable` discounts had no use left for it, after
+/// taking their codes off the cart (automatic ones have none to take off).
+pub(crate) async fn refuse_unavailable(
+    conn: &mut Conn,
+    cart_id: &str,
+    unavailable: &[AppliedDiscount],
+) -> DomainResult<DomainError> {
+    for discount in unavailable {
+        store::remove_cart_discount(conn, cart_id, &discount.discount_id).await?;
+    }
+    Ok(DomainError::DiscountUnavailable {
+        codes: unavailable
+            .iter()
+            .filter_map(|discount| discount.code.clone())
+            .collect(),
+        names: unavailable.iter().map(label).collect(),
+    })
+}
+
+/// A discount as the customer knows it: its code, or an automatic one's description.
+pub(crate) fn label(discount: &AppliedDiscount) -> String {
+    discount.code.clone().unwrap_or_else(|| discount.description.clone())
+}
+
 // --- Checkout ----------------------------------------------------------------------------
 
-/// Takes one use of every discount `priced` applied, for attempt `payment_id` of
-/// `customer_key` (a customer's id, or a guest's lower-cased email), with conditional
-/// writes in the checkout's transaction. `Err` lists the codes (or the descriptions of
-/// automatic discounts) that had no use left; the caller then drops the transaction.
+/// Takes one use of every discount `priced` applied, for attempt `payment_id` of `buyer`
+/// (whose email checkout always knows), with conditional writes in the checkout's
+/// transaction. `Err` lists the discounts that had no use left (for anyone, or for this
+/// buyer); the caller then drops the transaction.
 pub(crate) async fn take_uses(
     tx: &mut Conn,
     priced: &PricedCart,
     payment_id: &str,
-    customer_key: &str,
-) -> DomainResult<Result<(), Vec<String>>> {
+    buyer: &Buyer,
+) -> DomainResult<Result<(), Vec<AppliedDiscount>>> {
     let now = Timestamp::now().0;
     let mut unavailable = Vec::new();
     // Taken in the order of their ids, as every checkout takes them: two checkouts of the
@@ -668,7 +756,7 @@ pub(crate) async fn take_uses(
                 tx,
                 &applied.discount_id,
                 payment_id,
-                customer_key,
+                buyer.owner(),
                 applied.amount.amount,
                 per_customer,
                 now,
@@ -676,7 +764,7 @@ pub(crate) async fn take_uses(
             .await?
         };
         if !taken {
-            unavailable.push(applied.code.clone().unwrap_or_else(|| applied.description.clone()));
+            unavailable.push(applied.clone());
         }
     }
     Ok(if unavailable.is_empty() {
@@ -696,11 +784,6 @@ pub(crate) async fn give_back(tx: &mut Conn, payment_id: &str) -> DomainResult<(
 pub(crate) async fn keep_for_order(tx: &mut Conn, payment_id: &str, order_id: &str) -> DomainResult<()> {
     store::set_uses_order(tx, payment_id, order_id).await?;
     Ok(())
-}
-
-/// Whom per-customer limits count: the customer, or a guest by email (case ignored).
-pub(crate) fn customer_key(customer_id: Option<&str>, email: Option<&str>) -> Option<String> {
-    customer_id.map(str::to_owned).or_else(|| email.map(str::to_lowercase))
 }
 
 // --- Rows --------------------------------------------------------------------------------

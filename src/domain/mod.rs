@@ -78,8 +78,13 @@ pub enum DomainError {
     DiscountInvalid { reason: discounts::InvalidReason },
     /// Checkout found discounts on the cart it could not use (no use left, or no longer
     /// valid); nothing was charged, and the codes are off the cart.
-    #[error("these discounts can no longer be used: {}; check out again without them", codes.join(", "))]
-    DiscountUnavailable { codes: Vec<String> },
+    #[error("these discounts can no longer be used: {}; check out again without them", names.join(", "))]
+    DiscountUnavailable {
+        /// The codes among them (automatic discounts have none).
+        codes: Vec<String>,
+        /// Each by its code, or an automatic one by its description.
+        names: Vec<String>,
+    },
     #[error("the payment was declined")]
     PaymentDeclined { decline_code: String },
     #[error("the payment provider failed: {0}")]

@@ -16,6 +16,7 @@ use super::shapes::{ListResponse, MoneyDto};
 use super::{AppState, Created, Json};
 use crate::domain::catalog::{self, NewProduct, PriceInput, ProductPatch, ProductQuery};
 use crate::domain::inventory::{self, StockLevel};
+use crate::domain::money::Currency;
 use crate::domain::{PageRequest, shop};
 
 pub fn router() -> Router<AppState> {
@@ -48,8 +49,7 @@ pub async fn create_product(
         variants: body.variants.into_iter().map(Into::into).collect(),
     };
     let product = catalog::create_product(&state.store, &caller, input).await?;
-    let currency = shop::currency_or_default(&state.store, None).await?;
-    Ok(Created(ProductDto::new(product, currency)))
+    Ok(Created(ProductDto::new(product, None)))
 }
 
 /// Every product, whatever its status, newest first.
@@ -61,7 +61,7 @@ pub async fn list_products(
     ApiQuery(query): ApiQuery<ProductListQuery>,
 ) -> ApiResult<Json<ListResponse<ProductDto>>> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
-    let currency = shop::currency_or_default(&state.store, query.currency.as_deref()).await?;
+    let currency = staff_currency(&state, query.currency.as_deref()).await?;
     let filter = ProductQuery {
         search: query.q,
         category: query.category,
@@ -85,8 +85,16 @@ pub async fn get_product(
     ApiQuery(query): ApiQuery<CurrencyQuery>,
 ) -> ApiResult<Json<ProductDto>> {
     let product = catalog::get_product_as_staff(&state.store, &caller, &id).await?;
-    let currency = shop::currency_or_default(&state.store, query.currency.as_deref()).await?;
+    let currency = staff_currency(&state, query.currency.as_deref()).await?;
     Ok(Json(ProductDto::new(product, currency)))
+}
+
+/// The currency staff asked to see prices in; none: each variant's own (as v1 showed them).
+async fn staff_currency(state: &AppState, requested: Option<&str>) -> ApiResult<Option<Currency>> {
+    match requested {
+        None => Ok(None),
+        Some(code) => Ok(Some(shop::currency_or_default(&state.store, Some(code)).await?)),
+    }
 }
 
 /// Changes any of a product's fields.
@@ -110,8 +118,7 @@ pub async fn update_product(
         tax_class: body.tax_class,
     };
     let product = catalog::update_product(&state.store, &caller, &id, patch).await?;
-    let currency = shop::currency_or_default(&state.store, None).await?;
-    Ok(Json(ProductDto::new(product, currency)))
+    Ok(Json(ProductDto::new(product, None)))
 }
 
 #[utoipa::path(post, path = "/v1/admin/products/{id}/variants", tag = "staff", params(("id" = String, Path)),
@@ -125,8 +132,7 @@ pub async fn add_variant(
     ApiJson(body): ApiJson<NewVariantRequest>,
 ) -> ApiResult<Created<VariantDto>> {
     let variant = catalog::add_variant(&state.store, &caller, &id, body.into()).await?;
-    let currency = shop::currency_or_default(&state.store, None).await?;
-    Ok(Created(VariantDto::new(variant, currency)))
+    Ok(Created(VariantDto::new(variant, None)))
 }
 
 /// Changes a variant's SKU, title, prices or weight.
@@ -141,8 +147,7 @@ pub async fn update_variant(
     ApiJson(body): ApiJson<VariantPatchRequest>,
 ) -> ApiResult<Json<VariantDto>> {
     let variant = catalog::update_variant(&state.store, &caller, &id, body.into()).await?;
-    let currency = shop::currency_or_default(&state.store, None).await?;
-    Ok(Json(VariantDto::new(variant, currency)))
+    Ok(Json(VariantDto::new(variant, None)))
 }
 
 #[utoipa::path(post, path = "/v1/admin/categories", tag = "staff", request_body = NewCategoryRequest, security(("bearer" = [])),

@@ -42,7 +42,7 @@ pub async fn list_products(
     };
     let products = catalog::list_products(&state.store, &filter, &page).await?;
     Ok(Json(ListResponse::from_page(products, |product| {
-        ProductDto::new(product, currency)
+        ProductDto::new(product, Some(currency))
     })))
 }
 
@@ -57,7 +57,7 @@ pub async fn get_product(
 ) -> ApiResult<Json<ProductDto>> {
     let currency = shop::currency_or_default(&state.store, query.currency.as_deref()).await?;
     let product = catalog::get_product(&state.store, &id_or_slug).await?;
-    Ok(Json(ProductDto::new(product, currency)))
+    Ok(Json(ProductDto::new(product, Some(currency))))
 }
 
 /// Every category, newest first.
@@ -114,10 +114,15 @@ pub struct VariantDto {
 }
 
 impl VariantDto {
-    /// The variant with `price` in `currency`.
-    pub fn new(variant: Variant, currency: Currency) -> Self {
+    /// The variant with `price` in `currency`, or in its own currency (`None`: what staff
+    /// see unless they ask for one).
+    pub fn new(variant: Variant, currency: Option<Currency>) -> Self {
         VariantDto {
-            price: variant.price_in(currency).map(Into::into),
+            price: match currency {
+                Some(currency) => variant.price_in(currency),
+                None => variant.prices.first().copied(),
+            }
+            .map(Into::into),
             prices: variant.prices.iter().copied().map(Into::into).collect(),
             id: variant.id,
             sku: variant.sku,
@@ -148,8 +153,8 @@ pub struct ProductDto {
 }
 
 impl ProductDto {
-    /// The product with its variants' `price` in `currency`.
-    pub fn new(product: Product, currency: Currency) -> Self {
+    /// The product with its variants' `price` in `currency` (`None`: each in its own).
+    pub fn new(product: Product, currency: Option<Currency>) -> Self {
         ProductDto {
             id: product.id,
             slug: product.slug,

@@ -253,7 +253,7 @@ impl ApiError {
                 _ => None,
             },
             codes: match self {
-                ApiError::Domain(DomainError::DiscountUnavailable { codes }) => Some(codes.clone()),
+                ApiError::Domain(DomainError::DiscountUnavailable { codes, .. }) => Some(codes.clone()),
                 _ => None,
             },
         }

@@ -168,20 +168,21 @@ pub async fn delete_line(conn: &mut Conn, cart_id: &str, item_id: &str) -> Store
 }
 
 /// Records every line's current price as seen by the customer: done by each change of the
-/// cart, whose answer shows them.
+/// cart, whose answer shows them. A line with no price in the cart's currency keeps the one
+/// last seen, so that a price put back later is announced before it is charged.
 pub async fn acknowledge_prices(conn: &mut Conn, cart_id: &str) -> StoreResult<()> {
     exec!(
         conn,
         sqlx::query(concat!(
-            "UPDATE cart_items SET seen_price_amount = (
-                     SELECT ",
+            "UPDATE cart_items SET seen_price_amount = COALESCE((
+                 SELECT ",
             crate::variant_price_in!("ca.currency"),
             " FROM carts ca
-                     JOIN variants v ON v.id = cart_items.variant_id
-                     LEFT JOIN variant_prices vp ON vp.variant_id = v.id AND vp.currency = ca.currency
-                     WHERE ca.id = cart_items.cart_id)
-                 WHERE cart_id = $1"
-        ),)
+                 JOIN variants v ON v.id = cart_items.variant_id
+                 LEFT JOIN variant_prices vp ON vp.variant_id = v.id AND vp.currency = ca.currency
+                 WHERE ca.id = cart_items.cart_id), seen_price_amount)
+             WHERE cart_id = $1"
+        ))
         .bind(cart_id)
     )?;
     Ok(())

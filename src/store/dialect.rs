@@ -36,6 +36,26 @@ pub async fn lock_variant(conn: &mut Conn, id: &str) -> StoreResult<Option<Varia
     }?)
 }
 
+/// Locks a discount until the transaction ends (PostgreSQL: `FOR UPDATE`, which also holds
+/// off rows that would refer to it); false when it is missing.
+pub async fn lock_discount(conn: &mut Conn, id: &str) -> StoreResult<bool> {
+    let found: Option<i64> = match conn.raw() {
+        Raw::Sqlite(c) => {
+            sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM discounts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(c)
+                .await
+        }
+        Raw::Postgres(c) => {
+            sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM discounts WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .fetch_optional(c)
+                .await
+        }
+    }?;
+    Ok(found.is_some())
+}
+
 /// Due undelivered outbox messages, locked for the caller's transaction: on PostgreSQL it
 /// skips rows another worker holds (`FOR UPDATE SKIP LOCKED`), so any number of
 /// processes claim disjoint messages.

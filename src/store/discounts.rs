@@ -138,20 +138,31 @@ pub async fn list_discounts(conn: &mut Conn, before_id: Option<&str>, limit: i64
     })?)
 }
 
-/// Automatic discounts that are active, within their window at `now` and not used up.
-pub async fn list_usable_automatic(conn: &mut Conn, now: i64) -> StoreResult<Vec<DiscountRow>> {
+/// Automatic discounts that are active, within their window at `now` and, unless
+/// `even_used_up`, not used up.
+pub async fn list_usable_automatic(conn: &mut Conn, now: i64, even_used_up: bool) -> StoreResult<Vec<DiscountRow>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(concat!(
             discount_select!(),
             "WHERE d.code IS NULL AND d.active
                AND (d.starts_at IS NULL OR d.starts_at <= $1) AND (d.ends_at IS NULL OR d.ends_at > $1)
-               AND (d.usage_limit IS NULL OR d.times_used < d.usage_limit)
+               AND ($2 OR d.usage_limit IS NULL OR d.times_used < d.usage_limit)
              ORDER BY d.id"
         ))
         .bind(now)
+        .bind(even_used_up)
         .fetch_all(c)
         .await
     })?)
+}
+
+/// Takes a discount off every cart that holds it (its code is gone: it is automatic now).
+pub async fn remove_from_all_carts(conn: &mut Conn, discount_id: &str) -> StoreResult<()> {
+    exec!(
+        conn,
+        sqlx::query("DELETE FROM cart_discounts WHERE discount_id = $1").bind(discount_id)
+    )?;
+    Ok(())
 }
 
 /// Deletes a discount no checkout ever used, with the carts' hold on it; false when it was
@@ -180,7 +191,8 @@ pub async fn list_cart_discounts(conn: &mut Conn, cart_id: &str) -> StoreResult<
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(concat!(
             discount_select!(),
-            "JOIN cart_discounts cd ON cd.discount_id = d.id WHERE cd.cart_id = $1 ORDER BY cd.added_at, d.id"
+            "JOIN cart_discounts cd ON cd.discount_id = d.id WHERE cd.cart_id = $1 AND d.code IS NOT NULL
+             ORDER BY cd.added_at, d.id"
         ))
         .bind(cart_id)
         .fetch_all(c)
@@ -228,14 +240,21 @@ pub async fn take_use(conn: &mut Conn, discount_id: &str) -> StoreResult<bool> {
     Ok(taken == 1)
 }
 
-/// Records the use `payment_id` took, unless the customer has used the discount
-/// `per_customer` times already; false then. Run after [`take_use`] in the same
-/// transaction (see there).
+/// Whom a use counts against: an account, an email (lower-cased), or both.
+#[derive(Debug, Clone, Copy)]
+pub struct UseOwner<'a> {
+    pub customer_id: Option<&'a str>,
+    pub email: Option<&'a str>,
+}
+
+/// Records the use `payment_id` took for `owner` (whose email a checkout always knows),
+/// unless the customer, by account or by email, has used the discount `per_customer` times
+/// already; false then. Run after [`take_use`] in the same transaction (see there).
 pub async fn record_use(
     conn: &mut Conn,
     discount_id: &str,
     payment_id: &str,
-    customer_key: &str,
+    owner: UseOwner<'_>,
     amount: i64,
     per_customer: Option<i64>,
     now: i64,
@@ -243,14 +262,16 @@ pub async fn record_use(
     let recorded = exec!(
         conn,
         sqlx::query(
-            "INSERT INTO discount_uses (discount_id, payment_id, order_id, customer_key, amount, created_at)
-             SELECT $1, $2, NULL, $3, $4, $5
-             WHERE CAST($6 AS BIGINT) IS NULL
-                OR (SELECT COUNT(*) FROM discount_uses WHERE discount_id = $1 AND customer_key = $3) < $6"
+            "INSERT INTO discount_uses (discount_id, payment_id, order_id, customer_id, email, amount, created_at)
+             SELECT $1, $2, NULL, $3, $4, $5, $6
+             WHERE CAST($7 AS BIGINT) IS NULL
+                OR (SELECT COUNT(*) FROM discount_uses
+                    WHERE discount_id = $1 AND (customer_id = $3 OR email = $4)) < $7"
         )
         .bind(discount_id)
         .bind(payment_id)
-        .bind(customer_key)
+        .bind(owner.customer_id)
+        .bind(owner.email.unwrap_or_default())
         .bind(amount)
         .bind(now)
         .bind(per_customer)
@@ -258,14 +279,17 @@ pub async fn record_use(
     Ok(recorded == 1)
 }
 
-/// How many uses `customer_key` holds of the discount (held by checkouts, kept by orders).
-pub async fn customer_uses(conn: &mut Conn, discount_id: &str, customer_key: &str) -> StoreResult<i64> {
+/// How many uses `owner` holds of the discount, by account or by email (held by checkouts,
+/// kept by orders).
+pub async fn customer_uses(conn: &mut Conn, discount_id: &str, owner: UseOwner<'_>) -> StoreResult<i64> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_scalar(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM discount_uses WHERE discount_id = $1 AND customer_key = $2",
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM discount_uses
+             WHERE discount_id = $1 AND (customer_id = $2 OR email = $3)",
         )
         .bind(discount_id)
-        .bind(customer_key)
+        .bind(owner.customer_id)
+        .bind(owner.email)
         .fetch_one(c)
         .await
     })?)

@@ -86,6 +86,14 @@ impl StoreError {
                 .contains(&format!("UNIQUE constraint failed: {table_column}"))
     }
 
+    /// True when a row refers to one that is not there (any foreign key).
+    pub fn is_foreign_key_violation(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(error)) = self else {
+            return false;
+        };
+        matches!(error.kind(), sqlx::error::ErrorKind::ForeignKeyViolation)
+    }
+
     /// True when this is a violation of the CHECK constraint named `constraint`.
     pub fn is_check_violation(&self, constraint: &str) -> bool {
         let StoreError::Database(sqlx::Error::Database(error)) = self else {

@@ -43,7 +43,7 @@ async fn variants_carry_a_price_per_currency_and_reads_pick_one(app: TestApp) {
     sell_in_three_currencies(&app, &staff).await;
     let (created, variant_id) = product_in_eur_and_usd(&app, &staff, 1000, 1200).await;
     let variant = &created["variants"][0];
-    assert_eq!(variant["price"], eur(1000), "the shop's default currency unless asked");
+    assert_eq!(variant["price"], eur(1000), "staff see its own price");
     assert_eq!(variant["prices"], json!([eur(1000), usd(1200)]), "its own first");
 
     let path = format!("/v1/products/{}", id_of(&created));
@@ -72,6 +72,21 @@ async fn variants_carry_a_price_per_currency_and_reads_pick_one(app: TestApp) {
         )
         .await;
     assert_eq!(staff_read.assert_status(200)["variants"][0]["price"], usd(1200));
+
+    // A variant priced in dollars only: staff see its price, the catalog (in euros unless
+    // asked) shows it is not sold in euros.
+    let dollars_only = app
+        .post(
+            "/v1/admin/products",
+            Some(&staff),
+            json!({"title": "Import", "status": "published", "variants": [{"sku": unique_sku(), "price": usd(700)}]}),
+        )
+        .await;
+    assert_eq!(dollars_only.assert_status(201)["variants"][0]["price"], usd(700));
+    let public = app
+        .get(&format!("/v1/products/{}", id_of(&dollars_only.body)), None)
+        .await;
+    assert_eq!(public.assert_status(200)["variants"][0]["price"], Value::Null);
 
     for query in ["currency=JPY", "currency=usd", "currency="] {
         app.get(&format!("{path}?{query}"), None)
@@ -242,6 +257,14 @@ async fn a_price_taken_away_stops_the_checkout_of_carts_in_that_currency(app: Te
         .await
         .assert_error_on("not_sold_in_currency", "items[0]");
     assert_eq!(app.captures().await, 0, "nothing charged");
+    // The cart stays editable meanwhile.
+    app.patch(
+        &format!("/v1/carts/{}", id_of(&cart)),
+        None,
+        json!({"email": "buyer@example.com"}),
+    )
+    .await
+    .assert_status(200);
     assert_eq!(app.stock(&staff, &variant_id).await, (10, 0, 10), "nothing reserved");
     // The cart stays open: once the price is back, it checks out (refused once, as any
     // price it did not show).

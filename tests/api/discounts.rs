@@ -487,6 +487,109 @@ async fn an_automatic_discount_used_up_by_a_customer_no_longer_shows_for_them(ap
     assert_eq!(guest["total"], eur(900), "another buyer still gets it");
 }
 
+/// What a review found: a usage limit below the uses is refused; a code made automatic
+/// counts once on carts that held it; an automatic discount that saves nothing takes no use;
+/// a guest's email counts against a customer's once-per-customer use.
+async fn edits_and_edge_cases_keep_discounts_consistent(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (_, variant) = app.published_product(&staff, 1000, 50).await;
+
+    let limited = create(
+        &app,
+        &staff,
+        json!({"code": "THRICE", "kind": "percentage", "percentage_bps": 1000, "usage_limit": 3}),
+    )
+    .await;
+    for _ in 0..2 {
+        let used = cart(&app, &variant, 1).await;
+        apply(&app, &used, "THRICE").await.assert_status(200);
+        app.checkout(None, &used, "tok_visa").await.assert_status(201);
+    }
+    let path = format!("{DISCOUNTS}/{}", id_of(&limited));
+    app.patch(&path, Some(&staff), json!({"usage_limit": 1}))
+        .await
+        .assert_field_error("usage_limit");
+    app.patch(&path, Some(&staff), json!({"usage_limit": 2}))
+        .await
+        .assert_status(200);
+
+    let coded = create(
+        &app,
+        &staff,
+        json!({"code": "SOON-AUTO", "kind": "fixed_amount", "amount": 100, "currency": "EUR", "combinable": true}),
+    )
+    .await;
+    let holding = cart(&app, &variant, 1).await;
+    apply(&app, &holding, "SOON-AUTO").await.assert_status(200);
+    app.patch(
+        &format!("{DISCOUNTS}/{}", id_of(&coded)),
+        Some(&staff),
+        json!({"code": null}),
+    )
+    .await
+    .assert_status(200);
+    let shown = app.get(&format!("/v1/carts/{holding}"), None).await;
+    assert_eq!(
+        shown.assert_status(200)["discounts"].as_array().map(Vec::len),
+        Some(1),
+        "once: {}",
+        shown.text
+    );
+    assert_eq!(shown.body["total"], eur(900));
+    app.checkout(None, &holding, "tok_visa").await.assert_status(201);
+
+    let free = create(&app, &staff, json!({"kind": "free_shipping", "usage_limit": 5})).await;
+    let idle = cart(&app, &variant, 1).await;
+    let shown = app.get(&format!("/v1/carts/{idle}"), None).await;
+    assert!(
+        !shown.body["discounts"]
+            .as_array()
+            .expect("discounts")
+            .iter()
+            .any(|d| d["discount_id"] == id_of(&free).as_str()),
+        "no shipping to waive: {}",
+        shown.text
+    );
+    app.checkout(None, &idle, "tok_visa").await.assert_status(201);
+    assert_eq!(times_used(&app, &staff, &id_of(&free)).await["times_used"], 0);
+
+    create(
+        &app,
+        &staff,
+        json!({"code": "HELLO", "kind": "percentage", "percentage_bps": 500, "usage_limit_per_customer": 1}),
+    )
+    .await;
+    let (token, customer) = app.customer().await;
+    let email = customer["email"].as_str().expect("email").to_owned();
+    let signed_in = app.cart_with(Some(&token), &variant, 1).await;
+    let signed_in = id_of(&signed_in);
+    app.post(
+        &format!("/v1/carts/{signed_in}/discount-codes"),
+        Some(&token),
+        json!({"code": "HELLO"}),
+    )
+    .await
+    .assert_status(200);
+    let body = json!({"shipping_address": address(), "payment": {"token": "tok_visa"}});
+    app.post(&format!("/v1/carts/{signed_in}/checkout"), Some(&token), body)
+        .await
+        .assert_status(201);
+    let as_guest = cart(&app, &variant, 1).await;
+    app.patch(
+        &format!("/v1/carts/{as_guest}"),
+        None,
+        json!({"email": email.to_uppercase()}),
+    )
+    .await
+    .assert_status(200);
+    let refused = apply(&app, &as_guest, "HELLO").await;
+    assert_eq!(
+        refused.body["reason"], "used_up",
+        "the same person by email: {}",
+        refused.text
+    );
+}
+
 crate::backend_tests!(
     staff_define_discounts_and_see_their_use,
     bad_discounts_are_refused_by_field_and_write_nothing,
@@ -499,4 +602,5 @@ crate::backend_tests!(
     a_once_per_customer_code_goes_to_one_of_a_guests_racing_checkouts,
     canceling_a_discounted_order_refunds_what_was_paid,
     an_automatic_discount_used_up_by_a_customer_no_longer_shows_for_them,
+    edits_and_edge_cases_keep_discounts_consistent,
 );

@@ -95,13 +95,15 @@ pub(super) struct Discounted {
 /// any number of combinable ones (checked when a code is applied). Qualifying automatic
 /// discounts join codes that are all combinable when they are combinable too; with no code,
 /// the cart gets either every combinable automatic discount or the one non-combinable
-/// automatic discount that saves most, whichever saves most. `shipping` is what free
-/// shipping would save.
+/// automatic discount that leaves it cheapest, whichever leaves it cheaper. `shipping`
+/// prices the shipping for a subtotal less discounts (0 without an option), so that a
+/// discount that takes the cart below a free-shipping threshold counts what it costs. An
+/// automatic discount that would save nothing is left out: it would only spend a use.
 pub(super) fn discount(
     offered: &[DiscountToApply],
     lines: &[LineFacts],
     subtotal: i64,
-    shipping: i64,
+    shipping: &dyn Fn(i64) -> i64,
 ) -> Result<Discounted, MoneyError> {
     let qualifying: Vec<usize> = (0..offered.len())
         .filter(|&index| offered[index].qualifies(lines, subtotal))
@@ -118,16 +120,44 @@ pub(super) fn discount(
     if codes.is_empty() {
         for index in alone {
             let single = take_off(offered, &[index], lines)?;
-            if saving(&single, shipping) > saving(&best, shipping) {
+            if cost(&single, subtotal, shipping) < cost(&best, subtotal, shipping) {
                 best = single;
             }
         }
     }
-    Ok(best)
+    Ok(without_idle_automatic(offered, best, subtotal, shipping))
 }
 
-fn saving(discounted: &Discounted, shipping: i64) -> i64 {
-    discounted.per_line.iter().sum::<i64>() + if discounted.free_shipping { shipping } else { 0 }
+/// What the cart costs with `discounted` taken: the lines left, and shipping unless free.
+fn cost(discounted: &Discounted, subtotal: i64, shipping: &dyn Fn(i64) -> i64) -> i64 {
+    let left = subtotal - discounted.per_line.iter().sum::<i64>();
+    left + if discounted.free_shipping { 0 } else { shipping(left) }
+}
+
+/// `discounted` without the automatic discounts that took nothing (free shipping of a cart
+/// that ships for nothing anyway, a percentage of lines priced 0). A customer's code stays:
+/// they asked for it.
+fn without_idle_automatic(
+    offered: &[DiscountToApply],
+    mut discounted: Discounted,
+    subtotal: i64,
+    shipping: &dyn Fn(i64) -> i64,
+) -> Discounted {
+    let left = subtotal - discounted.per_line.iter().sum::<i64>();
+    let waives_something = shipping(left) > 0;
+    discounted.applied.retain(|&(index, taken)| {
+        let discount = &offered[index];
+        let effective = match discount.effect {
+            DiscountEffect::FreeShipping => waives_something,
+            _ => taken > 0,
+        };
+        discount.code.is_some() || effective
+    });
+    discounted.free_shipping = discounted
+        .applied
+        .iter()
+        .any(|&(index, _)| offered[index].effect == DiscountEffect::FreeShipping);
+    discounted
 }
 
 /// Takes the discounts `chosen` off the lines: percentages first, then fixed amounts, each
@@ -236,7 +266,7 @@ mod tests {
     fn a_percentage_is_rounded_half_up_on_each_line() {
         // 12.5 % of 1001 is 125.125 -> 125; of 999 is 124.875 -> 125; of 4 is 0.5 -> 1.
         let ten = offer("pct", Some("SAVE"), DiscountEffect::Percentage { bps: 1250 }, false);
-        let outcome = discount(&[ten], &lines(&[1001, 999, 4]), 2004, 0).expect("priced");
+        let outcome = discount(&[ten], &lines(&[1001, 999, 4]), 2004, &|_| 0).expect("priced");
         assert_eq!(outcome.per_line, vec![125, 125, 1]);
         assert_eq!(outcome.applied, vec![(0, 251)]);
     }
@@ -246,7 +276,7 @@ mod tests {
         // 1000 over 3000, 2000, 1000: exact thirds would be 500, 333.33, 166.67; rounded
         // down 500, 333, 166 (999), and the one cent left goes to the largest line.
         let fixed = offer("fix", Some("TEN"), DiscountEffect::FixedAmount { amount: 1000 }, false);
-        let outcome = discount(&[fixed], &lines(&[3000, 2000, 1000]), 6000, 0).expect("priced");
+        let outcome = discount(&[fixed], &lines(&[3000, 2000, 1000]), 6000, &|_| 0).expect("priced");
         assert_eq!(outcome.per_line, vec![501, 333, 166]);
     }
 
@@ -258,7 +288,7 @@ mod tests {
             DiscountEffect::FixedAmount { amount: 50_000 },
             false,
         );
-        let outcome = discount(&[fixed], &lines(&[300, 200]), 500, 0).expect("priced");
+        let outcome = discount(&[fixed], &lines(&[300, 200]), 500, &|_| 0).expect("priced");
         assert_eq!(outcome.per_line, vec![300, 200]);
     }
 
@@ -281,11 +311,11 @@ mod tests {
                 category_ids: &cats,
             },
         ];
-        let outcome = discount(&[shoes.clone(), big.clone()], &cart, 1000, 0).expect("priced");
+        let outcome = discount(&[shoes.clone(), big.clone()], &cart, 1000, &|_| 0).expect("priced");
         // Half the shoes (300), then 100 spread over what is left (300 and 400): 42 and
         // 57, and the cent left over to the larger line.
         assert_eq!(outcome.per_line, vec![300 + 42, 58]);
-        let outcome = discount(&[shoes, big], &cart, 999, 0).expect("priced");
+        let outcome = discount(&[shoes, big], &cart, 999, &|_| 0).expect("priced");
         assert_eq!(outcome.per_line, vec![300, 0], "the minimum is not met at 999");
     }
 
@@ -293,7 +323,7 @@ mod tests {
     fn a_non_combinable_code_stands_alone_and_automatic_ones_step_aside() {
         let code = offer("code", Some("SOLO"), DiscountEffect::Percentage { bps: 1000 }, false);
         let auto = offer("auto", None, DiscountEffect::Percentage { bps: 2000 }, true);
-        let outcome = discount(&[code, auto], &lines(&[1000]), 1000, 0).expect("priced");
+        let outcome = discount(&[code, auto], &lines(&[1000]), 1000, &|_| 0).expect("priced");
         assert_eq!(outcome.applied, vec![(0, 100)]);
     }
 
@@ -304,11 +334,37 @@ mod tests {
         let alone = offer("c", None, DiscountEffect::FreeShipping, false);
         let offered = [stacking_a, stacking_b, alone];
         // Together a and b save 100 + 50; free shipping saves 120: a and b stand.
-        let outcome = discount(&offered, &lines(&[1000]), 1000, 120).expect("priced");
+        let outcome = discount(&offered, &lines(&[1000]), 1000, &|_| 120).expect("priced");
         assert_eq!(outcome.applied, vec![(0, 100), (1, 50)]);
         // Shipping of 500 makes free shipping the better deal.
-        let outcome = discount(&offered, &lines(&[1000]), 1000, 500).expect("priced");
+        let outcome = discount(&offered, &lines(&[1000]), 1000, &|_| 500).expect("priced");
         assert_eq!(outcome.applied, vec![(2, 0)]);
+        assert!(outcome.free_shipping);
+    }
+
+    #[test]
+    fn a_discount_that_takes_the_cart_below_free_shipping_counts_the_shipping_it_costs() {
+        // Free over 5000, else 500: 1 % off a cart of 5000 costs 4950 + 500.
+        let shipping = |left: i64| if left >= 5000 { 0 } else { 500 };
+        let one_percent = offer("a", None, DiscountEffect::Percentage { bps: 100 }, false);
+        let free = offer("b", None, DiscountEffect::FreeShipping, false);
+        let outcome = discount(&[one_percent, free], &lines(&[5000]), 5000, &shipping).expect("priced");
+        assert_eq!(
+            outcome,
+            Discounted {
+                per_line: vec![0],
+                ..Discounted::default()
+            },
+            "neither helps: none stands"
+        );
+        let outcome = discount(
+            &[offer("b", None, DiscountEffect::FreeShipping, true)],
+            &lines(&[4000]),
+            4000,
+            &shipping,
+        )
+        .expect("priced");
+        assert_eq!(outcome.applied, vec![(0, 0)]);
         assert!(outcome.free_shipping);
     }
 
@@ -317,7 +373,7 @@ mod tests {
         let most = offer("a", Some("A"), DiscountEffect::Percentage { bps: 9000 }, true);
         let more = offer("b", Some("B"), DiscountEffect::Percentage { bps: 9000 }, true);
         let rest = offer("c", Some("C"), DiscountEffect::FixedAmount { amount: 1000 }, true);
-        let outcome = discount(&[rest, more, most], &lines(&[1000, 1]), 1001, 0).expect("priced");
+        let outcome = discount(&[rest, more, most], &lines(&[1000, 1]), 1001, &|_| 0).expect("priced");
         // 90 % of 1000 = 900 then 90 % of 100 = 90, then the fixed amount takes the rest.
         assert_eq!(outcome.per_line, vec![1000, 1]);
     }

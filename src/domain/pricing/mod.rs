@@ -288,12 +288,14 @@ pub fn price_cart(
         line_totals.push(line_total);
     }
 
-    // What free shipping would save, to weigh it against other discounts.
-    let shipping_before_discounts = context
-        .shipping
-        .as_ref()
-        .and_then(|option| option.cost(weight_grams, subtotal.amount))
-        .map_or(0, |cost| cost.amount);
+    // What shipping would cost after discounts, to weigh free shipping against the others.
+    let shipping_after = |discounted_subtotal: i64| {
+        context
+            .shipping
+            .as_ref()
+            .and_then(|option| option.cost(weight_grams, discounted_subtotal))
+            .map_or(0, |cost| cost.amount)
+    };
     let facts: Vec<LineFacts> = lines
         .iter()
         .zip(&line_totals)
@@ -303,7 +305,7 @@ pub fn price_cart(
             category_ids: &line.category_ids,
         })
         .collect();
-    let discounted = discounts::discount(&context.discounts, &facts, subtotal.amount, shipping_before_discounts)?;
+    let discounted = discounts::discount(&context.discounts, &facts, subtotal.amount, &shipping_after)?;
 
     let mut taxes = TaxLedger::default();
     let mut priced = Vec::with_capacity(lines.len());
@@ -355,12 +357,17 @@ pub fn price_cart(
         .map(|&(index, taken)| {
             let discount = &context.discounts[index];
             let waives_shipping = discount.effect == DiscountEffect::FreeShipping;
+            // Two free-shipping discounts waive the shipping once: the first shows it.
+            let waived = std::mem::replace(&mut waived_shipping, zero);
+            if !waives_shipping {
+                waived_shipping = waived;
+            }
             AppliedDiscount {
                 discount_id: discount.id.clone(),
                 code: discount.code.clone(),
                 description: discount.description.clone(),
                 amount: if waives_shipping {
-                    waived_shipping
+                    waived
                 } else {
                     Money::new(taken, currency)
                 },
