@@ -9,6 +9,7 @@ mod admin_orders;
 mod auth;
 mod carts;
 mod catalog;
+mod content;
 mod discounts;
 pub mod extract;
 mod idempotency;
@@ -108,6 +109,7 @@ pub fn routes() -> Router<AppState> {
         .merge(shipping_options::router())
         .merge(tax_rates::router())
         .merge(discounts::router())
+        .merge(content::router())
 }
 
 /// The API's live streams, which last as long as their clients wish.

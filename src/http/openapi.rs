@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    access, admin_catalog, admin_orders, auth, carts, catalog, discounts, ops, orders, shipping_options, shop,
+    access, admin_catalog, admin_orders, auth, carts, catalog, content, discounts, ops, orders, shipping_options, shop,
     tax_rates,
 };
 
@@ -36,10 +36,15 @@ use super::{
         tax_rates::list_rates, tax_rates::create_rate, tax_rates::get_rate, tax_rates::update_rate, tax_rates::delete_rate,
         discounts::list_discounts, discounts::create_discount, discounts::get_discount, discounts::update_discount,
         discounts::delete_discount,
+        content::get_page, content::list_posts, content::get_post, content::get_menu, content::put_menu,
+        content::list_pages_as_staff, content::create_page, content::get_page_as_staff, content::update_page,
+        content::delete_page, content::page_revisions, content::restore_page_revision,
+        content::list_posts_as_staff, content::create_post, content::get_post_as_staff, content::update_post,
+        content::delete_post, content::post_revisions, content::restore_post_revision,
     ),
     modifiers(&BearerAuth, &SelfDescribed, &Conventions),
     tags(
-        (name = "operations"), (name = "customers"), (name = "catalog"), (name = "carts"), (name = "orders"),
+        (name = "operations"), (name = "customers"), (name = "catalog"), (name = "carts"), (name = "orders"), (name = "content"),
         (name = "staff", description = "staff, admins and API keys with the right scope; customers get 403"),
         (name = "administration", description = "admins only: staff accounts, API keys, the audit log, the shop's settings"),
     )

@@ -1,13 +1,14 @@
 //! Background work of every process, one task per file, each working through the domain:
 //! [`recovery`] settles payment attempts and refunds left pending, [`expiry`] ends what
-//! has expired, [`cleanup`] deletes records past their keeping, and [`outbox`] delivers
-//! the outbox's messages. Every task is safe to run on several processes at once: settling
+//! has expired, [`cleanup`] deletes records past their keeping, [`outbox`] delivers
+//! the outbox's messages, and [`publishing`] publishes scheduled pages and posts. Every task is safe to run on several processes at once: settling
 //! is a conditional update that only one wins, and messages are claimed with
 //! `FOR UPDATE SKIP LOCKED`.
 
 mod cleanup;
 mod expiry;
 mod outbox;
+mod publishing;
 mod recovery;
 
 use std::time::Duration;
@@ -38,6 +39,7 @@ pub async fn run_once(state: &AppState) {
     recovery::run(state).await;
     expiry::run(state).await;
     outbox::run(state).await;
+    publishing::run(state).await;
     cleanup::run(state).await;
 }
 

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod carts;
 pub mod catalog;
+pub mod content;
 pub mod customers;
 pub mod dialect;
 pub mod discounts;

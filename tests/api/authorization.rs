@@ -108,6 +108,12 @@ enum Needs {
     OwnerCartAndCode,
     /// The owner's cart holding a discount code: `{cart}`, `{code}`.
     OwnerCartHoldingCode,
+    /// A published page, with a revision: `{page}`, `{page_slug}`, `{revision}`.
+    Page,
+    /// A published post, with a revision: `{post}`, `{post_slug}`, `{revision}`.
+    Post,
+    /// The footer menu, set.
+    Menu,
 }
 
 /// The ids one cell works on; a field is empty unless the row's `Needs` made it.
@@ -126,6 +132,10 @@ struct Fixture {
     tax_rate: String,
     discount: String,
     code: String,
+    page: String,
+    post: String,
+    slug: String,
+    revision: String,
 }
 
 async fn prepare(app: &TestApp, callers: &Callers, needs: Needs) -> Fixture {
@@ -185,6 +195,30 @@ async fn prepare(app: &TestApp, callers: &Callers, needs: Needs) -> Fixture {
             let body = json!({"kind": "free_shipping"});
             let created = app.post("/v1/admin/discounts", Some(admin), body).await;
             fixture.discount = id_of(created.assert_status(201));
+        }
+        Needs::Page | Needs::Post => {
+            let (path, slug) = if matches!(needs, Needs::Page) {
+                ("/v1/admin/pages", format!("page-{}", fixture.unique))
+            } else {
+                ("/v1/admin/posts", format!("post-{}", fixture.unique))
+            };
+            let body = json!({"title": "Matrix", "slug": slug, "body_markdown": "Hello", "status": "published"});
+            let created = app.post(path, Some(admin), body).await;
+            let id = id_of(created.assert_status(201));
+            let revisions = app.get(&format!("{path}/{id}/revisions"), Some(admin)).await;
+            fixture.revision = id_of(&revisions.assert_status(200)["data"][0]);
+            fixture.slug = slug;
+            if matches!(needs, Needs::Page) {
+                fixture.page = id;
+            } else {
+                fixture.post = id;
+            }
+        }
+        Needs::Menu => {
+            let body = json!({"items": [{"label": "About", "url": "/pages/about"}]});
+            app.put("/v1/admin/menus/footer", Some(admin), body)
+                .await
+                .assert_status(200);
         }
         Needs::OwnerCartAndCode | Needs::OwnerCartHoldingCode => {
             let (_, variant) = app.published_product(admin, 1500, 5).await;
@@ -658,6 +692,140 @@ fn rows() -> Vec<Row> {
             body: no_body,
             expect: [401, 403, 403, 204, 204],
         },
+        // ---- content: anyone reads what is published; staff write it ----
+        Row {
+            method: Method::GET,
+            path: "/v1/pages/{slug}",
+            needs: Needs::Page,
+            body: no_body,
+            expect: [200, 200, 200, 200, 200],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/posts",
+            needs: Needs::Nothing,
+            body: no_body,
+            expect: [200, 200, 200, 200, 200],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/posts/{slug}",
+            needs: Needs::Post,
+            body: no_body,
+            expect: [200, 200, 200, 200, 200],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/menus/{handle}",
+            needs: Needs::Menu,
+            body: no_body,
+            expect: [200, 200, 200, 200, 200],
+        },
+        Row {
+            method: Method::PUT,
+            path: "/v1/admin/menus/{handle}",
+            needs: Needs::Nothing,
+            body: |_| Some(json!({"items": [{"label": "Blog", "url": "/blog"}]})),
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/pages",
+            needs: Needs::Nothing,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/admin/pages",
+            needs: Needs::Nothing,
+            body: |f| Some(json!({"title": format!("New {}", f.unique), "body_markdown": "Hi"})),
+            expect: [401, 403, 403, 201, 201],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/pages/{page}",
+            needs: Needs::Page,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::PATCH,
+            path: "/v1/admin/pages/{page}",
+            needs: Needs::Page,
+            body: |_| Some(json!({"excerpt": "Changed"})),
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::DELETE,
+            path: "/v1/admin/pages/{page}",
+            needs: Needs::Page,
+            body: no_body,
+            expect: [401, 403, 403, 204, 204],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/pages/{page}/revisions",
+            needs: Needs::Page,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/admin/pages/{page}/revisions/{revision}/restore",
+            needs: Needs::Page,
+            body: |_| Some(json!({})),
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/posts",
+            needs: Needs::Nothing,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/admin/posts",
+            needs: Needs::Nothing,
+            body: |f| Some(json!({"title": format!("New {}", f.unique), "body_markdown": "Hi"})),
+            expect: [401, 403, 403, 201, 201],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/posts/{post}",
+            needs: Needs::Post,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::PATCH,
+            path: "/v1/admin/posts/{post}",
+            needs: Needs::Post,
+            body: |_| Some(json!({"excerpt": "Changed"})),
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::DELETE,
+            path: "/v1/admin/posts/{post}",
+            needs: Needs::Post,
+            body: no_body,
+            expect: [401, 403, 403, 204, 204],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/posts/{post}/revisions",
+            needs: Needs::Post,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/admin/posts/{post}/revisions/{revision}/restore",
+            needs: Needs::Post,
+            body: |_| Some(json!({})),
+            expect: [401, 403, 403, 200, 200],
+        },
         // ---- discounts: staff with the catalog permission ----
         Row {
             method: Method::GET,
@@ -725,6 +893,12 @@ fn fill(template: &str, fixture: &Fixture) -> String {
         ("{tax_rate}", fixture.tax_rate.clone()),
         ("{discount}", fixture.discount.clone()),
         ("{code}", fixture.code.clone()),
+        ("{page}", fixture.page.clone()),
+        ("{post}", fixture.post.clone()),
+        ("{slug}", fixture.slug.clone()),
+        ("{revision}", fixture.revision.clone()),
+        // The one menu the matrix works on.
+        ("{handle}", "footer".to_owned()),
     ];
     let mut path = template.to_owned();
     for (placeholder, value) in values {

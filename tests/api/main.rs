@@ -11,6 +11,7 @@ mod carts;
 mod catalog;
 mod checkout;
 mod cli;
+mod content;
 mod conventions;
 mod crash;
 mod currencies;

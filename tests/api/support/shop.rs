@@ -78,6 +78,10 @@ impl Shop {
         self.send(reqwest::Method::PATCH, path, token, Some(body)).await
     }
 
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.send(reqwest::Method::PUT, path, token, Some(body)).await
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
         self.send(reqwest::Method::DELETE, path, token, None).await
     }
