@@ -190,6 +190,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         if demo::load_shipping_if_none(&store).await.map_err(describe)? {
             tracing::info!("loaded the demo's shipping options and tax rates");
         }
+        if demo::load_content_if_none(&store).await.map_err(describe)? {
+            tracing::info!("loaded the demo's pages and posts");
+        }
     }
     faults::arm_from_environment();
     let provider_timeout_secs = i64::try_from(args.provider_timeout_secs.clamp(1, 3600)).unwrap_or(10);

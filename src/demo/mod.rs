@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::domain::accounts::Role;
 use crate::domain::catalog::{self, NewProduct, NewVariant, PriceInput, ProductQuery};
+use crate::domain::content::{self, ContentKind, EntryInput, MenuItem};
 use crate::domain::discounts::{self, DiscountInput};
 use crate::domain::pricing::ShippingRate;
 use crate::domain::shipping::{self, ShippingOptionInput, TaxRateInput};
@@ -207,6 +208,80 @@ pub async fn load_shipping_if_none(db: &Store) -> DomainResult<bool> {
     }
     Ok(true)
 }
+
+/// The demo's pages (about, shipping policy), two blog posts and the footer menu, unless the
+/// shop has pages already.
+pub async fn load_content_if_none(db: &Store) -> DomainResult<bool> {
+    let loader = loader();
+    let probe = PageRequest {
+        limit: 1,
+        after_id: None,
+    };
+    if !content::list_entries(db, &loader, ContentKind::Page, &probe)
+        .await?
+        .data
+        .is_empty()
+    {
+        return Ok(false);
+    }
+    let entries = [
+        (ContentKind::Page, "About us", ABOUT, Vec::new()),
+        (ContentKind::Page, "Shipping policy", SHIPPING_POLICY, Vec::new()),
+        (
+            ContentKind::Post,
+            "Caring for cast iron",
+            CAST_IRON,
+            vec!["kitchen", "guides"],
+        ),
+        (
+            ContentKind::Post,
+            "Five things for your first night outdoors",
+            FIRST_NIGHT,
+            vec!["camp-trail", "guides"],
+        ),
+    ];
+    for (kind, title, body, tags) in entries {
+        let input = EntryInput {
+            title: Some(title.to_owned()),
+            body_markdown: Some(body.to_owned()),
+            status: Some("published".to_owned()),
+            excerpt: body.lines().find(|line| !line.trim().is_empty()).map(str::to_owned),
+            tags: Some(tags.into_iter().map(str::to_owned).collect()),
+            ..EntryInput::default()
+        };
+        content::create_entry(db, &loader, kind, input).await?;
+    }
+    let footer = [
+        ("About us", "/pages/about-us"),
+        ("Shipping policy", "/pages/shipping-policy"),
+        ("Blog", "/blog"),
+    ]
+    .map(|(label, url)| MenuItem {
+        label: label.to_owned(),
+        url: url.to_owned(),
+    });
+    content::put_menu(db, &loader, "footer", footer.to_vec()).await?;
+    Ok(true)
+}
+
+const ABOUT: &str = "We are a small shop for things that last: enamel mugs, cast iron, \
+wool blankets and tools you hand down.\n\nEverything here is something we use ourselves. \
+Questions? Write to us; a person answers.";
+
+const SHIPPING_POLICY: &str = "We ship within the EU and to the United States.\n\n\
+| Where | Standard | Express |\n|---|---|---|\n| EU | 3-5 days, 4.90 EUR (free over 60 EUR) | 1-2 days, 14.90 EUR |\n\
+| United States | 4-7 days, 6.95 USD (free over 75 USD) | 2 days, 19.95 USD |\n\n\
+Returns are free within 30 days.";
+
+const CAST_IRON: &str = "Cast iron lasts generations if you keep it dry and oiled.\n\n\
+1. Wash with hot water and a brush; soap now and then is fine.\n\
+2. Dry it on the stove for a minute.\n\
+3. Wipe a thin film of oil on while it is warm.\n\n\
+See our [skillets](/categories/kitchen).";
+
+const FIRST_NIGHT: &str = "Your first night under the sky is easier with a few things at hand.\n\n\
+- A warm layer, even in summer\n- A lamp with spare batteries\n- An enamel mug for the morning\n\
+- Matches in a dry pocket\n- A friend\n\nEverything else you can learn on the way.";
 
 #[cfg(test)]
 mod tests {

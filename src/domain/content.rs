@@ -285,6 +285,41 @@ pub async fn published_posts(db: &Store, tag: Option<&str>, page: &PageRequest) 
     Ok(page.into_page(posts, |post: &Entry| &post.id))
 }
 
+/// The most addresses one sitemap file may list (sitemaps.org); past it, `/sitemap.xml`
+/// becomes an index of files of this many.
+pub const SITEMAP_FILE_URLS: i64 = 50_000;
+
+/// One public address: its path on the storefront and when it last changed.
+#[derive(Debug, Clone)]
+pub struct SitemapUrl {
+    pub path: String,
+    pub updated_at: Timestamp,
+}
+
+/// How many addresses the sitemap lists.
+pub async fn sitemap_size(db: &Store) -> DomainResult<i64> {
+    let mut conn = db.read().await?;
+    Ok(store::count_sitemap(&mut conn).await?)
+}
+
+/// Sitemap file `number` (from 0): categories, pages, posts and products, in that order.
+pub async fn sitemap_file(db: &Store, number: i64) -> DomainResult<Vec<SitemapUrl>> {
+    let mut conn = db.read().await?;
+    let rows = store::list_sitemap(&mut conn, number.saturating_mul(SITEMAP_FILE_URLS), SITEMAP_FILE_URLS).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| SitemapUrl {
+            path: match row.kind.as_str() {
+                "category" => format!("/categories/{}", row.slug),
+                "page" => format!("/pages/{}", row.slug),
+                "post" => format!("/blog/{}", row.slug),
+                _ => format!("/products/{}", row.slug),
+            },
+            updated_at: Timestamp(row.updated_at),
+        })
+        .collect())
+}
+
 /// Publishes the scheduled entries whose time has come (the jobs run it on every process;
 /// each entry is published once). Returns how many.
 pub async fn publish_due(db: &Store) -> DomainResult<u64> {

@@ -13,7 +13,7 @@ mod content;
 mod discounts;
 pub mod extract;
 mod idempotency;
-mod middleware;
+pub(crate) mod middleware;
 pub mod openapi;
 mod ops;
 mod orders;

@@ -294,3 +294,50 @@ pub async fn put_menu(conn: &mut Conn, handle: &str, items: &str, now: i64) -> S
     )?;
     Ok(())
 }
+
+/// One address of the sitemap: what it is (`category`, `page`, `post`, `product`), its
+/// slug, and when it last changed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SitemapRow {
+    pub kind: String,
+    pub slug: String,
+    pub updated_at: i64,
+}
+
+/// Everything the storefront shows publicly, in one order (kind, then id), for the sitemap.
+macro_rules! sitemap_rows {
+    () => {
+        "SELECT 'category' AS kind, slug, created_at AS updated_at, id FROM categories
+         UNION ALL
+         SELECT kind, slug, updated_at, id FROM content_entries WHERE status = 'published'
+         UNION ALL
+         SELECT 'product' AS kind, slug, updated_at, id FROM products WHERE status = 'published'"
+    };
+}
+
+pub async fn count_sitemap(conn: &mut Conn) -> StoreResult<i64> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_scalar(concat!(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM (",
+            sitemap_rows!(),
+            ") everything"
+        ))
+        .fetch_one(c)
+        .await
+    })?)
+}
+
+/// `limit` sitemap rows from `offset` on.
+pub async fn list_sitemap(conn: &mut Conn, offset: i64, limit: i64) -> StoreResult<Vec<SitemapRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(concat!(
+            "SELECT kind, slug, updated_at FROM (",
+            sitemap_rows!(),
+            ") everything ORDER BY kind, id LIMIT $1 OFFSET $2"
+        ))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(c)
+        .await
+    })?)
+}

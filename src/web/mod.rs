@@ -8,6 +8,7 @@
 
 mod admin;
 mod assets;
+mod content;
 mod shop;
 mod view;
 
@@ -33,6 +34,11 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(shop::login))
         .route("/register", get(shop::register))
         .route("/account", get(shop::account))
+        .route("/categories/{slug}", get(shop::category))
+        .route("/pages/{slug}", get(content::content_page))
+        .route("/blog", get(content::blog))
+        .route("/blog/{slug}", get(content::post))
+        .merge(for_crawlers())
         .route("/admin", get(admin::dashboard))
         .route("/admin/orders/{id}", get(admin::order))
         .route("/admin/products", get(admin::products))
@@ -42,6 +48,17 @@ pub fn router() -> Router<AppState> {
         .route("/admin/shipping", get(admin::shipping))
         .route("/admin/discounts", get(admin::discounts))
         .route("/assets/{*path}", get(assets::serve))
+}
+
+/// The feed, the sitemap and robots.txt: the same for every visitor, so cached with ETags
+/// as the catalog's API answers are.
+fn for_crawlers() -> Router<AppState> {
+    Router::new()
+        .route("/blog/feed.xml", get(content::feed))
+        .route("/sitemap.xml", get(content::sitemap))
+        .route("/sitemaps/{number}", get(content::sitemap_part))
+        .route("/robots.txt", get(content::robots))
+        .route_layer(axum::middleware::from_fn(crate::http::middleware::catalog_cache))
 }
 
 /// Who is looking at a page. A stale or unknown session is an anonymous visitor: the shop
@@ -74,10 +91,15 @@ where
 /// site it belongs to.
 pub struct Shell {
     pub title: String,
+    /// The page's meta description, for search engines.
+    pub description: Option<String>,
     /// The signed-in account's email, or "Staff" for a staff session.
     pub account: Option<String>,
     pub is_staff: bool,
     pub is_admin_area: bool,
+    /// The storefront's menus (staff edit them): `(label, url)`.
+    pub header_menu: Vec<(String, String)>,
+    pub footer_menu: Vec<(String, String)>,
 }
 
 impl Shell {
@@ -97,10 +119,34 @@ impl Shell {
         };
         Shell {
             title: title.into(),
+            description: None,
             account,
             is_staff: matches!(visitor, Principal::Staff { .. }),
             is_admin_area,
+            header_menu: Vec::new(),
+            footer_menu: Vec::new(),
         }
+    }
+
+    /// The storefront frame with its menus (`header` and `footer`; none set: none shown).
+    async fn storefront(state: &AppState, title: impl Into<String>, visitor: &Principal) -> Result<Shell, PageError> {
+        let mut shell = Shell::shop(title, visitor);
+        shell.header_menu = menu_links(state, "header").await?;
+        shell.footer_menu = menu_links(state, "footer").await?;
+        Ok(shell)
+    }
+
+    fn described(mut self, description: Option<String>) -> Shell {
+        self.description = description.filter(|text| !text.is_empty());
+        self
+    }
+}
+
+async fn menu_links(state: &AppState, handle: &str) -> Result<Vec<(String, String)>, PageError> {
+    match crate::domain::content::get_menu(&state.store, handle).await {
+        Ok(menu) => Ok(menu.items.into_iter().map(|item| (item.label, item.url)).collect()),
+        Err(DomainError::NotFound(_)) => Ok(Vec::new()),
+        Err(error) => Err(error.into()),
     }
 }
 

@@ -58,9 +58,33 @@ struct Home {
 
 pub async fn home(
     State(state): State<AppState>,
-    Visitor(visitor): Visitor,
+    visitor: Visitor,
     headers: HeaderMap,
     PageQuery(query): PageQuery<CatalogQuery>,
+) -> PageResult {
+    catalog_page(state, visitor, headers, query).await
+}
+
+/// A category's page (`/categories/{slug}`): the catalog narrowed to it.
+pub async fn category(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    PagePath(slug): PagePath<String>,
+    PageQuery(query): PageQuery<CatalogQuery>,
+) -> PageResult {
+    let query = CatalogQuery {
+        category: Some(slug),
+        ..query
+    };
+    catalog_page(state, visitor, headers, query).await
+}
+
+async fn catalog_page(
+    state: AppState,
+    Visitor(visitor): Visitor,
+    headers: HeaderMap,
+    query: CatalogQuery,
 ) -> PageResult {
     let shop = shop::get_shop(&state.store).await?;
     let currency = shown_currency(&shop, &headers);
@@ -94,7 +118,7 @@ pub async fn home(
         link
     });
     page(&Home {
-        shell: Shell::shop("Shop", &visitor),
+        shell: Shell::storefront(&state, "Shop", &visitor).await?,
         currency_switch: CurrencySwitch::new(&shop, currency),
         showing_all: current.is_none() && search.trim().is_empty(),
         heading,
@@ -145,7 +169,7 @@ pub async fn product(
     let currency = shown_currency(&shop, &headers);
     let card = ProductCard::new(&product, currency);
     page(&ProductPage {
-        shell: Shell::shop(product.title.clone(), &visitor),
+        shell: Shell::storefront(&state, product.title.clone(), &visitor).await?,
         currency_switch: CurrencySwitch::new(&shop, currency),
         id: product.id.clone(),
         title: product.title.clone(),
@@ -210,7 +234,7 @@ pub async fn cart(State(state): State<AppState>, Visitor(visitor): Visitor, head
         _ => Vec::new(),
     };
     page(&CartPage {
-        shell: Shell::shop("Your cart", &visitor),
+        shell: Shell::storefront(&state, "Your cart", &visitor).await?,
         currency_switch: CurrencySwitch::new(&shop, currency),
         cart: cart.as_ref().map(CartView::from),
         ships,
@@ -246,7 +270,7 @@ pub async fn order(
         None => format!("/v1/orders/{}/events", order.id),
     };
     page(&OrderPage {
-        shell: Shell::shop(format!("Order #{}", order.number), &visitor),
+        shell: Shell::storefront(&state, format!("Order #{}", order.number), &visitor).await?,
         order: OrderView::from(&order),
         events_url,
     })
@@ -265,22 +289,30 @@ struct SignInPage {
     next: String,
 }
 
-pub async fn login(Visitor(visitor): Visitor, PageQuery(query): PageQuery<NextQuery>) -> PageResult {
-    sign_in_page(visitor, query, false)
+pub async fn login(
+    State(state): State<AppState>,
+    Visitor(visitor): Visitor,
+    PageQuery(query): PageQuery<NextQuery>,
+) -> PageResult {
+    sign_in_page(&state, visitor, query, false).await
 }
 
-pub async fn register(Visitor(visitor): Visitor, PageQuery(query): PageQuery<NextQuery>) -> PageResult {
-    sign_in_page(visitor, query, true)
+pub async fn register(
+    State(state): State<AppState>,
+    Visitor(visitor): Visitor,
+    PageQuery(query): PageQuery<NextQuery>,
+) -> PageResult {
+    sign_in_page(&state, visitor, query, true).await
 }
 
-fn sign_in_page(visitor: Principal, query: NextQuery, registering: bool) -> PageResult {
+async fn sign_in_page(state: &AppState, visitor: Principal, query: NextQuery, registering: bool) -> PageResult {
     let next = view::local_path(query.next.as_deref(), "/account");
     if matches!(visitor, Principal::Customer { .. }) {
         return Ok(Redirect::to(&next).into_response());
     }
     let title = if registering { "Create an account" } else { "Sign in" };
     page(&SignInPage {
-        shell: Shell::shop(title, &visitor),
+        shell: Shell::storefront(state, title, &visitor).await?,
         registering,
         next,
     })
@@ -320,7 +352,7 @@ pub async fn account(
     let page_request = PageRequest::parse(None, query.cursor.as_deref())?;
     let own = orders::list_own_orders(&state.store, &visitor, &page_request).await?;
     page(&AccountPage {
-        shell: Shell::shop("Your account", &visitor),
+        shell: Shell::storefront(&state, "Your account", &visitor).await?,
         name: customer.name.unwrap_or_default(),
         email: customer.email,
         orders: own.data.iter().map(OrderRow::from).collect(),

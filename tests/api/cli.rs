@@ -92,6 +92,11 @@ async fn command_line(database_url: String) {
     );
     let discounts = shop.get("/v1/admin/discounts", Some(&admin)).await;
     assert_eq!(discounts.assert_status(200)["data"][0]["code"], "WELCOME10");
+    shop.get("/v1/pages/about-us", None).await.assert_status(200);
+    let posts = shop.get("/v1/posts", None).await;
+    assert_eq!(posts.assert_status(200)["data"].as_array().map(Vec::len), Some(2));
+    let footer = shop.get("/v1/menus/footer", None).await;
+    assert_eq!(footer.assert_status(200)["items"].as_array().map(Vec::len), Some(3));
     stop_with_sigterm(server).await;
 
     // A second start on the same database keeps the catalog and shipping as they are.

@@ -361,6 +361,173 @@ async fn bad_content_is_refused_by_field_and_writes_nothing(app: TestApp) {
     );
 }
 
+/// The storefront shows pages and the blog with their titles, descriptions and the menus,
+/// and serves a valid Atom feed, a sitemap and robots.txt.
+async fn the_storefront_serves_pages_the_blog_the_feed_and_the_sitemap(app: TestApp) {
+    let staff = app.staff_token().await;
+    write(
+        &app,
+        &staff,
+        PAGES,
+        json!({"title": "Shipping policy", "body_markdown": "We ship **fast**.",
+        "status": "published", "seo_title": "How we ship", "seo_description": "Our shipping promise"}),
+    )
+    .await;
+    let post = write(
+        &app,
+        &staff,
+        POSTS,
+        json!({"title": "New lamps & more", "body_markdown": "Brass, <b>bright</b>.",
+        "status": "published", "tags": ["news"], "excerpt": "Lamps arrived"}),
+    )
+    .await;
+    write(
+        &app,
+        &staff,
+        POSTS,
+        json!({"title": "Draft", "body_markdown": "hidden"}),
+    )
+    .await;
+    let (product, _) = app.published_product(&staff, 1200, 3).await;
+    app.put(
+        "/v1/admin/menus/footer",
+        Some(&staff),
+        json!({"items": [{"label": "Shipping", "url": "/pages/shipping-policy"}]}),
+    )
+    .await
+    .assert_status(200);
+    app.put(
+        "/v1/admin/menus/header",
+        Some(&staff),
+        json!({"items": [{"label": "Journal", "url": "/blog"}]}),
+    )
+    .await
+    .assert_status(200);
+
+    let page = app.get("/pages/shipping-policy", None).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        page.text.contains("<title>How we ship · Backroom</title>"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text
+            .contains(r#"<meta name="description" content="Our shipping promise">"#)
+    );
+    assert!(page.text.contains("We ship <strong>fast</strong>."));
+    assert!(
+        page.text.contains(r#"<a href="/pages/shipping-policy">Shipping</a>"#),
+        "the footer menu"
+    );
+    assert!(page.text.contains(r#"<a href="/blog">Journal</a>"#), "the header menu");
+    assert_eq!(app.get("/pages/nope", None).await.status, 404);
+
+    let blog = app.get("/blog", None).await;
+    assert_eq!(blog.status, 200);
+    assert!(
+        blog.text.contains("New lamps") && blog.text.contains("Lamps arrived"),
+        "{}",
+        blog.text
+    );
+    assert!(!blog.text.contains("Draft"), "drafts are not shown");
+    assert_eq!(app.get("/blog?tag=news", None).await.status, 200);
+    let shown = app.get("/blog/new-lamps-more", None).await;
+    assert_eq!(shown.status, 200, "{}", shown.text);
+    assert!(shown.text.contains("Brass, <b>bright</b>."));
+    assert!(
+        shown
+            .text
+            .contains(r#"<meta name="description" content="Lamps arrived">"#)
+    );
+
+    let feed = app.get("/blog/feed.xml", None).await;
+    assert_eq!(feed.header("content-type"), Some("application/atom+xml; charset=utf-8"));
+    assert!(feed.header("etag").is_some(), "cached like the catalog");
+    let document = roxmltree::Document::parse(&feed.text).expect("the feed is XML");
+    let root = document.root_element();
+    assert_eq!(
+        (root.tag_name().namespace(), root.tag_name().name()),
+        (Some("http://www.w3.org/2005/Atom"), "feed")
+    );
+    let entries: Vec<_> = root.children().filter(|node| node.has_tag_name("entry")).collect();
+    assert_eq!(entries.len(), 1, "published posts only");
+    let text = |node: roxmltree::Node, name: &str| {
+        node.children()
+            .find(|child| child.has_tag_name(name))
+            .and_then(|child| child.text())
+            .map(str::to_owned)
+    };
+    assert_eq!(text(entries[0], "title").as_deref(), Some("New lamps & more"));
+    assert_eq!(
+        text(entries[0], "content").as_deref(),
+        post["body_html"].as_str(),
+        "the HTML, escaped once"
+    );
+    for required in ["id", "updated", "author"] {
+        assert!(
+            entries[0].children().any(|child| child.has_tag_name(required)),
+            "an entry has {required}"
+        );
+    }
+
+    let sitemap = app.get("/sitemap.xml", None).await;
+    let document = roxmltree::Document::parse(&sitemap.text).expect("the sitemap is XML");
+    let locations: Vec<String> = document
+        .descendants()
+        .filter(|node| node.has_tag_name("loc"))
+        .filter_map(|node| node.text().map(str::to_owned))
+        .collect();
+    for path in [
+        "/pages/shipping-policy".to_owned(),
+        "/blog/new-lamps-more".to_owned(),
+        format!("/products/{}", product["slug"].as_str().expect("slug")),
+    ] {
+        assert!(
+            locations.iter().any(|loc| loc.ends_with(&path)),
+            "{path} in {locations:?}"
+        );
+    }
+    assert!(
+        !locations.iter().any(|loc| loc.ends_with("/blog/draft")),
+        "drafts are not listed"
+    );
+    let robots = app.get("/robots.txt", None).await;
+    assert!(
+        robots.text.contains("Disallow: /admin") && robots.text.contains("Sitemap: http"),
+        "{}",
+        robots.text
+    );
+}
+
+/// Past 50,000 addresses the sitemap is an index of files of 50,000 each.
+async fn a_large_sitemap_becomes_an_index(app: TestApp) {
+    app.store
+        .execute_unchecked(
+            "INSERT INTO categories (id, name, slug, parent_id, created_at)
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50001)
+             SELECT 'cat_bulk_' || i, 'Bulk ' || i, 'bulk-' || i, NULL, 0 FROM n"
+                .to_owned(),
+        )
+        .await
+        .expect("50,001 categories");
+    let index = app.get("/sitemap.xml", None).await;
+    let document = roxmltree::Document::parse(&index.text).expect("the index is XML");
+    assert_eq!(document.root_element().tag_name().name(), "sitemapindex");
+    let files: Vec<String> = document
+        .descendants()
+        .filter(|node| node.has_tag_name("loc"))
+        .filter_map(|node| node.text().map(str::to_owned))
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let second = app.get("/sitemaps/1.xml", None).await;
+    let document = roxmltree::Document::parse(&second.text).expect("a sitemap file is XML");
+    let urls = document.descendants().filter(|node| node.has_tag_name("url")).count();
+    assert_eq!(urls, 1 + 2, "the one address left, beside the home page and the blog");
+    assert_eq!(app.get("/sitemaps/2.xml", None).await.status, 404);
+    assert_eq!(app.get("/sitemaps/x.xml", None).await.status, 404);
+}
+
 crate::backend_tests!(
     staff_write_pages_with_slugs_and_revisions,
     unsafe_markdown_is_accepted_and_sanitised,
@@ -368,4 +535,6 @@ crate::backend_tests!(
     a_scheduled_post_is_published_once_by_the_jobs,
     menus_take_local_paths_and_web_addresses,
     bad_content_is_refused_by_field_and_writes_nothing,
+    the_storefront_serves_pages_the_blog_the_feed_and_the_sitemap,
+    a_large_sitemap_becomes_an_index,
 );
