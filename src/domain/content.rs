@@ -260,6 +260,18 @@ pub async fn restore_revision(
     update_entry(db, caller, kind, id, input).await
 }
 
+/// `markdown` as a saved entry would show it, for staff writing one.
+pub fn preview(caller: &Principal, markdown: &str) -> DomainResult<String> {
+    caller.require(Permission::Catalog)?;
+    if markdown.chars().count() > MAX_BODY_CHARS {
+        return Err(DomainError::invalid(
+            "body_markdown",
+            format!("must be at most {MAX_BODY_CHARS} characters"),
+        ));
+    }
+    Ok(markdown::render(markdown))
+}
+
 /// A published page or post by slug; drafts and scheduled ones are missing.
 pub async fn published(db: &Store, kind: ContentKind, slug: &str) -> DomainResult<Entry> {
     let mut conn = db.read().await?;

@@ -45,6 +45,30 @@ pub fn router() -> Router<AppState> {
             post(restore_post_revision),
         )
         .route("/v1/admin/menus/{handle}", put(put_menu))
+        .route("/v1/admin/content/preview", post(preview))
+}
+
+/// Markdown rendered and sanitised as a page or post would show it, without saving it: the
+/// editor's live preview.
+#[utoipa::path(post, path = "/v1/admin/content/preview", tag = "staff", request_body = PreviewRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = PreviewDto), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn preview(Staff(caller): Staff, ApiJson(body): ApiJson<PreviewRequest>) -> ApiResult<Json<PreviewDto>> {
+    Ok(Json(PreviewDto {
+        body_html: content::preview(&caller, &body.body_markdown)?,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    pub body_markdown: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewDto {
+    pub body_html: String,
 }
 
 /// A published page by slug.

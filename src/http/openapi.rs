@@ -40,7 +40,7 @@ use super::{
         content::list_pages_as_staff, content::create_page, content::get_page_as_staff, content::update_page,
         content::delete_page, content::page_revisions, content::restore_page_revision,
         content::list_posts_as_staff, content::create_post, content::get_post_as_staff, content::update_post,
-        content::delete_post, content::post_revisions, content::restore_post_revision,
+        content::delete_post, content::post_revisions, content::restore_post_revision, content::preview,
     ),
     modifiers(&BearerAuth, &SelfDescribed, &Conventions),
     tags(

@@ -7,6 +7,7 @@
 //! validation, audit) hold for the browser too, and reading works without JavaScript.
 
 mod admin;
+mod admin_content;
 mod assets;
 mod content;
 mod shop;
@@ -47,6 +48,9 @@ pub fn router() -> Router<AppState> {
         .route("/admin/customers", get(admin::customers))
         .route("/admin/shipping", get(admin::shipping))
         .route("/admin/discounts", get(admin::discounts))
+        .route("/admin/content", get(admin_content::list))
+        .route("/admin/content/{kind}/new", get(admin_content::new_entry))
+        .route("/admin/content/{kind}/{id}", get(admin_content::edit_entry))
         .route("/assets/{*path}", get(assets::serve))
 }
 

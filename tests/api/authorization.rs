@@ -826,6 +826,13 @@ fn rows() -> Vec<Row> {
             body: |_| Some(json!({})),
             expect: [401, 403, 403, 200, 200],
         },
+        Row {
+            method: Method::POST,
+            path: "/v1/admin/content/preview",
+            needs: Needs::Nothing,
+            body: |_| Some(json!({"body_markdown": "*hi*"})),
+            expect: [401, 403, 403, 200, 200],
+        },
         // ---- discounts: staff with the catalog permission ----
         Row {
             method: Method::GET,

@@ -497,12 +497,59 @@ test("staff create a discount code; a customer applies it in the cart and pays t
   assertNoProblems(staff);
 });
 
+// Staff write a post with a live preview, publish it, restore a revision, and set the
+// footer menu; the storefront shows the post and the menu.
+test("staff write and publish a post with a live preview; the blog shows it", async () => {
+  const staff = await staffDashboard();
+  await staff.getByRole("link", { name: "Pages and blog" }).click();
+  await staff.getByRole("heading", { level: 1, name: "Pages and blog" }).waitFor();
+  await checkAccessibility(staff, "pages and blog");
+  await staff.getByLabel("Footer menu").fill("Our story | /blog\nbroken line");
+  await staff.getByRole("button", { name: "Save the footer menu" }).click();
+  await staff.locator("#menu-footer-error").filter({ hasText: /one link per line/ }).waitFor(LIVE);
+  await staff.getByLabel("Footer menu").fill("Our story | /blog\nEvil | javascript:alert(1)");
+  await staff.getByRole("button", { name: "Save the footer menu" }).click();
+  await staff.locator("#menu-footer-error").filter({ hasText: /^Line 2: / }).waitFor(LIVE);
+  await staff.getByLabel("Footer menu").fill("Our story | /blog");
+  await submitAndReload(staff, "Save the footer menu");
+
+  await staff.getByRole("link", { name: "New post" }).click();
+  const title = `Lanterns at dusk ${Date.now()}`;
+  await staff.getByLabel("Title", { exact: true }).fill(title);
+  await staff.getByLabel(/^Tags/).fill("news");
+  await staff.getByLabel(/^Excerpt/).fill("Why we light them early");
+  await staff.getByLabel("Text (Markdown)").fill("**Warm light** early.\n\n<script>alert(1)</script><b onclick=alert(1)>bold</b>");
+  await staff.locator("#preview strong").filter({ hasText: "Warm light" }).waitFor(LIVE);
+  await staff.locator("#preview b").filter({ hasText: "bold" }).waitFor();
+  assert.equal(await staff.locator("#preview script, #preview [onclick]").count(), 0, "the preview is sanitised");
+  await checkAccessibility(staff, "post editor");
+  await staff.getByLabel("Status").selectOption("published");
+  await staff.getByRole("button", { name: "Save the post" }).click();
+  await staff.getByRole("heading", { level: 1, name: title }).waitFor(LIVE);
+  await staff.getByLabel("Text (Markdown)").fill("**Warm light**, rewritten.");
+  await submitAndReload(staff, "Save changes");
+  await staff.getByRole("button", { name: /^Restore/ }).click();
+  await staff.waitForLoadState("load");
+  await staff.locator("#preview").filter({ hasText: "Warm light early." }).waitFor(LIVE);
+  assertNoProblems(staff);
+
+  const reader = await visitor();
+  await reader.goto("/blog");
+  await checkAccessibility(reader, "blog");
+  await reader.getByRole("link", { name: title }).click();
+  await reader.getByRole("heading", { level: 1, name: title }).waitFor();
+  await reader.locator("article strong").filter({ hasText: "Warm light" }).waitFor();
+  assert.equal(await reader.locator("article script, article [onclick]").count(), 0);
+  await reader.getByRole("navigation", { name: "Footer" }).getByRole("link", { name: "Our story" }).waitFor();
+  await checkAccessibility(reader, "blog post");
+});
+
 test("every page was checked with axe", () => {
   const expected = [
     "storefront", "product", "cart and checkout", "order", "register", "account", "sign-in",
     "staff sign-in", "dashboard", "staff order", "products", "new product", "edit product", "customers",
     "checkout with shipping and tax", "shipping and tax", "shipping and tax, editing", "prices in dollars",
-    "discounts", "cart with a discount",
+    "discounts", "cart with a discount", "pages and blog", "post editor", "blog", "blog post",
   ];
   assert.deepEqual(expected.filter((name) => !checkedPages.has(name)), []);
 });

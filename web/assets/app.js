@@ -109,6 +109,35 @@ function weightTiers(text, decimals) {
   return tiers;
 }
 
+// "Label | /url" lines as menu items `[{label, url}]`; null when a line is not so.
+function menuLinks(text) {
+  const items = [];
+  for (const line of text.split("\n").map((l) => l.trim()).filter((l) => l !== "")) {
+    const bar = line.lastIndexOf("|");
+    if (bar < 0) return null;
+    items.push({ label: line.slice(0, bar).trim(), url: line.slice(bar + 1).trim() });
+  }
+  return items;
+}
+
+// The editor's live preview: the Markdown as the shop will show it, rendered and sanitised
+// by the server a moment after the typing stops.
+function followPreview(textarea) {
+  const pane = document.getElementById(textarea.dataset.preview);
+  let pending = null;
+  textarea.addEventListener("input", () => {
+    clearTimeout(pending);
+    pending = setTimeout(async () => {
+      try {
+        const preview = await api("POST", "/v1/admin/content/preview", { body_markdown: textarea.value });
+        pane.innerHTML = preview.body_html;
+      } catch {
+        // The preview stays as it was; saving still tells what is wrong.
+      }
+    }, 300);
+  });
+}
+
 // A field shown only while another field has a value: `data-when="NAME=VALUE"`.
 function applies(form, node) {
   if (!node || !node.dataset.when) return true;
@@ -180,6 +209,9 @@ function formBody(form) {
     } else if (type === "tiers") {
       value = weightTiers(field.value, decimalsOf(form, field));
       if (value === null) errors[field.name] = "Write one tier per line: grams, a colon, the price (1000: 4.90).";
+    } else if (type === "links") {
+      value = menuLinks(field.value);
+      if (value === null) errors[field.name] = "Write one link per line: a label, a bar, an address (About | /pages/about).";
     }
     setPath(body, field.name, value);
   }
@@ -457,6 +489,7 @@ document.addEventListener("change", (event) => {
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-live]").forEach(followLive);
   document.querySelectorAll("form").forEach(showApplicable);
+  document.querySelectorAll("textarea[data-preview]").forEach(followPreview);
   const cartForm = document.querySelector("form[data-add-to-cart]");
   if (cartForm) {
     cartForm.addEventListener("change", (event) => {
