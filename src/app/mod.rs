@@ -2,6 +2,7 @@
 //! application state, and who is calling. They depend on this module and on `domain`,
 //! never on each other.
 
+pub mod caching;
 pub mod caller;
 pub mod cookies;
 pub mod streams;

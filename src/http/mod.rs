@@ -13,7 +13,7 @@ mod content;
 mod discounts;
 pub mod extract;
 mod idempotency;
-pub(crate) mod middleware;
+mod middleware;
 pub mod openapi;
 mod ops;
 mod orders;

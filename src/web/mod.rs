@@ -62,7 +62,9 @@ fn for_crawlers() -> Router<AppState> {
         .route("/sitemap.xml", get(content::sitemap))
         .route("/sitemaps/{number}", get(content::sitemap_part))
         .route("/robots.txt", get(content::robots))
-        .route_layer(axum::middleware::from_fn(crate::http::middleware::catalog_cache))
+        .route_layer(axum::middleware::from_fn(|request, next| {
+            crate::app::caching::revalidated(request, next, || StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }))
 }
 
 /// Who is looking at a page. A stale or unknown session is an anonymous visitor: the shop
