@@ -112,6 +112,7 @@ pub async fn get_menu(State(state): State<AppState>, ApiPath(handle): ApiPath<St
 #[utoipa::path(put, path = "/v1/admin/menus/{handle}", tag = "staff", params(("handle" = String, Path)),
     request_body = MenuRequest, security(("bearer" = [])),
     responses((status = 200, body = MenuDto), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem, description = "a handle no route takes (control characters)"),
               (status = 422, body = Problem)))]
 pub async fn put_menu(
     State(state): State<AppState>,

@@ -117,6 +117,7 @@ impl Modify for Conventions {
             let operations = [
                 (&mut item.get, "get"),
                 (&mut item.post, "post"),
+                (&mut item.put, "put"),
                 (&mut item.patch, "patch"),
                 (&mut item.delete, "delete"),
             ];
