@@ -415,6 +415,7 @@ pub async fn add_variant(db: &Store, caller: &Principal, product_id: &str, input
         .await
         .map_err(slug_or_sku_conflict)?;
     store::replace_variant_prices(&mut tx, &row.id, &prices).await?;
+    store::touch_product(&mut tx, product_id, now).await?;
     tx.commit().await?;
     variant_from_row(row, prices)
 }
@@ -484,9 +485,12 @@ pub async fn update_variant(
     row.title = checked.title;
     row.price_amount = checked.price_amount;
     row.weight_grams = checked.weight_grams;
-    store::update_variant(&mut tx, &row, Timestamp::now().0)
+    let now = Timestamp::now().0;
+    store::update_variant(&mut tx, &row, now)
         .await
         .map_err(slug_or_sku_conflict)?;
+    // Any change to a variant is a change to its product, for clients that sync by it.
+    store::touch_product(&mut tx, &row.product_id, now).await?;
     let prices = match patch.prices {
         Some(_) => {
             store::replace_variant_prices(&mut tx, variant_id, &prices).await?;

@@ -61,6 +61,10 @@ pub enum DomainError {
     NotFound(&'static str),
     #[error("authentication is required")]
     Unauthorized,
+    /// A login that failed: the same for an unknown email and a wrong password, so that
+    /// the answer tells nobody which emails have accounts.
+    #[error("the email or password is wrong")]
+    WrongCredentials,
     #[error("this account may not do that")]
     Forbidden,
     #[error("{0}")]

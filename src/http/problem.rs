@@ -139,7 +139,9 @@ impl ApiError {
                 "Not sold in this currency",
             ),
             E::Domain(D::NotFound(_)) | E::RouteNotFound => (StatusCode::NOT_FOUND, "not_found", "Not found"),
-            E::Domain(D::Unauthorized) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            E::Domain(D::Unauthorized | D::WrongCredentials) => {
+                (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
+            }
             E::Domain(D::Forbidden) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             E::Domain(D::Conflict(_)) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             E::Domain(D::OutOfStock(_)) => (StatusCode::CONFLICT, "out_of_stock", "Out of stock"),

@@ -347,6 +347,17 @@ pub async fn update_variant(conn: &mut Conn, row: &VariantRow, updated_at: i64) 
     Ok(())
 }
 
+/// Marks a product changed (a variant of it changed), for clients that sync by `updated_at`.
+pub async fn touch_product(conn: &mut Conn, product_id: &str, now: i64) -> StoreResult<()> {
+    exec!(
+        conn,
+        sqlx::query("UPDATE products SET updated_at = $2 WHERE id = $1")
+            .bind(product_id)
+            .bind(now)
+    )?;
+    Ok(())
+}
+
 pub async fn next_variant_position(conn: &mut Conn, product_id: &str) -> StoreResult<i64> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_scalar("SELECT CAST(COALESCE(MAX(position) + 1, 0) AS BIGINT) FROM variants WHERE product_id = $1")

@@ -391,7 +391,41 @@ async fn admin_routes_require_a_token(app: TestApp) {
     }
 }
 
+/// Clients that sync by `updated_at` see a variant's change on its product.
+async fn a_variant_change_moves_its_products_updated_at(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (product, variant_id) = app.published_product(&staff, 1000, 1).await;
+    let path = format!("/v1/admin/products/{}", id_of(&product));
+    let instant = |value: &serde_json::Value| {
+        time::OffsetDateTime::parse(
+            value.as_str().expect("a time"),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .expect("RFC 3339")
+    };
+    let before = app.get(&path, Some(&staff)).await.body["updated_at"].clone();
+    app.patch(
+        &format!("/v1/admin/variants/{variant_id}"),
+        Some(&staff),
+        json!({"price": eur(1100)}),
+    )
+    .await
+    .assert_status(200);
+    let after_price = app.get(&path, Some(&staff)).await.body["updated_at"].clone();
+    assert!(instant(&after_price) > instant(&before), "{before} then {after_price}");
+    let added = json!({"sku": unique_sku(), "price": eur(900)});
+    app.post(&format!("{path}/variants"), Some(&staff), added)
+        .await
+        .assert_status(201);
+    let after_variant = app.get(&path, Some(&staff)).await.body["updated_at"].clone();
+    assert!(
+        instant(&after_variant) > instant(&after_price),
+        "{after_price} then {after_variant}"
+    );
+}
+
 crate::backend_tests!(
+    a_variant_change_moves_its_products_updated_at,
     new_product_is_a_draft_with_prefixed_ids,
     slug_is_made_from_the_title_and_numbered_on_collision,
     explicit_slug_that_is_taken_is_a_conflict,

@@ -89,6 +89,10 @@ async fn login_failure_is_identical_for_wrong_password_and_unknown_email(app: Te
         )
         .await;
     wrong_password.assert_problem(401, "unauthorized");
+    assert_eq!(
+        wrong_password.body["detail"], "the email or password is wrong",
+        "the shop's words, not a system's"
+    );
     let unknown_email = app
         .post(
             "/v1/auth/login",

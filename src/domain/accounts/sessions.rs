@@ -36,7 +36,7 @@ pub const LOGIN_FAILURE_WINDOW_SECONDS: i64 = 15 * 60;
 /// Logs in a customer or a staff member by email and password, from `client_ip`.
 ///
 /// # Errors
-/// `Unauthorized` for an unknown email and for a wrong password alike; `RateLimited`
+/// `WrongCredentials` for an unknown email and for a wrong password alike; `RateLimited`
 /// after [`LOGIN_FAILURE_LIMIT`] failures within the window for this email or this client.
 pub async fn login(db: &Store, email: &str, password: &str, client_ip: &str) -> DomainResult<(Account, Session)> {
     let email = email.trim().to_lowercase();
@@ -65,7 +65,7 @@ pub async fn login(db: &Store, email: &str, password: &str, client_ip: &str) -> 
     let matches = verify_password(password.to_owned(), stored_hash).await?;
 
     if !(known && matches) {
-        return Err(DomainError::Unauthorized);
+        return Err(DomainError::WrongCredentials);
     }
     let mut tx = db.write().await?;
     store::clear_login_failures(&mut tx, &email).await?;
@@ -78,7 +78,7 @@ pub async fn login(db: &Store, email: &str, password: &str, client_ip: &str) -> 
             let session = start_session(&mut tx, SessionOwner::Staff(&staff.id), now).await?;
             (Account::Staff(staff.try_into()?), session)
         }
-        (None, None) => return Err(DomainError::Unauthorized),
+        (None, None) => return Err(DomainError::WrongCredentials),
     };
     tx.commit().await?;
     Ok((account, session))
