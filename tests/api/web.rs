@@ -299,7 +299,12 @@ async fn staff_see_shipping_options_and_tax_rates(app: TestApp) {
 
 async fn the_dashboard_needs_staff_and_sums_up_the_day(app: TestApp) {
     let anonymous = page(&app, "/admin", None, None).await;
-    assert!(anonymous.assert_html(200).contains("Staff sign-in"));
+    let html = anonymous.assert_html(200);
+    assert!(html.contains("Staff sign-in"));
+    assert!(
+        !html.contains(r#"href="/admin/products""#) && !html.contains(r#"href="/admin/customers""#),
+        "the sign-in page links no dashboard page: {html}"
+    );
     let (customer, _) = app.customer().await;
     let as_customer = page(&app, "/admin/products", Some(&customer), None).await;
     assert!(
@@ -340,6 +345,16 @@ async fn the_dashboard_needs_staff_and_sums_up_the_day(app: TestApp) {
         .expect("email")
         .to_owned();
     let prefix = &email[..email.find('@').expect("@")];
+    let home = page(&app, "/", Some(&customer), None).await;
+    let html = home.assert_html(200);
+    assert!(html.contains(">Account</a>"), "the header names the account: {html}");
+    assert!(!html.contains(&format!(">{email}<")), "not by a raw email");
+    let start = page(&app, "/admin/customers", Some(&staff), None).await;
+    assert!(
+        start
+            .assert_html(200)
+            .contains("Find a customer by the start of their email")
+    );
     let found = page(&app, &format!("/admin/customers?q={prefix}"), Some(&staff), None).await;
     assert!(found.assert_html(200).contains(&email));
     let nobody = page(
