@@ -48,7 +48,17 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let is_json = json_content_type(request.headers());
         let bytes = read_body(request, state).await?;
-        let trimmed = bytes.trim_ascii();
+        // JSON's whitespace only (RFC 8259): a form feed, which `trim_ascii` would also take
+        // off, is not an empty body but a malformed one.
+        let trimmed: &[u8] = {
+            let json_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+            let start = bytes.iter().position(|b| !json_space(b)).unwrap_or(bytes.len());
+            let end = bytes
+                .iter()
+                .rposition(|b| !json_space(b))
+                .map_or(start, |last| last + 1);
+            &bytes[start..end]
+        };
         if trimmed.is_empty() || trimmed == b"null" {
             return Ok(OptionalJson(T::default()));
         }

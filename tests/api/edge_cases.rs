@@ -379,6 +379,16 @@ async fn product_create_validation_names_each_bad_field(app: TestApp) {
 async fn odd_input_is_refused_without_a_server_error(app: TestApp) {
     app.get("/v1/products/%00", None).await.assert_problem(404, "not_found");
 
+    // A form feed is not JSON's whitespace: the optional body is malformed, not empty.
+    let form_feed = reqwest::Client::new()
+        .post(app.url("/v1/carts"))
+        .header("content-type", "application/json")
+        .body("\u{c}")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(form_feed.status().as_u16(), 400, "{:?}", form_feed.text().await);
+
     let cart = app.get("/v1/carts/%FF", None).await;
     assert!(
         cart.status == 400 || cart.status == 404,
