@@ -301,35 +301,55 @@ pub async fn published_posts(db: &Store, tag: Option<&str>, page: &PageRequest) 
 /// becomes an index of files of this many.
 pub const SITEMAP_FILE_URLS: i64 = 50_000;
 
-/// One public address: its path on the storefront and when it last changed.
+/// One public address: its path on the storefront and when it last changed (unknown for
+/// the storefront's own pages).
 #[derive(Debug, Clone)]
 pub struct SitemapUrl {
     pub path: String,
-    pub updated_at: Timestamp,
+    pub updated_at: Option<Timestamp>,
 }
+
+/// The storefront's own addresses, at the head of the first file.
+const STOREFRONT_PATHS: [&str; 2] = ["/", "/blog"];
 
 /// How many addresses the sitemap lists.
 pub async fn sitemap_size(db: &Store) -> DomainResult<i64> {
     let mut conn = db.read().await?;
-    Ok(store::count_sitemap(&mut conn).await?)
+    Ok(store::count_sitemap(&mut conn).await? + STOREFRONT_PATHS.len() as i64)
 }
 
-/// Sitemap file `number` (from 0): categories, pages, posts and products, in that order.
+/// Sitemap file `number` (from 0), at most [`SITEMAP_FILE_URLS`] addresses: the storefront's
+/// own, then categories, pages, posts and products, in that order.
 pub async fn sitemap_file(db: &Store, number: i64) -> DomainResult<Vec<SitemapUrl>> {
+    let fixed = STOREFRONT_PATHS.len() as i64;
+    let (mut urls, offset, limit) = if number == 0 {
+        let own = STOREFRONT_PATHS
+            .iter()
+            .map(|path| SitemapUrl {
+                path: (*path).to_owned(),
+                updated_at: None,
+            })
+            .collect();
+        (own, 0, SITEMAP_FILE_URLS - fixed)
+    } else {
+        (
+            Vec::new(),
+            number.saturating_mul(SITEMAP_FILE_URLS) - fixed,
+            SITEMAP_FILE_URLS,
+        )
+    };
     let mut conn = db.read().await?;
-    let rows = store::list_sitemap(&mut conn, number.saturating_mul(SITEMAP_FILE_URLS), SITEMAP_FILE_URLS).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| SitemapUrl {
-            path: match row.kind.as_str() {
-                "category" => format!("/categories/{}", row.slug),
-                "page" => format!("/pages/{}", row.slug),
-                "post" => format!("/blog/{}", row.slug),
-                _ => format!("/products/{}", row.slug),
-            },
-            updated_at: Timestamp(row.updated_at),
-        })
-        .collect())
+    let rows = store::list_sitemap(&mut conn, offset, limit).await?;
+    urls.extend(rows.into_iter().map(|row| SitemapUrl {
+        path: match row.kind.as_str() {
+            "category" => format!("/categories/{}", row.slug),
+            "page" => format!("/pages/{}", row.slug),
+            "post" => format!("/blog/{}", row.slug),
+            _ => format!("/products/{}", row.slug),
+        },
+        updated_at: Some(Timestamp(row.updated_at)),
+    }));
+    Ok(urls)
 }
 
 /// Publishes the scheduled entries whose time has come (the jobs run it on every process;
@@ -410,6 +430,8 @@ async fn apply(tx: &mut Conn, mut entry: Entry, input: EntryInput, now: Timestam
     if let Some(body) = input.body_markdown {
         if body.chars().count() > MAX_BODY_CHARS {
             checks.fail("body_markdown", format!("must be at most {MAX_BODY_CHARS} characters"));
+        } else if has_control_characters(&body) {
+            checks.fail("body_markdown", "must not contain control characters");
         }
         entry.body_markdown = body;
     }
@@ -480,8 +502,16 @@ fn optional_text(checks: &mut Checks, field: &str, value: &str, max: usize) -> S
     let trimmed = value.trim();
     if trimmed.chars().count() > max {
         checks.fail(field, format!("must be at most {max} characters"));
+    } else if has_control_characters(trimmed) {
+        checks.fail(field, "must not contain control characters");
     }
     trimmed.to_owned()
+}
+
+/// Control characters other than tab and line breaks: XML, where the feed carries the
+/// text, forbids them even escaped.
+fn has_control_characters(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
 }
 
 /// Tags lower-cased, trimmed, without repeats.

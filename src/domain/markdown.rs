@@ -9,7 +9,7 @@ use pulldown_cmark::{Options, Parser, html};
 /// The HTML of `markdown`, sanitised: no script, no event handler, no `javascript:` or
 /// `data:` URL survives, whatever the Markdown holds.
 pub fn render(markdown: &str) -> String {
-    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     let mut rendered = String::with_capacity(markdown.len() * 2);
     html::push_html(&mut rendered, Parser::new_ext(markdown, options));
     let clean = sanitizer().clean(&rendered).to_string();
@@ -17,13 +17,17 @@ pub fn render(markdown: &str) -> String {
 }
 
 /// ammonia's defaults (its allow-list of tags, and of URL schemes: http, https, mailto and
-/// a few more, never `javascript:` or `data:`), with links keeping only their `href` and
-/// getting no `rel` of ammonia's: [`mark_external_links`] gives the external ones theirs.
+/// a few more, never `javascript:` or `data:`), with links keeping only their `href` (no
+/// `hreflang`, and no `title` or `lang`, which ammonia allows on every tag) and getting no
+/// `rel` of ammonia's: [`mark_external_links`] gives the external ones theirs.
 fn sanitizer() -> &'static ammonia::Builder<'static> {
     static SANITIZER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
     SANITIZER.get_or_init(|| {
         let mut builder = ammonia::Builder::default();
-        builder.link_rel(None).rm_tag_attributes("a", &["hreflang"]);
+        builder
+            .link_rel(None)
+            .rm_tag_attributes("a", &["hreflang"])
+            .rm_generic_attributes(&["title", "lang"]);
         builder
     })
 }
@@ -52,10 +56,13 @@ fn mark_external_links(html: &str) -> String {
     marked
 }
 
-/// An absolute or protocol-relative web address: another site, as far as a page can tell.
+/// An absolute or protocol-relative web address (`//host`, or `/\\host`, which browsers
+/// read the same way): another site, as far as a page can tell.
 fn is_external(href: &str) -> bool {
     let lower = href.to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("//")
+    ["http://", "https://", "//", "/\\"]
+        .iter()
+        .any(|prefix| lower.starts_with(prefix))
 }
 
 #[cfg(test)]
@@ -70,6 +77,12 @@ mod tests {
         assert!(html.contains(r#"<a href="/pages/about">our story</a>"#), "{html}");
         assert!(html.contains(r#"rel="noopener nofollow">theirs</a>"#), "{html}");
         assert_eq!(html.matches("rel=").count(), 1, "{html}");
+    }
+
+    #[test]
+    fn raw_html_links_to_other_sites_get_rel_too() {
+        let html = render(r#"<a title="x" lang="en" href="https://spam.example">a</a> <a href="/\evil.example">b</a>"#);
+        assert_eq!(html.matches(r#"rel="noopener nofollow""#).count(), 2, "{html}");
     }
 
     #[test]

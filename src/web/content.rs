@@ -147,7 +147,7 @@ struct FeedEntry {
     title: String,
     link: String,
     published: String,
-    updated: String,
+    updated: crate::domain::time::Timestamp,
     author: String,
     summary: String,
     content_html: String,
@@ -163,9 +163,10 @@ pub async fn feed(State(state): State<AppState>) -> Result<Response, PageError> 
         .map(|post| {
             let published = post.published_at.unwrap_or(post.created_at).to_rfc3339();
             FeedEntry {
-                id: format!("{base}/blog/{}", post.slug),
+                // Stable when the slug changes, so that readers do not see the post anew.
+                id: format!("urn:backroom:{}", post.id),
                 link: format!("{base}/blog/{}", post.slug),
-                updated: post.updated_at.to_rfc3339(),
+                updated: post.updated_at,
                 author: post.author.unwrap_or_else(|| "Staff".to_owned()),
                 title: post.title,
                 published,
@@ -176,9 +177,10 @@ pub async fn feed(State(state): State<AppState>) -> Result<Response, PageError> 
         .collect();
     let updated = entries
         .iter()
-        .map(|entry| entry.updated.clone())
+        .map(|entry| entry.updated)
         .max()
-        .unwrap_or_else(|| crate::domain::time::Timestamp(0).to_rfc3339());
+        .unwrap_or(crate::domain::time::Timestamp(0))
+        .to_rfc3339();
     xml(&Feed { base, updated, entries }, "application/atom+xml; charset=utf-8")
 }
 
@@ -219,7 +221,7 @@ pub async fn sitemap_part(
         .filter(|number| *number >= 0)
         .ok_or(PageError::NotFound)?;
     let urls = content::sitemap_file(&state.store, number).await?;
-    if urls.is_empty() {
+    if urls.is_empty() || number == 0 && size_fits_one_file(&state).await? {
         return Err(DomainError::NotFound("sitemap file").into());
     }
     let base = state.public_url.trim_end_matches('/').to_owned();
@@ -239,6 +241,11 @@ pub async fn robots(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
+}
+
+/// A sitemap small enough for one file is `/sitemap.xml` itself, not an index's file.
+async fn size_fits_one_file(state: &AppState) -> Result<bool, PageError> {
+    Ok(content::sitemap_size(&state.store).await? <= SITEMAP_FILE_URLS)
 }
 
 fn xml(template: &impl Template, content_type: &'static str) -> Result<Response, PageError> {
