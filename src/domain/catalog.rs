@@ -778,18 +778,14 @@ async fn check_categories_exist(tx: &mut Conn, category_ids: &[String]) -> Domai
     Ok(())
 }
 
-/// `base`, or `base-2`, `base-3`... whichever is free first.
+/// The first of [`validate::slug_candidates`] no product has.
 async fn free_slug(tx: &mut Conn, base: &str) -> DomainResult<String> {
-    if !store::slug_taken(tx, base).await? {
-        return Ok(base.to_owned());
-    }
-    for n in 2.. {
-        let candidate = format!("{base}-{n}");
+    for candidate in validate::slug_candidates(base) {
         if !store::slug_taken(tx, &candidate).await? {
             return Ok(candidate);
         }
     }
-    unreachable!("the loop above only ends by returning")
+    unreachable!("the candidates never end")
 }
 
 fn slug_or_sku_conflict(error: StoreError) -> DomainError {

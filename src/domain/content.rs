@@ -534,18 +534,14 @@ fn tags_of(checks: &mut Checks, tags: &[String]) -> Vec<String> {
     kept
 }
 
-/// `base`, or `base-2`, `base-3`... whichever no other entry of `kind` has.
+/// The first of [`validate::slug_candidates`] no other entry of `kind` has.
 async fn free_slug(tx: &mut Conn, kind: ContentKind, base: &str, own_id: &str) -> DomainResult<String> {
-    if !store::slug_taken(tx, kind.as_str(), base, own_id).await? {
-        return Ok(base.to_owned());
-    }
-    for n in 2.. {
-        let candidate = format!("{base}-{n}");
+    for candidate in validate::slug_candidates(base) {
         if !store::slug_taken(tx, kind.as_str(), &candidate, own_id).await? {
             return Ok(candidate);
         }
     }
-    unreachable!("the loop above only ends by returning")
+    unreachable!("the candidates never end")
 }
 
 async fn author_of(tx: &mut Conn, caller: &Principal) -> DomainResult<Option<String>> {

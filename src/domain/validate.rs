@@ -109,6 +109,12 @@ pub fn slugify(title: &str) -> String {
     if slug.is_empty() { "item".to_owned() } else { slug }
 }
 
+/// The slugs to try, in order, for something titled `base`: `base`, `base-2`, `base-3`...
+/// Products, pages and posts take the first one free.
+pub fn slug_candidates(base: &str) -> impl Iterator<Item = String> + '_ {
+    std::iter::once(base.to_owned()).chain((2u64..).map(move |n| format!("{base}-{n}")))
+}
+
 /// A shipping address (contract: Carts and checkout).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {

@@ -221,7 +221,7 @@ pub async fn sitemap_part(
         .filter(|number| *number >= 0)
         .ok_or(PageError::NotFound)?;
     let urls = content::sitemap_file(&state.store, number).await?;
-    if urls.is_empty() || number == 0 && size_fits_one_file(&state).await? {
+    if urls.is_empty() {
         return Err(DomainError::NotFound("sitemap file").into());
     }
     let base = state.public_url.trim_end_matches('/').to_owned();
@@ -241,11 +241,6 @@ pub async fn robots(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
-}
-
-/// A sitemap small enough for one file is `/sitemap.xml` itself, not an index's file.
-async fn size_fits_one_file(state: &AppState) -> Result<bool, PageError> {
-    Ok(content::sitemap_size(&state.store).await? <= SITEMAP_FILE_URLS)
 }
 
 fn xml(template: &impl Template, content_type: &'static str) -> Result<Response, PageError> {

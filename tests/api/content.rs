@@ -394,6 +394,32 @@ async fn the_storefront_serves_pages_the_blog_the_feed_and_the_sitemap(app: Test
     )
     .await;
     let (product, _) = app.published_product(&staff, 1200, 3).await;
+    let category = app
+        .post(
+            "/v1/admin/categories",
+            Some(&staff),
+            json!({"name": "Lamps", "slug": "lamps"}),
+        )
+        .await
+        .assert_status(201)
+        .clone();
+    let lamp = app
+        .post(
+            "/v1/admin/products",
+            Some(&staff),
+            json!({"title": "Brass lamp", "status": "published", "category_ids": [id_of(&category)],
+                   "variants": [{"sku": unique_sku(), "price": eur(4000)}]}),
+        )
+        .await
+        .assert_status(201)
+        .clone();
+    let category_page = app.get("/categories/lamps", None).await;
+    assert_eq!(category_page.status, 200);
+    assert!(category_page.text.contains("Brass lamp"), "the category's products");
+    assert!(
+        !category_page.text.contains(product["title"].as_str().expect("title")),
+        "only the category's products"
+    );
     app.put(
         "/v1/admin/menus/footer",
         Some(&staff),
@@ -484,6 +510,8 @@ async fn the_storefront_serves_pages_the_blog_the_feed_and_the_sitemap(app: Test
         .filter_map(|node| node.text().map(str::to_owned))
         .collect();
     for path in [
+        "/categories/lamps".to_owned(),
+        format!("/products/{}", lamp["slug"].as_str().expect("slug")),
         "/pages/shipping-policy".to_owned(),
         "/blog/new-lamps-more".to_owned(),
         format!("/products/{}", product["slug"].as_str().expect("slug")),
