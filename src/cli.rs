@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::domain::checkout::CheckoutSettings;
 use crate::http::{HttpSettings, RateLimit};
 use crate::mail::Mailer;
-use crate::server::{Server, ServerOptions, termination_signal};
+use crate::server::{ConnectionLimits, Server, ServerOptions, termination_signal};
 use crate::store::{DEFAULT_DATABASE_URL, Store, redact};
 use crate::{demo, domain, faults, telemetry};
 
@@ -34,7 +34,7 @@ pub struct DatabaseArgs {
 pub enum Command {
     /// Serve the API, the storefront at / and the staff dashboard at /admin (applies pending
     /// migrations first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending migrations and exit.
     Migrate(DatabaseArgs),
     /// Manage staff accounts.
@@ -63,6 +63,17 @@ pub struct ServeArgs {
     /// Seconds a request may take before it is answered 503 (live streams excepted).
     #[arg(long, env = "BACKROOM_REQUEST_TIMEOUT_SECS", default_value_t = 20)]
     pub request_timeout_secs: u64,
+    /// Seconds a client has to send a whole request head, after connecting or after its
+    /// previous response (so also how long an idle kept-alive connection stays open).
+    #[arg(long, env = "BACKROOM_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Seconds a request body has to arrive whole (else 408); less than the request timeout.
+    #[arg(long, env = "BACKROOM_BODY_TIMEOUT_SECS", default_value_t = 10)]
+    pub body_timeout_secs: u64,
+    /// Connections one client address may hold open at once; 0 for no cap (behind a proxy,
+    /// where every client has the proxy's address and the proxy limits them).
+    #[arg(long, env = "BACKROOM_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 256)]
+    pub max_connections_per_client: usize,
     /// Seconds a payment attempt may hold its stock unsettled (its process died) before the
     /// recovery job reconciles it with the provider; at least the provider timeout plus 1.
     #[arg(long, env = "BACKROOM_RESERVATION_SECS", default_value_t = 30)]
@@ -140,7 +151,7 @@ pub enum AdminCommand {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate(database) => {
             telemetry::init_logging(false);
             let store = open(&database.database_url).await?;
@@ -212,6 +223,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     .as_deref()
                     .is_some_and(|url| url.starts_with("https://")),
             max_streams_per_client: args.max_streams_per_client,
+            body_timeout: Duration::from_secs(
+                args.body_timeout_secs
+                    .clamp(1, args.request_timeout_secs.saturating_sub(1).max(1)),
+            ),
+        },
+        connections: ConnectionLimits {
+            header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+            per_client: (args.max_connections_per_client > 0).then_some(args.max_connections_per_client),
         },
         checkout: CheckoutSettings {
             reservation_seconds: args.reservation_secs.max(provider_timeout_secs + 1),

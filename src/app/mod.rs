@@ -4,8 +4,8 @@
 
 pub mod caching;
 pub mod caller;
+pub mod client_slots;
 pub mod cookies;
-pub mod streams;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::watch;
@@ -31,7 +31,7 @@ pub struct AppState {
     /// The shop's public address, for links in emails.
     pub public_url: String,
     /// Live streams open per client address.
-    pub stream_slots: streams::StreamSlots,
+    pub stream_slots: client_slots::ClientSlots,
     /// Flips to true when the server shuts down, ending live streams and jobs so it can.
     pub shutdown: watch::Receiver<bool>,
 }

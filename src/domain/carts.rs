@@ -6,7 +6,7 @@ use super::pricing::{Destination, LineToPrice, PricedCart, PricedShipping, Prici
 use super::shipping;
 use super::time::Timestamp;
 use super::validate::{self, Address, Checks};
-use super::{DomainError, DomainResult, Principal, ids};
+use super::{DomainError, DomainResult, Principal, Shortage, ids};
 use crate::store::carts::{self as store, CartLineRow, CartRow};
 use crate::store::catalog::find_sellable_variant;
 use crate::store::{Conn, Store};
@@ -63,6 +63,9 @@ pub struct Cart {
     /// Lines whose price changed since the customer last saw the cart: checkout refuses
     /// them once, with the new prices.
     pub changed_prices: Vec<PriceChange>,
+    /// Lines asking for more than can be bought now: as things stand, checkout would
+    /// refuse them (`out_of_stock`). Nothing is held until checkout.
+    pub shortages: Vec<Shortage>,
     pub version: i64,
     pub order_id: Option<String>,
     pub created_at: Timestamp,
@@ -499,6 +502,16 @@ fn assemble(
             })
         })
         .collect();
+    let shortages = lines
+        .iter()
+        .filter(|line| line.quantity > line.available)
+        .map(|line| Shortage {
+            variant_id: line.variant_id.clone(),
+            title: line_title(&line.product_title, &line.variant_title),
+            requested: line.quantity,
+            available: line.available,
+        })
+        .collect();
     let to_price: Vec<LineToPrice> = lines
         .into_iter()
         .map(|line| LineToPrice {
@@ -539,6 +552,7 @@ fn assemble(
         not_sold,
         codes_not_applied: Vec::new(),
         changed_prices,
+        shortages,
         version: row.version,
         order_id: row.order_id,
         created_at: Timestamp(row.created_at),

@@ -18,7 +18,7 @@ use super::payments::{CaptureOutcome, Payments, ProviderError};
 use super::pricing::{LineToPrice, PricedCart, PricingContext, STANDARD_TAX_CLASS, price_cart};
 use super::time::Timestamp;
 use super::validate::{self, Address, Checks};
-use super::{DomainError, DomainResult, Principal, accounts, discounts, ids, shipping};
+use super::{DomainError, DomainResult, Principal, Shortage, accounts, discounts, ids, shipping};
 use crate::faults::{self, FaultPoint};
 use crate::store::carts as cart_store;
 use crate::store::orders::{self as order_store, OrderItemRow, OrderRow};
@@ -237,7 +237,18 @@ async fn reserve(
     if let Err(shortages) = inventory::reserve_lines(&mut tx, &lines).await? {
         // Dropping the transaction rolls back the reservations that did succeed.
         metrics::counter!("backroom_checkouts_total", "outcome" => "out_of_stock").increment(1);
-        return Err(DomainError::OutOfStock(shortages));
+        let titled = shortages
+            .into_iter()
+            .map(|shortage| Shortage {
+                title: priced
+                    .lines
+                    .iter()
+                    .find(|line| line.variant_id == shortage.variant_id)
+                    .map_or_else(String::new, |line| line.title.clone()),
+                ..shortage
+            })
+            .collect();
+        return Err(DomainError::OutOfStock(titled));
     }
     let payment_id = ids::new_id("pay");
     // A guest cart checked out by a signed-in customer becomes that customer's order;

@@ -81,9 +81,9 @@ pub(crate) async fn move_stock(
     Ok(moved.map(|(on_hand, reserved)| StockLevel { on_hand, reserved }))
 }
 
-/// Reserves every line's units, in lock order. On a shortage it names every short line;
-/// the caller's transaction must then be dropped, which rolls back the reservations
-/// that did succeed.
+/// Reserves every line's units, in lock order. On a shortage it lists every short line
+/// (untitled: the caller knows the lines' titles); the caller's transaction must then be
+/// dropped, which rolls back the reservations that did succeed.
 pub(crate) async fn reserve_lines(tx: &mut Conn, lines: &[(String, i64)]) -> DomainResult<Result<(), Vec<Shortage>>> {
     let mut shortages = Vec::new();
     for (variant_id, quantity) in in_lock_order(lines) {
@@ -96,6 +96,7 @@ pub(crate) async fn reserve_lines(tx: &mut Conn, lines: &[(String, i64)]) -> Dom
                 .map_or(0, |(on_hand, reserved)| StockLevel { on_hand, reserved }.available());
             shortages.push(Shortage {
                 variant_id: variant_id.clone(),
+                title: String::new(),
                 requested: *quantity,
                 available,
             });
@@ -153,10 +154,7 @@ pub async fn adjust_stock(
     let Some(level) = move_stock(&mut tx, variant_id, StockMove::Adjust(delta)).await? else {
         return Err(match store::find_stock(&mut tx, variant_id).await? {
             None => DomainError::NotFound("variant"),
-            Some((on_hand, reserved)) => DomainError::conflict(format!(
-                "on hand would become {}: it must stay between the {reserved} reserved (and 0) and {MAX_STOCK}",
-                on_hand + delta
-            )),
+            Some((on_hand, reserved)) => DomainError::conflict(refused_adjustment(on_hand, reserved, delta)),
         });
     };
     if delta != 0 {
@@ -175,9 +173,41 @@ pub async fn adjust_stock(
     Ok(level)
 }
 
+/// Why staff cannot change the stock by `delta`, in the words of the shop floor.
+fn refused_adjustment(on_hand: i64, reserved: i64, delta: i64) -> String {
+    if delta > 0 {
+        return format!(
+            "a variant holds at most {MAX_STOCK} units: you can add up to {}",
+            MAX_STOCK - on_hand
+        );
+    }
+    let held = match reserved {
+        0 => String::new(),
+        1 => " (1 is held by a checkout in progress)".to_owned(),
+        n => format!(" ({n} are held by checkouts in progress)"),
+    };
+    format!(
+        "only {on_hand} on hand{held}: you can remove up to {}",
+        on_hand - reserved
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_adjustment_says_how_far_it_can_go() {
+        assert_eq!(refused_adjustment(3, 0, -5), "only 3 on hand: you can remove up to 3");
+        assert_eq!(
+            refused_adjustment(3, 1, -5),
+            "only 3 on hand (1 is held by a checkout in progress): you can remove up to 2"
+        );
+        assert_eq!(
+            refused_adjustment(MAX_STOCK - 2, 0, 5),
+            format!("a variant holds at most {MAX_STOCK} units: you can add up to 2")
+        );
+    }
 
     #[test]
     fn every_move_keeps_its_meaning() {

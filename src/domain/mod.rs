@@ -49,6 +49,8 @@ impl FieldError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shortage {
     pub variant_id: String,
+    /// The cart line's title ("Enamel Camp Mug / White"), so that the shopper is told which.
+    pub title: String,
     pub requested: i64,
     pub available: i64,
 }

@@ -61,6 +61,23 @@ pub struct Money {
     pub currency: Currency,
 }
 
+/// "96.50 EUR": the amount in the currency's units, as people write it (messages use it,
+/// so that no one reads 9650 as euros).
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let decimals = self.currency.decimals();
+        let divisor = 10u64.pow(decimals);
+        let sign = if self.amount < 0 { "-" } else { "" };
+        let magnitude = self.amount.unsigned_abs();
+        if decimals == 0 {
+            write!(f, "{sign}{magnitude} {}", self.currency)
+        } else {
+            let (units, cents) = (magnitude / divisor, magnitude % divisor);
+            write!(f, "{sign}{units}.{cents:0width$} {}", self.currency, width = decimals as usize)
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
     #[error("amounts in {0} and {1} cannot be combined")]
@@ -111,6 +128,14 @@ mod tests {
         assert_eq!(Currency::parse("EURO"), None);
         assert_eq!(Currency::parse("E1R"), None);
         assert_eq!(Currency::EUR.to_string(), "EUR");
+    }
+
+    #[test]
+    fn shows_amounts_in_the_currencys_units() {
+        assert_eq!(Money::new(9650, Currency::EUR).to_string(), "96.50 EUR");
+        assert_eq!(Money::new(-5, Currency::EUR).to_string(), "-0.05 EUR");
+        let yen = Currency::parse("JPY").expect("JPY");
+        assert_eq!(Money::new(1200, yen).to_string(), "1200 JPY");
     }
 
     #[test]

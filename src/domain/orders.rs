@@ -368,7 +368,13 @@ async fn begin_refund(tx: &mut Conn, row: &OrderRow, amount: i64, now: i64) -> D
                 }
                 RefundRefusal::BadAmount { remaining } => DomainError::invalid(
                     "amount",
-                    format!("must be between 1 and the {remaining} left to refund"),
+                    match Currency::parse(&row.currency) {
+                        Some(currency) => format!(
+                            "can be at most {}, what is left to refund",
+                            Money::new(remaining, currency)
+                        ),
+                        None => format!("can be at most {remaining} minor units, what is left to refund"),
+                    },
                 ),
             }
         })?;

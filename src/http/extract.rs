@@ -71,14 +71,28 @@ where
     }
 }
 
-async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(request, state).await.map_err(|rejection| {
-        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(super::BODY_LIMIT_BYTES)
-        } else {
-            ApiError::BadRequest(format!("could not read the request body: {rejection}"))
-        }
-    })
+async fn read_body<S: Send + Sync>(request: Request, _state: &S) -> Result<Bytes, ApiError> {
+    collect_body(request.into_body()).await
+}
+
+/// The whole body, up to the body size limit: over it 413, too slow 408 (the body
+/// deadline of `middleware::body_deadline`), cut off 400.
+pub async fn collect_body(body: axum::body::Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, super::BODY_LIMIT_BYTES)
+        .await
+        .map_err(|error| {
+            if caused_by::<http_body_util::LengthLimitError>(&error) {
+                ApiError::PayloadTooLarge(super::BODY_LIMIT_BYTES)
+            } else if caused_by::<tower_http::timeout::TimeoutError>(&error) {
+                ApiError::RequestTimeout
+            } else {
+                ApiError::BadRequest(format!("could not read the request body: {error}"))
+            }
+        })
+}
+
+fn caused_by<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(error), |error| error.source()).any(|error| error.is::<E>())
 }
 
 fn json_content_type(headers: &HeaderMap) -> bool {

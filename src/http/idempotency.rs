@@ -13,8 +13,9 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::AppState;
+use super::extract::collect_body;
 use super::problem::ApiError;
-use super::{AppState, BODY_LIMIT_BYTES};
 use crate::app::caller::{CallerError, ResolvedCaller, resolve_caller};
 use crate::domain::idempotency::{self, Claim, StoredResponse};
 
@@ -54,9 +55,7 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
     };
     let scope = caller.scope();
     let (mut parts, body) = request.into_parts();
-    let bytes = to_bytes(body, BODY_LIMIT_BYTES)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge(BODY_LIMIT_BYTES).into_response())?;
+    let bytes = collect_body(body).await.map_err(IntoResponse::into_response)?;
     let target = parts
         .uri
         .path_and_query()

@@ -2,10 +2,13 @@
 
 use std::time::{Duration, Instant};
 
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use percent_encoding::percent_decode_str;
+use tower_http::timeout::DeadlineBody;
 
 use super::problem::{ApiError, InternalCause};
 
@@ -48,6 +51,28 @@ pub async fn time_limit(State(limit): State<Duration>, request: Request, next: N
     }
 }
 
+/// Gives the request body a deadline: a client announcing a body and sending it slowly, or
+/// not at all, is answered 408 (see `extract::read_body`) instead of holding the request
+/// until the general time limit answers 503 and logs a server error.
+pub async fn body_deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    next.run(request.map(|body| Body::new(DeadlineBody::new(limit, body))))
+        .await
+}
+
+/// A query string whose percent-escapes do not decode to UTF-8 is refused with 400, as the
+/// same bytes in a path are: decoding it lossily would search for something else.
+pub async fn refuse_undecodable_queries(request: Request, next: Next) -> Response {
+    let undecodable = request.uri().query().is_some_and(|query| {
+        query
+            .split(['&', '='])
+            .any(|part| percent_decode_str(part).decode_utf8().is_err())
+    });
+    if undecodable {
+        return ApiError::BadRequest("the query string is not valid UTF-8 once decoded".to_owned()).into_response();
+    }
+    next.run(request).await
+}
+
 /// The Content-Security-Policy of every HTML page: nothing but our own assets, no
 /// framing. Styles may be inline (the API reference sets them from script).
 const HTML_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
@@ -86,10 +111,6 @@ pub fn rate_limited(error: tower_governor::GovernorError) -> Response {
         _ => 1,
     };
     ApiError::Domain(crate::domain::DomainError::RateLimited { retry_after_seconds }).into_response()
-}
-
-pub async fn not_found() -> Response {
-    ApiError::RouteNotFound.into_response()
 }
 
 pub async fn method_not_allowed() -> Response {

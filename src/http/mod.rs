@@ -85,6 +85,9 @@ pub struct HttpSettings {
     pub secure_cookies: bool,
     /// Live streams (SSE) one client address may hold open at once.
     pub max_streams_per_client: usize,
+    /// A request body must have arrived whole within this long of the request's start
+    /// (else 408); shorter than `request_timeout`, so a slow sender is the client's error.
+    pub body_timeout: Duration,
 }
 
 /// A per-client-address token bucket: `per_second` requests sustained, `burst` at once.
@@ -112,6 +115,11 @@ pub fn routes() -> Router<AppState> {
         .merge(content::router())
 }
 
+/// The API's answer to an address it does not know: a 404 problem.
+pub async fn not_found() -> Response {
+    problem::ApiError::RouteNotFound.into_response()
+}
+
 /// The API's live streams, which last as long as their clients wish.
 pub fn streaming_routes() -> Router<AppState> {
     Router::new()
@@ -120,15 +128,21 @@ pub fn streaming_routes() -> Router<AppState> {
 }
 
 /// The served application: `routes` (the API's and the pages', merged by `server`) under
-/// the time limit, `streaming` without it, and around both the documentation, the
-/// problem+json fallbacks and every cross-cutting layer (idempotency, audit, metrics,
-/// limits, compression, security headers, tracing, request ids).
-pub fn application(
+/// the time limit, `streaming` without it, `not_found` for any other address, and around
+/// them the documentation, the problem+json 405 and every cross-cutting layer
+/// (idempotency, audit, metrics, limits, compression, security headers, tracing, request
+/// ids).
+pub fn application<H, T>(
     routes: Router<AppState>,
     streaming: Router<AppState>,
+    not_found: H,
     state: AppState,
     settings: &HttpSettings,
-) -> Router {
+) -> Router
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
     let timed = routes.layer(axum::middleware::from_fn_with_state(
         settings.request_timeout,
         middleware::time_limit,
@@ -139,13 +153,18 @@ pub fn application(
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), access::audit))
         .route_layer(axum::middleware::from_fn(middleware::record_metrics))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::document()))
-        .fallback(middleware::not_found)
+        .fallback(not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotency,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            settings.body_timeout,
+            middleware::body_deadline,
+        ))
+        .layer(axum::middleware::from_fn(middleware::refuse_undecodable_queries))
         // The fastest gzip level: most of the saving on JSON for a fraction of the CPU
         // (the default level spent 11% of the server's time on catalog lists).
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))

@@ -19,9 +19,10 @@ use super::shapes::{
 };
 use super::{AppState, Json};
 use crate::app::caller::{presented_token, still_signed_in};
+use crate::app::client_slots::ClientSlot;
 use crate::domain::orders::{self, Order};
 use crate::domain::pricing::Totals;
-use crate::domain::{PageRequest, Permission, Principal};
+use crate::domain::{DomainError, PageRequest, Permission, Principal};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -84,7 +85,7 @@ pub async fn order_events(
     // Subscribe before reading, so no change between the read and the subscription is lost.
     let mut changes = state.events.subscribe();
     let order = orders::get_order(&state.store, &caller, &id, query.token.as_deref()).await?;
-    let slot = state.stream_slots.take(peer.ip())?;
+    let slot = stream_slot(&state, peer.ip())?;
     let credential = presented_token(&headers).map(str::to_owned);
     let mut shutdown = state.shutdown.clone();
     let mut recheck = tokio::time::interval(RECHECK);
@@ -118,6 +119,14 @@ pub async fn order_events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
 }
 
+/// A live stream's slot for `client`, or 429 when it holds its share already.
+fn stream_slot(state: &AppState, client: IpAddr) -> Result<ClientSlot, DomainError> {
+    state
+        .stream_slots
+        .take(client)
+        .ok_or(DomainError::RateLimited { retry_after_seconds: 5 })
+}
+
 /// Every event of the shop, for staff: `event:` is its type (`order.paid`, ...), `data:` the order.
 pub async fn all_events(
     state: AppState,
@@ -126,7 +135,7 @@ pub async fn all_events(
     client: IpAddr,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     caller.require(Permission::Orders)?;
-    let slot = state.stream_slots.take(client)?;
+    let slot = stream_slot(&state, client)?;
     let mut changes = state.events.subscribe();
     let mut shutdown = state.shutdown.clone();
     let mut recheck = tokio::time::interval(RECHECK);

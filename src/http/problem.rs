@@ -32,6 +32,13 @@ pub enum ApiError {
     NotReady,
     #[error("the request took longer than {0} ms")]
     Timeout(u128),
+    /// The request body did not arrive within the body time limit.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
+    #[error("the request's URI is too long")]
+    UriTooLong,
+    #[error("the request's header fields are too large")]
+    HeadersTooLarge,
     #[error("a request authenticated by the session cookie must carry its X-CSRF-Token")]
     CsrfTokenMissing,
 }
@@ -95,6 +102,8 @@ pub struct ProblemField {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProblemShortage {
     pub variant_id: String,
+    /// The cart line's title.
+    pub title: String,
     pub requested: i64,
     pub available: i64,
 }
@@ -178,6 +187,13 @@ impl ApiError {
             E::IdempotencyKeyInUse => (StatusCode::CONFLICT, "idempotency_key_in_use", "Idempotency key in use"),
             E::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready", "Not ready"),
             E::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout", "Request timed out"),
+            E::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout", "Request timeout"),
+            E::UriTooLong => (StatusCode::URI_TOO_LONG, "uri_too_long", "URI too long"),
+            E::HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+                "Request header fields too large",
+            ),
             E::CsrfTokenMissing => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
         }
     }
@@ -189,7 +205,14 @@ impl ApiError {
                 _ => format!("{} fields are not valid", errors.len()),
             },
             ApiError::Domain(DomainError::OutOfStock(shortages)) => {
-                format!("not enough stock for {} of the cart's lines", shortages.len())
+                let lines: Vec<String> = shortages
+                    .iter()
+                    .map(|short| match short.available {
+                        0 => format!("{} (sold out)", short.title),
+                        left => format!("{} (only {left} left)", short.title),
+                    })
+                    .collect();
+                format!("not enough stock for {}", lines.join(", "))
             }
             ApiError::Domain(DomainError::PaymentProvider(_)) => {
                 "the payment provider failed; nothing was charged and the cart is unchanged".to_owned()
@@ -272,6 +295,7 @@ fn field(error: &FieldError) -> ProblemField {
 fn shortage(shortage: &Shortage) -> ProblemShortage {
     ProblemShortage {
         variant_id: shortage.variant_id.clone(),
+        title: shortage.title.clone(),
         requested: shortage.requested,
         available: shortage.available,
     }

@@ -36,6 +36,8 @@ pub struct CartLineRow {
     pub tax_class: String,
     /// The price when the customer last saw the cart (see migration 0007).
     pub seen_price_amount: Option<i64>,
+    /// Units of the variant that can be bought now.
+    pub available: i64,
 }
 
 pub async fn insert_cart(conn: &mut Conn, row: &CartRow) -> StoreResult<()> {
@@ -77,7 +79,8 @@ pub async fn list_cart_lines(conn: &mut Conn, cart_id: &str) -> StoreResult<Vec<
             "SELECT ci.id, ci.variant_id, v.product_id, v.sku, v.title AS variant_title, p.title AS product_title,
                     p.status AS product_status, ci.quantity, ",
             crate::variant_price_in!("ca.currency"),
-            " AS price_amount, v.weight_grams, p.tax_class, ci.seen_price_amount
+            " AS price_amount, v.weight_grams, p.tax_class, ci.seen_price_amount,
+                    CASE WHEN v.on_hand > v.reserved THEN v.on_hand - v.reserved ELSE 0 END AS available
              FROM cart_items ci
              JOIN carts ca ON ca.id = ci.cart_id
              JOIN variants v ON v.id = ci.variant_id

@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}", get(shop::order))
         .route("/login", get(shop::login))
         .route("/register", get(shop::register))
+        .route("/reset-password", get(shop::reset_password))
         .route("/account", get(shop::account))
         .route("/categories/{slug}", get(shop::category))
         .route("/pages/{slug}", get(content::content_page))
@@ -154,6 +155,20 @@ async fn menu_links(state: &AppState, handle: &str) -> Result<Vec<(String, Strin
         Err(DomainError::NotFound(_)) => Ok(Vec::new()),
         Err(error) => Err(error.into()),
     }
+}
+
+/// A browser asking for a page (it accepts HTML), outside the API's `/v1/` addresses.
+pub fn is_page_request(path: &str, headers: &axum::http::HeaderMap) -> bool {
+    !path.starts_with("/v1/")
+        && headers
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// The storefront's page for an address that shows nothing.
+pub fn not_found_page() -> Response {
+    PageError::NotFound.into_response()
 }
 
 /// A page that could not be shown, rendered as an HTML page, never as JSON.

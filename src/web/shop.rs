@@ -154,7 +154,10 @@ struct ProductPage {
     variants: Vec<VariantView>,
     /// The currency shown.
     currency: Currency,
-    /// The variant chosen at first: the first sold in `currency` (empty for none).
+    /// Some variant is sold in `currency`.
+    sold_in_currency: bool,
+    /// The variant chosen at first: the first that can be bought (empty when all are sold
+    /// out).
     choice: String,
 }
 
@@ -168,6 +171,11 @@ pub async fn product(
     let shop = shop::get_shop(&state.store).await?;
     let currency = shown_currency(&shop, &headers);
     let card = ProductCard::new(&product, currency);
+    let variants: Vec<VariantView> = product
+        .variants
+        .iter()
+        .map(|variant| VariantView::new(variant, currency, &shop.currencies))
+        .collect();
     page(&ProductPage {
         shell: Shell::storefront(&state, product.title.clone(), &visitor).await?,
         currency_switch: CurrencySwitch::new(&shop, currency),
@@ -176,17 +184,13 @@ pub async fn product(
         description: product.description.clone(),
         initials: card.initials,
         tone: card.tone,
-        variants: product
-            .variants
+        sold_in_currency: variants.iter().any(|variant| variant.sold),
+        choice: variants
             .iter()
-            .map(|variant| VariantView::new(variant, currency, &shop.currencies))
-            .collect(),
-        choice: product
-            .variants
-            .iter()
-            .find(|variant| variant.price_in(currency).is_some())
+            .find(|variant| variant.buyable())
             .map(|variant| variant.id.clone())
             .unwrap_or_default(),
+        variants,
         currency,
     })
 }
@@ -247,6 +251,9 @@ pub async fn cart(State(state): State<AppState>, Visitor(visitor): Visitor, head
 #[derive(Debug, Default, Deserialize)]
 pub struct OrderQuery {
     token: Option<String>,
+    /// Set by the checkout that just placed the order: the page thanks the shopper.
+    #[serde(default)]
+    placed: Option<u8>,
 }
 
 #[derive(Template)]
@@ -254,6 +261,10 @@ pub struct OrderQuery {
 struct OrderPage {
     shell: Shell,
     order: OrderView,
+    /// The shopper arrives from the checkout that placed the order.
+    just_placed: bool,
+    /// A guest's page opens with its token: the address is their only way back.
+    guest: bool,
     /// The live stream's address (with the guest token, when the page was opened with one).
     events_url: String,
 }
@@ -272,6 +283,8 @@ pub async fn order(
     page(&OrderPage {
         shell: Shell::storefront(&state, format!("Order #{}", order.number), &visitor).await?,
         order: OrderView::from(&order),
+        just_placed: query.placed == Some(1),
+        guest: query.token.is_some(),
         events_url,
     })
 }
@@ -315,6 +328,20 @@ async fn sign_in_page(state: &AppState, visitor: Principal, query: NextQuery, re
         shell: Shell::storefront(state, title, &visitor).await?,
         registering,
         next,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "reset_password.html")]
+struct ResetPasswordPage {
+    shell: Shell,
+}
+
+/// Where the password reset email sends its reader: ask for a token, then use it. For
+/// customers and staff alike.
+pub async fn reset_password(State(state): State<AppState>, Visitor(visitor): Visitor) -> PageResult {
+    page(&ResetPasswordPage {
+        shell: Shell::storefront(&state, "Reset your password", &visitor).await?,
     })
 }
 

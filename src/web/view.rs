@@ -68,6 +68,23 @@ pub fn decimal(value: Money) -> String {
 }
 
 /// `2026-11-26 18:40 UTC`.
+/// A moment as a page shows it: `<time datetime="{iso}" data-local>{text}</time>`, which
+/// the page's script turns into the visitor's own time (`text`, in UTC, is what remains
+/// without script).
+pub struct Moment {
+    pub iso: String,
+    pub text: String,
+}
+
+impl Moment {
+    pub fn new(moment: Timestamp) -> Self {
+        Moment {
+            iso: moment.to_rfc3339(),
+            text: date_time(moment),
+        }
+    }
+}
+
 pub fn date_time(moment: Timestamp) -> String {
     let text = moment.to_rfc3339();
     match (text.get(..10), text.get(11..16)) {
@@ -194,6 +211,13 @@ pub struct VariantView {
     pub price_fields: Vec<PriceField>,
 }
 
+impl VariantView {
+    /// It can go into a cart now: sold in the currency shown, and in stock.
+    pub fn buyable(&self) -> bool {
+        self.sold && self.available > 0
+    }
+}
+
 /// One price of a variant as an input field: the amount as a decimal, empty for none.
 pub struct PriceField {
     pub currency: String,
@@ -253,6 +277,8 @@ pub struct LineView {
     pub line_total: String,
     /// What discounts took off the line ("−€2.01"); empty for nothing.
     pub discount: String,
+    /// In a cart, what can be bought now when the line asks for more.
+    pub short_of: Option<i64>,
 }
 
 impl From<&PricedLine> for LineView {
@@ -270,11 +296,20 @@ impl From<&PricedLine> for LineView {
             } else {
                 String::new()
             },
+            short_of: None,
         }
     }
 }
 
 /// The countries the checkout's picker offers, as `(code, name)`.
+/// The country's name where the checkout offers it, else its code.
+fn country_name(code: &str) -> &str {
+    COUNTRIES
+        .iter()
+        .find(|(known, _)| *known == code)
+        .map_or(code, |(_, name)| name)
+}
+
 const COUNTRIES: [(&str, &str); 14] = [
     ("DE", "Germany"),
     ("AT", "Austria"),
@@ -323,7 +358,19 @@ impl From<&Cart> for CartView {
         let country = address.map_or("DE", |address| address.country.as_str());
         CartView {
             id: cart.id.clone(),
-            lines: cart.pricing.lines.iter().map(LineView::from).collect(),
+            lines: cart
+                .pricing
+                .lines
+                .iter()
+                .map(|line| LineView {
+                    short_of: cart
+                        .shortages
+                        .iter()
+                        .find(|short| short.variant_id == line.variant_id)
+                        .map(|short| short.available),
+                    ..LineView::from(line)
+                })
+                .collect(),
             summary: summary_rows(&cart.pricing),
             total: money(cart.pricing.totals.total),
             codes: cart_codes(cart),
@@ -451,7 +498,7 @@ pub struct OrderView {
     pub decimals: u32,
     pub address_lines: Vec<String>,
     pub tracking_number: String,
-    pub placed_at: String,
+    pub placed_at: Moment,
 }
 
 impl From<&Order> for OrderView {
@@ -463,7 +510,7 @@ impl From<&Order> for OrderView {
             address.line2.clone(),
             Some(format!("{} {}", address.postal_code, address.city)),
             address.region.clone(),
-            Some(address.country.clone()),
+            Some(country_name(&address.country).to_owned()),
         ]
         .into_iter()
         .flatten()
@@ -491,7 +538,7 @@ impl From<&Order> for OrderView {
             decimals: decimals(order.currency),
             address_lines,
             tracking_number: order.tracking_number.clone().unwrap_or_default(),
-            placed_at: date_time(order.created_at),
+            placed_at: Moment::new(order.created_at),
         }
     }
 }
@@ -500,7 +547,7 @@ impl From<&Order> for OrderView {
 pub struct OrderRow {
     pub id: String,
     pub number: i64,
-    pub placed_at: String,
+    pub placed_at: Moment,
     pub status_label: &'static str,
     pub status: &'static str,
     pub total: String,
@@ -512,7 +559,7 @@ impl From<&Order> for OrderRow {
         OrderRow {
             id: order.id.clone(),
             number: order.number,
-            placed_at: date_time(order.created_at),
+            placed_at: Moment::new(order.created_at),
             status_label: order_status_label(order.status),
             status: order.status.as_str(),
             total: money(order.pricing.totals.total),

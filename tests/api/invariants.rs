@@ -72,7 +72,7 @@ async fn no_oversell_when_many_buyers_race_for_the_last_units(app: TestApp) {
 
 async fn a_cart_asking_for_more_than_is_left_fails_whole(app: TestApp) {
     let staff = app.staff_token().await;
-    let (_, scarce) = app.published_product(&staff, 1000, 1).await;
+    let (scarce_product, scarce) = app.published_product(&staff, 1000, 1).await;
     let (_, plenty) = app.published_product(&staff, 500, 5).await;
     let cart = app.cart_with(None, &scarce, 2).await;
     let cart_id = id_of(&cart);
@@ -86,9 +86,15 @@ async fn a_cart_asking_for_more_than_is_left_fails_whole(app: TestApp) {
 
     let response = app.checkout(None, &cart_id, "tok_visa").await;
     response.assert_problem(409, "out_of_stock");
+    let title = scarce_product["title"].as_str().expect("title");
     assert_eq!(
         response.body["variants"],
-        json!([{"variant_id": scarce, "requested": 2, "available": 1}])
+        json!([{"variant_id": scarce, "title": title, "requested": 2, "available": 1}])
+    );
+    assert_eq!(
+        response.body["detail"],
+        format!("not enough stock for {title} (only 1 left)"),
+        "the shopper is told which line"
     );
     assert_eq!(app.stock(&staff, &scarce).await, (1, 0, 1));
     assert_eq!(

@@ -31,4 +31,5 @@ mod properties;
 mod security;
 mod shipping;
 mod shop;
+mod slow_clients;
 mod web;

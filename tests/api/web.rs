@@ -119,6 +119,28 @@ async fn missing_and_hidden_things_are_html_pages_not_json(app: TestApp) {
     assert_eq!(account.location.as_deref(), Some("/login?next=%2Faccount"));
 }
 
+async fn unknown_addresses_are_a_page_for_browsers_and_a_problem_for_the_api(app: TestApp) {
+    let ask = |path: &str, accept: &str| app.client.get(app.url(path)).header("accept", accept.to_owned()).send();
+    let browser = ask("/no-such-page", "text/html,application/xhtml+xml;q=0.9")
+        .await
+        .expect("page");
+    assert_eq!(browser.status(), 404);
+    assert!(
+        browser
+            .headers()
+            .get("content-type")
+            .is_some_and(|value| value.to_str().is_ok_and(|value| value.starts_with("text/html")))
+    );
+    assert!(browser.text().await.expect("body").contains("Not found"));
+    for (path, accept) in [
+        ("/no-such-page", "application/json"),
+        ("/v1/no-such-thing", "text/html"),
+    ] {
+        let answer = crate::support::read(ask(path, accept).await.expect("answer")).await;
+        answer.assert_problem(404, "not_found");
+    }
+}
+
 async fn order_pages_show_only_to_their_customer_or_with_the_guest_token(app: TestApp) {
     let staff = app.staff_token().await;
     let (owner, _) = app.customer().await;
@@ -435,6 +457,7 @@ crate::backend_tests!(
     storefront_lists_searches_and_filters_published_products,
     pages_escape_what_staff_type,
     missing_and_hidden_things_are_html_pages_not_json,
+    unknown_addresses_are_a_page_for_browsers_and_a_problem_for_the_api,
     order_pages_show_only_to_their_customer_or_with_the_guest_token,
     the_cart_page_shows_the_cookies_cart_and_the_test_cards,
     the_cart_and_order_pages_show_shipping_and_tax,

@@ -220,7 +220,8 @@ test("a declined card shows the decline next to the card and leaves the cart as 
   await fillAddress(guest);
   await guest.getByLabel("Test card").selectOption("tok_visa");
   await guest.getByRole("button", { name: /^Pay / }).click();
-  await guest.waitForURL(/\/orders\/ord_.*\?token=/);
+  await guest.waitForURL(/\/orders\/ord_.*[?&]token=/);
+  await guest.getByRole("heading", { name: "Thank you, your order is placed" }).waitFor();
   await guest.getByText("Paid, being prepared").waitFor();
   assertNoProblems(guest);
 });
@@ -274,12 +275,14 @@ test("staff manage products, stock and customers from the dashboard", async () =
   const stamp = Date.now();
   const sku = `LAMP-${stamp}`;
   const title = `Brass desk lamp ${stamp}`;
-  await staff.getByLabel("Title", { exact: true }).fill(title);
-  await staff.getByLabel("Status").selectOption("published");
-  await staff.getByLabel("SKU").fill(sku);
+  // Every mistake is reported at once: the empty title and SKU with the bad price.
   await staff.getByLabel("Price in EUR").fill("not money");
   await staff.getByRole("button", { name: "Create product" }).click();
   await staff.getByText("Enter an amount such as 12.50.").waitFor();
+  assert.equal(await staff.getByText("Fill this in.").count(), 2, "the title and the SKU");
+  await staff.getByLabel("Title", { exact: true }).fill(title);
+  await staff.getByLabel("Status").selectOption("published");
+  await staff.getByLabel("SKU").fill(sku);
   await staff.getByLabel("Price in EUR").fill("49.90");
   await staff.getByLabel("Price in USD (optional)").fill("54");
   await staff.getByLabel("Stock on hand").fill("3");
@@ -292,7 +295,8 @@ test("staff manage products, stock and customers from the dashboard", async () =
   await staff.getByLabel("Change stock by").fill("-5");
   await staff.getByLabel("Reason").fill("count");
   await staff.getByRole("button", { name: "Adjust stock" }).click();
-  await staff.locator(".variant-row .form-error").filter({ hasText: /./ }).waitFor(LIVE);
+  // The refusal sits at the field it is about, in the stock room's words.
+  await staff.locator(".variant-row .field-error").filter({ hasText: "only 3 on hand: you can remove up to 3" }).waitFor(LIVE);
   await staff.getByLabel("Change stock by").fill("7");
   await staff.getByRole("button", { name: "Adjust stock" }).click();
   await staff.getByText("10 available").waitFor(LIVE);
@@ -344,7 +348,7 @@ async function buyWithShippingAndTax(taxLabel) {
   const total = (await guest.locator("[data-cart-total]").textContent()).trim();
   assert.equal((await guest.getByRole("button", { name: /^Pay / }).textContent()).trim(), `Pay ${total}`);
   await guest.getByRole("button", { name: /^Pay / }).click();
-  await guest.waitForURL(/\/orders\/ord_.*\?token=/);
+  await guest.waitForURL(/\/orders\/ord_.*[?&]token=/);
   await guest.getByRole("rowheader", { name: "Shipping: Post Austria" }).waitFor();
   await guest.getByRole("rowheader", { name: taxLabel }).waitFor();
   assert.equal((await guest.locator(".lines .total").textContent()).trim(), total, "the order charged what the cart showed");
@@ -483,7 +487,7 @@ test("staff create a discount code; a customer applies it in the cart and pays t
   await guest.getByRole("rowheader", { name: /^Shipping: Post Austria/ }).waitFor(LIVE);
   const total = (await guest.locator("[data-cart-total]").textContent()).trim();
   await guest.getByRole("button", { name: /^Pay / }).click();
-  await guest.waitForURL(/\/orders\/ord_.*\?token=/);
+  await guest.waitForURL(/\/orders\/ord_.*[?&]token=/);
   await guest.getByRole("rowheader", { name: "BROWSER10: 10 % off" }).waitFor();
   assert.equal((await guest.locator(".lines .total").textContent()).trim(), total, "the order charged what the cart showed");
   assertNoProblems(guest);
@@ -544,12 +548,224 @@ test("staff write and publish a post with a live preview; the blog shows it", as
   await checkAccessibility(reader, "blog post");
 });
 
+// The API as a script would use it, for what a test sets up rather than tries out.
+async function api(method, path, body, token) {
+  const headers = { "content-type": "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(new URL(path, BASE), {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${path} answered ${response.status}: ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function staffToken() {
+  return (await api("POST", "/v1/auth/login", { email: STAFF_EMAIL, password: STAFF_PASSWORD })).token;
+}
+
+// A published product whose variants have the given stock; its title is as long as a
+// merchant might make one.
+async function productWithStock(token, stocks) {
+  const stamp = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  return api(
+    "POST",
+    "/v1/admin/products",
+    {
+      title: `Handwoven merino wool travel blanket with leather carrying strap, extra large ${stamp}`,
+      status: "published",
+      variants: stocks.map((inventory, index) => ({
+        sku: `BLANKET-${index}-${stamp}`,
+        title: `Colour ${["Moss", "Slate", "Rust"][index]}`,
+        price: { amount: 12900, currency: "EUR" },
+        inventory,
+      })),
+    },
+    token,
+  );
+}
+
+// The shop ships to Germany in euros (the tests before may have set up other zones only).
+async function shipToGermany(token) {
+  const options = (await api("GET", "/v1/admin/shipping-options", undefined, token)).data;
+  if (options.some((option) => option.currency === "EUR" && option.countries.includes("DE"))) return;
+  await api("POST", "/v1/admin/shipping-options", { name: "DHL Paket", currency: "EUR", countries: ["DE"], rate: { type: "flat", amount: 490 } }, token);
+}
+
+// Recalculates the cart for the address filled in, and picks the first shipping option.
+async function chooseShipping(page) {
+  await submitAndReload(page, "Recalculate totals");
+  const option = page.getByRole("radio", { name: /DHL Paket/ });
+  const reloaded = page.waitForEvent("framenavigated", (frame) => frame === page.mainFrame());
+  await option.check();
+  await reloaded;
+  await page.waitForLoadState("load");
+}
+
+// A paid guest order of one unit of `variantId`, made through the API: `{id, token}`.
+async function guestOrder(variantId) {
+  const cart = await api("POST", "/v1/carts", {});
+  await api("POST", `/v1/carts/${cart.id}/items`, { variant_id: variantId, quantity: 1 });
+  const shipping_address = { name: "Ada Lovelace", line1: "12 Analytical Row", city: "Berlin", postal_code: "10115", country: "DE" };
+  await api("PATCH", `/v1/carts/${cart.id}`, { shipping_address });
+  const options = (await api("GET", `/v1/carts/${cart.id}/shipping-options`)).data;
+  const body = { email: `phone-${Date.now()}@example.com`, shipping_address, payment: { token: "tok_visa" } };
+  if (options.length > 0) body.shipping_option_id = options[0].id;
+  return api("POST", `/v1/carts/${cart.id}/checkout`, body);
+}
+
+test("a sold-out variant cannot be chosen; a short cart line says what is left; checkout names it", async () => {
+  const token = await staffToken();
+  await shipToGermany(token);
+  const product = await productWithStock(token, [0, 1]);
+  const [soldOut, lastOne] = product.variants;
+  const shopper = await visitor({ viewport: { width: 1280, height: 900 } });
+  await shopper.goto(`/products/${product.slug}`);
+  assert.equal(await shopper.getByRole("radio", { name: /Colour Moss/ }).isDisabled(), true);
+  assert.equal(await shopper.getByRole("radio", { name: /Colour Slate/ }).isChecked(), true);
+  await shopper.getByRole("button", { name: "Add to cart" }).click();
+  await shopper.getByText(/Added\. Your cart holds/).waitFor(LIVE);
+
+  // Someone else buys the last unit: the cart line is marked, and checkout names it.
+  await guestOrder(lastOne.id);
+  await shopper.goto(`/products/${product.slug}`);
+  await shopper.getByRole("button", { name: "Sold out" }).waitFor();
+  assert.equal(await shopper.getByRole("button", { name: "Sold out" }).isDisabled(), true);
+  await shopper.goto("/cart");
+  await shopper.getByText("Sold out: remove it to check out.").waitFor();
+  await shopper.getByLabel("Email").fill(`short-${Date.now()}@example.com`);
+  await fillAddress(shopper);
+  await chooseShipping(shopper);
+  await shopper.getByRole("button", { name: /^Pay / }).click();
+  await shopper.getByRole("alert").filter({ hasText: `${product.title} / Colour Slate (sold out)` }).waitFor(LIVE);
+  await checkAccessibility(shopper, "cart with a sold-out line");
+  assert.ok(soldOut.id);
+});
+
+test("a quantity out of range is refused inline, as every other field is", async () => {
+  const page = await visitor();
+  await addFirstProductToCart(page);
+  await page.getByLabel("Quantity").fill("1000");
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await page.locator("#quantity-error").filter({ hasText: "Enter a number from 1 to 999." }).waitFor();
+  await page.goto("/cart");
+  const quantity = page.getByLabel(/^Quantity of /).first();
+  await quantity.fill("-2");
+  await page.getByRole("button", { name: "Update" }).first().click();
+  await page.locator(".quantity-form .field-error").filter({ hasText: "Enter a number from 0 to 999." }).waitFor();
+  assertNoProblems(page);
+});
+
+test("a forgotten password is reset from the sign-in page", async () => {
+  const page = await visitor();
+  await page.goto("/login");
+  await page.getByRole("link", { name: "Forgot password?" }).click();
+  await page.getByRole("heading", { level: 1, name: "Reset your password" }).waitFor();
+  await checkAccessibility(page, "reset password");
+  await page.getByLabel("Email", { exact: true }).fill(`forgetful-${Date.now()}@example.com`);
+  await page.getByRole("button", { name: "Email me a token" }).click();
+  await page.getByText(/If an account uses that email, a reset token is on its way/).waitFor(LIVE);
+  await page.getByLabel("Token from the email").fill("not-a-token");
+  await page.getByLabel("New password").fill("a new password 123");
+  await page.getByRole("button", { name: "Set the new password" }).click();
+  await page.getByRole("alert").filter({ hasText: /./ }).waitFor(LIVE);
+  assertNoProblems(page);
+  const staffPage = await visitor();
+  await staffPage.goto("/admin");
+  await staffPage.getByRole("link", { name: "Forgot password?" }).waitFor();
+});
+
+test("no page scrolls sideways on a phone, 360 or 390 pixels wide", async () => {
+  const token = await staffToken();
+  await shipToGermany(token);
+  const product = await productWithStock(token, [5, 5, 0]);
+  const order = await guestOrder(product.variants[0].id);
+  const post = await api("POST", "/v1/admin/posts", { title: "A very long headline about wool, weaving and winter", body_markdown: "Text.", status: "published" }, token);
+  const contentPage = await api("POST", "/v1/admin/pages", { title: "Care instructions for wool", body_markdown: "Wash cold.", status: "published" }, token);
+  const category = (await api("GET", "/v1/categories")).data[0];
+  const shopperPaths = [
+    "/", `/products/${product.slug}`, "/cart", `/orders/${order.id}?placed=1&token=${encodeURIComponent(order.token)}`,
+    "/login", "/register", "/reset-password", "/account", "/blog", `/blog/${post.slug}`, `/pages/${contentPage.slug}`,
+    `/categories/${category.slug}`, "/no-such-page",
+  ];
+  const staffPaths = [
+    "/admin", `/admin/orders/${order.id}`, "/admin/products", "/admin/products/new", `/admin/products/${product.id}`,
+    "/admin/customers?q=phone", "/admin/shipping", "/admin/discounts", "/admin/content", "/admin/content/page/new",
+    `/admin/content/post/${post.id}`,
+  ];
+  const overflowing = [];
+  // Nothing may reach past the screen's right edge: not the page (sideways scrolling), and
+  // not a table inside a scrolling box either (its columns would be cut off).
+  const check = async (page, path, width) => {
+    await page.goto(path);
+    // A phone zooms out to show a page wider than the screen, so the screen's width is
+    // the one set, not what the page reports after zooming.
+    const wide = await page.evaluate((screen) => {
+      const names = [];
+      for (const node of document.body.querySelectorAll("*")) {
+        if (node.closest(".visually-hidden")) continue;
+        const box = node.getBoundingClientRect();
+        if (box.width > 0 && box.right > screen + 0.5) {
+          names.push(`${node.tagName.toLowerCase()}${node.className ? "." + String(node.className).split(" ").join(".") : ""} to ${Math.round(box.right)}px`);
+        }
+      }
+      return names.slice(0, 4);
+    }, width);
+    if (wide.length > 0) overflowing.push(`${path} at ${width}px: ${wide.join(", ")}`);
+    if (["/cart", "/admin/discounts", "/admin"].includes(path)) {
+      await page.screenshot({ path: join(SCREENSHOTS, `phone-${width}${path.replaceAll("/", "-")}.png`), fullPage: true });
+    }
+    assertNoProblems(page);
+  };
+  for (const width of [360, 390]) {
+    const shopper = await visitor({ viewport: { width, height: 800 }, isMobile: true, hasTouch: true });
+    // A cart holding the long-titled product, for /cart.
+    await shopper.goto(`/products/${product.slug}`);
+    await shopper.getByRole("button", { name: "Add to cart" }).click();
+    await shopper.getByText(/Added\. Your cart holds/).waitFor(LIVE);
+    for (const path of shopperPaths) await check(shopper, path, width);
+
+    const staff = await visitor({ viewport: { width, height: 800 }, isMobile: true, hasTouch: true });
+    await staff.goto("/admin");
+    await staff.getByLabel("Email").fill(STAFF_EMAIL);
+    await staff.getByLabel("Password").fill(STAFF_PASSWORD);
+    await staff.getByRole("button", { name: "Sign in" }).click();
+    await staff.getByRole("heading", { name: "Today" }).waitFor();
+    for (const path of staffPaths) await check(staff, path, width);
+
+    // Long titles take at most two lines of a product card.
+    await shopper.goto("/?q=Handwoven");
+    const lines = await shopper.evaluate(() =>
+      Array.from(document.querySelectorAll(".product-title"), (title) => {
+        const style = getComputedStyle(title);
+        const lineHeight = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.2;
+        return Math.round(title.getBoundingClientRect().height / lineHeight);
+      }),
+    );
+    assert.ok(lines.length > 0 && lines.every((count) => count <= 2), `title lines: ${lines}`);
+
+    // The header is one row; its links are a tap on Menu away.
+    for (const page of [shopper, staff]) {
+      await page.goto(page === staff ? "/admin" : "/");
+      const height = await page.evaluate(() => document.querySelector(".site-header").getBoundingClientRect().height);
+      assert.ok(height < 70, `the header is ${height}px tall at ${width}px`);
+    }
+    await staff.getByRole("button", { name: "Menu" }).click();
+    await staff.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Discounts" }).click();
+    await staff.getByRole("heading", { level: 1, name: "Discounts" }).waitFor();
+  }
+  assert.deepEqual(overflowing, []);
+});
+
 test("every page was checked with axe", () => {
   const expected = [
     "storefront", "product", "cart and checkout", "order", "register", "account", "sign-in",
     "staff sign-in", "dashboard", "staff order", "products", "new product", "edit product", "customers",
     "checkout with shipping and tax", "shipping and tax", "shipping and tax, editing", "prices in dollars",
     "discounts", "cart with a discount", "pages and blog", "post editor", "blog", "blog post",
+    "cart with a sold-out line", "reset password",
   ];
   assert.deepEqual(expected.filter((name) => !checkedPages.has(name)), []);
 });

@@ -192,6 +192,12 @@ function formBody(form) {
     // Passwords are sent as typed: the server compares them byte for byte.
     const raw = field.type === "password" ? field.value : field.value.trim();
     if (raw === "" && field.hasAttribute("data-optional")) continue;
+    // Checked here with the fields' formats, so that a form lists every such mistake at
+    // once instead of the server's after the page's.
+    if (raw === "" && field.required) {
+      errors[field.name] = "Fill this in.";
+      continue;
+    }
     if (raw === "" && field.hasAttribute("data-null")) {
       setPath(body, field.name, null);
       continue;
@@ -199,7 +205,11 @@ function formBody(form) {
     let value = raw;
     if (type === "int") {
       value = /^-?\d+$/.test(raw) ? Number(raw) : null;
+      const [min, max] = [field.min, field.max].map((bound) => (bound === "" ? null : Number(bound)));
       if (value === null) errors[field.name] = "Enter a whole number.";
+      else if ((min !== null && value < min) || (max !== null && value > max)) {
+        errors[field.name] = max === null ? `Enter ${min} or more.` : `Enter a number from ${min ?? 0} to ${max}.`;
+      }
     } else if (type === "csv") {
       value = raw === "" ? [] : raw.split(",").map((item) => item.trim()).filter((item) => item !== "");
     } else if (type === "minor") {
@@ -264,6 +274,10 @@ function showProblem(form, error) {
   for (const fieldError of problem.errors || []) {
     placed = showFieldError(form, fieldError.field, fieldError.message) || placed;
   }
+  // A refusal about one field's value as things stand (stock below what is reserved).
+  if (problem.status === 409 && form.dataset.conflictField) {
+    placed = showFieldError(form, form.dataset.conflictField, problem.detail) || placed;
+  }
   const summary = form.querySelector("[data-form-error]");
   if (summary && (!placed || problem.code === "payment_declined")) {
     summary.textContent = problem.code === "payment_declined" ? "Payment declined." : error.message;
@@ -284,8 +298,11 @@ function afterSuccess(form, result) {
     location.assign(next.origin === location.origin ? next.pathname + next.search : "/");
   } else if (then === "order") {
     writeCookie(CART_COOKIE, "", 0);
-    const query = result.token ? `?token=${encodeURIComponent(result.token)}` : "";
-    location.assign(`/orders/${encodeURIComponent(result.id)}${query}`);
+    const token = result.token ? `&token=${encodeURIComponent(result.token)}` : "";
+    location.assign(`/orders/${encodeURIComponent(result.id)}?placed=1${token}`);
+  } else if (then === "message") {
+    form.reset();
+    form.querySelector("[data-form-success]").textContent = form.dataset.success;
   } else if (then.startsWith("/")) {
     location.assign(then.replace("{id}", encodeURIComponent(result.id)));
   }
@@ -302,7 +319,7 @@ async function submitApiForm(form, event) {
   const { body: fullBody, errors } = formBody(form);
   const kept = submitter.dataset.fields ? submitter.dataset.fields.split(" ") : null;
   const body = kept ? Object.fromEntries(Object.entries(fullBody).filter(([key]) => kept.includes(key))) : fullBody;
-  const names = Object.keys(errors);
+  const names = Object.keys(errors).filter((name) => !kept || kept.includes(name.split(".")[0]));
   if (names.length > 0) {
     names.forEach((name) => showFieldError(form, name, errors[name]));
     showProblem(form, new ApiProblem(422, { errors: [], detail: "Please correct the fields marked above." }));
@@ -373,10 +390,36 @@ async function refreshStock(form) {
       if (!slot) continue;
       slot.textContent = variant.available > 0 ? `${variant.available} in stock` : "Sold out";
       slot.classList.toggle("out", variant.available <= 0);
+      const choice = form.querySelector(`input[name=variant_id][value="${CSS.escape(variant.id)}"]`);
+      if (choice) choice.disabled = choice.dataset.sold !== "true" || variant.available <= 0;
     }
+    offerWhatCanBeBought(form);
   } catch {
     // Stock stays as last shown; the next refresh tries again.
   }
+}
+
+// A sold-out variant cannot be chosen: the choice moves to one that can be bought, and with
+// none left the button says so.
+function offerWhatCanBeBought(form) {
+  const choices = Array.from(form.querySelectorAll("input[name=variant_id]"));
+  const open = choices.filter((choice) => !choice.disabled);
+  const chosen = choices.find((choice) => choice.checked);
+  if ((!chosen || chosen.disabled) && open.length > 0) open[0].checked = true;
+  else if (chosen && chosen.disabled) chosen.checked = false;
+  const button = form.querySelector("[data-add-button]");
+  button.disabled = open.length === 0;
+  button.textContent = open.length === 0 ? "Sold out" : "Add to cart";
+}
+
+// Times in the visitor's own zone, all in one format: the server writes them in UTC.
+const LOCAL_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+function showLocalTimes(root) {
+  root.querySelectorAll("time[data-local]").forEach((node) => {
+    const moment = new Date(node.getAttribute("datetime"));
+    if (!Number.isNaN(moment.getTime())) node.textContent = LOCAL_TIME.format(moment);
+  });
 }
 
 // Pages that follow a live stream: on every event, the page is fetched again and each
@@ -397,8 +440,9 @@ function followLive(container) {
           if (region.contains(document.activeElement) && document.activeElement !== document.body) return;
           const fresh = next.getElementById(region.id);
           if (fresh) region.innerHTML = fresh.innerHTML;
+          showLocalTimes(region);
         });
-        if (note) note.textContent = `Updated ${new Date().toLocaleTimeString()}.`;
+        if (note) note.textContent = `Updated ${LOCAL_TIME.format(new Date())}.`;
       } catch {
         // The stream reconnects by itself; the next event refreshes again.
       }
@@ -464,6 +508,12 @@ document.addEventListener("submit", (event) => {
 
 document.addEventListener("click", (event) => {
   if (event.target.closest("[data-action=logout]")) logout();
+  const menu = event.target.closest("[data-action=menu]");
+  if (menu) {
+    const nav = document.getElementById(menu.getAttribute("aria-controls"));
+    const open = nav.classList.toggle("open");
+    menu.setAttribute("aria-expanded", String(open));
+  }
 });
 
 // A control with `data-autosubmit="BUTTON"` presses that button when it changes (the
@@ -487,6 +537,7 @@ document.addEventListener("change", (event) => {
 });
 
 document.addEventListener("DOMContentLoaded", () => {
+  showLocalTimes(document);
   document.querySelectorAll("[data-live]").forEach(followLive);
   document.querySelectorAll("form").forEach(showApplicable);
   document.querySelectorAll("textarea[data-preview]").forEach(followPreview);

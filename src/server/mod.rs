@@ -1,6 +1,8 @@
 //! The running server: binds, serves the router, runs background jobs, and shuts down
 //! gracefully (in-flight requests finish, live streams end).
 
+mod connections;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -9,8 +11,10 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+pub use connections::ConnectionLimits;
+
 use crate::app::AppState;
-use crate::app::streams::StreamSlots;
+use crate::app::client_slots::ClientSlots;
 use crate::domain::checkout::CheckoutSettings;
 use crate::domain::events::{EventBus, forward_notifications};
 use crate::domain::payments::Payments;
@@ -24,6 +28,7 @@ use crate::{jobs, telemetry, web};
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     pub http: HttpSettings,
+    pub connections: ConnectionLimits,
     pub checkout: CheckoutSettings,
     /// An idempotency key whose first request has not finished after this long is released
     /// to a retry: its process died.
@@ -51,6 +56,11 @@ impl Default for ServerOptions {
                 hsts: false,
                 secure_cookies: false,
                 max_streams_per_client: 16,
+                body_timeout: Duration::from_secs(10),
+            },
+            connections: ConnectionLimits {
+                header_timeout: Duration::from_secs(10),
+                per_client: Some(256),
             },
             checkout: CheckoutSettings::default(),
             idempotency_abandon_seconds: 30,
@@ -98,7 +108,7 @@ impl Server {
             idempotency_abandon_seconds: options.idempotency_abandon_seconds,
             secure_cookies: options.http.secure_cookies,
             mailer: options.mailer.clone(),
-            stream_slots: StreamSlots::new(options.http.max_streams_per_client.max(1)),
+            stream_slots: ClientSlots::new(options.http.max_streams_per_client.max(1)),
             public_url: options.public_url.clone(),
             metrics: telemetry::metrics_handle(),
             shutdown: shutdown_signal,
@@ -106,6 +116,7 @@ impl Server {
         let router = http::application(
             http::routes().merge(web::router()),
             http::streaming_routes(),
+            not_found,
             state.clone(),
             &options.http,
         );
@@ -137,11 +148,7 @@ impl Server {
             .notifications
             .map(|listener| tokio::spawn(forward_notifications(listener, self.state.events.clone())));
         let shutdown = self.shutdown;
-        let result = axum::serve(
-            self.listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let result = connections::serve(self.listener, self.router, self.options.connections, async move {
             signal.await;
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = shutdown.send(true);
@@ -152,6 +159,15 @@ impl Server {
             notifications.abort();
         }
         result
+    }
+}
+
+/// An unknown address: a page for a browser outside the API, else a 404 problem.
+async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> axum::response::Response {
+    if web::is_page_request(uri.path(), &headers) {
+        web::not_found_page()
+    } else {
+        http::not_found().await
     }
 }
 
