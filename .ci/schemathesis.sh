@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Contract fuzzing of Backroom's OpenAPI document with Schemathesis.
 # Usage: ci-schemathesis.sh path/to/backroom   (env: ST_PORT, ST_EXAMPLES, ST_EXCLUDE, ST_VENV)
-# positive_data_acceptance is excluded: the document does not yet carry the validation
-# limits (lengths, ranges, patterns) the server enforces, and cannot say "opaque cursor"
-# or that 1.0 is not an integer, so that check reports data the server rightly refuses.
+# positive_data_acceptance is excluded. The document now carries the main limits (list
+# `limit`, quantities, lengths, the Idempotency-Key), but a run with the check on
+# (ST_EXCLUDE=ensure_resource_availability, 2026-12-06) still reported 15 operations whose
+# schema-valid data the server rightly refuses: an empty or made-up `cursor` (the document
+# cannot say "only a cursor this API returned"), one Idempotency-Key reused across
+# different generated requests, `719.0` for an integer, and rules across fields or
+# against the database (at least one variant or scope, a currency the shop sells, a
+# shipping option that serves the cart, what is left to refund) or on formats not yet
+# written as patterns (tax_class, currency codes, emails, control characters).
 # ensure_resource_availability is excluded: its inferred links feed a new cart's `id` into
 # `/v1/carts/{id}/items/{item_id}` as the item, then report the 404 as a created resource
 # that went missing. The lines of a cart are tested over HTTP in tests/api/carts.rs.

@@ -302,6 +302,51 @@ pub async fn add_item(
     Ok(cart)
 }
 
+/// Brings a guest's cart along when they sign in as `customer_id`: its lines are added to
+/// the customer's newest open cart in the same currency (quantities added, a line stopping
+/// at its limit), or, when they have none, the guest cart becomes theirs. Stock is checked
+/// at checkout, as always; discount codes stay behind. Only an open guest cart is taken,
+/// and a merge that would pass the cart's line limit is not made. Returns the customer's
+/// cart that now holds the lines.
+pub async fn merge_guest_cart(db: &Store, customer_id: &str, guest_cart_id: &str) -> DomainResult<Option<String>> {
+    let now = Timestamp::now().0;
+    let mut tx = db.write().await?;
+    let Some(guest) = store::find_cart(&mut tx, guest_cart_id).await? else {
+        return Ok(None);
+    };
+    if guest.customer_id.is_some() || !store::touch_open_cart(&mut tx, guest_cart_id, now).await? {
+        return Ok(None);
+    }
+    let Some(target) = store::find_newest_open_cart(&mut tx, customer_id, &guest.currency).await? else {
+        let claimed = store::claim_guest_cart(&mut tx, guest_cart_id, customer_id, now).await?;
+        tx.commit().await?;
+        return Ok(claimed.then(|| guest_cart_id.to_owned()));
+    };
+    if !store::touch_open_cart(&mut tx, &target, now).await? {
+        return Ok(None);
+    }
+    for line in store::list_cart_lines(&mut tx, guest_cart_id).await? {
+        store::add_to_line_up_to(
+            &mut tx,
+            &ids::new_id("item"),
+            &target,
+            &line.variant_id,
+            line.quantity,
+            MAX_QUANTITY,
+            now,
+        )
+        .await?;
+    }
+    if store::list_cart_lines(&mut tx, &target).await?.len() > MAX_LINES {
+        // Dropping the transaction leaves both carts as they were.
+        return Ok(Some(target));
+    }
+    store::empty_cart(&mut tx, guest_cart_id).await?;
+    store::acknowledge_prices(&mut tx, &target).await?;
+    tx.commit().await?;
+    Ok(Some(target))
+}
+
 /// Sets a line's quantity; 0 removes the line.
 pub async fn set_quantity(
     db: &Store,

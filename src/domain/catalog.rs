@@ -29,6 +29,8 @@ pub enum ProductStatus {
 }
 
 impl ProductStatus {
+    pub const ALL: [ProductStatus; 3] = [ProductStatus::Draft, ProductStatus::Published, ProductStatus::Archived];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ProductStatus::Draft => "draft",

@@ -27,6 +27,8 @@ pub enum ContentKind {
 }
 
 impl ContentKind {
+    pub const ALL: [ContentKind; 2] = [ContentKind::Page, ContentKind::Post];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ContentKind::Page => "page",
@@ -51,6 +53,8 @@ pub enum ContentStatus {
 }
 
 impl ContentStatus {
+    pub const ALL: [ContentStatus; 3] = [ContentStatus::Draft, ContentStatus::Scheduled, ContentStatus::Published];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ContentStatus::Draft => "draft",

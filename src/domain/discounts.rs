@@ -30,6 +30,12 @@ pub enum DiscountKind {
 }
 
 impl DiscountKind {
+    pub const ALL: [DiscountKind; 3] = [
+        DiscountKind::Percentage,
+        DiscountKind::FixedAmount,
+        DiscountKind::FreeShipping,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DiscountKind::Percentage => "percentage",
@@ -115,6 +121,17 @@ pub enum InvalidReason {
 }
 
 impl InvalidReason {
+    pub const ALL: [InvalidReason; 8] = [
+        InvalidReason::Unknown,
+        InvalidReason::Expired,
+        InvalidReason::NotStarted,
+        InvalidReason::Inactive,
+        InvalidReason::MinSubtotal,
+        InvalidReason::UsedUp,
+        InvalidReason::NotCombinable,
+        InvalidReason::NotApplicable,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             InvalidReason::Unknown => "unknown",

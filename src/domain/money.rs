@@ -73,7 +73,12 @@ impl fmt::Display for Money {
             write!(f, "{sign}{magnitude} {}", self.currency)
         } else {
             let (units, cents) = (magnitude / divisor, magnitude % divisor);
-            write!(f, "{sign}{units}.{cents:0width$} {}", self.currency, width = decimals as usize)
+            write!(
+                f,
+                "{sign}{units}.{cents:0width$} {}",
+                self.currency,
+                width = decimals as usize
+            )
         }
     }
 }

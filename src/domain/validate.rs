@@ -130,9 +130,16 @@ pub struct Address {
 }
 
 impl Address {
-    /// Trims every field and checks the required ones; errors are named `{prefix}.{field}`.
+    /// Trims every field and checks the required ones; errors are named `{prefix}.{field}`,
+    /// or `{field}` with no prefix.
     pub fn parse(checks: &mut Checks, prefix: &str, raw: &Address) -> Address {
-        let field = |name: &str| format!("{prefix}.{name}");
+        let field = |name: &str| {
+            if prefix.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{prefix}.{name}")
+            }
+        };
         let country = raw.country.trim().to_owned();
         if !(country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase())) {
             checks.fail(field("country"), "must be an ISO 3166-1 alpha-2 code such as DE or GB");

@@ -44,6 +44,7 @@ pub struct NewStaffRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiKeyRequest {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Any of `catalog`, `inventory`, `orders`.
     pub scopes: Vec<String>,

@@ -121,6 +121,7 @@ pub async fn update_product(
     Ok(Json(ProductDto::new(product, None)))
 }
 
+/// Adds a variant to a product: its SKU, title, prices, weight and starting stock.
 #[utoipa::path(post, path = "/v1/admin/products/{id}/variants", tag = "staff", params(("id" = String, Path)),
     request_body = NewVariantRequest, security(("bearer" = [])),
     responses((status = 201, body = VariantDto), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -150,6 +151,7 @@ pub async fn update_variant(
     Ok(Json(VariantDto::new(variant, None)))
 }
 
+/// Creates a category; its slug is made from the name unless given.
 #[utoipa::path(post, path = "/v1/admin/categories", tag = "staff", request_body = NewCategoryRequest, security(("bearer" = [])),
     responses((status = 201, body = CategoryDto), (status = 403, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem)))]
@@ -188,6 +190,7 @@ pub async fn adjust_inventory(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewVariantRequest {
+    #[schema(min_length = 1, max_length = 64)]
     pub sku: String,
     pub title: Option<String>,
     /// Its own price; its currency is the variant's own for good.
@@ -259,9 +262,11 @@ impl From<MoneyDto> for PriceInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProductRequest {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     /// Lower-case letters, digits and hyphens; made from the title when missing.
     pub slug: Option<String>,
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     /// `draft` (default), `published` or `archived`.
     pub status: Option<String>,
@@ -277,8 +282,10 @@ pub struct NewProductRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductPatchRequest {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     pub slug: Option<String>,
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     pub status: Option<String>,
     pub category_ids: Option<Vec<String>>,
@@ -289,6 +296,7 @@ pub struct ProductPatchRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCategoryRequest {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub slug: Option<String>,
     pub parent_id: Option<String>,
@@ -300,6 +308,7 @@ pub struct AdjustStockRequest {
     /// Units to add (negative to remove).
     pub delta: i64,
     /// Why, for the stock ledger.
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 

@@ -41,6 +41,7 @@ pub async fn list_orders(
     Ok(Json(ListResponse::from_page(orders, Into::into)))
 }
 
+/// Any order, with its payment, lines and totals.
 #[utoipa::path(get, path = "/v1/admin/orders/{id}", tag = "staff", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = OrderDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_order(
@@ -133,6 +134,7 @@ pub async fn events(
 pub struct OrderListQuery {
     /// `paid`, `fulfilled` or `canceled`.
     pub status: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }

@@ -18,7 +18,7 @@ use crate::app::cookies;
 use crate::domain::accounts::customers::{self, Registration};
 use crate::domain::accounts::{Account, Session, password_reset, sessions};
 use crate::domain::accounts::{Customer, StaffMember};
-use crate::domain::{DomainError, Principal};
+use crate::domain::{DomainError, Principal, carts};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -50,6 +50,7 @@ pub async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<Regi
         StatusCode::CREATED,
         session,
         Account::Customer(customer),
+        None,
     ))
 }
 
@@ -64,11 +65,29 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let (account, session) = sessions::login(&state.store, &body.email, &body.password, &peer.ip().to_string()).await?;
-    Ok(session_response(&state, StatusCode::OK, session, account))
+    let cart_id = match (&account, body.cart_id.as_deref()) {
+        (Account::Customer(customer), Some(guest_cart)) => {
+            // The sign-in stands whatever happens to the cart.
+            carts::merge_guest_cart(&state.store, &customer.id, guest_cart)
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::warn!(%error, "a guest cart could not be merged at login");
+                    None
+                })
+        }
+        _ => None,
+    };
+    Ok(session_response(&state, StatusCode::OK, session, account, cart_id))
 }
 
 /// The session in the body, and as the browser's session and CSRF cookies.
-fn session_response(state: &AppState, status: StatusCode, session: Session, account: Account) -> Response {
+fn session_response(
+    state: &AppState,
+    status: StatusCode,
+    session: Session,
+    account: Account,
+    cart_id: Option<String>,
+) -> Response {
     let (customer, staff) = match account {
         Account::Customer(customer) => (Some(customer.into()), None),
         Account::Staff(staff) => (None, Some(staff.into())),
@@ -81,6 +100,7 @@ fn session_response(state: &AppState, status: StatusCode, session: Session, acco
         expires_at: session.expires_at.to_rfc3339(),
         customer,
         staff,
+        cart_id,
     };
     let mut response = (status, Json(body)).into_response();
     for cookie in set_cookies {
@@ -175,7 +195,9 @@ pub struct RegisterRequest {
     pub email: String,
     /// At least 10 characters.
     #[schema(example = "correct horse battery")]
+    #[schema(min_length = 10, max_length = 1024)]
     pub password: String,
+    #[schema(max_length = 200)]
     pub name: Option<String>,
 }
 
@@ -184,6 +206,8 @@ pub struct RegisterRequest {
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// A guest cart to bring along: a customer's login merges it into their open cart.
+    pub cart_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -265,4 +289,8 @@ pub struct SessionResponse {
     /// Present instead of `customer` when a staff member logs in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub staff: Option<StaffDto>,
+    /// After a login with `cart_id`: the customer's cart that now holds the guest cart's
+    /// lines (the storefront keeps it as its cart).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cart_id: Option<String>,
 }

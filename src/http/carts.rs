@@ -38,7 +38,7 @@ pub fn router() -> Router<AppState> {
 
 /// Puts a discount code on the cart (case does not count). A code that cannot go on it is
 /// 422 `discount_invalid` with its `reason`; nothing changes.
-#[utoipa::path(post, path = "/v1/carts/{id}/discount-codes", tag = "carts", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/carts/{id}/discount-codes", tag = "carts", security((), ("bearer" = [])), params(("id" = String, Path)),
     request_body = ApplyCodeRequest,
     responses((status = 200, body = CartDto), (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem, description = "`discount_invalid` with a `reason`, or a bad body")))]
@@ -54,7 +54,7 @@ pub async fn apply_code(
 }
 
 /// Takes a discount code off the cart.
-#[utoipa::path(delete, path = "/v1/carts/{id}/discount-codes/{code}", tag = "carts",
+#[utoipa::path(delete, path = "/v1/carts/{id}/discount-codes/{code}", tag = "carts", security((), ("bearer" = [])),
     params(("id" = String, Path), ("code" = String, Path)),
     responses((status = 200, body = CartDto), (status = 404, body = Problem, description = "no such cart, or it does not hold the code"),
               (status = 409, body = Problem)))]
@@ -75,7 +75,7 @@ pub struct ApplyCodeRequest {
 }
 
 /// Creates a cart: the caller's with a customer token, else a guest cart reachable by its id.
-#[utoipa::path(post, path = "/v1/carts", tag = "carts", request_body(content = Option<CreateCartRequest>),
+#[utoipa::path(post, path = "/v1/carts", tag = "carts", security((), ("bearer" = [])), request_body(content = Option<CreateCartRequest>),
     params(("Idempotency-Key" = Option<String>, Header, description = "replays the first response of a retried request")),
     responses((status = 201, body = CartDto), (status = 422, body = Problem)))]
 pub async fn create_cart(
@@ -90,7 +90,8 @@ pub async fn create_cart(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/carts/{id}", tag = "carts", params(("id" = String, Path)),
+/// A cart with its lines priced now: shipping, tax, discounts and the total.
+#[utoipa::path(get, path = "/v1/carts/{id}", tag = "carts", security((), ("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = CartDto), (status = 404, body = Problem)))]
 pub async fn get_cart(
     State(state): State<AppState>,
@@ -102,7 +103,7 @@ pub async fn get_cart(
 
 /// Sets the cart's email, shipping address or shipping option (`null` clears one). The
 /// cart is priced with them: shipping, and tax once it has an address.
-#[utoipa::path(patch, path = "/v1/carts/{id}", tag = "carts", params(("id" = String, Path)), request_body = CartPatchRequest,
+#[utoipa::path(patch, path = "/v1/carts/{id}", tag = "carts", security((), ("bearer" = [])), params(("id" = String, Path)), request_body = CartPatchRequest,
     responses((status = 200, body = CartDto), (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem)))]
 pub async fn update_cart(
@@ -124,7 +125,7 @@ pub async fn update_cart(
 
 /// The shipping options that serve the cart (its currency, country and weight), each
 /// priced for it.
-#[utoipa::path(get, path = "/v1/carts/{id}/shipping-options", tag = "carts", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/carts/{id}/shipping-options", tag = "carts", security((), ("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = ShippingChoicesResponse), (status = 404, body = Problem)))]
 pub async fn shipping_options(
     State(state): State<AppState>,
@@ -138,7 +139,7 @@ pub async fn shipping_options(
 }
 
 /// Adds a variant; the same variant again adds to its line.
-#[utoipa::path(post, path = "/v1/carts/{id}/items", tag = "carts", params(("id" = String, Path)), request_body = AddItemRequest,
+#[utoipa::path(post, path = "/v1/carts/{id}/items", tag = "carts", security((), ("bearer" = [])), params(("id" = String, Path)), request_body = AddItemRequest,
     responses((status = 200, body = CartDto), (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem)))]
 pub async fn add_item(
@@ -155,7 +156,7 @@ pub async fn add_item(
 }
 
 /// Sets a line's quantity; 0 removes it.
-#[utoipa::path(patch, path = "/v1/carts/{id}/items/{item_id}", tag = "carts",
+#[utoipa::path(patch, path = "/v1/carts/{id}/items/{item_id}", tag = "carts", security((), ("bearer" = [])),
     params(("id" = String, Path), ("item_id" = String, Path)), request_body = SetQuantityRequest,
     responses((status = 200, body = CartDto), (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem)))]
@@ -172,7 +173,8 @@ pub async fn set_quantity(
     ))
 }
 
-#[utoipa::path(delete, path = "/v1/carts/{id}/items/{item_id}", tag = "carts",
+/// Removes a line from the cart.
+#[utoipa::path(delete, path = "/v1/carts/{id}/items/{item_id}", tag = "carts", security((), ("bearer" = [])),
     params(("id" = String, Path), ("item_id" = String, Path)),
     responses((status = 200, body = CartDto), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn remove_item(
@@ -187,7 +189,7 @@ pub async fn remove_item(
 
 /// Pays for the cart: reserves its stock, captures the payment and places the order, or
 /// does none of these.
-#[utoipa::path(post, path = "/v1/carts/{id}/checkout", tag = "carts", params(("id" = String, Path),
+#[utoipa::path(post, path = "/v1/carts/{id}/checkout", tag = "carts", security((), ("bearer" = [])), params(("id" = String, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: one order, one charge")),
     request_body = CheckoutRequestDto,
     responses((status = 201, body = OrderDto), (status = 402, body = Problem, description = "payment_declined"),
@@ -264,6 +266,7 @@ pub struct ShippingChoicesResponse {
 pub struct AddItemRequest {
     pub variant_id: String,
     /// 1 to 999.
+    #[schema(minimum = 1, maximum = 999)]
     pub quantity: i64,
 }
 
@@ -271,6 +274,7 @@ pub struct AddItemRequest {
 #[serde(deny_unknown_fields)]
 pub struct SetQuantityRequest {
     /// 0 to 999; 0 removes the line.
+    #[schema(minimum = 0, maximum = 999)]
     pub quantity: i64,
 }
 

@@ -80,6 +80,7 @@ pub struct ProductListQuery {
     pub q: Option<String>,
     /// A category id or slug.
     pub category: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
     /// The currency `price` is shown in (one the shop sells in); default the shop's default.

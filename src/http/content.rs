@@ -179,7 +179,7 @@ macro_rules! content_handlers {
     ($kind:expr, $noun:literal, $base:literal,
      $list:ident, $create:ident, $get:ident, $update:ident, $delete:ident, $revisions:ident, $restore:ident) => {
         #[doc = concat!("Every ", $noun, ", newest first, whatever its status.")]
-        #[utoipa::path(get, path = $base, tag = "staff", params(PageQuery), security(("bearer" = [])),
+        #[utoipa::path(get, summary = concat!("Every ", $noun, ", newest first, whatever its status."), path = $base, tag = "staff", params(PageQuery), security(("bearer" = [])),
             responses((status = 200, body = ListResponse<EntryDto>), (status = 401, body = Problem),
                       (status = 403, body = Problem), (status = 422, body = Problem)))]
         pub async fn $list(
@@ -191,7 +191,7 @@ macro_rules! content_handlers {
         }
 
         #[doc = concat!("Writes a ", $noun, " in Markdown; its slug is made from the title unless given. Saves a revision.")]
-        #[utoipa::path(post, path = $base, tag = "staff", request_body = EntryRequest, security(("bearer" = [])),
+        #[utoipa::path(post, summary = concat!("Writes a ", $noun, " in Markdown; its slug is made from the title unless given. Saves a revision."), path = $base, tag = "staff", request_body = EntryRequest, security(("bearer" = [])),
             responses((status = 201, body = EntryDto), (status = 401, body = Problem), (status = 403, body = Problem),
                       (status = 409, body = Problem, description = "the slug is taken"), (status = 422, body = Problem)))]
         pub async fn $create(
@@ -203,7 +203,7 @@ macro_rules! content_handlers {
         }
 
         #[doc = concat!("A ", $noun, " of any status.")]
-        #[utoipa::path(get, path = concat!($base, "/{id}"), tag = "staff", params(("id" = String, Path)),
+        #[utoipa::path(get, summary = concat!("A ", $noun, " of any status."), path = concat!($base, "/{id}"), tag = "staff", params(("id" = String, Path)),
             security(("bearer" = [])),
             responses((status = 200, body = EntryDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
         pub async fn $get(
@@ -215,7 +215,7 @@ macro_rules! content_handlers {
         }
 
         #[doc = concat!("Changes any field of a ", $noun, "; saves a revision.")]
-        #[utoipa::path(patch, path = concat!($base, "/{id}"), tag = "staff", params(("id" = String, Path)),
+        #[utoipa::path(patch, summary = concat!("Changes any field of a ", $noun, "; saves a revision."), path = concat!($base, "/{id}"), tag = "staff", params(("id" = String, Path)),
             request_body = EntryRequest, security(("bearer" = [])),
             responses((status = 200, body = EntryDto), (status = 403, body = Problem), (status = 404, body = Problem),
                       (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -229,7 +229,7 @@ macro_rules! content_handlers {
         }
 
         #[doc = concat!("Deletes a ", $noun, " with its revisions.")]
-        #[utoipa::path(delete, path = concat!($base, "/{id}"), tag = "staff", params(("id" = String, Path)),
+        #[utoipa::path(delete, summary = concat!("Deletes a ", $noun, " with its revisions."), path = concat!($base, "/{id}"), tag = "staff", params(("id" = String, Path)),
             security(("bearer" = [])),
             responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
         pub async fn $delete(
@@ -242,7 +242,7 @@ macro_rules! content_handlers {
         }
 
         #[doc = concat!("Every saved revision of a ", $noun, ", newest first.")]
-        #[utoipa::path(get, path = concat!($base, "/{id}/revisions"), tag = "staff", params(("id" = String, Path)),
+        #[utoipa::path(get, summary = concat!("Every saved revision of a ", $noun, ", newest first."), path = concat!($base, "/{id}/revisions"), tag = "staff", params(("id" = String, Path)),
             security(("bearer" = [])),
             responses((status = 200, body = RevisionList), (status = 403, body = Problem), (status = 404, body = Problem)))]
         pub async fn $revisions(
@@ -254,7 +254,7 @@ macro_rules! content_handlers {
         }
 
         #[doc = concat!("Makes a revision's title and body the ", $noun, "'s again (a save: it adds a revision).")]
-        #[utoipa::path(post, path = concat!($base, "/{id}/revisions/{revision}/restore"), tag = "staff",
+        #[utoipa::path(post, summary = concat!("Makes a revision's title and body the ", $noun, "'s again (a save: it adds a revision)."), path = concat!($base, "/{id}/revisions/{revision}/restore"), tag = "staff",
             params(("id" = String, Path), ("revision" = String, Path)), security(("bearer" = [])),
             responses((status = 200, body = EntryDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
         pub async fn $restore(
@@ -297,6 +297,7 @@ content_handlers!(
 #[into_params(parameter_in = Query)]
 pub struct PostListQuery {
     pub tag: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -305,10 +306,12 @@ pub struct PostListQuery {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntryRequest {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     /// Lower-case letters, digits and hyphens; made from the title when missing.
     pub slug: Option<String>,
     /// Markdown, at most 100,000 characters; raw HTML is sanitised, not refused.
+    #[schema(max_length = 100000)]
     pub body_markdown: Option<String>,
     /// `draft` (default), `scheduled` (with `publish_at`) or `published`.
     pub status: Option<String>,
@@ -317,12 +320,14 @@ pub struct EntryRequest {
     #[schema(value_type = Option<String>)]
     pub publish_at: Option<Option<String>>,
     pub tags: Option<Vec<String>>,
+    #[schema(max_length = 500)]
     pub excerpt: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub seo_title: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 320)]
     pub seo_description: Option<Option<String>>,
 }
 

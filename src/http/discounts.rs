@@ -107,6 +107,7 @@ pub struct DiscountRequest {
     /// `null` or left out on creation: automatic.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(min_length = 1, max_length = 64)]
     pub code: Option<Option<String>>,
     /// What carts and orders show; made from the discount when left out.
     pub description: Option<String>,

@@ -38,7 +38,7 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
         .headers()
         .get(IDEMPOTENCY_KEY)
         .and_then(|value| value.to_str().ok())
-        .filter(|key| (1..=255).contains(&key.len()))
+        .filter(|key| (1..=255).contains(&key.len()) && key.bytes().all(|byte| byte.is_ascii_graphic()))
         .map(str::to_owned)
         .ok_or_else(|| {
             ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned()).into_response()

@@ -4,6 +4,7 @@
 //! no business rules.
 
 mod access;
+mod addresses;
 mod admin_catalog;
 mod admin_orders;
 mod auth;
@@ -102,6 +103,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(ops::router())
         .merge(auth::router())
+        .merge(addresses::router())
         .merge(catalog::router())
         .merge(carts::router())
         .merge(orders::router())

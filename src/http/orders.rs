@@ -54,7 +54,7 @@ pub async fn list_orders(
 }
 
 /// An order, for its customer or, for a guest order, with `?token=`.
-#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path), OrderAccessQuery),
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", security((), ("bearer" = [])), params(("id" = String, Path), OrderAccessQuery),
     responses((status = 200, body = OrderDto), (status = 404, body = Problem)))]
 pub async fn get_order(
     State(state): State<AppState>,
@@ -71,7 +71,7 @@ pub async fn get_order(
 
 /// Server-Sent Events: the order as it is now, then again after every change, each as
 /// `event: order.updated`. A comment every 15 s keeps the connection open.
-#[utoipa::path(get, path = "/v1/orders/{id}/events", tag = "orders", params(("id" = String, Path), OrderAccessQuery),
+#[utoipa::path(get, path = "/v1/orders/{id}/events", tag = "orders", security((), ("bearer" = [])), params(("id" = String, Path), OrderAccessQuery),
     responses((status = 200, content_type = "text/event-stream", description = "a stream of `order.updated` events"),
               (status = 404, body = Problem)))]
 pub async fn order_events(

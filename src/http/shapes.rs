@@ -59,6 +59,7 @@ impl<T: ToSchema> ListResponse<T> {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1 to 100; default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -165,11 +166,15 @@ impl From<AppliedDiscount> for AppliedDiscountDto {
 #[serde(deny_unknown_fields)]
 #[schema(as = Address)]
 pub struct AddressDto {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub line1: String,
     pub line2: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     pub city: String,
     pub region: Option<String>,
+    #[schema(min_length = 1, max_length = 20)]
     pub postal_code: String,
     #[schema(example = "DE")]
     pub country: String,

@@ -65,6 +65,7 @@ pub async fn create_option(
     ))
 }
 
+/// A shipping option.
 #[utoipa::path(get, path = "/v1/admin/shipping-options/{id}", tag = "staff", params(("id" = String, Path)),
     security(("bearer" = [])),
     responses((status = 200, body = ShippingOptionDto), (status = 403, body = Problem), (status = 404, body = Problem)))]

@@ -1,8 +1,9 @@
 //! JSON into request types, strictly: serde's derived structs also accept a JSON array of
 //! their fields in order (`["a@b.c", "secret"]` as a login), which no client means and the
 //! OpenAPI document does not allow. This deserializer walks a parsed `serde_json::Value`
-//! and refuses anything but an object where a struct is expected, at any depth.
-//! serde offers no attribute for it, hence this small adapter.
+//! and refuses anything but an object where a struct is expected, at any depth. Likewise a
+//! tagged enum's tag must be its name: serde also takes a variant's index (`"type": 0`).
+//! serde offers no attribute for either, hence this small adapter.
 
 use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde_json::{Map, Value};
@@ -73,9 +74,17 @@ impl<'de> Deserializer<'de> for Strict {
         self.0.deserialize_enum(name, variants, visitor)
     }
 
+    /// A field's or a variant's name: a string, never a number standing for its position.
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::String(name) => visitor.visit_string(name),
+            other => Err(de::Error::invalid_type(unexpected(&other), &"a name")),
+        }
+    }
+
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit unit_struct
-        seq tuple tuple_struct map identifier ignored_any
+        seq tuple tuple_struct map ignored_any
     }
 }
 

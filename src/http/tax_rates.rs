@@ -62,6 +62,7 @@ pub async fn create_rate(
     ))
 }
 
+/// A tax rate.
 #[utoipa::path(get, path = "/v1/admin/tax-rates/{id}", tag = "staff", params(("id" = String, Path)),
     security(("bearer" = [])),
     responses((status = 200, body = TaxRateDto), (status = 403, body = Problem), (status = 404, body = Problem)))]

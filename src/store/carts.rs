@@ -253,3 +253,73 @@ pub async fn set_cart_status(
         .bind(now))?;
     Ok(result == 1)
 }
+
+/// The customer's most recently changed open cart in `currency`.
+pub async fn find_newest_open_cart(conn: &mut Conn, customer_id: &str, currency: &str) -> StoreResult<Option<String>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_scalar(
+            "SELECT id FROM carts WHERE customer_id = $1 AND currency = $2 AND status = 'open'
+             ORDER BY updated_at DESC, id DESC LIMIT 1",
+        )
+        .bind(customer_id)
+        .bind(currency)
+        .fetch_optional(c)
+        .await
+    })?)
+}
+
+/// Gives a guest cart to a customer; false unless it is an open guest cart.
+pub async fn claim_guest_cart(conn: &mut Conn, cart_id: &str, customer_id: &str, now: i64) -> StoreResult<bool> {
+    let claimed = exec!(
+        conn,
+        sqlx::query(
+            "UPDATE carts SET customer_id = $2, version = version + 1, updated_at = $3
+             WHERE id = $1 AND customer_id IS NULL AND status = 'open'",
+        )
+        .bind(cart_id)
+        .bind(customer_id)
+        .bind(now)
+    )?;
+    Ok(claimed == 1)
+}
+
+/// Like [`add_to_line`], but a line that would pass `max_quantity` stops at it.
+pub async fn add_to_line_up_to(
+    conn: &mut Conn,
+    item_id: &str,
+    cart_id: &str,
+    variant_id: &str,
+    quantity: i64,
+    max_quantity: i64,
+    now: i64,
+) -> StoreResult<()> {
+    exec!(
+        conn,
+        sqlx::query(
+            "INSERT INTO cart_items (id, cart_id, variant_id, quantity, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity =
+                 CASE WHEN cart_items.quantity + excluded.quantity > $6 THEN $6
+                      ELSE cart_items.quantity + excluded.quantity END",
+        )
+        .bind(item_id)
+        .bind(cart_id)
+        .bind(variant_id)
+        .bind(quantity)
+        .bind(now)
+        .bind(max_quantity)
+    )?;
+    Ok(())
+}
+
+/// Takes every line and discount code off a cart.
+pub async fn empty_cart(conn: &mut Conn, cart_id: &str) -> StoreResult<()> {
+    exec!(
+        conn,
+        sqlx::query("DELETE FROM cart_items WHERE cart_id = $1").bind(cart_id)
+    )?;
+    exec!(
+        conn,
+        sqlx::query("DELETE FROM cart_discounts WHERE cart_id = $1").bind(cart_id)
+    )?;
+    Ok(())
+}

@@ -372,3 +372,52 @@ pub async fn delete_expired_password_resets(conn: &mut Conn, now: i64) -> StoreR
         sqlx::query("DELETE FROM password_resets WHERE expires_at < $1").bind(now)
     )?)
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AddressRow {
+    pub id: String,
+    pub address: String,
+    pub created_at: i64,
+}
+
+pub async fn list_addresses(conn: &mut Conn, customer_id: &str) -> StoreResult<Vec<AddressRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as("SELECT id, address, created_at FROM customer_addresses WHERE customer_id = $1 ORDER BY id")
+            .bind(customer_id)
+            .fetch_all(c)
+            .await
+    })?)
+}
+
+/// Locks the customer's row for the rest of the transaction (on PostgreSQL; SQLite's write
+/// transactions are serialised already), so that checks of what they own hold until commit.
+pub async fn lock_customer(conn: &mut Conn, customer_id: &str) -> StoreResult<bool> {
+    let changed = exec!(
+        conn,
+        sqlx::query("UPDATE customers SET updated_at = updated_at WHERE id = $1").bind(customer_id)
+    )?;
+    Ok(changed == 1)
+}
+
+pub async fn insert_address(conn: &mut Conn, customer_id: &str, row: &AddressRow) -> StoreResult<()> {
+    exec!(
+        conn,
+        sqlx::query("INSERT INTO customer_addresses (id, customer_id, address, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&row.id)
+            .bind(customer_id)
+            .bind(&row.address)
+            .bind(row.created_at)
+    )?;
+    Ok(())
+}
+
+/// Deletes one of the customer's addresses; false when they have no such address.
+pub async fn delete_address(conn: &mut Conn, customer_id: &str, id: &str) -> StoreResult<bool> {
+    let deleted = exec!(
+        conn,
+        sqlx::query("DELETE FROM customer_addresses WHERE customer_id = $1 AND id = $2")
+            .bind(customer_id)
+            .bind(id)
+    )?;
+    Ok(deleted == 1)
+}

@@ -6,10 +6,11 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::view::{self, CartView, CurrencySwitch, OrderRow, OrderView, ProductCard, VariantView};
+use super::view::{self, CartView, CurrencySwitch, OrderRow, OrderView, ProductCard, SavedAddressView, VariantView};
 use super::{PageError, PagePath, PageQuery, PageResult, Shell, Visitor, page};
 use crate::app::AppState;
 use crate::app::cookies;
+use crate::domain::accounts::addresses;
 use crate::domain::catalog::{self, ProductQuery};
 use crate::domain::money::Currency;
 use crate::domain::shop::{self, Shop};
@@ -208,6 +209,8 @@ struct CartPage {
     shipping: Vec<view::ShippingChoiceView>,
     /// A signed-in customer's orders go to their account's email.
     customer_email: Option<String>,
+    /// A signed-in customer's saved addresses, offered to fill the address in.
+    saved_addresses: Vec<SavedAddressView>,
     test_cards: &'static [(&'static str, &'static str)],
 }
 
@@ -244,6 +247,7 @@ pub async fn cart(State(state): State<AppState>, Visitor(visitor): Visitor, head
         ships,
         shipping,
         customer_email,
+        saved_addresses: saved_addresses(&state, &visitor).await?,
         test_cards: &TEST_CARDS,
     })
 }
@@ -300,25 +304,35 @@ struct SignInPage {
     shell: Shell,
     registering: bool,
     next: String,
+    /// The visitor's guest cart, which signing in brings along (empty for none).
+    cart_id: String,
 }
 
 pub async fn login(
     State(state): State<AppState>,
     Visitor(visitor): Visitor,
+    headers: HeaderMap,
     PageQuery(query): PageQuery<NextQuery>,
 ) -> PageResult {
-    sign_in_page(&state, visitor, query, false).await
+    sign_in_page(&state, visitor, &headers, query, false).await
 }
 
 pub async fn register(
     State(state): State<AppState>,
     Visitor(visitor): Visitor,
+    headers: HeaderMap,
     PageQuery(query): PageQuery<NextQuery>,
 ) -> PageResult {
-    sign_in_page(&state, visitor, query, true).await
+    sign_in_page(&state, visitor, &headers, query, true).await
 }
 
-async fn sign_in_page(state: &AppState, visitor: Principal, query: NextQuery, registering: bool) -> PageResult {
+async fn sign_in_page(
+    state: &AppState,
+    visitor: Principal,
+    headers: &HeaderMap,
+    query: NextQuery,
+    registering: bool,
+) -> PageResult {
     let next = view::local_path(query.next.as_deref(), "/account");
     if matches!(visitor, Principal::Customer { .. }) {
         return Ok(Redirect::to(&next).into_response());
@@ -328,7 +342,17 @@ async fn sign_in_page(state: &AppState, visitor: Principal, query: NextQuery, re
         shell: Shell::storefront(state, title, &visitor).await?,
         registering,
         next,
+        cart_id: cookies::cookie(headers, CART_COOKIE).unwrap_or_default().to_owned(),
     })
+}
+
+/// A signed-in customer's saved addresses; none for anyone else.
+async fn saved_addresses(state: &AppState, visitor: &Principal) -> Result<Vec<SavedAddressView>, PageError> {
+    if !matches!(visitor, Principal::Customer { .. }) {
+        return Ok(Vec::new());
+    }
+    let saved = addresses::list_addresses(&state.store, visitor).await?;
+    Ok(saved.iter().map(SavedAddressView::from).collect())
 }
 
 #[derive(Template)]
@@ -354,6 +378,10 @@ struct AccountPage {
     orders: Vec<OrderRow>,
     order_link: &'static str,
     next_page: Option<String>,
+    addresses: Vec<SavedAddressView>,
+    /// The new address form: empty, in Germany.
+    address: view::AddressFields,
+    countries: Vec<(&'static str, &'static str, bool)>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -387,5 +415,8 @@ pub async fn account(
         next_page: own
             .next_cursor
             .map(|cursor| format!("/account?cursor={}", view::url_encode(&cursor))),
+        addresses: saved_addresses(&state, &visitor).await?,
+        address: view::AddressFields::default(),
+        countries: view::country_choices("DE"),
     })
 }

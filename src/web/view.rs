@@ -1,6 +1,7 @@
 //! What templates show: domain values turned into display text once, here, so that the
 //! templates stay free of logic.
 
+use crate::domain::accounts::addresses::SavedAddress;
 use crate::domain::carts::Cart;
 use crate::domain::catalog::{Product, Variant};
 use crate::domain::discounts::{Discount, DiscountKind};
@@ -11,6 +12,7 @@ use crate::domain::pricing::{
 };
 use crate::domain::shop::Shop;
 use crate::domain::time::Timestamp;
+use crate::domain::validate::Address;
 
 /// Digits after the decimal point in amounts of `currency` (ISO 4217 minor units).
 pub fn decimals(currency: Currency) -> u32 {
@@ -350,6 +352,60 @@ pub struct AddressFields {
     pub city: String,
     pub region: String,
     pub postal_code: String,
+    pub country: String,
+}
+
+impl From<&Address> for AddressFields {
+    fn from(address: &Address) -> Self {
+        AddressFields {
+            name: address.name.clone(),
+            line1: address.line1.clone(),
+            line2: address.line2.clone().unwrap_or_default(),
+            city: address.city.clone(),
+            region: address.region.clone().unwrap_or_default(),
+            postal_code: address.postal_code.clone(),
+            country: address.country.clone(),
+        }
+    }
+}
+
+/// A customer's saved address: on the account page, and offered at checkout.
+pub struct SavedAddressView {
+    pub id: String,
+    /// "Ada Lovelace, 12 St James's Square, SW1Y 4JH London, United Kingdom".
+    pub summary: String,
+    pub fields: AddressFields,
+}
+
+impl From<&SavedAddress> for SavedAddressView {
+    fn from(saved: &SavedAddress) -> Self {
+        let address = &saved.address;
+        let summary = [
+            Some(address.name.as_str()),
+            Some(address.line1.as_str()),
+            address.line2.as_deref(),
+            Some(&format!("{} {}", address.postal_code, address.city)),
+            Some(country_name(&address.country)),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|part| !part.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+        SavedAddressView {
+            id: saved.id.clone(),
+            summary,
+            fields: AddressFields::from(address),
+        }
+    }
+}
+
+/// The country picker's choices: `(code, name, selected)`.
+pub fn country_choices(selected: &str) -> Vec<(&'static str, &'static str, bool)> {
+    COUNTRIES
+        .iter()
+        .map(|(code, name)| (*code, *name, *code == selected))
+        .collect()
 }
 
 impl From<&Cart> for CartView {
@@ -375,18 +431,8 @@ impl From<&Cart> for CartView {
             total: money(cart.pricing.totals.total),
             codes: cart_codes(cart),
             email: cart.email.clone().unwrap_or_default(),
-            address: address.map_or_else(AddressFields::default, |address| AddressFields {
-                name: address.name.clone(),
-                line1: address.line1.clone(),
-                line2: address.line2.clone().unwrap_or_default(),
-                city: address.city.clone(),
-                region: address.region.clone().unwrap_or_default(),
-                postal_code: address.postal_code.clone(),
-            }),
-            countries: COUNTRIES
-                .iter()
-                .map(|(code, name)| (*code, *name, *code == country))
-                .collect(),
+            address: address.map_or_else(AddressFields::default, AddressFields::from),
+            countries: country_choices(country),
         }
     }
 }

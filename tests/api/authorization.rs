@@ -114,6 +114,8 @@ enum Needs {
     Post,
     /// The footer menu, set.
     Menu,
+    /// An address the owner saved: `{address}`.
+    OwnerAddress,
 }
 
 /// The ids one cell works on; a field is empty unless the row's `Needs` made it.
@@ -136,6 +138,7 @@ struct Fixture {
     post: String,
     slug: String,
     revision: String,
+    address: String,
 }
 
 async fn prepare(app: &TestApp, callers: &Callers, needs: Needs) -> Fixture {
@@ -175,6 +178,10 @@ async fn prepare(app: &TestApp, callers: &Callers, needs: Needs) -> Fixture {
                     .expect("a guest checkout answers with the order's token")
                     .to_owned();
             }
+        }
+        Needs::OwnerAddress => {
+            let saved = app.post("/v1/me/addresses", Some(&callers.owner), address()).await;
+            fixture.address = id_of(saved.assert_status(201));
         }
         Needs::ApiKey => {
             let body = json!({"name": "to be revoked", "scopes": ["orders"]});
@@ -322,6 +329,27 @@ fn rows() -> Vec<Row> {
             needs: Needs::Nothing,
             body: no_body,
             expect: [401, 200, 200, 403, 403],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/me/addresses",
+            needs: Needs::Nothing,
+            body: no_body,
+            expect: [401, 200, 200, 403, 403],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/me/addresses",
+            needs: Needs::Nothing,
+            body: |_| Some(address()),
+            expect: [401, 201, 201, 403, 403],
+        },
+        Row {
+            method: Method::DELETE,
+            path: "/v1/me/addresses/{address}",
+            needs: Needs::OwnerAddress,
+            body: no_body,
+            expect: [401, 204, 404, 403, 403],
         },
         // ---- the public catalog: everyone ----
         Row {
@@ -892,6 +920,7 @@ fn fill(template: &str, fixture: &Fixture) -> String {
         ("{product}", fixture.product.clone()),
         ("{variant}", fixture.variant.clone()),
         ("{cart}", fixture.cart.clone()),
+        ("{address}", fixture.address.clone()),
         ("{item}", fixture.item.clone()),
         ("{order}", fixture.order.clone()),
         ("{guest_token}", encode_query(&fixture.guest_token)),

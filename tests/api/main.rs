@@ -3,6 +3,7 @@
 mod support;
 
 mod access;
+mod addresses;
 mod admin_catalog;
 mod auth;
 mod authorization;
@@ -16,6 +17,7 @@ mod conventions;
 mod crash;
 mod currencies;
 mod discounts;
+mod document;
 mod durability;
 mod edge_cases;
 mod hangups;

@@ -300,8 +300,7 @@ async fn refunds_go_partial_then_full_and_never_past_the_amount(app: TestApp) {
     let too_much = app.post(&refund, Some(&staff), json!({"amount": 3001})).await;
     too_much.assert_problem(422, "validation_failed");
     assert_eq!(
-        too_much.body["errors"][0]["message"],
-        "can be at most 30.00 EUR, what is left to refund",
+        too_much.body["errors"][0]["message"], "can be at most 30.00 EUR, what is left to refund",
         "in the currency's units, as the dashboard's field is"
     );
 

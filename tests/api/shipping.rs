@@ -85,6 +85,8 @@ async fn bad_shipping_options_are_refused_by_field(app: TestApp) {
         ),
         (with("rate", json!({"type": "flat"})), "rate.amount"),
         (with("rate", json!({"type": "per_item", "amount": 1})), "rate.type"),
+        // A variant's index is not its name (serde would take 0 for the first).
+        (with("rate", json!({"type": 0, "amount": 1})), "rate.type"),
         (with("rate", tiers(json!([]))), "rate.tiers"),
         (
             with(

@@ -290,6 +290,8 @@ function showProblem(form, error) {
 
 function afterSuccess(form, result) {
   const then = form.dataset.then || "reload";
+  // A sign-in that brought the guest cart along names the cart that holds it now.
+  if (result && result.cart_id) writeCookie(CART_COOKIE, result.cart_id, 60 * 60 * 24 * 30);
   if (then === "reload") {
     location.reload();
   } else if (then === "next") {
@@ -525,7 +527,18 @@ function showApplicable(form) {
   });
 }
 
+// A saved address picked at checkout fills the address fields (which stay editable).
+function fillAddress(select) {
+  const chosen = select.selectedOptions[0];
+  if (!chosen || !chosen.value) return;
+  for (const field of ["name", "line1", "line2", "postal_code", "city", "region", "country"]) {
+    const input = select.form.elements[`shipping_address.${field}`];
+    if (input) input.value = chosen.dataset[field] || "";
+  }
+}
+
 document.addEventListener("change", (event) => {
+  if (event.target.matches("select[data-fill-address]")) fillAddress(event.target);
   if (event.target.matches("[data-switch]")) showApplicable(event.target.form);
   if (event.target.matches("[data-currency-switch]")) {
     switchCurrency(event.target);

@@ -3,6 +3,7 @@
 //! are, lives under this module; `Principal` (in the parent) is what the rest of the
 //! domain sees of them.
 
+pub mod addresses;
 pub mod api_keys;
 pub mod audit;
 pub mod customers;
@@ -72,6 +73,8 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 2] = [Role::Admin, Role::Staff];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",

@@ -1,11 +1,16 @@
-//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and made exact by
+//! `exact`.
+
+mod exact;
+
+pub use exact::CONDITIONAL_READS;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    access, admin_catalog, admin_orders, auth, carts, catalog, content, discounts, ops, orders, shipping_options, shop,
-    tax_rates,
+    access, addresses, admin_catalog, admin_orders, auth, carts, catalog, content, discounts, ops, orders,
+    shipping_options, shop, tax_rates,
 };
 
 #[derive(OpenApi)]
@@ -21,6 +26,7 @@ use super::{
         ops::healthz, ops::readyz, ops::metrics,
         auth::register, auth::login, auth::logout, auth::logout_everywhere, auth::me, auth::change_password,
         auth::request_password_reset, auth::confirm_password_reset,
+        addresses::list_addresses, addresses::save_address, addresses::delete_address,
         catalog::list_products, catalog::get_product, catalog::list_categories,
         carts::create_cart, carts::get_cart, carts::update_cart, carts::shipping_options, carts::add_item, carts::set_quantity, carts::remove_item, carts::checkout,
         carts::apply_code, carts::remove_code,
@@ -42,9 +48,15 @@ use super::{
         content::list_posts_as_staff, content::create_post, content::get_post_as_staff, content::update_post,
         content::delete_post, content::post_revisions, content::restore_post_revision, content::preview,
     ),
+    servers((url = "/", description = "this Backroom")),
     modifiers(&BearerAuth, &SelfDescribed, &Conventions),
     tags(
-        (name = "operations"), (name = "customers"), (name = "catalog"), (name = "carts"), (name = "orders"), (name = "content"),
+        (name = "operations", description = "health, readiness, metrics and this document"),
+        (name = "customers", description = "accounts: sign up, sign in, passwords"),
+        (name = "catalog", description = "published products and categories, for anyone"),
+        (name = "carts", description = "carts and checkout, for guests (by the cart's id) and customers"),
+        (name = "orders", description = "a customer's orders, and a guest's with its token"),
+        (name = "content", description = "published pages, posts and menus, for anyone"),
         (name = "staff", description = "staff, admins and API keys with the right scope; customers get 403"),
         (name = "administration", description = "admins only: staff accounts, API keys, the audit log, the shop's settings"),
     )
@@ -104,13 +116,14 @@ impl Modify for Conventions {
             .parameter_in(ParameterIn::Header)
             .required(Required::False)
             .description(Some(
-                "Makes a retry safe: the first response is replayed for 24 hours (1 to 255 characters)",
+                "Makes a retry safe: the first response is replayed for 24 hours (1 to 255 visible ASCII characters)",
             ))
             .schema(Some(
                 ObjectBuilder::new()
                     .schema_type(Type::String)
                     .min_length(Some(1))
-                    .max_length(Some(255)),
+                    .max_length(Some(255))
+                    .pattern(Some("^[!-~]+$")),
             ))
             .build();
         for (path, item) in openapi.paths.paths.iter_mut() {
@@ -191,12 +204,15 @@ impl Modify for Conventions {
                     }
                 }
                 if method == "post" {
+                    // One written on the handler keeps its description, with the shared limits.
                     let parameters = operation.parameters.get_or_insert_with(Vec::new);
-                    let has_key = parameters
-                        .iter()
-                        .any(|p| matches!(p, RefOr::T(p) if p.name == "Idempotency-Key"));
-                    if !has_key {
-                        parameters.push(RefOr::T(idempotency_key.clone()));
+                    let written = parameters.iter_mut().find_map(|p| match p {
+                        RefOr::T(p) if p.name == "Idempotency-Key" => Some(p),
+                        _ => None,
+                    });
+                    match written {
+                        Some(parameter) => parameter.schema.clone_from(&idempotency_key.schema),
+                        None => parameters.push(RefOr::T(idempotency_key.clone())),
                     }
                 }
             }
@@ -221,6 +237,29 @@ fn status_description(status: &str) -> &'static str {
     }
 }
 
+/// The document served at `/openapi.json` and committed as `docs/openapi.json`.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    exact_document().unwrap_or_else(|error| {
+        tracing::error!(%error, "the OpenAPI document could not be made exact");
+        ApiDoc::openapi()
+    })
+}
+
+fn exact_document() -> Result<utoipa::openapi::OpenApi, serde_json::Error> {
+    let mut json = serde_json::to_value(ApiDoc::openapi())?;
+    exact::make_exact(&mut json);
+    serde_json::from_value(json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_vocabulary_finds_its_field_and_the_document_reads_back() {
+        let mut json = serde_json::to_value(ApiDoc::openapi()).expect("serialize");
+        assert_eq!(exact::make_exact(&mut json), Vec::<String>::new());
+        let exact = serde_json::to_value(exact_document().expect("read back")).expect("serialize");
+        assert_eq!(exact, json, "nothing is lost reading the exact document back");
+    }
 }
