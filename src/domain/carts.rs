@@ -307,14 +307,18 @@ pub async fn add_item(
 /// at its limit), or, when they have none, the guest cart becomes theirs. Stock is checked
 /// at checkout, as always; discount codes stay behind. Only an open guest cart is taken,
 /// and a merge that would pass the cart's line limit is not made. Returns the customer's
-/// cart that now holds the lines.
+/// cart that now holds the lines, or `None` when nothing moved.
 pub async fn merge_guest_cart(db: &Store, customer_id: &str, guest_cart_id: &str) -> DomainResult<Option<String>> {
     let now = Timestamp::now().0;
     let mut tx = db.write().await?;
+    if !store::touch_open_cart(&mut tx, guest_cart_id, now).await? {
+        return Ok(None);
+    }
+    // Read once locked: a login just before this one may have taken the cart already.
     let Some(guest) = store::find_cart(&mut tx, guest_cart_id).await? else {
         return Ok(None);
     };
-    if guest.customer_id.is_some() || !store::touch_open_cart(&mut tx, guest_cart_id, now).await? {
+    if guest.customer_id.is_some() {
         return Ok(None);
     }
     let Some(target) = store::find_newest_open_cart(&mut tx, customer_id, &guest.currency).await? else {
@@ -338,11 +342,11 @@ pub async fn merge_guest_cart(db: &Store, customer_id: &str, guest_cart_id: &str
         .await?;
     }
     if store::list_cart_lines(&mut tx, &target).await?.len() > MAX_LINES {
-        // Dropping the transaction leaves both carts as they were.
-        return Ok(Some(target));
+        // Dropping the transaction leaves both carts as they were; the guest keeps theirs.
+        return Ok(None);
     }
+    // No price is acknowledged here: the customer has not seen the merged cart yet.
     store::empty_cart(&mut tx, guest_cart_id).await?;
-    store::acknowledge_prices(&mut tx, &target).await?;
     tx.commit().await?;
     Ok(Some(target))
 }

@@ -214,7 +214,11 @@ fn hyper_error_answer(head: &[u8]) -> Option<Vec<u8>> {
         b"431 " => ("431 Request Header Fields Too Large", ApiError::HeadersTooLarge),
         _ => return None,
     };
+    // hyper writes such an answer whole, in one buffer that ends with its head.
     let end = head.windows(4).position(|window| window == b"\r\n\r\n")?;
+    if end + 4 != head.len() {
+        return None;
+    }
     let fields = head[..end].to_ascii_lowercase();
     let has = |field: &[u8]| fields.windows(field.len()).any(|window| window == field);
     if !has(b"\r\ncontent-length: 0") || has(b"\r\ncontent-type:") {

@@ -133,6 +133,30 @@ async fn a_guest_cart_becomes_the_customers_when_they_have_none(app: TestApp) {
     assert_eq!(cart.body["customer_id"], session["customer"]["id"]);
 }
 
+/// A double click on "Sign in": the guest cart is taken once, its lines neither doubled
+/// nor lost.
+async fn two_logins_at_once_take_the_guest_cart_once(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (_, variant) = app.published_product(&staff, 1000, 5).await;
+    let email = unique_email("twice");
+    app.register(&email).await;
+    let guest = app.cart_with(None, &variant, 2).await;
+    let guest_id = guest["id"].as_str().expect("id");
+    let (first, second) = tokio::join!(login(&app, &email, guest_id), login(&app, &email, guest_id));
+    let named: Vec<&Value> = [&first["cart_id"], &second["cart_id"]]
+        .into_iter()
+        .filter(|id| !id.is_null())
+        .collect();
+    assert!(!named.is_empty(), "one of them took the cart");
+    let token = first["token"].as_str().expect("token");
+    for cart_id in named {
+        let cart = app
+            .get(&format!("/v1/carts/{}", cart_id.as_str().expect("id")), Some(token))
+            .await;
+        assert_eq!(line_quantities(cart.assert_status(200)), vec![(variant.clone(), 2)]);
+    }
+}
+
 async fn a_merged_line_stops_at_its_limit_and_others_carts_are_not_taken(app: TestApp) {
     let staff = app.staff_token().await;
     let (_, variant) = app.published_product(&staff, 1000, 5).await;
@@ -162,4 +186,5 @@ crate::backend_tests!(
     logging_in_merges_the_guest_cart_into_the_customers,
     a_guest_cart_becomes_the_customers_when_they_have_none,
     a_merged_line_stops_at_its_limit_and_others_carts_are_not_taken,
+    two_logins_at_once_take_the_guest_cart_once,
 );

@@ -401,17 +401,17 @@ async function refreshStock(form) {
   }
 }
 
-// A sold-out variant cannot be chosen: the choice moves to one that can be bought, and with
-// none left the button says so.
+// A sold-out variant cannot be chosen. When the visitor's choice sells out it is taken
+// back, never swapped for another variant behind their back: they choose again.
 function offerWhatCanBeBought(form) {
   const choices = Array.from(form.querySelectorAll("input[name=variant_id]"));
   const open = choices.filter((choice) => !choice.disabled);
   const chosen = choices.find((choice) => choice.checked);
-  if ((!chosen || chosen.disabled) && open.length > 0) open[0].checked = true;
-  else if (chosen && chosen.disabled) chosen.checked = false;
+  if (chosen && chosen.disabled) chosen.checked = false;
+  const ready = choices.some((choice) => choice.checked);
   const button = form.querySelector("[data-add-button]");
-  button.disabled = open.length === 0;
-  button.textContent = open.length === 0 ? "Sold out" : "Add to cart";
+  button.disabled = !ready;
+  button.textContent = open.length === 0 ? "Sold out" : ready ? "Add to cart" : "Choose an option";
 }
 
 // Times in the visitor's own zone, all in one format: the server writes them in UTC.
@@ -557,7 +557,9 @@ document.addEventListener("DOMContentLoaded", () => {
   const cartForm = document.querySelector("form[data-add-to-cart]");
   if (cartForm) {
     cartForm.addEventListener("change", (event) => {
-      if (event.target.name === "variant_id") refreshStock(cartForm);
+      if (event.target.name !== "variant_id") return;
+      offerWhatCanBeBought(cartForm);
+      refreshStock(cartForm);
     });
     setInterval(() => {
       if (document.visibilityState === "visible") refreshStock(cartForm);
