@@ -400,7 +400,10 @@ fn check_effect(checks: &mut Checks, discount: &Discount) {
         DiscountKind::Percentage => match discount.percentage_bps {
             None => checks.fail("percentage_bps", "is required for a percentage (1000 is 10 %)"),
             Some(bps) if !(1..=10_000).contains(&bps) => {
-                checks.fail("percentage_bps", "must be between 1 and 10000 (100 %)");
+                checks.fail(
+                    "percentage_bps",
+                    "must be between 0.01 % and 100 % (1 to 10000 basis points)",
+                );
             }
             Some(_) => {}
         },

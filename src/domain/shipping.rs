@@ -386,7 +386,7 @@ fn apply_rate(mut rate: TaxRate, input: TaxRateInput) -> DomainResult<TaxRate> {
     }
     if let Some(rate_bps) = input.rate_bps {
         if !(0..=10_000).contains(&rate_bps) {
-            checks.fail("rate_bps", "must be between 0 and 10000 (100 %)");
+            checks.fail("rate_bps", "must be between 0 % and 100 % (0 to 10000 basis points)");
         }
         rate.rate_bps = rate_bps;
     }

@@ -771,7 +771,7 @@ impl From<&TaxRate> for TaxRateRow {
             percent: format!("{}.{:02} %", rate.rate_bps / 100, rate.rate_bps % 100),
             country: rate.country.clone(),
             region: rate.region.clone().unwrap_or_default(),
-            rate_bps_text: rate.rate_bps.to_string(),
+            rate_bps_text: percent_field(rate.rate_bps),
         }
     }
 }
@@ -788,6 +788,12 @@ pub struct DiscountRow {
     pub orders: Vec<(String, String)>,
     pub active: bool,
     pub form: DiscountForm,
+}
+
+/// Basis points as a percentage field shows them: 1250 is "12.5", 1900 is "19".
+fn percent_field(bps: i64) -> String {
+    let text = format!("{}.{:02}", bps / 100, bps % 100);
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// The values of a discount's form: amounts as decimals, times as the API writes them.
@@ -833,7 +839,7 @@ impl From<&Discount> for DiscountForm {
             code: discount.code.clone().unwrap_or_default(),
             description: discount.description.clone(),
             kind: discount.kind.as_str(),
-            percent: discount.percentage_bps.map(|bps| bps.to_string()).unwrap_or_default(),
+            percent: discount.percentage_bps.map(percent_field).unwrap_or_default(),
             amount: discount.amount.map(decimal).unwrap_or_default(),
             currency: discount.currency.map(|c| c.to_string()).unwrap_or_default(),
             min_subtotal: discount.min_subtotal.map(decimal).unwrap_or_default(),
@@ -915,6 +921,15 @@ mod tests {
         assert_eq!(money(Money::new(-5, Currency::EUR)), "-€0.05");
         let yen = Currency::parse("JPY").expect("jpy");
         assert_eq!(money(Money::new(1200, yen)), "1,200 JPY");
+    }
+
+    #[test]
+    fn percentages_show_as_typed() {
+        assert_eq!(percent_field(1900), "19");
+        assert_eq!(percent_field(1250), "12.5");
+        assert_eq!(percent_field(5), "0.05");
+        assert_eq!(percent_field(0), "0");
+        assert_eq!(percent_field(10_000), "100");
     }
 
     #[test]

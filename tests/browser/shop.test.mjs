@@ -372,11 +372,12 @@ test("staff set up shipping and tax; a purchase in a shop whose prices exclude t
   await staff.getByText("No tax rates: no tax is charged.").waitFor();
   // A bad rate is refused next to its field.
   await staff.getByLabel("Name", { exact: true }).nth(2).fill("USt 20 %");
-  await staff.getByLabel(/^Rate in basis points/).fill("20000");
+  await staff.getByLabel(/^Rate in percent/).fill("200");
   await staff.getByLabel("Country (ISO code)").fill("AT");
   await staff.getByRole("button", { name: "Add the rate" }).click();
-  await staff.locator("#rate-bps-error").filter({ hasText: /10000/ }).waitFor(LIVE);
-  await staff.getByLabel(/^Rate in basis points/).fill("2000");
+  // In the field's unit: percent.
+  await staff.locator("#rate-bps-error").filter({ hasText: /between 0 % and 100 %/ }).waitFor(LIVE);
+  await staff.getByLabel(/^Rate in percent/).fill("20");
   await submitAndReload(staff, "Add the rate");
   await staff.getByRole("cell", { name: "20.00 %" }).waitFor();
 
@@ -411,7 +412,7 @@ test("staff set up shipping and tax; a purchase in a shop whose prices exclude t
   await submitAndReload(staff, "Save Post Austria");
   await staff.getByRole("cell", { name: "€6.00 up to 1000 g; €12.00 up to 20000 g" }).waitFor();
   await staff.locator("summary", { hasText: "USt 20 %" }).click();
-  await staff.locator("details[open]").getByLabel(/^Rate in basis points/).fill("1000");
+  await staff.locator("details[open]").getByLabel(/^Rate in percent/).fill("10");
   await submitAndReload(staff, "Save USt 20 %");
   await staff.getByRole("cell", { name: "10.00 %" }).waitFor();
   await checkAccessibility(staff, "shipping and tax, editing");
@@ -459,10 +460,10 @@ test("staff create a discount code; a customer applies it in the cart and pays t
   await staff.getByRole("link", { name: "Discounts" }).click();
   await staff.getByRole("heading", { level: 1, name: "Discounts" }).waitFor();
   await staff.getByRole("textbox", { name: /^Code/ }).fill("BROWSER10");
-  await staff.getByLabel(/^Basis points off/).fill("20000");
+  await staff.getByLabel(/^Percent off/).fill("200");
   await staff.getByRole("button", { name: "Add the discount" }).click();
-  await staff.locator("#discount-bps-error").filter({ hasText: /10000/ }).waitFor(LIVE);
-  await staff.getByLabel(/^Basis points off/).fill("1000");
+  await staff.locator("#discount-bps-error").filter({ hasText: /between 0.01 % and 100 %/ }).waitFor(LIVE);
+  await staff.getByLabel(/^Percent off/).fill("10");
   await submitAndReload(staff, "Add the discount");
   await staff.getByRole("cell", { name: "BROWSER10", exact: true }).waitFor();
   await checkAccessibility(staff, "discounts");

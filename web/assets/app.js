@@ -212,6 +212,10 @@ function formBody(form) {
       }
     } else if (type === "csv") {
       value = raw === "" ? [] : raw.split(",").map((item) => item.trim()).filter((item) => item !== "");
+    } else if (type === "percent") {
+      // Typed in percent, sent in basis points (12.5 % is 1250).
+      value = minorUnits(raw, 2);
+      if (value === null) errors[field.name] = "Enter a percentage such as 10 or 12.5.";
     } else if (type === "minor") {
       const decimals = decimalsOf(form, field);
       value = minorUnits(raw, decimals);
