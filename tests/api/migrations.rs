@@ -95,14 +95,22 @@ const RELEASED: i64 = 2;
 /// Applies the migrations of `dialect` up to [`RELEASED`] to `url`, and fills the
 /// database as a shop of that time would have.
 async fn migrate_as_released(url: &str, dialect: &str) {
+    migrate_to(url, dialect, RELEASED, &RELEASED_DATA).await;
+}
+
+/// Applies the migrations of `dialect` up to `version` to `url`, then runs `data`.
+async fn migrate_to(url: &str, dialect: &str, version: i64, data: &[&'static str]) {
     let migrator = Migrator::new(Path::new(MIGRATIONS).join(dialect))
         .await
         .expect("read the migrations");
     macro_rules! on {
         ($pool:expr) => {{
             let pool = $pool;
-            migrator.run_to(RELEASED, &pool).await.expect("released migrations");
-            for statement in RELEASED_DATA {
+            migrator
+                .run_to(version, &pool)
+                .await
+                .expect("migrations up to the version");
+            for &statement in data {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
                     .execute(&pool)
                     .await
@@ -189,4 +197,71 @@ async fn a_released_database_upgrades_with_its_data(url: String) {
     assert_eq!(app.stock(&staff, "var_legacy").await, (2, 0, 2));
 }
 
-crate::database_tests!(a_released_database_upgrades_with_its_data);
+/// Discount uses as migration 0009 landed them, one key per customer: an account's id,
+/// or a guest's email. Two discounts, each used once by the released shop's payment.
+const USES_OF_0009: [&str; 3] = [
+    "INSERT INTO discounts (id, code, code_key, description, kind, percentage_bps, usage_limit_per_customer,
+                            product_ids, category_ids, combinable, active, times_used, created_at, updated_at)
+     VALUES ('dsc_guest', 'GUEST', 'guest', '10 % off', 'percentage', 1000, 1, '[]', '[]', FALSE, TRUE, 1, 1, 1),
+            ('dsc_account', 'ACCOUNT', 'account', '10 % off', 'percentage', 1000, 1, '[]', '[]', FALSE, TRUE, 1, 1, 1)",
+    "INSERT INTO discount_uses (discount_id, payment_id, order_id, customer_key, amount, created_at)
+     VALUES ('dsc_guest', 'pay_legacy', NULL, 'old@example.com', 500, 1)",
+    "INSERT INTO discount_uses (discount_id, payment_id, order_id, customer_key, amount, created_at)
+     VALUES ('dsc_account', 'pay_legacy', NULL, 'cus_legacy', 500, 1)",
+];
+
+/// A database whose discount uses have the one key of migration 0009 keeps them on
+/// upgrade: the account's id where the key was one, and every use's email from its payment.
+async fn discount_uses_keep_their_customer_and_email_on_upgrade(url: String) {
+    let dialect = if url.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    migrate_as_released(&url, dialect).await;
+    migrate_to(&url, dialect, 11, &USES_OF_0009).await;
+    let app = TestApp::start(&url, ServerOptions::for_tests()).await;
+    let query = "SELECT discount_id, customer_id, email FROM discount_uses ORDER BY discount_id";
+    let uses: Vec<(String, Option<String>, String)> = if dialect == "sqlite" {
+        let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+        sqlx::query_as(query).fetch_all(&pool).await.expect("read the uses")
+    } else {
+        let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+        sqlx::query_as(query).fetch_all(&pool).await.expect("read the uses")
+    };
+    assert_eq!(
+        uses,
+        vec![
+            (
+                "dsc_account".to_owned(),
+                Some("cus_legacy".to_owned()),
+                "old@example.com".to_owned()
+            ),
+            ("dsc_guest".to_owned(), None, "old@example.com".to_owned()),
+        ]
+    );
+    // The guest's one use still counts: the code is used up for that email.
+    let cart = app.cart_with(None, "var_legacy", 1).await;
+    let cart_id = id_of(&cart);
+    app.patch(
+        &format!("/v1/carts/{cart_id}"),
+        None,
+        json!({"email": "Old@Example.com"}),
+    )
+    .await
+    .assert_status(200);
+    let refused = app
+        .post(
+            &format!("/v1/carts/{cart_id}/discount-codes"),
+            None,
+            json!({"code": "GUEST"}),
+        )
+        .await;
+    refused.assert_problem(422, "discount_invalid");
+    assert_eq!(refused.body["reason"], "used_up");
+}
+
+crate::database_tests!(
+    a_released_database_upgrades_with_its_data,
+    discount_uses_keep_their_customer_and_email_on_upgrade,
+);
