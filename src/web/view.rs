@@ -768,7 +768,7 @@ impl From<&TaxRate> for TaxRateRow {
             name: rate.name.clone(),
             place: rate.region.clone().unwrap_or_else(|| rate.country.clone()),
             tax_class: rate.tax_class.clone(),
-            percent: format!("{}.{:02} %", rate.rate_bps / 100, rate.rate_bps % 100),
+            percent: percent_text(rate.rate_bps),
             country: rate.country.clone(),
             region: rate.region.clone().unwrap_or_default(),
             rate_bps_text: percent_field(rate.rate_bps),
@@ -788,6 +788,11 @@ pub struct DiscountRow {
     pub orders: Vec<(String, String)>,
     pub active: bool,
     pub form: DiscountForm,
+}
+
+/// Basis points as a table shows them: 1250 is "12.50 %".
+fn percent_text(bps: i64) -> String {
+    format!("{}.{:02} %", bps / 100, bps % 100)
 }
 
 /// Basis points as a percentage field shows them: 1250 is "12.5", 1900 is "19".
@@ -856,7 +861,7 @@ impl DiscountRow {
     /// The discount with the orders (`(number, id)`) that used it last.
     pub fn new(discount: &Discount, orders: &[(i64, String)]) -> Self {
         let value = match (discount.kind, discount.percentage_bps, discount.amount) {
-            (DiscountKind::Percentage, Some(bps), _) => format!("{}.{:02} % off", bps / 100, bps % 100),
+            (DiscountKind::Percentage, Some(bps), _) => format!("{} off", percent_text(bps)),
             (DiscountKind::FixedAmount, _, Some(amount)) => format!("{} off", money(amount)),
             _ => "Free shipping".to_owned(),
         };
