@@ -9,8 +9,10 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::domain::checkout::CheckoutSettings;
+use crate::domain::payments::CaptureMode;
 use crate::http::{HttpSettings, RateLimit};
 use crate::mail::Mailer;
+use crate::payments::{PaymentSettings, ProviderChoice, StripeConfig};
 use crate::server::{ConnectionLimits, Server, ServerOptions, termination_signal};
 use crate::store::{DEFAULT_DATABASE_URL, Store, redact};
 use crate::{demo, domain, faults, telemetry};
@@ -81,6 +83,35 @@ pub struct ServeArgs {
     /// Seconds a capture may take before the attempt counts as failed.
     #[arg(long, env = "BACKROOM_PROVIDER_TIMEOUT_SECS", default_value_t = 10)]
     pub provider_timeout_secs: u64,
+    /// Who takes payments: `test` (the built-in test provider, tokens such as `tok_visa`) or
+    /// `stripe`.
+    #[arg(long, env = "BACKROOM_PAYMENT_PROVIDER", default_value = "test", value_parser = ["test", "stripe"])]
+    pub payment_provider: String,
+    /// Stripe's secret API key (`sk_live_...` or `sk_test_...`).
+    #[arg(long, env = "BACKROOM_STRIPE_SECRET_KEY", hide_env_values = true)]
+    pub stripe_secret_key: Option<String>,
+    /// The signing secret of the shop's Stripe webhook endpoint (`whsec_...`), which
+    /// receives events at `/v1/webhooks/stripe`.
+    #[arg(long, env = "BACKROOM_STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
+    pub stripe_webhook_secret: Option<String>,
+    /// Stripe's publishable key (`pk_...`), for the storefront's card form.
+    #[arg(long, env = "BACKROOM_STRIPE_PUBLISHABLE_KEY")]
+    pub stripe_publishable_key: Option<String>,
+    /// Where Stripe's API is (a stand-in for tests).
+    #[arg(long, env = "BACKROOM_STRIPE_API_BASE", default_value = "https://api.stripe.com")]
+    pub stripe_api_base: String,
+    /// When the money moves: `automatic` (at checkout) or `manual` (authorized at
+    /// checkout, captured when staff fulfil the order, released on cancel).
+    #[arg(long, env = "BACKROOM_CAPTURE", default_value = "automatic", value_parser = ["automatic", "manual"])]
+    pub capture: String,
+    /// `production` refuses to start with the test payment provider (unless
+    /// `--allow-test-payments`), so that no shop takes orders it is not paid for.
+    #[arg(long = "env", env = "BACKROOM_ENV", default_value = "development", value_parser = ["development", "production"])]
+    pub environment: String,
+    /// Allows the test payment provider when the environment is `production`.
+    #[arg(long, env = "BACKROOM_ALLOW_TEST_PAYMENTS", action = clap::ArgAction::SetTrue,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_test_payments: bool,
     /// Seconds after which an unfinished request's Idempotency-Key is released to a retry.
     #[arg(long, env = "BACKROOM_IDEMPOTENCY_ABANDON_SECS", default_value_t = 30)]
     pub idempotency_abandon_secs: i64,
@@ -191,6 +222,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     telemetry::init_logging(args.log_format == "json");
+    let payments = payment_settings(&args)?;
     let store = open(&args.database.database_url).await?;
     store.migrate().await.context("applying migrations")?;
     if args.demo {
@@ -237,6 +269,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             provider_timeout: Duration::from_secs(provider_timeout_secs.unsigned_abs()),
         },
         idempotency_abandon_seconds: args.idempotency_abandon_secs.max(1),
+        payments,
         jobs_interval: Duration::from_millis(args.jobs_interval_ms.max(10)),
         mailer: Mailer::new(args.smtp_url.as_deref(), &args.mail_from, args.addr.ip().is_loopback())
             .map_err(|error| anyhow::anyhow!(error))?,
@@ -262,6 +295,34 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The payment provider the arguments choose, refusing a setup that cannot take money.
+fn payment_settings(args: &ServeArgs) -> anyhow::Result<PaymentSettings> {
+    let capture = CaptureMode::parse(&args.capture).unwrap_or_default();
+    let provider = match args.payment_provider.as_str() {
+        "stripe" => {
+            let (Some(secret_key), Some(webhook_secret)) = (&args.stripe_secret_key, &args.stripe_webhook_secret)
+            else {
+                anyhow::bail!(
+                    "the Stripe provider needs BACKROOM_STRIPE_SECRET_KEY and BACKROOM_STRIPE_WEBHOOK_SECRET \
+                     (see the README, \"Taking payments with Stripe\")"
+                );
+            };
+            ProviderChoice::Stripe(StripeConfig {
+                secret_key: secret_key.clone(),
+                webhook_secret: webhook_secret.clone(),
+                api_base: args.stripe_api_base.clone(),
+                publishable_key: args.stripe_publishable_key.clone(),
+            })
+        }
+        _ if args.environment == "production" && !args.allow_test_payments => anyhow::bail!(
+            "BACKROOM_ENV=production refuses the test payment provider, which takes no money: set \
+             BACKROOM_PAYMENT_PROVIDER=stripe, or BACKROOM_ALLOW_TEST_PAYMENTS=1 to allow it anyway"
+        ),
+        _ => ProviderChoice::Test,
+    };
+    Ok(PaymentSettings { provider, capture })
 }
 
 async fn open(url: &str) -> anyhow::Result<Store> {

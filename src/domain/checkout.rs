@@ -2,19 +2,24 @@
 //!
 //! 1. one transaction reserves every line's stock with a conditional write, writes a
 //!    `pending` payment attempt holding the lines, and marks the cart `checking_out`;
-//! 2. the provider captures, outside any transaction, keyed by the payment id;
+//! 2. the provider charges, outside any transaction, keyed by the payment id;
 //! 3. one transaction records the outcome ([`settle`]): an order and a sale, or a released
-//!    reservation and an open cart again.
+//!    reservation and an open cart again, or (3-D Secure) an attempt waiting for the
+//!    customer, still holding its stock.
 //!
-//! A process that dies between 1 and 3 leaves a pending attempt; `jobs::recovery` asks
-//! the provider what happened and calls the same [`settle`].
+//! Every path that learns an outcome (this flow, the customer's confirm call, the
+//! provider's webhook, the recovery job) goes through [`settle`], whose conditional
+//! moves of the attempt's state make it the one state machine per payment (design.md,
+//! invariant 8): whichever arrives first acts, the others read what it decided. A process
+//! that dies between 1 and 3 leaves a pending attempt; `jobs::recovery` asks the provider
+//! what happened and settles it.
 
 use super::carts::{self, CartDetails, CartStatus};
 use super::events::{self, Event, EventBus, EventKind};
 use super::inventory::{self, StockMove};
 use super::money::{Currency, Money};
 use super::orders::{self, Order, OrderStatus, PaymentStatus};
-use super::payments::{CaptureOutcome, Payments, ProviderError};
+use super::payments::{CaptureMode, ChargeOutcome, ChargeRequest, Payments, ProviderError};
 use super::pricing::{LineToPrice, PricedCart, PricingContext, STANDARD_TAX_CLASS, price_cart};
 use super::time::Timestamp;
 use super::validate::{self, Address, Checks};
@@ -22,7 +27,7 @@ use super::{DomainError, DomainResult, Principal, Shortage, accounts, discounts,
 use crate::faults::{self, FaultPoint};
 use crate::store::carts as cart_store;
 use crate::store::orders::{self as order_store, OrderItemRow, OrderRow};
-use crate::store::payments::{self as store, PaymentLineRow, PaymentRow};
+use crate::store::payments::{self as store, PaymentLineRow, PaymentMove, PaymentRow};
 use crate::store::{Conn, Store};
 
 pub struct CheckoutRequest {
@@ -32,7 +37,8 @@ pub struct CheckoutRequest {
     pub shipping_address: Option<Address>,
     /// Chooses the shipping option, as `PATCH /v1/carts/{id}` would.
     pub shipping_option_id: Option<String>,
-    pub payment_token: String,
+    /// A test token, or a Stripe PaymentMethod id, as the shop's provider takes.
+    pub payment_method: String,
     /// The request's `Idempotency-Key`, kept on the attempt so that a retry after a crash
     /// finds the order it made.
     pub idempotency_key: Option<String>,
@@ -45,13 +51,37 @@ pub struct PlacedOrder {
     pub guest_token: Option<String>,
 }
 
-/// What step 3 decided.
+/// What a checkout achieved: an order, or an attempt waiting for the customer to finish
+/// an action (3-D Secure) in their browser, then confirm.
 #[derive(Debug)]
-pub enum Settlement {
-    Paid { order_id: String },
-    Declined { decline_code: String },
-    Failed { reason: String },
+pub enum CheckoutOutcome {
+    Placed(Box<PlacedOrder>),
+    RequiresAction { payment_id: String, client_secret: String },
 }
+
+/// What step 3 decided, or what an earlier settlement had decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settlement {
+    Placed {
+        order_id: String,
+    },
+    AwaitingAction {
+        client_secret: String,
+    },
+    Declined {
+        decline_code: String,
+    },
+    Failed {
+        reason: String,
+    },
+    Canceled,
+    /// Not settled yet: the provider's outcome is still unknown.
+    Pending,
+}
+
+/// How long a customer has to finish an action (3-D Secure) before the recovery job
+/// cancels the attempt and releases its stock.
+pub const ACTION_SECONDS: i64 = 15 * 60;
 
 /// Settings of the flow.
 #[derive(Debug, Clone, Copy)]
@@ -83,44 +113,148 @@ pub async fn checkout(
     caller: &Principal,
     cart_id: &str,
     request: CheckoutRequest,
-) -> DomainResult<PlacedOrder> {
+) -> DomainResult<CheckoutOutcome> {
     check_request(provider, &request)?;
     let guest_token = caller.customer_id().is_none().then(new_guest_token);
     let guest_token_hash = guest_token.as_deref().map(accounts::hash_token);
 
-    let attempt = match reserve(db, settings, caller, cart_id, guest_token_hash, &request).await? {
+    let attempt = match reserve(db, provider, settings, caller, cart_id, guest_token_hash, &request).await? {
         Reserved::Attempt(attempt) => attempt,
-        Reserved::AlreadyPlaced(order) => {
-            return Ok(PlacedOrder {
-                order,
-                guest_token: None,
-            });
-        }
+        Reserved::Earlier(earlier) => return outcome_of(db, &earlier.id, settlement_of(&earlier)).await,
     };
-    let currency =
-        Currency::parse(&attempt.currency).ok_or_else(|| super::catalog::corrupt("currency", &attempt.currency))?;
-    let amount = Money::new(attempt.amount, currency);
     faults::crash_if(FaultPoint::AfterReservation);
-    // The provider gives up after the provider timeout: a failed attempt, nothing charged.
-    let outcome = provider.capture(&attempt.id, &request.payment_token, amount).await;
+    let charge = charge_of(&attempt)?;
+    let reference = match provider.prepare(charge).await {
+        Ok(Some(reference)) => {
+            keep_reference(db, &attempt.id, &reference).await?;
+            Some(reference)
+        }
+        Ok(None) => None,
+        // Nothing can have been charged: the charge itself was never asked for.
+        Err(error) => return fail_unprepared(db, bus, &attempt.id, error).await,
+    };
+    let answer = provider.charge(charge, reference.as_deref()).await;
     faults::crash_if(FaultPoint::AfterCapture);
-    let settlement = settle(db, bus, &attempt.id, outcome_or_failure(outcome)).await?;
+    let outcome = match answer {
+        Ok(outcome) => outcome,
+        // The charge may or may not have happened: asked once more, the provider may
+        // know; if not, the attempt stays pending, its stock held, for the recovery job.
+        Err(error) => match ask_provider(provider, &attempt, reference.as_deref()).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                metrics::counter!("backroom_checkouts_total", "outcome" => "unknown").increment(1);
+                return Err(DomainError::PaymentOutcomeUnknown(error.0));
+            }
+        },
+    };
+    let settlement = settle(db, bus, &attempt.id, outcome).await?;
+    metrics::counter!("backroom_checkouts_total", "outcome" => settlement.metric_label()).increment(1);
+    let mut outcome = outcome_of(db, &attempt.id, settlement).await?;
+    if let CheckoutOutcome::Placed(placed) = &mut outcome {
+        placed.guest_token = guest_token;
+    }
+    Ok(outcome)
+}
+
+/// What a settlement means to the customer who checked out.
+pub(super) async fn outcome_of(db: &Store, payment_id: &str, settlement: Settlement) -> DomainResult<CheckoutOutcome> {
     match settlement {
-        Settlement::Paid { order_id } => {
-            let mut conn = db.read().await?;
-            let order = orders::load(&mut conn, &order_id).await?;
-            metrics::counter!("backroom_checkouts_total", "outcome" => "paid").increment(1);
-            Ok(PlacedOrder { order, guest_token })
-        }
-        Settlement::Declined { decline_code } => {
-            metrics::counter!("backroom_checkouts_total", "outcome" => "declined").increment(1);
-            Err(DomainError::PaymentDeclined { decline_code })
-        }
-        Settlement::Failed { reason } => {
-            metrics::counter!("backroom_checkouts_total", "outcome" => "provider_error").increment(1);
-            Err(DomainError::PaymentProvider(reason))
+        Settlement::AwaitingAction { client_secret } => Ok(CheckoutOutcome::RequiresAction {
+            payment_id: payment_id.to_owned(),
+            client_secret,
+        }),
+        other => Ok(CheckoutOutcome::Placed(Box::new(PlacedOrder {
+            order: placed_order(db, other).await?,
+            guest_token: None,
+        }))),
+    }
+}
+
+impl Settlement {
+    fn metric_label(&self) -> &'static str {
+        match self {
+            Settlement::Placed { .. } => "paid",
+            Settlement::AwaitingAction { .. } => "requires_action",
+            Settlement::Declined { .. } => "declined",
+            Settlement::Failed { .. } => "provider_error",
+            Settlement::Canceled => "canceled",
+            Settlement::Pending => "unknown",
         }
     }
+}
+
+/// Keeps the provider's reference on the attempt before the charge is asked for, so that
+/// the charge's outcome can be looked up whatever happens next.
+async fn keep_reference(db: &Store, payment_id: &str, reference: &str) -> DomainResult<()> {
+    let mut tx = db.write().await?;
+    let change = PaymentMove {
+        status: PaymentStatus::Pending.as_str(),
+        provider_reference: Some(reference),
+        ..PaymentMove::default()
+    };
+    store::move_payment(&mut tx, payment_id, &UNSETTLED[..1], &change, Timestamp::now().0).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A charge that could not even be prepared: failed, its stock released.
+async fn fail_unprepared(
+    db: &Store,
+    bus: &EventBus,
+    payment_id: &str,
+    error: ProviderError,
+) -> DomainResult<CheckoutOutcome> {
+    let reason = format!("nothing was charged: {error}");
+    let settlement = settle(db, bus, payment_id, ChargeOutcome::Failed { reason }).await?;
+    metrics::counter!("backroom_checkouts_total", "outcome" => settlement.metric_label()).increment(1);
+    outcome_of(db, payment_id, settlement).await
+}
+
+/// The order a settlement placed, or the error that says why there is none.
+pub(super) async fn placed_order(db: &Store, settlement: Settlement) -> DomainResult<Order> {
+    match settlement {
+        Settlement::Placed { order_id } => {
+            let mut conn = db.read().await?;
+            orders::load(&mut conn, &order_id).await
+        }
+        Settlement::Declined { decline_code } => Err(DomainError::PaymentDeclined { decline_code }),
+        Settlement::Failed { reason } => Err(DomainError::PaymentProvider(reason)),
+        Settlement::Canceled => Err(DomainError::conflict("this payment was canceled")),
+        Settlement::Pending => Err(DomainError::PaymentOutcomeUnknown(
+            "the payment provider's answer is not known yet".to_owned(),
+        )),
+        Settlement::AwaitingAction { .. } => Err(DomainError::Internal(
+            "an attempt waiting for the customer has no order".to_owned(),
+        )),
+    }
+}
+
+/// The charge an attempt asks for: its amount, its method, its capture mode.
+pub(super) fn charge_of(attempt: &PaymentRow) -> DomainResult<ChargeRequest<'_>> {
+    let currency =
+        Currency::parse(&attempt.currency).ok_or_else(|| super::catalog::corrupt("currency", &attempt.currency))?;
+    Ok(ChargeRequest {
+        payment_id: &attempt.id,
+        method: &attempt.payment_token,
+        amount: Money::new(attempt.amount, currency),
+        capture: CaptureMode::parse(&attempt.capture_method).unwrap_or_default(),
+    })
+}
+
+/// What the provider knows of an attempt's charge (by its `reference`, when it has one);
+/// one it never received is over.
+pub(super) async fn ask_provider(
+    provider: &Payments,
+    attempt: &PaymentRow,
+    reference: Option<&str>,
+) -> Result<ChargeOutcome, ProviderError> {
+    let charge = charge_of(attempt).map_err(|error| ProviderError(error.to_string()))?;
+    Ok(provider
+        .lookup(charge, reference)
+        .await?
+        .unwrap_or_else(|| ChargeOutcome::Failed {
+            reason: "the payment provider never received the charge".to_owned(),
+        }))
 }
 
 /// What can be checked before the cart is read: the payment token, and any email or
@@ -133,22 +267,26 @@ fn check_request(provider: &Payments, request: &CheckoutRequest) -> DomainResult
     if let Some(address) = &request.shipping_address {
         Address::parse(&mut checks, "shipping_address", address);
     }
-    if !provider.recognizes(&request.payment_token) {
-        checks.fail("payment.token", "is not a payment token this shop accepts");
+    if !provider.recognizes(&request.payment_method) {
+        let field = match provider.name() {
+            "stripe" => "payment.payment_method",
+            _ => "payment.token",
+        };
+        checks.fail(field, "is not a payment method this shop accepts");
     }
     checks.finish()
 }
 
-// Made once per checkout and consumed at once: the size of its variants costs nothing.
-#[allow(clippy::large_enum_variant)]
 enum Reserved {
     Attempt(PaymentRow),
-    AlreadyPlaced(Order),
+    /// The attempt an earlier request with the same idempotency key made.
+    Earlier(PaymentRow),
 }
 
 /// Step 1: in one transaction, reserve stock and write the pending attempt.
 async fn reserve(
     db: &Store,
+    provider: &Payments,
     settings: CheckoutSettings,
     caller: &Principal,
     cart_id: &str,
@@ -158,16 +296,21 @@ async fn reserve(
     let now = Timestamp::now();
     let mut tx = db.write().await?;
     let found = carts::find_accessible_cart(&mut tx, caller, cart_id).await?;
+    if let Some(key) = request.idempotency_key.as_deref()
+        && let Some(earlier) = store::find_payment_by_key(&mut tx, cart_id, key).await?
+        // One that failed or was canceled charged nothing: the retry runs anew.
+        && !matches!(settlement_of(&earlier), Settlement::Failed { .. } | Settlement::Canceled)
+    {
+        // A retry of a checkout whose answer was lost or unknown: it gets that checkout's
+        // outcome. Committed, not dropped: on SQLite the order may be a queued writer's
+        // work whose group is not on disk yet, and committing waits for it.
+        tx.commit().await?;
+        return Ok(Reserved::Earlier(earlier));
+    }
     // The cart is locked for checkout first and its lines read after, so that an edit
     // racing this checkout either lands before (and is paid for) or is refused.
     let (open, checking_out) = (CartStatus::Open.as_str(), CartStatus::CheckingOut.as_str());
     if !cart_store::set_cart_status(&mut tx, cart_id, open, checking_out, None, now.0).await? {
-        if let Some(order) = order_of_earlier_attempt(&mut tx, cart_id, request.idempotency_key.as_deref()).await? {
-            // Committed, not dropped: on SQLite the order may be a queued writer's work
-            // whose group is not on disk yet, and committing waits for it.
-            tx.commit().await?;
-            return Ok(Reserved::AlreadyPlaced(order));
-        }
         return Err(carts::not_open(&found.status));
     }
     let details = CartDetails {
@@ -278,7 +421,7 @@ async fn reserve(
         amount: priced.totals.total.amount,
         refunded_amount: 0,
         status: PaymentStatus::Pending.as_str().to_owned(),
-        payment_token: request.payment_token.clone(),
+        payment_token: request.payment_method.clone(),
         decline_code: None,
         provider_reference: None,
         shipping_address: serde_json::to_string(&address).map_err(|error| DomainError::Internal(error.to_string()))?,
@@ -289,6 +432,9 @@ async fn reserve(
         updated_at: now.0,
         expires_at: now.plus_seconds(settings.reservation_seconds).0,
         pricing: Some(serde_json::to_string(priced).map_err(|error| DomainError::Internal(error.to_string()))?),
+        provider: provider.name().to_owned(),
+        capture_method: provider.capture_mode().as_str().to_owned(),
+        client_secret: None,
     };
     store::insert_payment(&mut tx, &attempt).await?;
     for (position, line) in priced.lines.iter().enumerate() {
@@ -330,50 +476,125 @@ fn buyer(caller: &Principal, cart: &carts::Cart) -> DomainResult<(String, Addres
     Ok((email, address))
 }
 
-/// A retried checkout (same idempotency key) of a cart its first try already checked out.
-async fn order_of_earlier_attempt(tx: &mut Conn, cart_id: &str, key: Option<&str>) -> DomainResult<Option<Order>> {
-    let Some(key) = key else { return Ok(None) };
-    match store::find_payment_by_key(tx, cart_id, key).await? {
-        Some(PaymentRow {
-            order_id: Some(order_id),
-            ..
-        }) => Ok(Some(orders::load(tx, &order_id).await?)),
-        _ => Ok(None),
-    }
-}
+const UNSETTLED: [&str; 2] = ["pending", "requires_action"];
 
-/// A provider answer, or its failure, as the outcome step 3 records.
-#[derive(Debug)]
-pub enum AttemptOutcome {
-    Captured { reference: String },
-    Declined { decline_code: String },
-    Failed { reason: String },
-}
-
-pub fn outcome_or_failure(outcome: Result<CaptureOutcome, ProviderError>) -> AttemptOutcome {
-    match outcome {
-        Ok(CaptureOutcome::Captured { reference }) => AttemptOutcome::Captured { reference },
-        Ok(CaptureOutcome::Declined { decline_code }) => AttemptOutcome::Declined { decline_code },
-        Err(error) => AttemptOutcome::Failed { reason: error.0 },
-    }
-}
-
-/// Step 3: records the outcome of attempt `payment_id` in one transaction. Safe to race:
-/// only the caller that moves the attempt out of `pending` acts; any other reads what
-/// the winner decided.
+/// Step 3: records what the provider said of attempt `payment_id`, in one transaction.
+/// Safe to race: only the caller that moves the attempt out of its unsettled state acts;
+/// any other reads what the winner decided.
 #[tracing::instrument(skip(db, bus))]
-pub async fn settle(db: &Store, bus: &EventBus, payment_id: &str, outcome: AttemptOutcome) -> DomainResult<Settlement> {
+pub async fn settle(db: &Store, bus: &EventBus, payment_id: &str, outcome: ChargeOutcome) -> DomainResult<Settlement> {
+    let mut tx = db.write().await?;
+    let (settlement, published) = settle_within(&mut tx, payment_id, outcome).await?;
+    // Committed even when nothing moved: what the winner wrote is then on disk (SQLite's
+    // group commit) and visible to the reads that follow.
+    tx.commit().await?;
+    bus.publish(published);
+    Ok(settlement)
+}
+
+/// [`settle`] inside the caller's transaction (a webhook records its event id in it too).
+pub(super) async fn settle_within(
+    tx: &mut Conn,
+    payment_id: &str,
+    outcome: ChargeOutcome,
+) -> DomainResult<(Settlement, Vec<Event>)> {
+    let now = Timestamp::now();
+    let (from, change): (&[&str], PaymentMove<'_>) = match &outcome {
+        ChargeOutcome::Captured { reference } | ChargeOutcome::Authorized { reference } => (
+            &UNSETTLED,
+            PaymentMove {
+                status: match outcome {
+                    ChargeOutcome::Authorized { .. } => PaymentStatus::Authorized.as_str(),
+                    _ => PaymentStatus::Captured.as_str(),
+                },
+                provider_reference: Some(reference),
+                ..PaymentMove::default()
+            },
+        ),
+        ChargeOutcome::RequiresAction {
+            reference,
+            client_secret,
+        } => (
+            &UNSETTLED[..1],
+            PaymentMove {
+                status: PaymentStatus::RequiresAction.as_str(),
+                provider_reference: Some(reference),
+                client_secret: Some(client_secret),
+                expires_at: Some(now.plus_seconds(ACTION_SECONDS).0),
+                ..PaymentMove::default()
+            },
+        ),
+        ChargeOutcome::Declined { decline_code } => (
+            &UNSETTLED,
+            PaymentMove {
+                status: PaymentStatus::Failed.as_str(),
+                decline_code: Some(decline_code),
+                ..PaymentMove::default()
+            },
+        ),
+        ChargeOutcome::Failed { .. } => (
+            &UNSETTLED,
+            PaymentMove {
+                status: PaymentStatus::Failed.as_str(),
+                ..PaymentMove::default()
+            },
+        ),
+    };
+    if !store::move_payment(tx, payment_id, from, &change, now.0).await? {
+        let earlier = settled_earlier(tx, payment_id).await?;
+        if matches!(
+            outcome,
+            ChargeOutcome::Captured { .. } | ChargeOutcome::Authorized { .. }
+        ) && !matches!(earlier, Settlement::Placed { .. } | Settlement::Pending)
+        {
+            // The provider took money for an attempt Backroom had closed: no order holds
+            // it, so staff must refund it at the provider.
+            tracing::error!(
+                payment_id,
+                ?earlier,
+                "the provider charged a closed payment attempt; refund it by hand"
+            );
+        }
+        return Ok((earlier, Vec::new()));
+    }
+    let attempt = store::find_payment(tx, payment_id)
+        .await?
+        .ok_or(DomainError::NotFound("payment"))?;
+    let lines = store::list_payment_lines(tx, payment_id).await?;
+    Ok(match outcome {
+        ChargeOutcome::Captured { .. } => {
+            let (order_id, event) = place_order(tx, &attempt, &lines, PaymentStatus::Captured, now.0).await?;
+            (Settlement::Placed { order_id }, vec![event])
+        }
+        ChargeOutcome::Authorized { .. } => {
+            let (order_id, event) = place_order(tx, &attempt, &lines, PaymentStatus::Authorized, now.0).await?;
+            (Settlement::Placed { order_id }, vec![event])
+        }
+        ChargeOutcome::RequiresAction { client_secret, .. } => {
+            (Settlement::AwaitingAction { client_secret }, Vec::new())
+        }
+        ChargeOutcome::Declined { decline_code } => {
+            release(tx, &attempt, &lines, now.0).await?;
+            (Settlement::Declined { decline_code }, Vec::new())
+        }
+        ChargeOutcome::Failed { reason } => {
+            release(tx, &attempt, &lines, now.0).await?;
+            (Settlement::Failed { reason }, Vec::new())
+        }
+    })
+}
+
+/// Closes an attempt the customer abandoned (after the provider canceled its charge):
+/// `canceled`, its stock and discount uses released, its cart open again.
+pub(super) async fn settle_canceled(db: &Store, payment_id: &str) -> DomainResult<Settlement> {
     let now = Timestamp::now().0;
     let mut tx = db.write().await?;
-    let (status, decline_code, reference) = match &outcome {
-        AttemptOutcome::Captured { reference } => (PaymentStatus::Captured, None, Some(reference.as_str())),
-        AttemptOutcome::Declined { decline_code } => (PaymentStatus::Failed, Some(decline_code.as_str()), None),
-        AttemptOutcome::Failed { .. } => (PaymentStatus::Failed, None, None),
+    let change = PaymentMove {
+        status: PaymentStatus::Canceled.as_str(),
+        ..PaymentMove::default()
     };
-    if !store::settle_pending_payment(&mut tx, payment_id, status.as_str(), decline_code, reference, now).await? {
+    if !store::move_payment(&mut tx, payment_id, &UNSETTLED, &change, now).await? {
         let earlier = settled_earlier(&mut tx, payment_id).await?;
-        // Committed, not dropped: what the winner wrote is then on disk (SQLite's group
-        // commit) and visible to the reads that follow.
         tx.commit().await?;
         return Ok(earlier);
     }
@@ -381,44 +602,48 @@ pub async fn settle(db: &Store, bus: &EventBus, payment_id: &str, outcome: Attem
         .await?
         .ok_or(DomainError::NotFound("payment"))?;
     let lines = store::list_payment_lines(&mut tx, payment_id).await?;
-    let (settlement, published) = match outcome {
-        AttemptOutcome::Captured { .. } => {
-            let (order_id, event) = place_order(&mut tx, &attempt, &lines, now).await?;
-            (Settlement::Paid { order_id }, vec![event])
-        }
-        AttemptOutcome::Declined { decline_code } => {
-            release(&mut tx, &attempt, &lines, now).await?;
-            (Settlement::Declined { decline_code }, Vec::new())
-        }
-        AttemptOutcome::Failed { reason } => {
-            release(&mut tx, &attempt, &lines, now).await?;
-            (Settlement::Failed { reason }, Vec::new())
-        }
-    };
+    release(&mut tx, &attempt, &lines, now).await?;
     tx.commit().await?;
-    bus.publish(published);
-    Ok(settlement)
+    Ok(Settlement::Canceled)
 }
 
 async fn settled_earlier(tx: &mut Conn, payment_id: &str) -> DomainResult<Settlement> {
     let attempt = store::find_payment(tx, payment_id)
         .await?
         .ok_or(DomainError::NotFound("payment"))?;
-    Ok(match (attempt.order_id, attempt.decline_code) {
-        (Some(order_id), _) => Settlement::Paid { order_id },
-        (None, Some(decline_code)) => Settlement::Declined { decline_code },
-        (None, None) => Settlement::Failed {
-            reason: "the payment attempt failed".to_owned(),
+    Ok(settlement_of(&attempt))
+}
+
+/// What an attempt's row says was decided.
+pub(super) fn settlement_of(attempt: &PaymentRow) -> Settlement {
+    match (&attempt.order_id, PaymentStatus::parse(&attempt.status)) {
+        (Some(order_id), _) => Settlement::Placed {
+            order_id: order_id.clone(),
         },
-    })
+        (None, Some(PaymentStatus::Pending)) => Settlement::Pending,
+        (None, Some(PaymentStatus::RequiresAction)) => Settlement::AwaitingAction {
+            client_secret: attempt.client_secret.clone().unwrap_or_default(),
+        },
+        (None, Some(PaymentStatus::Canceled)) => Settlement::Canceled,
+        (None, _) => match &attempt.decline_code {
+            Some(decline_code) => Settlement::Declined {
+                decline_code: decline_code.clone(),
+            },
+            None => Settlement::Failed {
+                reason: "the payment attempt failed".to_owned(),
+            },
+        },
+    }
 }
 
 /// Success: the order is made from the priced cart frozen on the attempt, the
-/// reservation becomes a sale, the cart closes, and `order.paid` is written.
+/// reservation becomes a sale, the cart closes, and `order.paid` is written (or, for a
+/// payment only authorized, `order.placed`).
 async fn place_order(
     tx: &mut Conn,
     attempt: &PaymentRow,
     lines: &[PaymentLineRow],
+    payment: PaymentStatus,
     now: i64,
 ) -> DomainResult<(String, Event)> {
     let priced = frozen_pricing(attempt, lines)?;
@@ -461,6 +686,8 @@ async fn place_order(
         payment_status: String::new(),
         payment_amount: 0,
         payment_refunded_amount: 0,
+        payment_provider: String::new(),
+        payment_reference: None,
     };
     order_store::insert_order(tx, &order).await?;
     for (position, line) in priced.lines.iter().enumerate() {
@@ -491,7 +718,11 @@ async fn place_order(
         now,
     )
     .await?;
-    let event = events::record(tx, EventKind::OrderPaid, &order.id, order.customer_id.as_deref()).await?;
+    let kind = match payment {
+        PaymentStatus::Authorized => EventKind::OrderPlaced,
+        _ => EventKind::OrderPaid,
+    };
+    let event = events::record(tx, kind, &order.id, order.customer_id.as_deref()).await?;
     Ok((order.id, event))
 }
 
@@ -552,32 +783,65 @@ fn new_guest_token() -> String {
     format!("got_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Reconciles attempts still `pending` past their reservation time (a process died
-/// between steps 1 and 3): asks the provider what became of each and settles it. An
-/// attempt the provider never saw is failed, releasing its stock; no live process still
-/// waits on its capture, as the reservation outlasts the provider timeout. Returns how
-/// many were settled.
+/// Reconciles attempts left unsettled past their time: `pending` past the reservation (a
+/// process died between steps 1 and 3, or the provider's answer was lost), or waiting
+/// for a customer who did not finish their action. Each is settled with what the
+/// provider says; an action still unfinished is canceled at the provider, releasing the
+/// stock. No live process still waits on a charge it reconciles: the reservation outlasts
+/// the provider timeout. Returns how many were settled.
 #[tracing::instrument(skip_all)]
 pub async fn recover_pending(db: &Store, provider: &Payments, bus: &EventBus) -> DomainResult<usize> {
     let now = Timestamp::now();
     let stale = {
         let mut conn = db.read().await?;
-        store::list_expired_pending(&mut conn, now.0, 100).await?
+        store::list_expired_unsettled(&mut conn, now.0, 100).await?
     };
     let mut settled = 0;
     for attempt in stale {
-        let outcome = match provider.find_capture(&attempt.id).await {
-            Ok(Some(found)) => outcome_or_failure(Ok(found)),
-            Ok(None) => AttemptOutcome::Failed {
-                reason: "the payment provider never received the capture".to_owned(),
-            },
+        if attempt.provider != provider.name() {
+            tracing::warn!(payment_id = %attempt.id, provider = %attempt.provider,
+                "an unsettled attempt of another payment provider; settle it at that provider");
+            continue;
+        }
+        let outcome = match ask_provider(provider, &attempt, attempt.provider_reference.as_deref()).await {
+            Ok(outcome) => outcome,
             Err(error) => {
                 tracing::warn!(payment_id = %attempt.id, %error, "payment provider unavailable during recovery");
                 continue;
             }
         };
-        settle(db, bus, &attempt.id, outcome).await?;
-        settled += 1;
+        let settlement = match outcome {
+            ChargeOutcome::RequiresAction { reference, .. } => {
+                match abandon_action(db, provider, &attempt.id, &reference).await {
+                    Err(DomainError::PaymentOutcomeUnknown(error)) => {
+                        tracing::warn!(payment_id = %attempt.id, %error, "payment provider unavailable during recovery");
+                        continue;
+                    }
+                    settled => settled?,
+                }
+            }
+            outcome => settle(db, bus, &attempt.id, outcome).await?,
+        };
+        if settlement != Settlement::Pending {
+            settled += 1;
+        }
     }
     Ok(settled)
+}
+
+/// Cancels an attempt waiting for its customer's action, at the provider first: only an
+/// attempt whose charge can no longer happen releases its stock.
+pub(super) async fn abandon_action(
+    db: &Store,
+    provider: &Payments,
+    payment_id: &str,
+    reference: &str,
+) -> DomainResult<Settlement> {
+    match provider.cancel(payment_id, reference).await {
+        Ok(super::payments::StepOutcome::Done { .. }) => settle_canceled(db, payment_id).await,
+        // Refused: the charge went on meanwhile (the customer finished it); the next
+        // look at the provider settles it.
+        Ok(super::payments::StepOutcome::Refused { .. }) => Ok(Settlement::Pending),
+        Err(error) => Err(DomainError::PaymentOutcomeUnknown(error.0)),
+    }
 }

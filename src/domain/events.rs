@@ -17,6 +17,10 @@ use crate::store::{Conn, Store, StoreResult, dialect, events as store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventKind {
+    /// An order whose money is only authorized (manual capture); `order.paid` follows at
+    /// its capture.
+    #[serde(rename = "order.placed")]
+    OrderPlaced,
     #[serde(rename = "order.paid")]
     OrderPaid,
     #[serde(rename = "order.fulfilled")]
@@ -30,6 +34,7 @@ pub enum EventKind {
 impl EventKind {
     pub fn as_str(self) -> &'static str {
         match self {
+            EventKind::OrderPlaced => "order.placed",
             EventKind::OrderPaid => "order.paid",
             EventKind::OrderFulfilled => "order.fulfilled",
             EventKind::OrderCanceled => "order.canceled",

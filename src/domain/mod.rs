@@ -19,6 +19,7 @@ pub mod markdown;
 pub mod money;
 pub mod orders;
 pub mod outbox;
+pub mod payment_attempts;
 pub mod payments;
 pub mod pricing;
 pub mod reports;
@@ -97,6 +98,10 @@ pub enum DomainError {
     PaymentDeclined { decline_code: String },
     #[error("the payment provider failed: {0}")]
     PaymentProvider(String),
+    /// The provider's answer was lost (a timeout, a 5xx): the charge may have happened.
+    /// The attempt keeps its stock until the recovery job learns the outcome.
+    #[error("the payment provider's outcome is not known yet: {0}")]
+    PaymentOutcomeUnknown(String),
     #[error("too many attempts; try again in {retry_after_seconds} seconds")]
     RateLimited { retry_after_seconds: i64 },
     #[error(transparent)]

@@ -1,19 +1,20 @@
 //! Orders and the two state machines of the contract: fulfilment (`paid` → `fulfilled` |
-//! `canceled`) and payment (`captured` → `partially_refunded` → `refunded`). Transitions
-//! are explicit tables; anything else is a `Conflict`.
+//! `canceled`) and payment (`authorized` → `captured` at fulfilment or `canceled` at a
+//! cancel; `captured` → `partially_refunded` → `refunded`). Transitions are explicit
+//! tables; anything else is a `Conflict`.
 
 use std::collections::HashMap;
 
 use super::events::{self, EventBus, EventKind};
 use super::inventory::{self, StockMove};
 use super::money::{Currency, Money};
-use super::payments::Payments;
+use super::payments::{Payments, StepOutcome};
 use super::pricing::{PricedCart, PricedLine, Totals};
 use super::time::Timestamp;
 use super::validate::Address;
 use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, accounts, ids};
 use crate::store::orders::{self as store, OrderFilter, OrderItemRow, OrderRow};
-use crate::store::payments as payment_store;
+use crate::store::payments::{self as payment_store, PaymentMove, RefundRow};
 use crate::store::{Conn, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -61,17 +62,26 @@ impl OrderStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PaymentStatus {
     Pending,
+    /// Waiting for the customer to finish an action (3-D Secure); the stock stays held.
+    RequiresAction,
+    /// Held for a capture at fulfilment (manual capture).
+    Authorized,
     Captured,
     Failed,
+    /// Abandoned by the customer, or an authorization released by a cancel.
+    Canceled,
     PartiallyRefunded,
     Refunded,
 }
 
 impl PaymentStatus {
-    pub const ALL: [PaymentStatus; 5] = [
+    pub const ALL: [PaymentStatus; 8] = [
         PaymentStatus::Pending,
+        PaymentStatus::RequiresAction,
+        PaymentStatus::Authorized,
         PaymentStatus::Captured,
         PaymentStatus::Failed,
+        PaymentStatus::Canceled,
         PaymentStatus::PartiallyRefunded,
         PaymentStatus::Refunded,
     ];
@@ -79,8 +89,11 @@ impl PaymentStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             PaymentStatus::Pending => "pending",
+            PaymentStatus::RequiresAction => "requires_action",
+            PaymentStatus::Authorized => "authorized",
             PaymentStatus::Captured => "captured",
             PaymentStatus::Failed => "failed",
+            PaymentStatus::Canceled => "canceled",
             PaymentStatus::PartiallyRefunded => "partially_refunded",
             PaymentStatus::Refunded => "refunded",
         }
@@ -135,6 +148,8 @@ pub struct Order {
     pub pricing: PricedCart,
     pub currency: Currency,
     pub payment: PaymentSummary,
+    /// Every refund asked for, oldest first, with its own status.
+    pub refunds: Vec<Refund>,
     pub shipping_address: Address,
     pub tracking_number: Option<String>,
     pub created_at: Timestamp,
@@ -147,6 +162,15 @@ pub struct PaymentSummary {
     pub status: PaymentStatus,
     pub amount: Money,
     pub refunded_amount: Money,
+}
+
+#[derive(Debug, Clone)]
+pub struct Refund {
+    pub id: String,
+    pub amount: Money,
+    /// `pending` (asked, not yet answered), `succeeded` or `failed`.
+    pub status: String,
+    pub created_at: Timestamp,
 }
 
 /// The caller's own orders, newest first.
@@ -195,16 +219,24 @@ async fn list(
         limit: page.fetch_limit(),
     };
     let mut conn = db.read().await?;
-    let (rows, items) = store::list_orders(&mut conn, &filter).await?;
+    let (rows, items, refunds) = store::list_orders(&mut conn, &filter).await?;
     let mut items_by_order: HashMap<String, Vec<OrderItemRow>> = HashMap::new();
     for item in items {
         items_by_order.entry(item.order_id.clone()).or_default().push(item);
+    }
+    let mut refunds_by_payment: HashMap<String, Vec<RefundRow>> = HashMap::new();
+    for refund in refunds {
+        refunds_by_payment
+            .entry(refund.payment_id.clone())
+            .or_default()
+            .push(refund);
     }
     let orders = rows
         .into_iter()
         .map(|row| {
             let items = items_by_order.remove(&row.id).unwrap_or_default();
-            assemble(row, items)
+            let refunds = refunds_by_payment.remove(&row.payment_id).unwrap_or_default();
+            assemble(row, items, refunds)
         })
         .collect::<DomainResult<Vec<_>>>()?;
     Ok(page.into_page(orders, |o| &o.id))
@@ -219,8 +251,7 @@ pub async fn get_order(db: &Store, caller: &Principal, id: &str, guest_token: Op
     if !may_see(caller, &row, guest_token) {
         return Err(DomainError::NotFound("order"));
     }
-    let items = store::list_order_items(&mut conn, id).await?;
-    assemble(row, items)
+    load_parts(&mut conn, row).await
 }
 
 /// Access check used by the order page and its event stream.
@@ -245,9 +276,12 @@ pub async fn get_order_as_staff(db: &Store, caller: &Principal, id: &str) -> Dom
     get_order(db, caller, id, None).await
 }
 
-#[tracing::instrument(skip(db, bus, caller))]
+/// Fulfils a paid order; a payment only authorized (manual capture) is captured first,
+/// and a capture the provider refuses leaves the order as it was.
+#[tracing::instrument(skip(db, provider, bus, caller))]
 pub async fn fulfill(
     db: &Store,
+    provider: &Payments,
     bus: &EventBus,
     caller: &Principal,
     id: &str,
@@ -256,6 +290,22 @@ pub async fn fulfill(
     caller.require(Permission::Orders)?;
     if tracking_number.is_some_and(|t| t.trim().is_empty() || t.len() > 100) {
         return Err(DomainError::invalid("tracking_number", "must be 1 to 100 characters"));
+    }
+    let before = {
+        let mut conn = db.read().await?;
+        store::find_order(&mut conn, id)
+            .await?
+            .ok_or(DomainError::NotFound("order"))?
+    };
+    transition(&before, OrderAction::Fulfill)?;
+    let authorized = before.payment_status == PaymentStatus::Authorized.as_str();
+    if authorized {
+        // Outside the transaction, keyed by the payment: two fulfilments at once capture once.
+        settle_step(
+            provider
+                .capture(&before.payment_id, reference_of(&before, provider)?, money_of(&before)?)
+                .await,
+        )?;
     }
     let mut tx = db.write().await?;
     let row = store::find_order(&mut tx, id)
@@ -275,15 +325,53 @@ pub async fn fulfill(
     {
         return Err(concurrent_change());
     }
-    let event = events::record(&mut tx, EventKind::OrderFulfilled, id, row.customer_id.as_deref()).await?;
+    let mut published = Vec::new();
+    if authorized {
+        let captured = PaymentMove {
+            status: PaymentStatus::Captured.as_str(),
+            ..PaymentMove::default()
+        };
+        let from = [PaymentStatus::Authorized.as_str()];
+        if payment_store::move_payment(&mut tx, &row.payment_id, &from, &captured, now).await? {
+            published.push(events::record(&mut tx, EventKind::OrderPaid, id, row.customer_id.as_deref()).await?);
+        }
+    }
+    published.push(events::record(&mut tx, EventKind::OrderFulfilled, id, row.customer_id.as_deref()).await?);
     let order = load(&mut tx, id).await?;
     tx.commit().await?;
-    bus.publish(vec![event]);
+    bus.publish(published);
     Ok(order)
 }
 
+/// The provider's id of an order's charge, refusing payments another provider took.
+fn reference_of<'a>(row: &'a OrderRow, provider: &Payments) -> DomainResult<&'a str> {
+    if row.payment_provider != provider.name() {
+        return Err(DomainError::conflict(format!(
+            "this order was paid through the {} payment provider, which this shop no longer uses",
+            row.payment_provider
+        )));
+    }
+    row.payment_reference
+        .as_deref()
+        .ok_or_else(|| DomainError::Internal(format!("payment {} has no provider reference", row.payment_id)))
+}
+
+fn money_of(row: &OrderRow) -> DomainResult<Money> {
+    let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
+    Ok(Money::new(row.payment_amount, currency))
+}
+
+/// A capture or release the provider must have done before the order moves on.
+fn settle_step(answer: Result<StepOutcome, super::payments::ProviderError>) -> DomainResult<()> {
+    match answer {
+        Ok(StepOutcome::Done { .. }) => Ok(()),
+        Ok(StepOutcome::Refused { reason }) => Err(DomainError::PaymentProvider(reason)),
+        Err(error) => Err(DomainError::PaymentOutcomeUnknown(error.0)),
+    }
+}
+
 /// Cancels a paid order: its stock goes back on the shelf and what is left of the payment
-/// is refunded.
+/// is refunded, or, for a payment only authorized, the authorization released.
 #[tracing::instrument(skip(db, provider, bus, caller))]
 pub async fn cancel(
     db: &Store,
@@ -293,6 +381,23 @@ pub async fn cancel(
     id: &str,
 ) -> DomainResult<Order> {
     caller.require(Permission::Orders)?;
+    let before = {
+        let mut conn = db.read().await?;
+        store::find_order(&mut conn, id)
+            .await?
+            .ok_or(DomainError::NotFound("order"))?
+    };
+    transition(&before, OrderAction::Cancel)?;
+    let authorized = before.payment_status == PaymentStatus::Authorized.as_str();
+    if authorized {
+        // Released at the provider first: an order is canceled only once no capture of
+        // its authorization can happen.
+        settle_step(
+            provider
+                .cancel(&before.payment_id, reference_of(&before, provider)?)
+                .await,
+        )?;
+    }
     let mut tx = db.write().await?;
     let row = store::find_order(&mut tx, id)
         .await?
@@ -302,6 +407,16 @@ pub async fn cancel(
     if !store::transition_order(&mut tx, id, &row.status, next.as_str(), None, now).await? {
         return Err(concurrent_change());
     }
+    if authorized {
+        let released = PaymentMove {
+            status: PaymentStatus::Canceled.as_str(),
+            ..PaymentMove::default()
+        };
+        let from = [PaymentStatus::Authorized.as_str()];
+        if !payment_store::move_payment(&mut tx, &row.payment_id, &from, &released, now).await? {
+            return Err(concurrent_change());
+        }
+    }
     let items: Vec<(String, i64)> = store::list_order_items(&mut tx, id)
         .await?
         .into_iter()
@@ -310,7 +425,7 @@ pub async fn cancel(
     inventory::move_lines(&mut tx, &items, StockMove::Restock).await?;
     let mut published = vec![events::record(&mut tx, EventKind::OrderCanceled, id, row.customer_id.as_deref()).await?];
     let remaining = row.payment_amount - row.payment_refunded_amount;
-    let refund = if remaining > 0 {
+    let refund = if remaining > 0 && !authorized {
         Some(begin_refund(&mut tx, &row, remaining, now).await?)
     } else {
         None
@@ -318,7 +433,7 @@ pub async fn cancel(
     tx.commit().await?;
     bus.publish(std::mem::take(&mut published));
     if let Some(refund) = refund {
-        finish_refund(db, provider, bus, &row, refund, OnProviderFailure::RetryLater).await?;
+        finish_refund(db, provider, bus, &row, refund, RefundAskedBy::Cancel).await?;
     }
     let mut conn = db.read().await?;
     load(&mut conn, id).await
@@ -340,10 +455,11 @@ pub async fn refund(
         .await?
         .ok_or(DomainError::NotFound("order"))?;
     transition(&row, OrderAction::Refund)?;
+    reference_of(&row, provider)?;
     let amount = amount.unwrap_or(row.payment_amount - row.payment_refunded_amount);
     let refund = begin_refund(&mut tx, &row, amount, Timestamp::now().0).await?;
     tx.commit().await?;
-    finish_refund(db, provider, bus, &row, refund, OnProviderFailure::TakeBack).await?;
+    finish_refund(db, provider, bus, &row, refund, RefundAskedBy::Staff).await?;
     let mut conn = db.read().await?;
     load(&mut conn, id).await
 }
@@ -353,8 +469,6 @@ pub async fn refund(
 struct PendingRefund {
     id: String,
     amount: i64,
-    refunded_before: i64,
-    status_before: PaymentStatus,
 }
 
 async fn begin_refund(tx: &mut Conn, row: &OrderRow, amount: i64, now: i64) -> DomainResult<PendingRefund> {
@@ -392,69 +506,76 @@ async fn begin_refund(tx: &mut Conn, row: &OrderRow, amount: i64, now: i64) -> D
     }
     let id = ids::new_id("ref");
     payment_store::insert_refund(tx, &id, &row.payment_id, amount, now).await?;
-    Ok(PendingRefund {
-        id,
-        amount,
-        refunded_before: row.payment_refunded_amount,
-        status_before: status,
-    })
+    Ok(PendingRefund { id, amount })
 }
 
-/// What a refund does when the provider fails.
+/// Who asked for a refund, which decides what its failure answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OnProviderFailure {
-    /// Take the refund back out of the payment and report the failure (a staff refund:
-    /// the order stays refundable, so staff can try again).
-    TakeBack,
-    /// Leave it pending for the recovery job (a cancel: the order is already canceled and
-    /// takes no other refund, so the money must still go back).
-    RetryLater,
+enum RefundAskedBy {
+    /// Staff, who are told of a failure (the order stays refundable, so they can retry).
+    Staff,
+    /// A cancel: the order is canceled whatever the provider says, and takes no other
+    /// refund; a refusal is logged for staff.
+    Cancel,
 }
 
-/// Asks the provider to refund, then records the outcome.
+/// Asks the provider to refund, then records the outcome. A refusal takes the refund back
+/// out of the payment; an unknown answer leaves it pending for the recovery job, which
+/// asks again with the same key (so a refund that did go through is not paid twice).
 async fn finish_refund(
     db: &Store,
     provider: &Payments,
     bus: &EventBus,
     row: &OrderRow,
     refund: PendingRefund,
-    on_failure: OnProviderFailure,
+    asked_by: RefundAskedBy,
 ) -> DomainResult<()> {
-    let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
-    let outcome = provider
-        .refund(&refund.id, &row.payment_id, Money::new(refund.amount, currency))
+    let answer = provider
+        .refund(
+            &refund.id,
+            reference_of(row, provider)?,
+            Money::new(refund.amount, money_of(row)?.currency),
+        )
         .await;
     let now = Timestamp::now().0;
-    let mut tx = db.write().await?;
-    match outcome {
-        Ok(()) => {
-            payment_store::set_refund_status(&mut tx, &refund.id, "succeeded", now).await?;
+    match answer {
+        Ok(StepOutcome::Done { reference }) => {
+            let mut tx = db.write().await?;
+            payment_store::complete_pending_refund(&mut tx, &refund.id, reference.as_deref(), now).await?;
             store::touch_order(&mut tx, &row.id, now).await?;
             let event = events::record(&mut tx, EventKind::OrderRefunded, &row.id, row.customer_id.as_deref()).await?;
             tx.commit().await?;
             bus.publish(vec![event]);
             Ok(())
         }
-        Err(error) if on_failure == OnProviderFailure::RetryLater => {
-            tracing::warn!(refund_id = %refund.id, %error, "refund failed at the provider; the recovery job retries it");
-            Ok(())
+        Ok(StepOutcome::Refused { reason }) => {
+            let mut tx = db.write().await?;
+            take_back(&mut tx, &refund.id, &row.payment_id, refund.amount, now).await?;
+            tx.commit().await?;
+            match asked_by {
+                RefundAskedBy::Staff => Err(DomainError::PaymentProvider(reason)),
+                RefundAskedBy::Cancel => {
+                    tracing::error!(refund_id = %refund.id, %reason, "the provider refused a canceled order's refund");
+                    Ok(())
+                }
+            }
         }
         Err(error) => {
-            payment_store::set_refund_status(&mut tx, &refund.id, "failed", now).await?;
-            let after = refund.refunded_before + refund.amount;
-            payment_store::update_refunded(
-                &mut tx,
-                &row.payment_id,
-                after,
-                refund.refunded_before,
-                refund.status_before.as_str(),
-                now,
-            )
-            .await?;
-            tx.commit().await?;
-            Err(DomainError::PaymentProvider(error.0))
+            tracing::warn!(refund_id = %refund.id, %error, "refund outcome unknown; the recovery job asks again");
+            match asked_by {
+                RefundAskedBy::Staff => Err(DomainError::PaymentOutcomeUnknown(error.0)),
+                RefundAskedBy::Cancel => Ok(()),
+            }
         }
     }
+}
+
+/// A refused refund: `failed`, and its amount no longer counted as refunded.
+async fn take_back(tx: &mut Conn, refund_id: &str, payment_id: &str, amount: i64, now: i64) -> DomainResult<()> {
+    if payment_store::fail_pending_refund(tx, refund_id, now).await? {
+        payment_store::take_back_refund(tx, payment_id, amount, now).await?;
+    }
+    Ok(())
 }
 
 /// Retries refunds left `pending` for longer than `older_than_seconds` (the provider failed
@@ -478,16 +599,29 @@ pub async fn retry_pending_refunds(
         let Some(currency) = Currency::parse(&refund.currency) else {
             continue;
         };
-        if let Err(error) = provider
-            .refund(&refund.id, &refund.payment_id, Money::new(refund.amount, currency))
-            .await
-        {
-            tracing::warn!(refund_id = %refund.id, %error, "refund still failing at the provider");
+        let Some(reference) = refund.payment_reference.as_deref() else {
             continue;
-        }
+        };
+        let answer = provider
+            .refund(&refund.id, reference, Money::new(refund.amount, currency))
+            .await;
         let now = Timestamp::now().0;
+        let reference = match answer {
+            Ok(StepOutcome::Done { reference }) => reference,
+            Ok(StepOutcome::Refused { reason }) => {
+                tracing::error!(refund_id = %refund.id, %reason, "the provider refused a refund");
+                let mut tx = db.write().await?;
+                take_back(&mut tx, &refund.id, &refund.payment_id, refund.amount, now).await?;
+                tx.commit().await?;
+                continue;
+            }
+            Err(error) => {
+                tracing::warn!(refund_id = %refund.id, %error, "refund still failing at the provider");
+                continue;
+            }
+        };
         let mut tx = db.write().await?;
-        if payment_store::complete_pending_refund(&mut tx, &refund.id, now).await? {
+        if payment_store::complete_pending_refund(&mut tx, &refund.id, reference.as_deref(), now).await? {
             store::touch_order(&mut tx, &refund.order_id, now).await?;
             let event = events::record(
                 &mut tx,
@@ -524,11 +658,16 @@ pub(crate) async fn load(conn: &mut Conn, id: &str) -> DomainResult<Order> {
     let row = store::find_order(conn, id)
         .await?
         .ok_or(DomainError::NotFound("order"))?;
-    let items = store::list_order_items(conn, id).await?;
-    assemble(row, items)
+    load_parts(conn, row).await
 }
 
-fn assemble(row: OrderRow, items: Vec<OrderItemRow>) -> DomainResult<Order> {
+async fn load_parts(conn: &mut Conn, row: OrderRow) -> DomainResult<Order> {
+    let items = store::list_order_items(conn, &row.id).await?;
+    let refunds = payment_store::list_refunds(conn, &row.payment_id).await?;
+    assemble(row, items, refunds)
+}
+
+fn assemble(row: OrderRow, items: Vec<OrderItemRow>, refunds: Vec<RefundRow>) -> DomainResult<Order> {
     let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
     let money = |amount| Money::new(amount, currency);
     Ok(Order {
@@ -576,6 +715,15 @@ fn assemble(row: OrderRow, items: Vec<OrderItemRow>) -> DomainResult<Order> {
             amount: money(row.payment_amount),
             refunded_amount: money(row.payment_refunded_amount),
         },
+        refunds: refunds
+            .into_iter()
+            .map(|refund| Refund {
+                id: refund.id,
+                amount: money(refund.amount),
+                status: refund.status,
+                created_at: Timestamp(refund.created_at),
+            })
+            .collect(),
         shipping_address: serde_json::from_str(&row.shipping_address)
             .map_err(|_| super::catalog::corrupt("shipping address", &row.shipping_address))?,
         id: row.id,

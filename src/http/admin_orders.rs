@@ -54,11 +54,13 @@ pub async fn get_order(
     ))
 }
 
-/// `paid` → `fulfilled`, with an optional tracking number.
+/// `paid` → `fulfilled`, with an optional tracking number; a payment only authorized
+/// (manual capture) is captured first.
 #[utoipa::path(post, path = "/v1/admin/orders/{id}/fulfill", tag = "staff", params(("id" = String, Path)),
     request_body(content = Option<FulfillRequest>), security(("bearer" = [])),
     responses((status = 200, body = OrderDto), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "not paid")))]
+              (status = 409, body = Problem, description = "not paid"),
+              (status = 502, body = Problem, description = "payment_provider_error: the capture failed")))]
 pub async fn fulfill_order(
     State(state): State<AppState>,
     Staff(caller): Staff,
@@ -68,6 +70,7 @@ pub async fn fulfill_order(
     Ok(Json(
         orders::fulfill(
             &state.store,
+            &state.payments,
             &state.events,
             &caller,
             &id,

@@ -8,13 +8,15 @@ use axum::routing::{get, patch, post};
 use super::extract::{ApiJson, ApiPath, Caller, OptionalJson};
 use super::idempotency::IDEMPOTENCY_KEY;
 use super::orders::OrderDto;
-use super::problem::{ApiResult, Problem};
+use super::payments::{CheckoutAnswer, RequiresActionDto};
+use super::problem::{ApiError, ApiResult, Problem};
 use super::shapes::{AddressDto, AppliedDiscountDto, LineDto, MoneyDto, ShippingChoiceDto, TaxLineDto, nullable, time};
 use super::{AppState, Created, Json};
 use crate::domain::carts;
 use crate::domain::carts::{Cart, CartDetails};
 use crate::domain::checkout::{self, CheckoutRequest};
 use crate::domain::pricing::Totals;
+use crate::domain::validate::Checks;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -188,25 +190,27 @@ pub async fn remove_item(
 }
 
 /// Pays for the cart: reserves its stock, captures the payment and places the order, or
-/// does none of these.
+/// does none of these. With Stripe, a card that needs 3-D Secure answers 202: the
+/// customer finishes in their browser, then `POST /v1/payments/{id}/confirm`.
 #[utoipa::path(post, path = "/v1/carts/{id}/checkout", tag = "carts", security((), ("bearer" = [])), params(("id" = String, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe: one order, one charge")),
     request_body = CheckoutRequestDto,
-    responses((status = 201, body = OrderDto), (status = 402, body = Problem, description = "payment_declined"),
+    responses((status = 201, body = OrderDto), (status = 202, body = RequiresActionDto, description = "the customer must finish an action (3-D Secure)"),
+              (status = 402, body = Problem, description = "payment_declined"),
               (status = 404, body = Problem), (status = 409, body = Problem, description = "out_of_stock, price_changed (a line's price changed since the cart last changed: it now shows the new price, and a new checkout pays it) or conflict"),
-              (status = 422, body = Problem), (status = 502, body = Problem, description = "payment_provider_error")))]
+              (status = 422, body = Problem), (status = 502, body = Problem, description = "payment_provider_error: nothing was charged; or the provider's answer was lost, and the payment is held until it is known (retry with the same Idempotency-Key to learn it)")))]
 pub async fn checkout(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CheckoutRequestDto>,
-) -> ApiResult<Created<OrderDto>> {
+) -> ApiResult<CheckoutAnswer> {
     let request = CheckoutRequest {
         email: body.email,
         shipping_address: body.shipping_address.map(Into::into),
         shipping_option_id: body.shipping_option_id,
-        payment_token: body.payment.token,
+        payment_method: body.payment.into_method(state.payments.name())?,
         idempotency_key: headers
             .get(IDEMPOTENCY_KEY)
             .and_then(|v| v.to_str().ok())
@@ -226,9 +230,7 @@ pub async fn checkout(
     })
     .await?;
     crate::faults::crash_if(crate::faults::FaultPoint::BeforeResponse);
-    let mut order = OrderDto::from(placed.order);
-    order.token = placed.guest_token;
-    Ok(Created(order))
+    Ok(placed.into())
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -340,11 +342,44 @@ impl From<Cart> for CartDto {
 #[serde(deny_unknown_fields)]
 #[schema(as = PaymentMethod)]
 pub struct PaymentMethodDto {
-    /// A token of the payment provider; the test provider takes `tok_visa`,
-    /// `tok_chargeDeclined`, `tok_chargeDeclinedInsufficientFunds` and
-    /// `tok_chargeDeclinedProcessingError`.
+    /// With the test provider: `tok_visa`, `tok_chargeDeclined`,
+    /// `tok_chargeDeclinedInsufficientFunds` or `tok_chargeDeclinedProcessingError`.
     #[schema(example = "tok_visa")]
-    pub token: String,
+    pub token: Option<String>,
+    /// With Stripe: a PaymentMethod id (`pm_...`) made by Stripe.js.
+    pub payment_method: Option<String>,
+}
+
+impl PaymentMethodDto {
+    /// The one field the shop's provider takes; the other is refused by name.
+    fn into_method(self, provider: &str) -> Result<String, ApiError> {
+        let (wanted, other, given, refused) = match provider {
+            "stripe" => (
+                "payment.payment_method",
+                "payment.token",
+                self.payment_method,
+                self.token,
+            ),
+            _ => (
+                "payment.token",
+                "payment.payment_method",
+                self.token,
+                self.payment_method,
+            ),
+        };
+        let mut checks = Checks::default();
+        if refused.is_some() {
+            checks.fail(
+                other,
+                format!("is not taken by this shop's payment provider ({provider}); send {wanted}"),
+            );
+        }
+        if given.is_none() {
+            checks.fail(wanted, "is required");
+        }
+        checks.finish()?;
+        Ok(given.unwrap_or_default())
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

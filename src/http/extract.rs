@@ -71,6 +71,17 @@ where
     }
 }
 
+/// A body exactly as it was sent, for a webhook whose signature covers its bytes.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        read_body(request, state).await.map(RawBody)
+    }
+}
+
 async fn read_body<S: Send + Sync>(request: Request, _state: &S) -> Result<Bytes, ApiError> {
     collect_body(request.into_body()).await
 }

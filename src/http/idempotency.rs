@@ -2,8 +2,8 @@
 //!
 //! Responses that end before handling begins (400, 401, 413, 415, 422, 429) are not
 //! stored, so the key may be retried; every other response is stored and replayed
-//! byte-for-byte with `Idempotent-Replayed: true`. The exceptions are 500 and 503: their
-//! outcome is unknown (a timed-out checkout may still place its order), so the key stays
+//! byte-for-byte with `Idempotent-Replayed: true`. The exceptions are 500, 503 and a
+//! payment provider's unknown answer (a 502): their outcome is unknown (a timed-out checkout may still place its order), so the key stays
 //! claimed until it counts as abandoned, and the retry then runs anew and finds what the
 //! first request achieved.
 
@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::extract::collect_body;
-use super::problem::ApiError;
+use super::problem::{ApiError, OutcomeUnknown};
 use crate::app::caller::{CallerError, ResolvedCaller, resolve_caller};
 use crate::domain::idempotency::{self, Claim, StoredResponse};
 
@@ -81,9 +81,12 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
 
     parts.extensions.insert(ResolvedCaller(caller));
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let outcome_unknown = response.extensions().get::<OutcomeUnknown>().is_some();
     match response.status().as_u16() {
-        // The outcome is unknown (a timed-out checkout may still place its order): keep the
-        // key claimed until it counts as abandoned; the retry then finds what happened.
+        // The outcome is unknown (a timed-out checkout may still place its order, a
+        // provider's lost answer may still be a charge): keep the key claimed until it
+        // counts as abandoned; the retry then finds what happened.
+        _ if outcome_unknown => return Ok(response),
         500 | 503 => return Ok(response),
         status if !is_stored(status) => {
             release(&state, &scope, &key).await;

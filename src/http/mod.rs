@@ -18,6 +18,7 @@ mod middleware;
 pub mod openapi;
 mod ops;
 mod orders;
+mod payments;
 pub mod problem;
 pub mod shapes;
 mod shipping_options;
@@ -107,6 +108,7 @@ pub fn routes() -> Router<AppState> {
         .merge(catalog::router())
         .merge(carts::router())
         .merge(orders::router())
+        .merge(payments::router())
         .merge(admin_catalog::router())
         .merge(admin_orders::router())
         .merge(access::router())

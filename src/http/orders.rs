@@ -188,11 +188,23 @@ pub struct OrderAccessQuery {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Payment)]
 pub struct PaymentDto {
+    /// The id of `/v1/payments/{id}`.
     pub id: String,
-    /// `captured`, `partially_refunded` or `refunded`.
+    /// `authorized` (manual capture, until fulfilment), `captured`, `partially_refunded`,
+    /// `refunded`, or `canceled` (an authorization released by a cancel).
     pub status: String,
     pub amount: MoneyDto,
     pub refunded_amount: MoneyDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Refund)]
+pub struct RefundDto {
+    pub id: String,
+    pub amount: MoneyDto,
+    /// `pending` (asked of the provider, not answered yet), `succeeded` or `failed`.
+    pub status: String,
+    pub created_at: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -218,6 +230,8 @@ pub struct OrderDto {
     pub total: MoneyDto,
     pub currency: String,
     pub payment: PaymentDto,
+    /// Every refund asked for, oldest first.
+    pub refunds: Vec<RefundDto>,
     pub shipping_address: AddressDto,
     pub tracking_number: Option<String>,
     pub created_at: String,
@@ -258,6 +272,16 @@ impl From<Order> for OrderDto {
                 amount: order.payment.amount.into(),
                 refunded_amount: order.payment.refunded_amount.into(),
             },
+            refunds: order
+                .refunds
+                .into_iter()
+                .map(|refund| RefundDto {
+                    id: refund.id,
+                    amount: refund.amount.into(),
+                    status: refund.status,
+                    created_at: time(refund.created_at),
+                })
+                .collect(),
             shipping_address: order.shipping_address.into(),
             tracking_number: order.tracking_number,
             created_at: time(order.created_at),

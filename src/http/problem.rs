@@ -159,7 +159,7 @@ impl ApiError {
                 (StatusCode::PAYMENT_REQUIRED, "payment_declined", "Payment declined")
             }
             E::Domain(D::RateLimited { .. }) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests"),
-            E::Domain(D::PaymentProvider(_)) => (
+            E::Domain(D::PaymentProvider(_) | D::PaymentOutcomeUnknown(_)) => (
                 StatusCode::BAD_GATEWAY,
                 "payment_provider_error",
                 "Payment provider error",
@@ -216,6 +216,11 @@ impl ApiError {
             }
             ApiError::Domain(DomainError::PaymentProvider(_)) => {
                 "the payment provider failed; nothing was charged and the cart is unchanged".to_owned()
+            }
+            ApiError::Domain(DomainError::PaymentOutcomeUnknown(_)) => {
+                "the payment provider did not answer: the payment is held (its stock reserved) until the provider's \
+                 outcome is known, within a few minutes; retry with the same Idempotency-Key to learn it"
+                    .to_owned()
             }
             // Internals stay in the log (see `http::middleware::log_server_errors`).
             ApiError::Domain(DomainError::Store(_) | DomainError::Internal(_)) => {
@@ -305,6 +310,11 @@ fn shortage(shortage: &Shortage) -> ProblemShortage {
 #[derive(Debug, Clone)]
 pub struct InternalCause(pub String);
 
+/// Marks an answer whose outcome is not known yet: the idempotency middleware keeps its
+/// key claimed instead of storing it, so that a later retry learns the outcome.
+#[derive(Debug, Clone, Copy)]
+pub struct OutcomeUnknown;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -316,6 +326,9 @@ impl IntoResponse for ApiError {
         );
         if status.is_server_error() {
             response.extensions_mut().insert(InternalCause(self.to_string()));
+        }
+        if let ApiError::Domain(DomainError::PaymentOutcomeUnknown(_)) = self {
+            response.extensions_mut().insert(OutcomeUnknown);
         }
         if let ApiError::Domain(DomainError::RateLimited { retry_after_seconds }) = self
             && let Ok(value) = HeaderValue::from_str(&retry_after_seconds.to_string())

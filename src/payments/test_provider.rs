@@ -8,7 +8,7 @@
 use futures_util::future::BoxFuture;
 
 use crate::domain::money::Money;
-use crate::domain::payments::{CaptureOutcome, PaymentProvider, ProviderError};
+use crate::domain::payments::{CaptureMode, ChargeOutcome, ChargeRequest, PaymentProvider, ProviderError, StepOutcome};
 use crate::domain::time::Timestamp;
 use crate::store::Store;
 use crate::store::test_provider::{self as ledger, ChargeRow};
@@ -58,27 +58,38 @@ impl TestProvider {
         TestProvider { ledger, faults }
     }
 
-    async fn capture(&self, key: &str, token: &str, amount: Money) -> Result<CaptureOutcome, ProviderError> {
+    async fn charge(&self, request: ChargeRequest<'_>) -> Result<ChargeOutcome, ProviderError> {
         if let Some(delay) = self.faults.capture_delay {
             tokio::time::sleep(delay).await;
         }
         if self.faults.garbage_answers {
             return Err(ProviderError(
-                "the provider answered something that is not a capture result".to_owned(),
+                "the provider answered something that is not a charge result".to_owned(),
             ));
         }
-        let (outcome, decline_code) = match behaviour(token) {
-            Some(TokenBehaviour::Succeed) => ("captured", None),
-            Some(TokenBehaviour::Decline(code)) => ("declined", Some(code)),
-            Some(TokenBehaviour::Fail) => return Err(ProviderError("processing error at the card network".to_owned())),
-            None => return Err(ProviderError(format!("unknown payment token {token:?}"))),
+        let (kind, outcome, decline_code) = match behaviour(request.method) {
+            Some(TokenBehaviour::Succeed) => match request.capture {
+                CaptureMode::Automatic => (CAPTURE, CAPTURED, None),
+                CaptureMode::Manual => (AUTHORIZATION, AUTHORIZED, None),
+            },
+            Some(TokenBehaviour::Decline(code)) => (CAPTURE, DECLINED, Some(code)),
+            Some(TokenBehaviour::Fail) => {
+                return Ok(ChargeOutcome::Failed {
+                    reason: "processing error at the card network".to_owned(),
+                });
+            }
+            None => {
+                return Ok(ChargeOutcome::Failed {
+                    reason: format!("unknown payment token {:?}", request.method),
+                });
+            }
         };
         let row = ChargeRow {
-            idempotency_key: key.to_owned(),
-            kind: "capture".to_owned(),
-            payment_token: token.to_owned(),
-            amount: amount.amount,
-            currency: amount.currency.to_string(),
+            idempotency_key: request.payment_id.to_owned(),
+            kind: kind.to_owned(),
+            payment_token: request.method.to_owned(),
+            amount: request.amount.amount,
+            currency: request.amount.currency.to_string(),
             outcome: outcome.to_owned(),
             decline_code: decline_code.map(str::to_owned),
             created_at: Timestamp::now().0,
@@ -86,73 +97,174 @@ impl TestProvider {
         let recorded = ledger::record_charge(&self.ledger, &row)
             .await
             .map_err(unreachable_ledger)?;
-        Ok(outcome_of(&recorded, key))
+        Ok(outcome_of(&recorded))
     }
 
-    async fn find_capture(&self, key: &str) -> Result<Option<CaptureOutcome>, ProviderError> {
-        let found = ledger::find_charge(&self.ledger, key)
+    async fn lookup(&self, payment_id: &str) -> Result<Option<ChargeOutcome>, ProviderError> {
+        let found = ledger::find_charge(&self.ledger, payment_id)
             .await
             .map_err(unreachable_ledger)?;
-        Ok(found
-            .filter(|charge| charge.kind == "capture")
-            .map(|charge| outcome_of(&charge, key)))
+        let Some(charge) = found else { return Ok(None) };
+        // A captured authorization reads as captured, as a provider's charge would.
+        let captured = ledger::find_charge(&self.ledger, &step_key(payment_id, CAPTURE))
+            .await
+            .map_err(unreachable_ledger)?;
+        Ok(Some(match captured {
+            Some(_) => ChargeOutcome::Captured {
+                reference: reference_of(payment_id),
+            },
+            None => outcome_of(&charge),
+        }))
     }
 
-    async fn refund(&self, key: &str, capture_key: &str, amount: Money) -> Result<(), ProviderError> {
+    /// Records a step (a capture of an authorization, a release, a refund) once per key.
+    /// A release moves no amount: it has none.
+    async fn step(
+        &self,
+        key: String,
+        (kind, outcome): (&str, &str),
+        reference: &str,
+        amount: Option<Money>,
+    ) -> Result<StepOutcome, ProviderError> {
         let row = ChargeRow {
-            idempotency_key: key.to_owned(),
-            kind: "refund".to_owned(),
-            payment_token: capture_key.to_owned(),
-            amount: amount.amount,
-            currency: amount.currency.to_string(),
-            outcome: "refunded".to_owned(),
+            idempotency_key: key,
+            kind: kind.to_owned(),
+            payment_token: reference.to_owned(),
+            amount: amount.map_or(0, |money| money.amount),
+            currency: amount.map_or_else(String::new, |money| money.currency.to_string()),
+            outcome: outcome.to_owned(),
             decline_code: None,
             created_at: Timestamp::now().0,
         };
-        ledger::record_charge(&self.ledger, &row)
+        let recorded = ledger::record_charge(&self.ledger, &row)
             .await
             .map_err(unreachable_ledger)?;
-        Ok(())
+        Ok(StepOutcome::Done {
+            reference: Some(format!("test_{}", recorded.idempotency_key)),
+        })
+    }
+
+    async fn capture(&self, payment_id: &str, reference: &str, amount: Money) -> Result<StepOutcome, ProviderError> {
+        let authorized = ledger::find_charge(&self.ledger, payment_id)
+            .await
+            .map_err(unreachable_ledger)?
+            .is_some_and(|charge| charge.kind == AUTHORIZATION);
+        if !authorized {
+            return Ok(StepOutcome::Refused {
+                reason: "there is no authorization to capture".to_owned(),
+            });
+        }
+        let released = ledger::find_charge(&self.ledger, &step_key(payment_id, RELEASE))
+            .await
+            .map_err(unreachable_ledger)?;
+        if released.is_some() {
+            return Ok(StepOutcome::Refused {
+                reason: "the authorization was released".to_owned(),
+            });
+        }
+        self.step(
+            step_key(payment_id, CAPTURE),
+            (CAPTURE, CAPTURED),
+            reference,
+            Some(amount),
+        )
+        .await
+        .map(|_| StepOutcome::Done {
+            reference: Some(reference.to_owned()),
+        })
+    }
+
+    async fn cancel(&self, payment_id: &str, reference: &str) -> Result<StepOutcome, ProviderError> {
+        let captured = ledger::find_charge(&self.ledger, &step_key(payment_id, CAPTURE))
+            .await
+            .map_err(unreachable_ledger)?;
+        if captured.is_some() {
+            return Ok(StepOutcome::Refused {
+                reason: "the charge was captured".to_owned(),
+            });
+        }
+        self.step(step_key(payment_id, RELEASE), (RELEASE, RELEASE), reference, None)
+            .await
     }
 }
 
 impl PaymentProvider for TestProvider {
+    fn name(&self) -> &'static str {
+        "test"
+    }
+
     fn recognizes(&self, token: &str) -> bool {
         behaviour(token).is_some()
     }
 
-    fn capture<'a>(
+    fn charge<'a>(
         &'a self,
-        idempotency_key: &'a str,
-        token: &'a str,
-        amount: Money,
-    ) -> BoxFuture<'a, Result<CaptureOutcome, ProviderError>> {
-        Box::pin(TestProvider::capture(self, idempotency_key, token, amount))
+        request: ChargeRequest<'a>,
+        _reference: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ChargeOutcome, ProviderError>> {
+        Box::pin(TestProvider::charge(self, request))
     }
 
-    fn find_capture<'a>(
+    fn lookup<'a>(
         &'a self,
-        idempotency_key: &'a str,
-    ) -> BoxFuture<'a, Result<Option<CaptureOutcome>, ProviderError>> {
-        Box::pin(TestProvider::find_capture(self, idempotency_key))
+        request: ChargeRequest<'a>,
+        _reference: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<ChargeOutcome>, ProviderError>> {
+        Box::pin(TestProvider::lookup(self, request.payment_id))
+    }
+
+    fn capture<'a>(
+        &'a self,
+        payment_id: &'a str,
+        reference: &'a str,
+        amount: Money,
+    ) -> BoxFuture<'a, Result<StepOutcome, ProviderError>> {
+        Box::pin(TestProvider::capture(self, payment_id, reference, amount))
+    }
+
+    fn cancel<'a>(
+        &'a self,
+        payment_id: &'a str,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<StepOutcome, ProviderError>> {
+        Box::pin(TestProvider::cancel(self, payment_id, reference))
     }
 
     fn refund<'a>(
         &'a self,
-        idempotency_key: &'a str,
-        capture_key: &'a str,
+        refund_id: &'a str,
+        reference: &'a str,
         amount: Money,
-    ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        Box::pin(TestProvider::refund(self, idempotency_key, capture_key, amount))
+    ) -> BoxFuture<'a, Result<StepOutcome, ProviderError>> {
+        Box::pin(self.step(refund_id.to_owned(), (REFUND, REFUNDED), reference, Some(amount)))
     }
 }
 
-fn outcome_of(charge: &ChargeRow, key: &str) -> CaptureOutcome {
-    match charge.decline_code.clone() {
-        Some(decline_code) => CaptureOutcome::Declined { decline_code },
-        None => CaptureOutcome::Captured {
-            reference: format!("test_ch_{key}"),
-        },
+/// The ledger's kinds of row; a capture of an authorization is a `capture` too, so tests
+/// count every capture the same way.
+const CAPTURE: &str = "capture";
+const AUTHORIZATION: &str = "authorization";
+const RELEASE: &str = "release";
+const REFUND: &str = "refund";
+const CAPTURED: &str = "captured";
+const AUTHORIZED: &str = "authorized";
+const DECLINED: &str = "declined";
+const REFUNDED: &str = "refunded";
+
+fn step_key(payment_id: &str, step: &str) -> String {
+    format!("{payment_id}:{step}")
+}
+
+fn reference_of(payment_id: &str) -> String {
+    format!("test_ch_{payment_id}")
+}
+
+fn outcome_of(charge: &ChargeRow) -> ChargeOutcome {
+    let reference = reference_of(&charge.idempotency_key);
+    match (charge.decline_code.clone(), charge.kind.as_str()) {
+        (Some(decline_code), _) => ChargeOutcome::Declined { decline_code },
+        (None, AUTHORIZATION) => ChargeOutcome::Authorized { reference },
+        (None, _) => ChargeOutcome::Captured { reference },
     }
 }
 

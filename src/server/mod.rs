@@ -17,10 +17,9 @@ use crate::app::AppState;
 use crate::app::client_slots::ClientSlots;
 use crate::domain::checkout::CheckoutSettings;
 use crate::domain::events::{EventBus, forward_notifications};
-use crate::domain::payments::Payments;
 use crate::http::{self, HttpSettings, RateLimit};
 use crate::mail::Mailer;
-use crate::payments::{TestProvider, TestProviderFaults};
+use crate::payments::{PaymentSettings, TestProviderFaults};
 use crate::store::Store;
 use crate::store::dialect::EventListener;
 use crate::{jobs, telemetry, web};
@@ -39,6 +38,8 @@ pub struct ServerOptions {
     pub mailer: Mailer,
     /// The shop's public address, for links in emails.
     pub public_url: String,
+    /// Which provider takes payments, and when it captures.
+    pub payments: PaymentSettings,
     /// Misbehaviour of the built-in test provider; only tests set it, in-process.
     pub test_provider_faults: TestProviderFaults,
 }
@@ -67,6 +68,7 @@ impl Default for ServerOptions {
             jobs_interval: Duration::from_secs(1),
             mailer: Mailer::Log { with_text: true },
             public_url: "http://127.0.0.1:8080".to_owned(),
+            payments: PaymentSettings::default(),
             test_provider_faults: TestProviderFaults::default(),
         }
     }
@@ -98,10 +100,10 @@ impl Server {
         let (shutdown, shutdown_signal) = watch::channel(false);
         let notifications = EventListener::connect(&store).await;
         let state = AppState {
-            payments: Payments::new(
-                TestProvider::new(store.clone(), options.test_provider_faults),
-                options.checkout.provider_timeout,
-            ),
+            payments: options
+                .payments
+                .build(&store, options.test_provider_faults, options.checkout.provider_timeout)
+                .map_err(std::io::Error::other)?,
             events: EventBus::for_store(&store),
             store,
             checkout: options.checkout,

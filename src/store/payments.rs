@@ -25,6 +25,11 @@ pub struct PaymentRow {
     pub expires_at: i64,
     /// The priced cart, frozen at checkout (JSON); `None` for attempts made before it was kept.
     pub pricing: Option<String>,
+    /// The provider that took it (`test`, `stripe`).
+    pub provider: String,
+    pub capture_method: String,
+    /// What the customer's browser needs to finish an action (Stripe's client secret).
+    pub client_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -42,7 +47,7 @@ macro_rules! payment_columns {
     () => {
         "id, cart_id, customer_id, email, currency, amount, refunded_amount, status, payment_token, decline_code,
          provider_reference, shipping_address, idempotency_key, guest_token_hash, order_id, created_at, updated_at,
-         expires_at, pricing"
+         expires_at, pricing, provider, capture_method, client_secret"
     };
 }
 
@@ -52,7 +57,7 @@ pub async fn insert_payment(conn: &mut Conn, row: &PaymentRow) -> StoreResult<()
         sqlx::query(concat!(
             "INSERT INTO payments (",
             payment_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
         ))
         .bind(&row.id)
         .bind(&row.cart_id)
@@ -73,6 +78,9 @@ pub async fn insert_payment(conn: &mut Conn, row: &PaymentRow) -> StoreResult<()
         .bind(row.updated_at)
         .bind(row.expires_at)
         .bind(&row.pricing)
+        .bind(&row.provider)
+        .bind(&row.capture_method)
+        .bind(&row.client_secret)
     )?;
     Ok(())
 }
@@ -119,17 +127,33 @@ pub async fn find_payment_by_key(conn: &mut Conn, cart_id: &str, key: &str) -> S
     })?)
 }
 
-/// Pending attempts whose reservation expired before `now`, oldest first (for recovery).
-pub async fn list_expired_pending(conn: &mut Conn, now: i64, limit: i64) -> StoreResult<Vec<PaymentRow>> {
+/// Unsettled attempts (`pending`, or waiting for the customer's action) whose time ran
+/// out before `now`, oldest first (for recovery).
+pub async fn list_expired_unsettled(conn: &mut Conn, now: i64, limit: i64) -> StoreResult<Vec<PaymentRow>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(concat!(
             "SELECT ",
             payment_columns!(),
-            " FROM payments WHERE status = 'pending' AND expires_at < $1 ORDER BY expires_at LIMIT $2"
+            " FROM payments WHERE status IN ('pending', 'requires_action') AND expires_at < $1
+             ORDER BY expires_at LIMIT $2"
         ))
         .bind(now)
         .bind(limit)
         .fetch_all(c)
+        .await
+    })?)
+}
+
+/// The attempt the provider knows by `reference`.
+pub async fn find_payment_by_reference(conn: &mut Conn, reference: &str) -> StoreResult<Option<PaymentRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            payment_columns!(),
+            " FROM payments WHERE provider_reference = $1"
+        ))
+        .bind(reference)
+        .fetch_optional(c)
         .await
     })?)
 }
@@ -146,26 +170,69 @@ pub async fn list_payment_lines(conn: &mut Conn, payment_id: &str) -> StoreResul
     })?)
 }
 
-/// Moves a pending attempt to `status`; false when it was no longer pending (someone else
-/// settled it first), which makes settling safe to race.
-pub async fn settle_pending_payment(
+/// A move of an attempt's state machine; the fields left `None` keep their value.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentMove<'a> {
+    pub status: &'a str,
+    pub decline_code: Option<&'a str>,
+    pub provider_reference: Option<&'a str>,
+    pub client_secret: Option<&'a str>,
+    pub expires_at: Option<i64>,
+}
+
+/// Moves an attempt to `change.status` if it is in one of the `from` states (one or two);
+/// false when it was not (someone else moved it first), which makes every move safe to
+/// race: on PostgreSQL the update waits for the row, on SQLite for the one writer.
+pub async fn move_payment(
     conn: &mut Conn,
     id: &str,
-    status: &str,
-    decline_code: Option<&str>,
-    provider_reference: Option<&str>,
+    from: &[&str],
+    change: &PaymentMove<'_>,
+    now: i64,
+) -> StoreResult<bool> {
+    let (first, second) = match from {
+        [only] => (*only, *only),
+        [first, second] => (*first, *second),
+        _ => return Ok(false),
+    };
+    let result = exec!(
+        conn,
+        sqlx::query(
+            "UPDATE payments SET status = $2, decline_code = COALESCE($3, decline_code),
+                 provider_reference = COALESCE($4, provider_reference), client_secret = COALESCE($5, client_secret),
+                 expires_at = COALESCE($6, expires_at), updated_at = $7
+             WHERE id = $1 AND (status = $8 OR status = $9)",
+        )
+        .bind(id)
+        .bind(change.status)
+        .bind(change.decline_code)
+        .bind(change.provider_reference)
+        .bind(change.client_secret)
+        .bind(change.expires_at)
+        .bind(now)
+        .bind(first)
+        .bind(second)
+    )?;
+    Ok(result == 1)
+}
+
+/// Records a provider event's id; false when it was recorded before (a redelivery).
+pub async fn record_provider_event(
+    conn: &mut Conn,
+    id: &str,
+    provider: &str,
+    kind: &str,
     now: i64,
 ) -> StoreResult<bool> {
     let result = exec!(
         conn,
         sqlx::query(
-            "UPDATE payments SET status = $2, decline_code = $3, provider_reference = $4, updated_at = $5
-             WHERE id = $1 AND status = 'pending'",
+            "INSERT INTO provider_events (id, provider, type, received_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO NOTHING"
         )
         .bind(id)
-        .bind(status)
-        .bind(decline_code)
-        .bind(provider_reference)
+        .bind(provider)
+        .bind(kind)
         .bind(now)
     )?;
     Ok(result == 1)
@@ -206,6 +273,29 @@ pub async fn update_refunded(
     Ok(result == 1)
 }
 
+/// A refund as an order shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RefundRow {
+    pub id: String,
+    pub payment_id: String,
+    pub amount: i64,
+    pub status: String,
+    pub created_at: i64,
+}
+
+/// The refunds of payment `payment_id`, oldest first.
+pub async fn list_refunds(conn: &mut Conn, payment_id: &str) -> StoreResult<Vec<RefundRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT id, payment_id, amount, status, created_at FROM refunds WHERE payment_id = $1
+             ORDER BY created_at, id",
+        )
+        .bind(payment_id)
+        .fetch_all(c)
+        .await
+    })?)
+}
+
 pub async fn insert_refund(conn: &mut Conn, id: &str, payment_id: &str, amount: i64, now: i64) -> StoreResult<()> {
     exec!(
         conn,
@@ -226,6 +316,8 @@ pub async fn insert_refund(conn: &mut Conn, id: &str, payment_id: &str, amount: 
 pub struct PendingRefundRow {
     pub id: String,
     pub payment_id: String,
+    /// The provider's id of the refunded charge.
+    pub payment_reference: Option<String>,
     pub amount: i64,
     pub currency: String,
     pub order_id: String,
@@ -239,7 +331,7 @@ pub async fn list_stale_pending_refunds(
 ) -> StoreResult<Vec<PendingRefundRow>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(
-            "SELECT r.id, r.payment_id, r.amount, p.currency, o.id AS order_id, o.customer_id
+            "SELECT r.id, r.payment_id, p.provider_reference AS payment_reference, r.amount, p.currency, o.id AS order_id, o.customer_id
              FROM refunds r JOIN payments p ON p.id = r.payment_id JOIN orders o ON o.payment_id = p.id
              WHERE r.status = 'pending' AND r.updated_at < $1
              ORDER BY r.updated_at LIMIT $2",
@@ -252,23 +344,51 @@ pub async fn list_stale_pending_refunds(
 }
 
 /// Marks a pending refund succeeded; false when it was not pending any more.
-pub async fn complete_pending_refund(conn: &mut Conn, id: &str, now: i64) -> StoreResult<bool> {
+pub async fn complete_pending_refund(
+    conn: &mut Conn,
+    id: &str,
+    provider_reference: Option<&str>,
+    now: i64,
+) -> StoreResult<bool> {
     let result = exec!(
         conn,
-        sqlx::query("UPDATE refunds SET status = 'succeeded', updated_at = $2 WHERE id = $1 AND status = 'pending'")
+        sqlx::query(
+            "UPDATE refunds SET status = 'succeeded', provider_reference = COALESCE($2, provider_reference),
+                 updated_at = $3
+             WHERE id = $1 AND status = 'pending'"
+        )
+        .bind(id)
+        .bind(provider_reference)
+        .bind(now)
+    )?;
+    Ok(result == 1)
+}
+
+/// Marks a pending refund failed; false when it was not pending any more.
+pub async fn fail_pending_refund(conn: &mut Conn, id: &str, now: i64) -> StoreResult<bool> {
+    let result = exec!(
+        conn,
+        sqlx::query("UPDATE refunds SET status = 'failed', updated_at = $2 WHERE id = $1 AND status = 'pending'")
             .bind(id)
             .bind(now)
     )?;
     Ok(result == 1)
 }
 
-pub async fn set_refund_status(conn: &mut Conn, id: &str, status: &str, now: i64) -> StoreResult<()> {
+/// Takes a failed refund's `amount` back out of its payment's refunded amount, in one
+/// write, whatever other refunds did meanwhile.
+pub async fn take_back_refund(conn: &mut Conn, payment_id: &str, amount: i64, now: i64) -> StoreResult<()> {
     exec!(
         conn,
-        sqlx::query("UPDATE refunds SET status = $2, updated_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(status)
-            .bind(now)
+        sqlx::query(
+            "UPDATE payments SET refunded_amount = refunded_amount - $2,
+                 status = CASE WHEN refunded_amount - $2 = 0 THEN 'captured' ELSE 'partially_refunded' END,
+                 updated_at = $3
+             WHERE id = $1",
+        )
+        .bind(payment_id)
+        .bind(amount)
+        .bind(now)
     )?;
     Ok(())
 }

@@ -130,8 +130,11 @@ pub fn order_status_label(status: OrderStatus) -> &'static str {
 pub fn payment_status_label(status: PaymentStatus) -> &'static str {
     match status {
         PaymentStatus::Pending => "Pending",
+        PaymentStatus::RequiresAction => "Waiting for the card's confirmation",
+        PaymentStatus::Authorized => "Authorized, charged at shipping",
         PaymentStatus::Captured => "Paid",
         PaymentStatus::Failed => "Failed",
+        PaymentStatus::Canceled => "Released",
         PaymentStatus::PartiallyRefunded => "Partly refunded",
         PaymentStatus::Refunded => "Refunded",
     }

@@ -128,6 +128,7 @@ struct Fixture {
     cart: String,
     item: String,
     order: String,
+    payment: String,
     guest_token: String,
     api_key: String,
     shipping_option: String,
@@ -171,6 +172,7 @@ async fn prepare(app: &TestApp, callers: &Callers, needs: Needs) -> Fixture {
             let owner = matches!(needs, Needs::OwnerOrder).then_some(callers.owner.as_str());
             let (order, variant) = app.paid_order(admin, owner, 1000, 1, 5).await;
             fixture.order = id_of(&order);
+            fixture.payment = order["payment"]["id"].as_str().expect("payment id").to_owned();
             fixture.variant = variant;
             if owner.is_none() {
                 fixture.guest_token = order["token"]
@@ -464,6 +466,28 @@ fn rows() -> Vec<Row> {
             needs: Needs::OwnerCart,
             body: |_| Some(checkout_body("tok_visa")),
             expect: [404, 201, 404, 404, 404],
+        },
+        // ---- payment attempts: whoever may see the cart ----
+        Row {
+            method: Method::GET,
+            path: "/v1/payments/{payment}",
+            needs: Needs::OwnerOrder,
+            body: no_body,
+            expect: [404, 200, 404, 404, 404],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/payments/{payment}/confirm",
+            needs: Needs::OwnerOrder,
+            body: no_body,
+            expect: [404, 201, 404, 404, 404],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/payments/{payment}/cancel",
+            needs: Needs::OwnerOrder,
+            body: no_body,
+            expect: [404, 409, 404, 404, 404],
         },
         // ---- orders: their customer's, and staff may read them ----
         Row {
@@ -903,7 +927,9 @@ fn rows() -> Vec<Row> {
 /// Endpoints deliberately not in the matrix: the live streams never end, and these session
 /// endpoints end or change the caller's own session (see
 /// `session_endpoints_need_a_session_of_any_account`).
-const NOT_IN_THE_MATRIX: [(&str, &str); 6] = [
+const NOT_IN_THE_MATRIX: [(&str, &str); 7] = [
+    // Stripe's signature, not a caller, decides: tests/api/stripe.rs.
+    ("POST", "/v1/webhooks/stripe"),
     ("GET", "/v1/orders/{id}/events"),
     ("GET", "/v1/admin/events"),
     ("POST", "/v1/auth/logout"),
@@ -923,6 +949,7 @@ fn fill(template: &str, fixture: &Fixture) -> String {
         ("{address}", fixture.address.clone()),
         ("{item}", fixture.item.clone()),
         ("{order}", fixture.order.clone()),
+        ("{payment}", fixture.payment.clone()),
         ("{guest_token}", encode_query(&fixture.guest_token)),
         ("{api_key}", fixture.api_key.clone()),
         ("{shipping_option}", fixture.shipping_option.clone()),

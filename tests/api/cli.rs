@@ -106,6 +106,33 @@ async fn command_line(database_url: String) {
     stop_with_sigterm(server).await;
 }
 
+/// A production shop refuses to start with the test provider, which takes no money, unless
+/// told to allow it; Stripe without its keys is refused too, saying which are missing.
+async fn production_refuses_payments_it_cannot_take(database_url: String) {
+    let refused = |env: &'static [(&'static str, &'static str)]| {
+        let mut command = backroom(&database_url);
+        command
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .envs(env.iter().copied());
+        async move { command.output().await.expect("run serve") }
+    };
+    let test_provider = refused(&[("BACKROOM_ENV", "production")]).await;
+    assert!(!test_provider.status.success());
+    assert!(
+        String::from_utf8_lossy(&test_provider.stderr).contains("BACKROOM_ALLOW_TEST_PAYMENTS"),
+        "{}",
+        String::from_utf8_lossy(&test_provider.stderr)
+    );
+    let keyless = refused(&[("BACKROOM_PAYMENT_PROVIDER", "stripe")]).await;
+    assert!(!keyless.status.success());
+    assert!(String::from_utf8_lossy(&keyless.stderr).contains("BACKROOM_STRIPE_SECRET_KEY"));
+
+    let allowed = [("BACKROOM_ENV", "production"), ("BACKROOM_ALLOW_TEST_PAYMENTS", "1")];
+    let (server, shop) = start_server(&database_url, &[], &allowed).await;
+    shop.get("/healthz", None).await.assert_status(200);
+    stop_with_sigterm(server).await;
+}
+
 /// How many shipping options and tax rates the shop has.
 async fn shipping_counts(shop: &Shop, admin: &str) -> (usize, usize) {
     let mut counts = Vec::new();
@@ -116,4 +143,4 @@ async fn shipping_counts(shop: &Shop, admin: &str) -> (usize, usize) {
     (counts[0], counts[1])
 }
 
-crate::database_tests!(command_line);
+crate::database_tests!(command_line, production_refuses_payments_it_cannot_take);

@@ -13,6 +13,7 @@ use std::time::Duration;
 use backroom::server::ServerOptions;
 use serde_json::json;
 
+use crate::support::fake_stripe::{FakeStripe, SECRET_KEY, WEBHOOK_SECRET};
 use crate::support::process::{admin_create, start_server};
 use crate::support::{PASSWORD, Response, Shop, TestApp, checkout_body, id_of};
 
@@ -123,6 +124,66 @@ async fn crash_during_checkout(database_url: String, fault: &'static str) {
     }
 }
 
+/// With Stripe: the process dies after Stripe charged and answered, before the order is
+/// written. Restarted, the recovery job asks Stripe for the intent (whose id was kept
+/// before the charge) and places the order; the retry gets it; Stripe charged once.
+async fn crash_after_stripes_answer_places_one_order_and_charges_once(database_url: String) {
+    let stripe = FakeStripe::start().await;
+    let provider = [
+        ("BACKROOM_PAYMENT_PROVIDER", "stripe"),
+        ("BACKROOM_STRIPE_SECRET_KEY", SECRET_KEY),
+        ("BACKROOM_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("BACKROOM_STRIPE_API_BASE", stripe.url.as_str()),
+    ];
+    let mut doomed_env = provider.to_vec();
+    doomed_env.push(("BACKROOM_TEST_FAULT", "after_capture"));
+    assert!(
+        admin_create(&database_url, "boss@example.com", PASSWORD)
+            .await
+            .status
+            .success()
+    );
+    let (mut doomed, shop) = start_server(&database_url, &[], &doomed_env).await;
+    let staff = shop.login("boss@example.com", PASSWORD).await;
+    let (_, variant_id) = shop.published_product(&staff, 4500, 3).await;
+    let cart = id_of(&shop.cart_with(None, &variant_id, 1).await);
+    let path = format!("/v1/carts/{cart}/checkout");
+    let card = json!({"email": "buyer@example.com", "shipping_address": crate::support::address(),
+        "payment": {"payment_method": "pm_card_visa"}});
+    let died = shop
+        .try_send(
+            reqwest::Method::POST,
+            &path,
+            None,
+            Some("stripe-crash"),
+            Some(card.clone()),
+        )
+        .await;
+    assert!(died.is_err(), "the server dies after Stripe's answer");
+    let _ = tokio::time::timeout(Duration::from_secs(10), doomed.wait()).await;
+    assert_eq!(stripe.all_captures(), 1, "Stripe charged before the crash");
+
+    let (mut server, shop) = start_server(&database_url, &[], &provider).await;
+    let mut options = ServerOptions::for_tests();
+    options.payments.provider = stripe.provider();
+    let recovery = TestApp::start(&database_url, options).await;
+    recovery.age("payments", "expires_at", A_DAY).await;
+    recovery.age("idempotency_keys", "started_at", A_DAY).await;
+    recovery.run_jobs().await;
+    let orders = shop.all_orders(&staff).await;
+    assert_eq!(orders.len(), 1, "the order placed by recovery");
+    assert_eq!(shop.stock(&staff, &variant_id).await, (2, 0, 2));
+
+    let retry = shop
+        .try_send(reqwest::Method::POST, &path, None, Some("stripe-crash"), Some(card))
+        .await
+        .expect("retry");
+    assert_eq!(retry.assert_status(201)["id"], orders[0]["id"]);
+    assert_eq!(stripe.all_captures(), 1, "still one charge");
+    let _ = server.start_kill();
+    let _ = server.wait().await;
+}
+
 async fn times_used(shop: &Shop, staff: &str, discount: &str) -> i64 {
     let found = shop.get(&format!("/v1/admin/discounts/{discount}"), Some(staff)).await;
     found.assert_status(200)["times_used"].as_i64().expect("times_used")
@@ -156,4 +217,5 @@ crate::database_tests!(
     crash_after_the_reservation_releases_the_stock,
     crash_after_the_capture_still_places_the_order,
     crash_before_the_response_keeps_the_order_for_the_retry,
+    crash_after_stripes_answer_places_one_order_and_charges_once,
 );

@@ -34,4 +34,5 @@ mod security;
 mod shipping;
 mod shop;
 mod slow_clients;
+mod stripe;
 mod web;

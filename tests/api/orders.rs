@@ -334,6 +334,51 @@ async fn fulfilled_order_can_still_be_refunded(app: TestApp) {
     assert_money(&body["payment"]["refunded_amount"], 1000);
 }
 
+/// With manual capture the test provider authorizes at checkout, fulfilment captures
+/// (once, however many fulfilments race) and a cancel releases: nothing refunded.
+async fn manual_capture_takes_the_money_at_fulfilment(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (order, _) = app.paid_order(&staff, None, 2000, 1, 5).await;
+    assert_eq!(order["status"], "paid");
+    assert_eq!(order["payment"]["status"], "authorized");
+    assert_eq!(app.captures().await, 0, "authorized, not captured");
+    let fulfil = admin_order_path(&order, "fulfill");
+    let fulfilments = (0..4).map(|_| app.post(&fulfil, Some(&staff), json!({})));
+    let answers = futures_util::future::join_all(fulfilments).await;
+    assert_eq!(answers.iter().filter(|a| a.status == 200).count(), 1);
+    let fulfilled = app
+        .get(&format!("/v1/admin/orders/{}", id_of(&order)), Some(&staff))
+        .await;
+    assert_eq!(fulfilled.assert_status(200)["payment"]["status"], "captured");
+    assert_eq!(app.captures().await, 1);
+
+    let (order, variant_id) = app.paid_order(&staff, None, 2000, 1, 5).await;
+    let canceled = app
+        .post(&admin_order_path(&order, "cancel"), Some(&staff), json!({}))
+        .await;
+    let canceled = canceled.assert_status(200);
+    assert_eq!(canceled["payment"]["status"], "canceled");
+    assert_eq!(canceled["payment"]["refunded_amount"], eur(0));
+    assert_eq!(canceled["refunds"], json!([]));
+    assert_eq!(app.captures().await, 1, "the second order's money was never taken");
+    assert_eq!(app.stock(&staff, &variant_id).await, (5, 0, 5));
+    let refund = app
+        .post(&admin_order_path(&order, "refund"), Some(&staff), json!({}))
+        .await;
+    refund.assert_problem(409, "conflict");
+}
+
+fn manual_capture() -> backroom::server::ServerOptions {
+    let mut options = backroom::server::ServerOptions::for_tests();
+    options.payments.capture = backroom::domain::payments::CaptureMode::Manual;
+    options
+}
+
+mod manual {
+    use super::*;
+    crate::backend_tests!(options = crate::orders::manual_capture(); manual_capture_takes_the_money_at_fulfilment);
+}
+
 crate::backend_tests!(
     order_events_reach_streams_on_another_server,
     customer_lists_only_own_orders_newest_first,

@@ -55,6 +55,9 @@ pub fn make_exact(document: &mut Value) -> Vec<String> {
     missing
 }
 
+/// What a refund record can be (contract: Payments with Stripe).
+const REFUND_STATUSES: [&str; 3] = ["pending", "succeeded", "failed"];
+
 fn names<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<&'static str> {
     all.iter().map(|value| name(*value)).collect()
 }
@@ -67,13 +70,13 @@ fn vocabularies(document: &mut Value) -> Vec<String> {
     let discount_kind = names(&DiscountKind::ALL, DiscountKind::as_str);
     let role = names(&Role::ALL, Role::as_str);
     let scope = names(&Permission::SCOPES, Permission::as_str);
-    let fields: [(&str, &str, &[&str]); 15] = [
+    let payment_status = names(&PaymentStatus::ALL, PaymentStatus::as_str);
+    let fields: [(&str, &str, &[&str]); 18] = [
         ("Order", "/properties/status", &order_status),
-        (
-            "Payment",
-            "/properties/status",
-            &names(&PaymentStatus::ALL, PaymentStatus::as_str),
-        ),
+        ("Payment", "/properties/status", &payment_status),
+        ("PaymentAttempt", "/properties/status", &payment_status),
+        ("Refund", "/properties/status", &REFUND_STATUSES),
+        ("RequiresAction", "/properties/status", &["requires_action"]),
         ("Product", "/properties/status", &product_status),
         ("NewProductRequest", "/properties/status", &product_status),
         ("ProductPatchRequest", "/properties/status", &product_status),

@@ -9,7 +9,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    access, addresses, admin_catalog, admin_orders, auth, carts, catalog, content, discounts, ops, orders,
+    access, addresses, admin_catalog, admin_orders, auth, carts, catalog, content, discounts, ops, orders, payments,
     shipping_options, shop, tax_rates,
 };
 
@@ -31,6 +31,7 @@ use super::{
         carts::create_cart, carts::get_cart, carts::update_cart, carts::shipping_options, carts::add_item, carts::set_quantity, carts::remove_item, carts::checkout,
         carts::apply_code, carts::remove_code,
         orders::list_orders, orders::get_order, orders::order_events,
+        payments::get_payment, payments::confirm_payment, payments::cancel_payment, payments::stripe_webhook,
         admin_catalog::create_product, admin_catalog::list_products, admin_catalog::get_product, admin_catalog::update_product, admin_catalog::add_variant, admin_catalog::update_variant,
         admin_catalog::create_category, admin_catalog::adjust_inventory, admin_orders::list_orders, admin_orders::get_order, admin_orders::fulfill_order,
         admin_orders::cancel_order, admin_orders::refund_order, admin_orders::events,

@@ -16,6 +16,7 @@
 pub mod app;
 pub mod database;
 pub mod events;
+pub mod fake_stripe;
 pub mod process;
 pub mod response;
 pub mod shop;
