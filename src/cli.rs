@@ -8,11 +8,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::domain::checkout::CheckoutSettings;
+use crate::domain::checkout::{CheckoutSettings, PROVIDER_CALLS_PER_CHECKOUT};
 use crate::domain::payments::CaptureMode;
 use crate::http::{HttpSettings, RateLimit};
 use crate::mail::Mailer;
-use crate::payments::{PaymentSettings, ProviderChoice, StripeConfig};
+use crate::payments::{PaymentSettings, ProviderChoice, STRIPE_JS_URL, StripeConfig};
 use crate::server::{ConnectionLimits, Server, ServerOptions, termination_signal};
 use crate::store::{DEFAULT_DATABASE_URL, Store, redact};
 use crate::{demo, domain, faults, telemetry};
@@ -77,8 +77,9 @@ pub struct ServeArgs {
     #[arg(long, env = "BACKROOM_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 256)]
     pub max_connections_per_client: usize,
     /// Seconds a payment attempt may hold its stock unsettled (its process died) before the
-    /// recovery job reconciles it with the provider; at least the provider timeout plus 1.
-    #[arg(long, env = "BACKROOM_RESERVATION_SECS", default_value_t = 30)]
+    /// recovery job reconciles it with the provider; at least three provider timeouts plus 1
+    /// (a checkout's calls to the provider, one after the other).
+    #[arg(long, env = "BACKROOM_RESERVATION_SECS", default_value_t = 45)]
     pub reservation_secs: i64,
     /// Seconds a capture may take before the attempt counts as failed.
     #[arg(long, env = "BACKROOM_PROVIDER_TIMEOUT_SECS", default_value_t = 10)]
@@ -100,6 +101,9 @@ pub struct ServeArgs {
     /// Where Stripe's API is (a stand-in for tests).
     #[arg(long, env = "BACKROOM_STRIPE_API_BASE", default_value = "https://api.stripe.com")]
     pub stripe_api_base: String,
+    /// Where the storefront loads Stripe.js from (a stand-in for tests).
+    #[arg(long, env = "BACKROOM_STRIPE_JS_URL", default_value = STRIPE_JS_URL)]
+    pub stripe_js_url: String,
     /// When the money moves: `automatic` (at checkout) or `manual` (authorized at
     /// checkout, captured when staff fulfil the order, released on cancel).
     #[arg(long, env = "BACKROOM_CAPTURE", default_value = "automatic", value_parser = ["automatic", "manual"])]
@@ -265,7 +269,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             per_client: (args.max_connections_per_client > 0).then_some(args.max_connections_per_client),
         },
         checkout: CheckoutSettings {
-            reservation_seconds: args.reservation_secs.max(provider_timeout_secs + 1),
+            reservation_seconds: args
+                .reservation_secs
+                .max(PROVIDER_CALLS_PER_CHECKOUT * provider_timeout_secs + 1),
             provider_timeout: Duration::from_secs(provider_timeout_secs.unsigned_abs()),
         },
         idempotency_abandon_seconds: args.idempotency_abandon_secs.max(1),
@@ -302,7 +308,10 @@ fn payment_settings(args: &ServeArgs) -> anyhow::Result<PaymentSettings> {
     let capture = CaptureMode::parse(&args.capture).unwrap_or_default();
     let provider = match args.payment_provider.as_str() {
         "stripe" => {
-            let (Some(secret_key), Some(webhook_secret)) = (&args.stripe_secret_key, &args.stripe_webhook_secret)
+            // An empty webhook secret would make every signature easy to forge.
+            let present = |value: &Option<String>| value.clone().filter(|text| !text.trim().is_empty());
+            let (Some(secret_key), Some(webhook_secret)) =
+                (present(&args.stripe_secret_key), present(&args.stripe_webhook_secret))
             else {
                 anyhow::bail!(
                     "the Stripe provider needs BACKROOM_STRIPE_SECRET_KEY and BACKROOM_STRIPE_WEBHOOK_SECRET \
@@ -310,10 +319,11 @@ fn payment_settings(args: &ServeArgs) -> anyhow::Result<PaymentSettings> {
                 );
             };
             ProviderChoice::Stripe(StripeConfig {
-                secret_key: secret_key.clone(),
-                webhook_secret: webhook_secret.clone(),
+                secret_key,
+                webhook_secret,
                 api_base: args.stripe_api_base.clone(),
                 publishable_key: args.stripe_publishable_key.clone(),
+                js_url: args.stripe_js_url.clone(),
             })
         }
         _ if args.environment == "production" && !args.allow_test_payments => anyhow::bail!(

@@ -4,7 +4,7 @@
 -- customer's browser needs; refunds keep the provider's id.
 -- dialect-specific: begin
 -- SQLite cannot change a CHECK constraint: the table is rebuilt. Foreign keys from
--- payment_lines, refunds, orders and discount_uses are deferred to the commit, by when
+-- payment_lines, refunds and orders are deferred to the commit, by when
 -- every row they point at is back.
 PRAGMA defer_foreign_keys = ON;
 CREATE TABLE payments_before_0013 AS SELECT * FROM payments;

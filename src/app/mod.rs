@@ -14,6 +14,7 @@ use crate::domain::checkout::CheckoutSettings;
 use crate::domain::events::EventBus;
 use crate::domain::payments::Payments;
 use crate::mail::Mailer;
+use crate::payments::CardForm;
 use crate::store::Store;
 
 /// What every handler, page and job can reach.
@@ -21,6 +22,8 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Store,
     pub payments: Payments,
+    /// The checkout page's card form, when Stripe takes payments.
+    pub card_form: Option<std::sync::Arc<CardForm>>,
     pub events: EventBus,
     pub checkout: CheckoutSettings,
     pub idempotency_abandon_seconds: i64,

@@ -56,7 +56,13 @@ pub struct PlacedOrder {
 #[derive(Debug)]
 pub enum CheckoutOutcome {
     Placed(Box<PlacedOrder>),
-    RequiresAction { payment_id: String, client_secret: String },
+    RequiresAction {
+        payment_id: String,
+        client_secret: String,
+        /// A guest's token for the order to come (shown once, here: the confirmation's
+        /// answer cannot carry it, as only its hash is kept).
+        guest_token: Option<String>,
+    },
 }
 
 /// What step 3 decided, or what an earlier settlement had decided.
@@ -88,17 +94,23 @@ pub const ACTION_SECONDS: i64 = 15 * 60;
 pub struct CheckoutSettings {
     /// How long an attempt may hold its reserved stock unsettled (its process died, say)
     /// before the recovery job reconciles it with the provider. Always longer than the
-    /// provider timeout, so no live process still waits on a capture it reconciles.
+    /// provider calls a checkout makes in a row ([`PROVIDER_CALLS_PER_CHECKOUT`] times the
+    /// provider timeout), so no live process still waits on a charge it reconciles.
     pub reservation_seconds: i64,
     /// A provider call taking longer has failed (for a capture: stock released, nothing
     /// charged). Used to build the provider; kept here so the reservation can outlast it.
     pub provider_timeout: std::time::Duration,
 }
 
+/// The provider calls one checkout may make one after the other: prepare, charge, and a
+/// lookup when the charge's answer was lost (a cancel of a declined charge comes after the
+/// outcome is known, and its failure leaves the attempt for recovery).
+pub const PROVIDER_CALLS_PER_CHECKOUT: i64 = 3;
+
 impl Default for CheckoutSettings {
     fn default() -> Self {
         CheckoutSettings {
-            reservation_seconds: 30,
+            reservation_seconds: 45,
             provider_timeout: std::time::Duration::from_secs(10),
         }
     }
@@ -126,7 +138,12 @@ pub async fn checkout(
     let charge = charge_of(&attempt)?;
     let reference = match provider.prepare(charge).await {
         Ok(Some(reference)) => {
-            keep_reference(db, &attempt.id, &reference).await?;
+            if !keep_reference(db, &attempt.id, &reference).await? {
+                // The attempt was closed meanwhile (this checkout outlived its
+                // reservation): it is not charged now.
+                let settlement = settlement_of(&find_attempt(db, &attempt.id).await?);
+                return outcome_of(db, &attempt.id, settlement).await;
+            }
             Some(reference)
         }
         Ok(None) => None,
@@ -147,11 +164,19 @@ pub async fn checkout(
             }
         },
     };
+    let outcome = match refusal_closed_at_provider(provider, &attempt, reference.as_deref(), outcome).await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            metrics::counter!("backroom_checkouts_total", "outcome" => "unknown").increment(1);
+            return Err(error);
+        }
+    };
     let settlement = settle(db, bus, &attempt.id, outcome).await?;
     metrics::counter!("backroom_checkouts_total", "outcome" => settlement.metric_label()).increment(1);
     let mut outcome = outcome_of(db, &attempt.id, settlement).await?;
-    if let CheckoutOutcome::Placed(placed) = &mut outcome {
-        placed.guest_token = guest_token;
+    match &mut outcome {
+        CheckoutOutcome::Placed(placed) => placed.guest_token = guest_token,
+        CheckoutOutcome::RequiresAction { guest_token: token, .. } => *token = guest_token,
     }
     Ok(outcome)
 }
@@ -162,6 +187,7 @@ pub(super) async fn outcome_of(db: &Store, payment_id: &str, settlement: Settlem
         Settlement::AwaitingAction { client_secret } => Ok(CheckoutOutcome::RequiresAction {
             payment_id: payment_id.to_owned(),
             client_secret,
+            guest_token: None,
         }),
         other => Ok(CheckoutOutcome::Placed(Box::new(PlacedOrder {
             order: placed_order(db, other).await?,
@@ -184,17 +210,48 @@ impl Settlement {
 }
 
 /// Keeps the provider's reference on the attempt before the charge is asked for, so that
-/// the charge's outcome can be looked up whatever happens next.
-async fn keep_reference(db: &Store, payment_id: &str, reference: &str) -> DomainResult<()> {
+/// the charge's outcome can be looked up whatever happens next; false when the attempt is
+/// no longer pending (the recovery job closed it), and must not be charged.
+async fn keep_reference(db: &Store, payment_id: &str, reference: &str) -> DomainResult<bool> {
     let mut tx = db.write().await?;
     let change = PaymentMove {
         status: PaymentStatus::Pending.as_str(),
         provider_reference: Some(reference),
         ..PaymentMove::default()
     };
-    store::move_payment(&mut tx, payment_id, &UNSETTLED[..1], &change, Timestamp::now().0).await?;
+    let kept = store::move_payment(&mut tx, payment_id, &UNSETTLED[..1], &change, Timestamp::now().0).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(kept)
+}
+
+async fn find_attempt(db: &Store, payment_id: &str) -> DomainResult<PaymentRow> {
+    let mut conn = db.read().await?;
+    store::find_payment(&mut conn, payment_id)
+        .await?
+        .ok_or(DomainError::NotFound("payment"))
+}
+
+/// A decline or failure is settled (its stock released) only once the provider's charge
+/// can no longer go on: Stripe keeps a declined PaymentIntent open for another card, and
+/// the customer's browser may hold its client secret. So it is canceled first; if the
+/// provider refuses because the charge went on meanwhile, what it says now is settled
+/// instead. A provider without a reference (the test provider) has nothing to cancel.
+pub(super) async fn refusal_closed_at_provider(
+    provider: &Payments,
+    attempt: &PaymentRow,
+    reference: Option<&str>,
+    outcome: ChargeOutcome,
+) -> DomainResult<ChargeOutcome> {
+    let (ChargeOutcome::Declined { .. } | ChargeOutcome::Failed { .. }, Some(reference)) = (&outcome, reference) else {
+        return Ok(outcome);
+    };
+    let unknown = |error: ProviderError| DomainError::PaymentOutcomeUnknown(error.0);
+    match provider.cancel(&attempt.id, reference).await.map_err(unknown)? {
+        super::payments::StepOutcome::Done { .. } => Ok(outcome),
+        super::payments::StepOutcome::Refused { .. } => {
+            ask_provider(provider, attempt, Some(reference)).await.map_err(unknown)
+        }
+    }
 }
 
 /// A charge that could not even be prepared: failed, its stock released.
@@ -794,39 +851,35 @@ pub async fn recover_pending(db: &Store, provider: &Payments, bus: &EventBus) ->
     let now = Timestamp::now();
     let stale = {
         let mut conn = db.read().await?;
-        store::list_expired_unsettled(&mut conn, now.0, 100).await?
+        store::list_expired_unsettled(&mut conn, now.0, provider.name(), 100).await?
     };
     let mut settled = 0;
     for attempt in stale {
-        if attempt.provider != provider.name() {
-            tracing::warn!(payment_id = %attempt.id, provider = %attempt.provider,
-                "an unsettled attempt of another payment provider; settle it at that provider");
-            continue;
-        }
-        let outcome = match ask_provider(provider, &attempt, attempt.provider_reference.as_deref()).await {
-            Ok(outcome) => outcome,
-            Err(error) => {
-                tracing::warn!(payment_id = %attempt.id, %error, "payment provider unavailable during recovery");
-                continue;
-            }
-        };
-        let settlement = match outcome {
-            ChargeOutcome::RequiresAction { reference, .. } => {
-                match abandon_action(db, provider, &attempt.id, &reference).await {
-                    Err(DomainError::PaymentOutcomeUnknown(error)) => {
-                        tracing::warn!(payment_id = %attempt.id, %error, "payment provider unavailable during recovery");
-                        continue;
-                    }
-                    settled => settled?,
-                }
-            }
-            outcome => settle(db, bus, &attempt.id, outcome).await?,
-        };
-        if settlement != Settlement::Pending {
-            settled += 1;
+        // One attempt that cannot be settled now must not hold up the others.
+        match recover_one(db, provider, bus, &attempt).await {
+            Ok(Settlement::Pending) => {}
+            Ok(_) => settled += 1,
+            Err(error) => tracing::warn!(payment_id = %attempt.id, %error, "payment attempt not settled yet"),
         }
     }
     Ok(settled)
+}
+
+async fn recover_one(
+    db: &Store,
+    provider: &Payments,
+    bus: &EventBus,
+    attempt: &PaymentRow,
+) -> DomainResult<Settlement> {
+    let reference = attempt.provider_reference.as_deref();
+    let unknown = |error: ProviderError| DomainError::PaymentOutcomeUnknown(error.0);
+    match ask_provider(provider, attempt, reference).await.map_err(unknown)? {
+        ChargeOutcome::RequiresAction { reference, .. } => abandon_action(db, provider, &attempt.id, &reference).await,
+        outcome => {
+            let outcome = refusal_closed_at_provider(provider, attempt, reference, outcome).await?;
+            settle(db, bus, &attempt.id, outcome).await
+        }
+    }
 }
 
 /// Cancels an attempt waiting for its customer's action, at the provider first: only an

@@ -389,6 +389,10 @@ pub async fn cancel(
     };
     transition(&before, OrderAction::Cancel)?;
     let authorized = before.payment_status == PaymentStatus::Authorized.as_str();
+    if before.payment_amount > before.payment_refunded_amount {
+        // Checked before anything changes: the release or refund below needs the provider.
+        reference_of(&before, provider)?;
+    }
     if authorized {
         // Released at the provider first: an order is canceled only once no capture of
         // its authorization can happen.

@@ -40,12 +40,7 @@ pub async fn confirm(
 ) -> DomainResult<CheckoutOutcome> {
     let attempt = find_accessible(db, caller, id).await?;
     let settlement = match checkout::settlement_of(&attempt) {
-        Settlement::AwaitingAction { .. } => {
-            let outcome = checkout::ask_provider(provider, &attempt, attempt.provider_reference.as_deref())
-                .await
-                .map_err(|error| DomainError::PaymentOutcomeUnknown(error.0))?;
-            checkout::settle(db, bus, &attempt.id, outcome).await?
-        }
+        Settlement::AwaitingAction { .. } => settle_as_the_provider_says(db, provider, bus, &attempt).await?,
         // Its checkout request is still waiting for the provider, or the recovery job
         // will learn the outcome: asking now could race the charge itself.
         Settlement::Pending => return Err(still_processing()),
@@ -73,12 +68,7 @@ pub async fn cancel(
             })?;
             match checkout::abandon_action(db, provider, &attempt.id, reference).await? {
                 // The customer finished the action meanwhile: settled as the provider says.
-                Settlement::Pending => {
-                    let outcome = checkout::ask_provider(provider, &attempt, attempt.provider_reference.as_deref())
-                        .await
-                        .map_err(|error| DomainError::PaymentOutcomeUnknown(error.0))?;
-                    checkout::settle(db, bus, &attempt.id, outcome).await?
-                }
+                Settlement::Pending => settle_as_the_provider_says(db, provider, bus, &attempt).await?,
                 settled => settled,
             }
         }
@@ -95,7 +85,10 @@ pub async fn cancel(
 
 /// Applies a verified provider event: a redelivered event, an event of no payment of
 /// Backroom's, and one whose amount is not the attempt's change nothing. The event id is
-/// recorded in the transaction that settles, so an event is applied exactly once.
+/// recorded in the transaction that settles, so an event is applied exactly once. A
+/// decline is applied once the provider's charge is canceled (see
+/// `checkout::refusal_closed_at_provider`); if that cannot be done now, the event is not
+/// recorded and the error makes the provider send it again.
 #[tracing::instrument(skip_all, fields(event_id = %event.id, kind = %event.kind))]
 pub async fn apply_provider_event(
     db: &Store,
@@ -103,10 +96,12 @@ pub async fn apply_provider_event(
     bus: &EventBus,
     event: ProviderEvent,
 ) -> DomainResult<()> {
-    let mut tx = db.write().await?;
-    let attempt = match &event.payment_id {
-        Some(payment_id) => store::find_payment(&mut tx, payment_id).await?,
-        None => store::find_payment_by_reference(&mut tx, &event.reference).await?,
+    let attempt = {
+        let mut conn = db.read().await?;
+        match &event.payment_id {
+            Some(payment_id) => store::find_payment(&mut conn, payment_id).await?,
+            None => store::find_payment_by_reference(&mut conn, &event.reference).await?,
+        }
     };
     let ours = attempt.filter(|attempt| {
         attempt.provider == provider.name()
@@ -118,6 +113,16 @@ pub async fn apply_provider_event(
     let (Some(attempt), Some(outcome)) = (ours, event.outcome) else {
         return Ok(());
     };
+    let unsettled = matches!(
+        checkout::settlement_of(&attempt),
+        Settlement::Pending | Settlement::AwaitingAction { .. }
+    );
+    let outcome = if unsettled {
+        checkout::refusal_closed_at_provider(provider, &attempt, Some(&event.reference), outcome).await?
+    } else {
+        outcome
+    };
+    let mut tx = db.write().await?;
     let now = Timestamp::now().0;
     if !store::record_provider_event(&mut tx, &event.id, provider.name(), &event.kind, now).await? {
         tx.commit().await?;
@@ -136,6 +141,22 @@ pub async fn apply_provider_event(
     tx.commit().await?;
     bus.publish(published);
     Ok(())
+}
+
+/// Asks the provider what became of the attempt's charge and settles that (a refusal
+/// once the provider's charge is canceled).
+async fn settle_as_the_provider_says(
+    db: &Store,
+    provider: &Payments,
+    bus: &EventBus,
+    attempt: &PaymentRow,
+) -> DomainResult<Settlement> {
+    let reference = attempt.provider_reference.as_deref();
+    let outcome = checkout::ask_provider(provider, attempt, reference)
+        .await
+        .map_err(|error| DomainError::PaymentOutcomeUnknown(error.0))?;
+    let outcome = checkout::refusal_closed_at_provider(provider, attempt, reference, outcome).await?;
+    checkout::settle(db, bus, &attempt.id, outcome).await
 }
 
 async fn find_accessible(db: &Store, caller: &Principal, id: &str) -> DomainResult<PaymentRow> {

@@ -61,6 +61,9 @@ pub struct RequiresActionDto {
     pub status: &'static str,
     pub payment_id: String,
     pub client_secret: String,
+    /// Only in a guest checkout's answer: opens the order, once placed, with `?token=`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 /// What a checkout or a confirmation answers: 201 with the order, or 202 while the
@@ -82,10 +85,12 @@ impl From<CheckoutOutcome> for CheckoutAnswer {
             CheckoutOutcome::RequiresAction {
                 payment_id,
                 client_secret,
+                guest_token,
             } => CheckoutAnswer::RequiresAction(RequiresActionDto {
                 status: "requires_action",
                 payment_id,
                 client_secret,
+                token: guest_token,
             }),
         }
     }

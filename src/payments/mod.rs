@@ -7,7 +7,7 @@ mod test_provider;
 
 use std::time::Duration;
 
-pub use stripe::{STRIPE_VERSION, StripeConfig, StripeProvider, verify_signature};
+pub use stripe::{STRIPE_JS_URL, STRIPE_VERSION, StripeConfig, StripeProvider, verify_signature};
 pub use test_provider::{TEST_CARDS, TestProvider, TestProviderFaults};
 
 use crate::domain::payments::{CaptureMode, Payments};
@@ -38,11 +38,43 @@ impl PaymentSettings {
         })
     }
 
-    /// The key the storefront's Stripe.js needs, when Stripe takes the payments.
-    pub fn stripe_publishable_key(&self) -> Option<&str> {
-        match &self.provider {
-            ProviderChoice::Stripe(config) => config.publishable_key.as_deref(),
-            ProviderChoice::Test => None,
-        }
+    /// The storefront's card form, when Stripe takes the payments and the shop gave its
+    /// publishable key.
+    pub fn card_form(&self) -> Option<CardForm> {
+        let ProviderChoice::Stripe(config) = &self.provider else {
+            return None;
+        };
+        let publishable_key = config.publishable_key.clone()?;
+        let script_origin = origin_of(&config.js_url);
+        // Stripe.js frames the card fields and 3-D Secure from its own origin and talks to
+        // Stripe's API; the page allows exactly those, and only on the checkout.
+        let content_security_policy = format!(
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+             script-src 'self' {script_origin}; frame-src {script_origin} https://hooks.stripe.com; \
+             connect-src 'self' {script_origin} {api_origin}; frame-ancestors 'none'; base-uri 'none'; \
+             form-action 'self'",
+            api_origin = origin_of(&config.api_base),
+        );
+        Some(CardForm {
+            publishable_key,
+            script_url: config.js_url.clone(),
+            content_security_policy,
+        })
     }
+}
+
+/// What the checkout page needs to take cards with Stripe.js.
+#[derive(Debug, Clone)]
+pub struct CardForm {
+    pub publishable_key: String,
+    pub script_url: String,
+    /// The checkout page's Content-Security-Policy, which lets Stripe.js in.
+    pub content_security_policy: String,
+}
+
+/// `https://host[:port]` of a URL (the whole text when it is not one).
+fn origin_of(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |at| at + 3);
+    let end = url[after_scheme..].find('/').map_or(url.len(), |at| after_scheme + at);
+    url[..end].to_owned()
 }

@@ -106,14 +106,14 @@ impl TestProvider {
             .map_err(unreachable_ledger)?;
         let Some(charge) = found else { return Ok(None) };
         // A captured authorization reads as captured, as a provider's charge would.
-        let captured = ledger::find_charge(&self.ledger, &step_key(payment_id, CAPTURE))
+        let closed = ledger::find_charge(&self.ledger, &step_key(payment_id, CLOSE))
             .await
             .map_err(unreachable_ledger)?;
-        Ok(Some(match captured {
-            Some(_) => ChargeOutcome::Captured {
+        Ok(Some(match closed {
+            Some(close) if close.kind == CAPTURE => ChargeOutcome::Captured {
                 reference: reference_of(payment_id),
             },
-            None => outcome_of(&charge),
+            _ => outcome_of(&charge),
         }))
     }
 
@@ -144,47 +144,47 @@ impl TestProvider {
         })
     }
 
-    async fn capture(&self, payment_id: &str, reference: &str, amount: Money) -> Result<StepOutcome, ProviderError> {
+    /// Ends an authorization by capturing or releasing it; one ledger row per payment
+    /// (`{payment}:close`) decides which, so a capture and a release racing cannot both
+    /// happen.
+    async fn close(
+        &self,
+        payment_id: &str,
+        (kind, outcome): (&str, &str),
+        reference: &str,
+        amount: Option<Money>,
+    ) -> Result<StepOutcome, ProviderError> {
         let authorized = ledger::find_charge(&self.ledger, payment_id)
             .await
             .map_err(unreachable_ledger)?
             .is_some_and(|charge| charge.kind == AUTHORIZATION);
         if !authorized {
             return Ok(StepOutcome::Refused {
-                reason: "there is no authorization to capture".to_owned(),
+                reason: "there is no authorization to capture or release".to_owned(),
             });
         }
-        let released = ledger::find_charge(&self.ledger, &step_key(payment_id, RELEASE))
+        let row = ChargeRow {
+            idempotency_key: step_key(payment_id, CLOSE),
+            kind: kind.to_owned(),
+            payment_token: reference.to_owned(),
+            amount: amount.map_or(0, |money| money.amount),
+            currency: amount.map_or_else(String::new, |money| money.currency.to_string()),
+            outcome: outcome.to_owned(),
+            decline_code: None,
+            created_at: Timestamp::now().0,
+        };
+        let recorded = ledger::record_charge(&self.ledger, &row)
             .await
             .map_err(unreachable_ledger)?;
-        if released.is_some() {
-            return Ok(StepOutcome::Refused {
-                reason: "the authorization was released".to_owned(),
-            });
+        if recorded.kind == kind {
+            Ok(StepOutcome::Done {
+                reference: Some(reference.to_owned()),
+            })
+        } else {
+            Ok(StepOutcome::Refused {
+                reason: format!("the authorization was already ended by a {}", recorded.kind),
+            })
         }
-        self.step(
-            step_key(payment_id, CAPTURE),
-            (CAPTURE, CAPTURED),
-            reference,
-            Some(amount),
-        )
-        .await
-        .map(|_| StepOutcome::Done {
-            reference: Some(reference.to_owned()),
-        })
-    }
-
-    async fn cancel(&self, payment_id: &str, reference: &str) -> Result<StepOutcome, ProviderError> {
-        let captured = ledger::find_charge(&self.ledger, &step_key(payment_id, CAPTURE))
-            .await
-            .map_err(unreachable_ledger)?;
-        if captured.is_some() {
-            return Ok(StepOutcome::Refused {
-                reason: "the charge was captured".to_owned(),
-            });
-        }
-        self.step(step_key(payment_id, RELEASE), (RELEASE, RELEASE), reference, None)
-            .await
     }
 }
 
@@ -219,7 +219,7 @@ impl PaymentProvider for TestProvider {
         reference: &'a str,
         amount: Money,
     ) -> BoxFuture<'a, Result<StepOutcome, ProviderError>> {
-        Box::pin(TestProvider::capture(self, payment_id, reference, amount))
+        Box::pin(self.close(payment_id, (CAPTURE, CAPTURED), reference, Some(amount)))
     }
 
     fn cancel<'a>(
@@ -227,7 +227,7 @@ impl PaymentProvider for TestProvider {
         payment_id: &'a str,
         reference: &'a str,
     ) -> BoxFuture<'a, Result<StepOutcome, ProviderError>> {
-        Box::pin(TestProvider::cancel(self, payment_id, reference))
+        Box::pin(self.close(payment_id, (RELEASE, RELEASE), reference, None))
     }
 
     fn refund<'a>(
@@ -245,6 +245,8 @@ impl PaymentProvider for TestProvider {
 const CAPTURE: &str = "capture";
 const AUTHORIZATION: &str = "authorization";
 const RELEASE: &str = "release";
+/// The key suffix of the one row that ends an authorization (a capture or a release).
+const CLOSE: &str = "close";
 const REFUND: &str = "refund";
 const CAPTURED: &str = "captured";
 const AUTHORIZED: &str = "authorized";

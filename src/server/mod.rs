@@ -104,6 +104,7 @@ impl Server {
                 .payments
                 .build(&store, options.test_provider_faults, options.checkout.provider_timeout)
                 .map_err(std::io::Error::other)?,
+            card_form: options.payments.card_form().map(std::sync::Arc::new),
             events: EventBus::for_store(&store),
             store,
             checkout: options.checkout,

@@ -127,17 +127,23 @@ pub async fn find_payment_by_key(conn: &mut Conn, cart_id: &str, key: &str) -> S
     })?)
 }
 
-/// Unsettled attempts (`pending`, or waiting for the customer's action) whose time ran
-/// out before `now`, oldest first (for recovery).
-pub async fn list_expired_unsettled(conn: &mut Conn, now: i64, limit: i64) -> StoreResult<Vec<PaymentRow>> {
+/// Unsettled attempts (`pending`, or waiting for the customer's action) of `provider`
+/// whose time ran out before `now`, oldest first (for recovery).
+pub async fn list_expired_unsettled(
+    conn: &mut Conn,
+    now: i64,
+    provider: &str,
+    limit: i64,
+) -> StoreResult<Vec<PaymentRow>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(concat!(
             "SELECT ",
             payment_columns!(),
-            " FROM payments WHERE status IN ('pending', 'requires_action') AND expires_at < $1
-             ORDER BY expires_at LIMIT $2"
+            " FROM payments WHERE status IN ('pending', 'requires_action') AND expires_at < $1 AND provider = $2
+             ORDER BY expires_at LIMIT $3"
         ))
         .bind(now)
+        .bind(provider)
         .bind(limit)
         .fetch_all(c)
         .await

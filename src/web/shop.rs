@@ -2,7 +2,9 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
@@ -15,7 +17,7 @@ use crate::domain::catalog::{self, ProductQuery};
 use crate::domain::money::Currency;
 use crate::domain::shop::{self, Shop};
 use crate::domain::{DomainError, PageRequest, Principal, carts, orders, shipping};
-use crate::payments::TEST_CARDS;
+use crate::payments::{CardForm, TEST_CARDS};
 
 /// The cookie in which the browser keeps its cart's id (set by `app.js`).
 const CART_COOKIE: &str = "backroom_cart";
@@ -211,7 +213,21 @@ struct CartPage {
     customer_email: Option<String>,
     /// A signed-in customer's saved addresses, offered to fill the address in.
     saved_addresses: Vec<SavedAddressView>,
-    test_cards: &'static [(&'static str, &'static str)],
+    /// How the shopper pays: the test provider's cards, or Stripe's card form.
+    payment: PaymentForm,
+}
+
+enum PaymentForm {
+    TestCards(&'static [(&'static str, &'static str)]),
+    Stripe(Arc<CardForm>),
+    /// Stripe takes the payments, but the shop gave no publishable key for Stripe.js.
+    Unavailable,
+}
+
+impl PaymentForm {
+    fn takes_cards(&self) -> bool {
+        !matches!(self, PaymentForm::Unavailable)
+    }
 }
 
 pub async fn cart(State(state): State<AppState>, Visitor(visitor): Visitor, headers: HeaderMap) -> PageResult {
@@ -240,7 +256,16 @@ pub async fn cart(State(state): State<AppState>, Visitor(visitor): Visitor, head
         }
         _ => Vec::new(),
     };
-    page(&CartPage {
+    let payment = match (state.payments.name(), &state.card_form) {
+        ("test", _) => PaymentForm::TestCards(&TEST_CARDS),
+        (_, Some(form)) => PaymentForm::Stripe(form.clone()),
+        (_, None) => PaymentForm::Unavailable,
+    };
+    let policy = match &payment {
+        PaymentForm::Stripe(form) => HeaderValue::from_str(&form.content_security_policy).ok(),
+        _ => None,
+    };
+    let mut response = page(&CartPage {
         shell: Shell::storefront(&state, "Your cart", &visitor).await?,
         currency_switch: CurrencySwitch::new(&shop, currency),
         cart: cart.as_ref().map(CartView::from),
@@ -248,8 +273,12 @@ pub async fn cart(State(state): State<AppState>, Visitor(visitor): Visitor, head
         shipping,
         customer_email,
         saved_addresses: saved_addresses(&state, &visitor).await?,
-        test_cards: &TEST_CARDS,
-    })
+        payment,
+    })?;
+    if let Some(policy) = policy {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    Ok(response)
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -339,6 +339,9 @@ pub struct CartView {
     /// the lines to add up.
     pub summary: Vec<(String, String)>,
     pub total: String,
+    /// The total in minor units and its currency, for Stripe's card form.
+    pub total_minor: i64,
+    pub currency: String,
     pub codes: Vec<CodeView>,
     pub email: String,
     pub address: AddressFields,
@@ -432,6 +435,8 @@ impl From<&Cart> for CartView {
                 .collect(),
             summary: summary_rows(&cart.pricing),
             total: money(cart.pricing.totals.total),
+            total_minor: cart.pricing.totals.total.amount,
+            currency: cart.currency.to_string(),
             codes: cart_codes(cart),
             email: cart.email.clone().unwrap_or_default(),
             address: address.map_or_else(AddressFields::default, AddressFields::from),

@@ -61,6 +61,7 @@ async fn a_card_is_charged_once_for_the_orders_total(database_url: String) {
     assert_eq!(order["payment"]["status"], "captured");
     let payment_id = order["payment"]["id"].as_str().expect("payment id").to_owned();
     assert_eq!(stripe.captures_of(&payment_id), 1);
+    assert_eq!(stripe.intents_for(&payment_id), 1);
     assert_eq!(app.stock(&staff, &variant_id).await, (2, 0, 2));
 
     let sent = stripe.received();
@@ -106,6 +107,12 @@ async fn a_decline_is_402_with_stripes_decline_code_and_releases_the_stock(datab
     assert_eq!(declined.body["decline_code"], "insufficient_funds");
     assert_eq!(app.stock(&staff, &variant_id).await, (3, 0, 3));
     assert_eq!(stripe.all_captures(), 0);
+    let declined_payment = stripe.received()[0].form["metadata[backroom_payment_id]"].clone();
+    assert_eq!(
+        stripe.intent_for(&declined_payment)["status"],
+        "canceled",
+        "a declined intent is canceled before its stock is released: no later confirmation can charge it"
+    );
     // The cart is open again: another card pays.
     checkout(&app, &cart, "pm_card_visa").await.assert_status(201);
     assert_eq!(stripe.all_captures(), 1);
@@ -164,7 +171,8 @@ async fn three_d_secure_is_202_and_confirm_and_webhook_racing_make_one_order(dat
         response.assert_status(200);
     }
     assert_eq!(app.all_orders(&staff).await.len(), 1);
-    assert_eq!(stripe.captures_of(&payment_id), 1);
+    assert_eq!((stripe.captures_of(&payment_id), stripe.all_captures()), (1, 1));
+    assert_eq!(stripe.intents_for(&payment_id), 1);
     assert_eq!(app.stock(&staff, &variant_id).await, (2, 0, 2));
     let paid = app.get(&path, None).await;
     assert_eq!(paid.assert_status(200)["status"], "captured");
@@ -214,6 +222,11 @@ async fn a_failed_action_is_a_decline(database_url: String) {
         .await;
     declined.assert_problem(402, "payment_declined");
     assert_eq!(declined.body["decline_code"], "payment_intent_authentication_failure");
+    assert_eq!(
+        stripe.intent_for(&payment_id)["status"],
+        "canceled",
+        "canceled before the stock is released: the browser's client secret can no longer pay it"
+    );
     assert_eq!(app.stock(&staff, &variant_id).await, (3, 0, 3));
     assert_eq!(stripe.all_captures(), 0);
 }
@@ -309,8 +322,14 @@ async fn manual_capture_authorizes_then_captures_at_fulfilment_or_releases_on_ca
     let fulfil = format!("/v1/admin/orders/{}/fulfill", id_of(&order));
     let attempts = (0..5).map(|_| app.post(&fulfil, Some(&staff), json!({})));
     let answers = join_all(attempts).await;
-    assert!(answers.iter().any(|a| a.status == 200), "one fulfilment succeeds");
-    assert!(answers.iter().all(|a| a.status == 200 || a.status == 409));
+    assert_eq!(
+        answers.iter().filter(|a| a.status == 200).count(),
+        1,
+        "one fulfilment succeeds"
+    );
+    // The others are refused: the order moved on (409), or Stripe answered their capture
+    // with its own 409 for a key in use (a 502 here, the order unchanged).
+    assert!(answers.iter().all(|a| [200, 409, 502].contains(&a.status)));
     assert_eq!(stripe.captures_of(&payment_id), 1, "captured once");
     let fulfilled = app
         .get(&format!("/v1/admin/orders/{}", id_of(&order)), Some(&staff))
@@ -412,12 +431,28 @@ async fn webhooks_are_verified_and_applied_once(database_url: String) {
         "no refused event changed anything"
     );
 
+    // An event naming this payment but another intent is not this payment's.
+    let mut misdirected: Value = serde_json::from_str(&event).expect("event");
+    misdirected["id"] = json!("evt_misdirected");
+    misdirected["data"]["object"]["id"] = json!("pi_someone_else");
+    deliver(&app, &misdirected.to_string(), WEBHOOK_SECRET, now)
+        .await
+        .assert_status(200);
+    assert!(app.all_orders(&staff).await.is_empty(), "not ours: ignored");
+
     let deliveries = (0..10).map(|_| deliver(&app, &event, WEBHOOK_SECRET, now));
     for response in join_all(deliveries).await {
         response.assert_status(200);
     }
     assert_eq!(app.all_orders(&staff).await.len(), 1);
     assert_eq!(app.stock(&staff, &variant_id).await, (2, 0, 2));
+    // Applied once, and remembered: rows touched by a no-op update are the rows there are.
+    let recorded = app
+        .store
+        .execute_unchecked("UPDATE provider_events SET type = type WHERE id = 'evt_once'".to_owned())
+        .await
+        .expect("count");
+    assert_eq!(recorded, 1, "the event id is recorded once");
 
     // Unknown types and other people's intents are acknowledged and change nothing.
     let unknown = json!({"id": "evt_other", "object": "event", "type": "customer.created", "data": {"object": {}}});

@@ -264,6 +264,8 @@ function declineMessage(code) {
   const reasons = {
     insufficient_funds: "The card was declined: insufficient funds.",
     generic_decline: "The card was declined.",
+    payment_intent_authentication_failure: "The card's bank could not confirm the payment.",
+    authentication_not_finished: "The card's confirmation was not finished.",
   };
   return `${reasons[code] || "The card was declined."} Your cart is unchanged; try another card.`;
 }
@@ -273,7 +275,8 @@ function showProblem(form, error) {
   const problem = error.problem || {};
   let placed = false;
   if (problem.code === "payment_declined") {
-    placed = showFieldError(form, "payment.token", declineMessage(problem.decline_code));
+    const message = declineMessage(problem.decline_code);
+    placed = showFieldError(form, "payment.token", message) || showFieldError(form, "payment.payment_method", message);
   }
   for (const fieldError of problem.errors || []) {
     placed = showFieldError(form, fieldError.field, fieldError.message) || placed;
@@ -314,6 +317,54 @@ function afterSuccess(form, result) {
   }
 }
 
+// Stripe's card form, when the shop takes cards with Stripe: the card becomes a
+// PaymentMethod in the browser (Stripe.js) and never reaches this server.
+let cardForm = null;
+
+function mountCardForm(container) {
+  if (typeof window.Stripe !== "function") {
+    const error = container.parentElement.querySelector("[data-error-for]");
+    if (error) error.textContent = "The card form could not load. Check your connection and reload the page.";
+    return;
+  }
+  const stripe = window.Stripe(container.dataset.stripeKey);
+  const elements = stripe.elements({
+    mode: "payment",
+    amount: Number(container.dataset.amount),
+    currency: container.dataset.currency.toLowerCase(),
+    paymentMethodCreation: "manual",
+    paymentMethodTypes: ["card"],
+  });
+  elements.create("payment").mount(container);
+  cardForm = { stripe, elements, container };
+}
+
+function cardProblem(message) {
+  return new ApiProblem(422, { errors: [{ field: "payment.payment_method", message }], detail: message });
+}
+
+// Pays with the card in Stripe's form: a PaymentMethod from Stripe.js, then the checkout;
+// when the bank asks for 3-D Secure, Stripe's challenge, then the confirmation. A
+// challenge left unfinished gives the attempt up, so the cart's stock is not held.
+async function payWithCard(path, body) {
+  const { stripe, elements } = cardForm;
+  const submitted = await elements.submit();
+  if (submitted.error) throw cardProblem(submitted.error.message);
+  const created = await stripe.createPaymentMethod({ elements });
+  if (created.error) throw cardProblem(created.error.message);
+  const result = await api("POST", path, { ...body, payment: { payment_method: created.paymentMethod.id } });
+  if (!result || result.status !== "requires_action") return result;
+  await stripe.handleNextAction({ clientSecret: result.client_secret });
+  const payment = `/v1/payments/${encodeURIComponent(result.payment_id)}`;
+  const confirmed = await api("POST", `${payment}/confirm`);
+  if (confirmed && confirmed.status === "requires_action") {
+    await api("POST", `${payment}/cancel`);
+    throw new ApiProblem(402, { code: "payment_declined", decline_code: "authentication_not_finished" });
+  }
+  // A guest's order opens with the token the checkout gave.
+  return { ...confirmed, token: result.token };
+}
+
 // A form's submit buttons may send it elsewhere: `data-api` and `data-then` on the button
 // win over the form's, and `data-fields` keeps only those top-level fields of the body.
 async function submitApiForm(form, event) {
@@ -334,7 +385,10 @@ async function submitApiForm(form, event) {
   const button = submitter === form ? form.querySelector("[type=submit]") : submitter;
   if (button) button.disabled = true;
   try {
-    const result = await api(method, path, method === "DELETE" ? undefined : body);
+    const paysByCard = cardForm && submitter === form && form.contains(cardForm.container);
+    const result = paysByCard
+      ? await payWithCard(path, body)
+      : await api(method, path, method === "DELETE" ? undefined : body);
     afterSuccess(submitter.dataset.then ? submitter : form, result);
   } catch (error) {
     showProblem(form, error);
@@ -556,6 +610,7 @@ document.addEventListener("change", (event) => {
 document.addEventListener("DOMContentLoaded", () => {
   showLocalTimes(document);
   document.querySelectorAll("[data-live]").forEach(followLive);
+  document.querySelectorAll("[data-stripe-key]").forEach(mountCardForm);
   document.querySelectorAll("form").forEach(showApplicable);
   document.querySelectorAll("textarea[data-preview]").forEach(followPreview);
   const cartForm = document.querySelector("form[data-add-to-cart]");

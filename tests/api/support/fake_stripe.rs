@@ -65,7 +65,11 @@ pub struct FakeStripe {
 impl FakeStripe {
     pub async fn start() -> FakeStripe {
         let ledger = Arc::new(Mutex::new(Ledger::default()));
-        let app = Router::new().fallback(handle).with_state(ledger.clone());
+        let app = Router::new()
+            .route("/v3/", axum::routing::get(stand_in_stripe_js))
+            .route("/test/finish-action", axum::routing::post(finish_action_by_secret))
+            .fallback(handle)
+            .with_state(ledger.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind fake Stripe");
@@ -81,6 +85,7 @@ impl FakeStripe {
             webhook_secret: WEBHOOK_SECRET.to_owned(),
             api_base: self.url.clone(),
             publishable_key: Some("pk_test_backroom".to_owned()),
+            js_url: format!("{}/v3/", self.url),
         })
     }
 
@@ -104,6 +109,16 @@ impl FakeStripe {
             .movements
             .iter()
             .filter(|(kind, id, _)| kind == "capture" && Some(id) == intent.as_ref())
+            .count()
+    }
+
+    /// The PaymentIntents made for Backroom's payment `payment_id`: a second one could be
+    /// a second charge.
+    pub fn intents_for(&self, payment_id: &str) -> usize {
+        self.ledger()
+            .intents
+            .values()
+            .filter(|intent| intent["metadata"]["backroom_payment_id"] == payment_id)
             .count()
     }
 
@@ -137,26 +152,7 @@ impl FakeStripe {
     pub fn finish_action(&self, payment_id: &str, succeeded: bool) {
         let mut ledger = self.ledger();
         let id = intent_of(&ledger, payment_id).expect("an intent for the payment");
-        let intent = ledger.intents.get_mut(&id).expect("intent");
-        assert_eq!(intent["status"], "requires_action");
-        intent["next_action"] = Value::Null;
-        if succeeded {
-            let amount = intent["amount"].as_i64().expect("amount");
-            let manual = intent["capture_method"] == "manual";
-            intent["status"] = json!(if manual { "requires_capture" } else { "succeeded" });
-            if manual {
-                intent["amount_capturable"] = json!(amount);
-            } else {
-                intent["amount_received"] = json!(amount);
-                ledger.movements.push(("capture".to_owned(), id, amount));
-            }
-        } else {
-            intent["status"] = json!("requires_payment_method");
-            intent["last_payment_error"] = json!({
-                "type": "card_error", "code": "payment_intent_authentication_failure",
-                "message": "The provided PaymentMethod has failed authentication."
-            });
-        }
+        finish(&mut ledger, &id, succeeded);
     }
 
     /// A Stripe event about the intent of `payment_id`, as Stripe sends it: the body and
@@ -188,6 +184,30 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     format!("t={timestamp},v1={digest}")
 }
 
+/// 3-D Secure finished (or failed) for intent `id`.
+fn finish(ledger: &mut Ledger, id: &str, succeeded: bool) {
+    let intent = ledger.intents.get_mut(id).expect("intent");
+    assert_eq!(intent["status"], "requires_action");
+    intent["next_action"] = Value::Null;
+    if succeeded {
+        let amount = intent["amount"].as_i64().expect("amount");
+        let manual = intent["capture_method"] == "manual";
+        intent["status"] = json!(if manual { "requires_capture" } else { "succeeded" });
+        if manual {
+            intent["amount_capturable"] = json!(amount);
+        } else {
+            intent["amount_received"] = json!(amount);
+            ledger.movements.push(("capture".to_owned(), id.to_owned(), amount));
+        }
+    } else {
+        intent["status"] = json!("requires_payment_method");
+        intent["last_payment_error"] = json!({
+            "type": "card_error", "code": "payment_intent_authentication_failure",
+            "message": "The provided PaymentMethod has failed authentication."
+        });
+    }
+}
+
 fn intent_of(ledger: &Ledger, payment_id: &str) -> Option<String> {
     ledger
         .intents
@@ -202,6 +222,70 @@ fn stripe_error(status: u16, kind: &str, code: &str, message: &str, extra: Value
         error.extend(extra.clone());
     }
     (status, json!({ "error": error }))
+}
+
+/// A stand-in for Stripe.js with the calls the storefront makes: a plain text field
+/// takes the "card" (a test PaymentMethod id), and 3-D Secure is finished at once by
+/// asking this fake to finish it.
+const STAND_IN_STRIPE_JS: &str = r#"
+(function () {
+  const origin = new URL(document.currentScript.src).origin;
+  window.Stripe = function () {
+    let card;
+    return {
+      elements() {
+        return {
+          create() {
+            return {
+              mount(target) {
+                card = document.createElement("input");
+                card.setAttribute("aria-label", "Card (stand-in)");
+                card.value = "pm_card_visa";
+                target.appendChild(card);
+              },
+            };
+          },
+          async submit() {
+            return card.value ? {} : { error: { message: "Your card number is incomplete." } };
+          },
+        };
+      },
+      async createPaymentMethod() {
+        return { paymentMethod: { id: card.value, object: "payment_method" } };
+      },
+      async handleNextAction({ clientSecret }) {
+        const answer = await fetch(origin + "/test/finish-action", { method: "POST", body: clientSecret });
+        return answer.ok ? { paymentIntent: { status: "succeeded" } } : { error: { message: "failed" } };
+      },
+    };
+  };
+})();
+"#;
+
+async fn stand_in_stripe_js() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/javascript")],
+        STAND_IN_STRIPE_JS,
+    )
+        .into_response()
+}
+
+/// The stand-in's 3-D Secure: the customer passes the bank's challenge.
+async fn finish_action_by_secret(State(ledger): State<Arc<Mutex<Ledger>>>, body: String) -> Response {
+    let mut ledger = ledger.lock().expect("ledger");
+    let found = ledger
+        .intents
+        .values()
+        .find(|intent| intent["client_secret"] == body.as_str() && intent["status"] == "requires_action")
+        .and_then(|intent| intent["id"].as_str().map(str::to_owned));
+    let status = match found {
+        Some(id) => {
+            finish(&mut ledger, &id, true);
+            StatusCode::OK
+        }
+        None => StatusCode::NOT_FOUND,
+    };
+    (status, [(axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")]).into_response()
 }
 
 async fn handle(
