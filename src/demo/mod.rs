@@ -77,6 +77,7 @@ pub async fn load_if_empty(db: &Store) -> DomainResult<usize> {
     };
     let has_products = !catalog::list_products_as_staff(db, &loader, &ProductQuery::default(), &probe)
         .await?
+        .page
         .data
         .is_empty();
     let has_categories = !catalog::list_categories(db, &probe).await?.data.is_empty();

@@ -5,11 +5,15 @@ use std::collections::{BTreeMap, HashMap};
 use super::inventory::{MAX_STOCK, StockLevel};
 use super::money::{Currency, Money};
 use super::pricing::STANDARD_TAX_CLASS;
+use super::search;
 use super::shop::Shop;
 use super::time::Timestamp;
 use super::validate::{self, Checks};
 use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, ids};
-use crate::store::catalog::{self as store, CategoryRow, PriceRow, ProductFilter, ProductRow, VariantRow};
+use crate::store::catalog::{
+    self as store, CategoryRow, PriceRow, ProductFilter, ProductPageRows, ProductRow, VariantRow,
+};
+use crate::store::search::{self as search_store, SearchFacets, SearchFilter, SearchOrder};
 use crate::store::{Conn, Store, StoreError, dialect};
 
 const MAX_TITLE_CHARS: usize = 200;
@@ -143,14 +147,84 @@ pub struct ProductPatch {
 
 #[derive(Debug, Clone, Default)]
 pub struct ProductQuery {
+    /// Words to find (see `search`).
     pub search: Option<String>,
     pub category: Option<String>,
     pub status: Option<ProductStatus>,
+    /// Default: by relevance with words, else newest first.
+    pub sort: Option<ProductSort>,
+    /// Inclusive bounds on any variant's price, in minor units of `currency`.
+    pub min_price: Option<i64>,
+    pub max_price: Option<i64>,
+    /// The listing's currency: prices are filtered, sorted and summed up in it (default:
+    /// the shop's).
+    pub currency: Option<Currency>,
+    /// Also count the matches by category and give their price range.
+    pub facets: bool,
 }
 
-/// Published products, newest first, optionally searched and filtered by category (the
-/// public catalog: `query.status` is ignored).
-pub async fn list_products(db: &Store, query: &ProductQuery, page: &PageRequest) -> DomainResult<Page<Product>> {
+/// How a listing is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductSort {
+    Relevance,
+    Newest,
+    PriceAscending,
+    PriceDescending,
+}
+
+impl ProductSort {
+    pub const ALL: [ProductSort; 4] = [
+        ProductSort::Relevance,
+        ProductSort::Newest,
+        ProductSort::PriceAscending,
+        ProductSort::PriceDescending,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductSort::Relevance => "relevance",
+            ProductSort::Newest => "newest",
+            ProductSort::PriceAscending => "price_asc",
+            ProductSort::PriceDescending => "price_desc",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<ProductSort> {
+        ProductSort::ALL.into_iter().find(|sort| sort.as_str() == value)
+    }
+
+    fn order(self) -> SearchOrder {
+        match self {
+            ProductSort::Relevance => SearchOrder::Relevance,
+            ProductSort::Newest => SearchOrder::Newest,
+            ProductSort::PriceAscending => SearchOrder::PriceAscending,
+            ProductSort::PriceDescending => SearchOrder::PriceDescending,
+        }
+    }
+}
+
+/// A page of a product listing, with its facets when asked for.
+#[derive(Debug, Clone)]
+pub struct ProductListing {
+    pub page: Page<Product>,
+    pub facets: Option<Facets>,
+}
+
+/// What every match of a listing has, not only the page's.
+#[derive(Debug, Clone, Default)]
+pub struct Facets {
+    /// `(category id, matching products)`, most products first.
+    pub categories: Vec<(String, i64)>,
+    /// The lowest and highest variant price of the matches in the listing's currency.
+    pub price: Option<(Money, Money)>,
+}
+
+/// Search results go no deeper than this: past it, refine the search.
+const MAX_SEARCH_OFFSET: i64 = 10_000;
+
+/// Published products, optionally searched, filtered and sorted (the public catalog:
+/// `query.status` is ignored).
+pub async fn list_products(db: &Store, query: &ProductQuery, page: &PageRequest) -> DomainResult<ProductListing> {
     let published = ProductQuery {
         status: Some(ProductStatus::Published),
         ..query.clone()
@@ -164,18 +238,14 @@ pub async fn list_products_as_staff(
     caller: &Principal,
     query: &ProductQuery,
     page: &PageRequest,
-) -> DomainResult<Page<Product>> {
+) -> DomainResult<ProductListing> {
     caller.require(Permission::Catalog)?;
     find_products(db, query, page).await
 }
 
-async fn find_products(db: &Store, query: &ProductQuery, page: &PageRequest) -> DomainResult<Page<Product>> {
-    let pattern = query
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|q| !q.is_empty())
-        .map(like_pattern);
+async fn find_products(db: &Store, query: &ProductQuery, page: &PageRequest) -> DomainResult<ProductListing> {
+    let words = query.search.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    check_listing(query, words.is_some())?;
     let mut conn = db.read().await?;
     // The category (by id or slug) is looked up once, so that the list queries probe the
     // (product, category) key with its id; a category that does not exist lists nothing.
@@ -183,17 +253,141 @@ async fn find_products(db: &Store, query: &ProductQuery, page: &PageRequest) -> 
         None => None,
         Some(id_or_slug) => match store::find_category_id(&mut conn, id_or_slug).await? {
             Some(id) => Some(id),
-            None => return Ok(page.into_page(Vec::new(), |p: &Product| &p.id)),
+            None => {
+                return Ok(ProductListing {
+                    page: page.into_page(Vec::new(), |p: &Product| &p.id),
+                    facets: query.facets.then(Facets::default),
+                });
+            }
         },
     };
-    let filter = ProductFilter {
-        status: query.status.map(ProductStatus::as_str),
-        before_id: page.before(),
-        search_pattern: pattern.as_deref(),
-        category_id: category_id.as_deref(),
-        limit: page.fetch_limit(),
+    let plain = words.is_none()
+        && matches!(query.sort, None | Some(ProductSort::Newest))
+        && query.min_price.is_none()
+        && query.max_price.is_none()
+        && !query.facets;
+    if plain {
+        // Newest first by id: a keyset cursor, as fast on the last page as on the first.
+        let filter = ProductFilter {
+            status: query.status.map(ProductStatus::as_str),
+            before_id: page.before(),
+            category_id: category_id.as_deref(),
+            limit: page.fetch_limit(),
+        };
+        let products = products_of(store::list_products(&mut conn, &filter).await?)?;
+        return Ok(ProductListing {
+            page: page.into_page(products, |p| &p.id),
+            facets: None,
+        });
+    }
+    let found_words = match words {
+        Some(q) => search::query_words(&mut conn, q).await?,
+        None => Vec::new(),
     };
-    let rows = store::list_products(&mut conn, &filter).await?;
+    let currency = match query.currency {
+        Some(currency) => currency,
+        None => super::shop::load(&mut conn).await?.default_currency,
+    }
+    .to_string();
+    let filter = SearchFilter {
+        words: &found_words,
+        status: query.status.map(ProductStatus::as_str),
+        category_id: category_id.as_deref(),
+        currency: &currency,
+        min_price: query.min_price,
+        max_price: query.max_price,
+        order: query
+            .sort
+            .unwrap_or(if words.is_some() {
+                ProductSort::Relevance
+            } else {
+                ProductSort::Newest
+            })
+            .order(),
+    };
+    if words.is_some() && found_words.is_empty() {
+        // Nothing but punctuation: no word to match.
+        return Ok(ProductListing {
+            page: page.into_page(Vec::new(), |p: &Product| &p.id),
+            facets: query.facets.then(Facets::default),
+        });
+    }
+    let offset = search_offset(page)?;
+    let ids = search_store::search_products(&mut conn, &filter, offset, page.fetch_limit()).await?;
+    let mut products = products_of(store::list_products_by_ids(&mut conn, &ids).await?)?;
+    let position: HashMap<&str, usize> = ids.iter().enumerate().map(|(index, id)| (id.as_str(), index)).collect();
+    products.sort_by_key(|product| position.get(product.id.as_str()).copied());
+    let next_cursor = (products.len() as i64 > page.limit).then(|| {
+        products.truncate(page.limit as usize);
+        ids::encode_cursor(&offset_cursor(offset + page.limit))
+    });
+    let facets = match query.facets {
+        true => Some(facets_of(
+            search_store::search_facets(&mut conn, &filter).await?,
+            &currency,
+        )?),
+        false => None,
+    };
+    Ok(ProductListing {
+        page: Page {
+            data: products,
+            next_cursor,
+        },
+        facets,
+    })
+}
+
+fn check_listing(query: &ProductQuery, has_words: bool) -> DomainResult<()> {
+    let mut checks = Checks::default();
+    if query.sort == Some(ProductSort::Relevance) && !has_words {
+        checks.fail("sort", "relevance needs words to rank by (q)");
+    }
+    for (field, bound) in [("min_price", query.min_price), ("max_price", query.max_price)] {
+        if bound.is_some_and(|amount| amount < 0) {
+            checks.fail(field, "must be 0 or more (minor units)");
+        }
+    }
+    if let (Some(min), Some(max)) = (query.min_price, query.max_price)
+        && min > max
+    {
+        checks.fail("max_price", "must be at least min_price");
+    }
+    checks.finish()
+}
+
+/// A search listing's cursor holds how many results came before the page, written as an
+/// id (`off_` and 32 hex digits) so that cursors keep one shape.
+fn offset_cursor(offset: i64) -> String {
+    format!("off_{offset:032x}")
+}
+
+fn search_offset(page: &PageRequest) -> DomainResult<i64> {
+    let Some(after) = page.before() else { return Ok(0) };
+    let offset = after
+        .strip_prefix("off_")
+        .and_then(|hex| i64::from_str_radix(hex, 16).ok())
+        .ok_or_else(|| DomainError::invalid("cursor", "is not a cursor of this listing"))?;
+    if !(0..=MAX_SEARCH_OFFSET).contains(&offset) {
+        return Err(DomainError::invalid(
+            "cursor",
+            "search results go no deeper than 10,000: narrow the search",
+        ));
+    }
+    Ok(offset)
+}
+
+fn facets_of(found: SearchFacets, currency: &str) -> DomainResult<Facets> {
+    let currency = Currency::parse(currency).ok_or_else(|| corrupt("currency", currency))?;
+    Ok(Facets {
+        categories: found.categories,
+        price: found
+            .price
+            .map(|(min, max)| (Money::new(min, currency), Money::new(max, currency))),
+    })
+}
+
+/// Products made from the rows of a page, in the order of `rows.products`.
+fn products_of(rows: ProductPageRows) -> DomainResult<Vec<Product>> {
     let mut variants_by_product: HashMap<String, Vec<VariantRow>> = HashMap::new();
     for variant in rows.variants {
         variants_by_product
@@ -209,16 +403,14 @@ async fn find_products(db: &Store, query: &ProductQuery, page: &PageRequest) -> 
             .push(link.category_id);
     }
     let mut prices = prices_by_variant(rows.prices);
-    let products = rows
-        .products
+    rows.products
         .into_iter()
         .map(|row| {
             let variants = variants_by_product.remove(&row.id).unwrap_or_default();
             let categories = categories_by_product.remove(&row.id).unwrap_or_default();
             assemble(row, variants, &mut prices, categories)
         })
-        .collect::<DomainResult<Vec<_>>>()?;
-    Ok(page.into_page(products, |p| &p.id))
+        .collect()
 }
 
 /// A published product by id or slug; drafts and archived products are missing.
@@ -318,7 +510,7 @@ pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -
         created_at: now.0,
         updated_at: now.0,
     };
-    store::insert_product(&mut tx, &row, &search_text(&row))
+    store::insert_product(&mut tx, &row)
         .await
         .map_err(slug_or_sku_conflict)?;
     for (variant, prices) in &variants {
@@ -328,6 +520,7 @@ pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -
         store::replace_variant_prices(&mut tx, &variant.id, prices).await?;
     }
     store::replace_product_categories(&mut tx, &row.id, &dedup(input.category_ids)).await?;
+    search::reindex_product(&mut tx, &row.id).await?;
     let product = load_product(&mut tx, &row.id, None).await?;
     tx.commit().await?;
     Ok(product)
@@ -385,13 +578,14 @@ pub async fn update_product(db: &Store, caller: &Principal, id: &str, patch: Pro
         row.tax_class = tax_class;
     }
     row.updated_at = Timestamp::now().0;
-    store::update_product(&mut tx, &row, &search_text(&row))
+    store::update_product(&mut tx, &row)
         .await
         .map_err(slug_or_sku_conflict)?;
     if let Some(category_ids) = patch.category_ids {
         check_categories_exist(&mut tx, &category_ids).await?;
         store::replace_product_categories(&mut tx, &row.id, &dedup(category_ids)).await?;
     }
+    search::reindex_product(&mut tx, &row.id).await?;
     let product = load_product(&mut tx, &row.id, None).await?;
     tx.commit().await?;
     Ok(product)
@@ -418,6 +612,7 @@ pub async fn add_variant(db: &Store, caller: &Principal, product_id: &str, input
         .map_err(slug_or_sku_conflict)?;
     store::replace_variant_prices(&mut tx, &row.id, &prices).await?;
     store::touch_product(&mut tx, product_id, now).await?;
+    search::reindex_product(&mut tx, product_id).await?;
     tx.commit().await?;
     variant_from_row(row, prices)
 }
@@ -493,6 +688,7 @@ pub async fn update_variant(
         .map_err(slug_or_sku_conflict)?;
     // Any change to a variant is a change to its product, for clients that sync by it.
     store::touch_product(&mut tx, &row.product_id, now).await?;
+    search::reindex_product(&mut tx, &row.product_id).await?;
     let prices = match patch.prices {
         Some(_) => {
             store::replace_variant_prices(&mut tx, variant_id, &prices).await?;
@@ -800,24 +996,6 @@ fn slug_or_sku_conflict(error: StoreError) -> DomainError {
     }
 }
 
-/// What `q` searches: title and description, lower-cased the same way as the pattern.
-fn search_text(row: &ProductRow) -> String {
-    format!("{}\n{}", row.title, row.description).to_lowercase()
-}
-
-/// A LIKE pattern matching `search` anywhere in a lower-cased text.
-pub(super) fn like_pattern(search: &str) -> String {
-    let mut pattern = String::from("%");
-    for c in search.to_lowercase().chars().take(100) {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 fn dedup(mut values: Vec<String>) -> Vec<String> {
     values.sort();
     values.dedup();
@@ -830,15 +1008,4 @@ fn json_text<T: serde::Serialize>(value: &T) -> DomainResult<String> {
 
 pub(crate) fn corrupt(what: &str, value: &str) -> DomainError {
     DomainError::Store(StoreError::Corrupt(format!("{what}: {value:?}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_pattern("Mug"), "%mug%");
-        assert_eq!(like_pattern("50%_off"), "%50\\%\\_off%");
-    }
 }

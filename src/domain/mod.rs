@@ -23,6 +23,7 @@ pub mod payment_attempts;
 pub mod payments;
 pub mod pricing;
 pub mod reports;
+pub mod search;
 pub mod shipping;
 pub mod shop;
 pub mod time;

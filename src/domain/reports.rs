@@ -4,7 +4,7 @@ use super::accounts::Customer;
 use super::money::{Currency, Money};
 use super::orders::{self, Order};
 use super::time::Timestamp;
-use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, catalog};
+use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal};
 use crate::store::{Store, customers as customer_store, reports as store};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -108,7 +108,7 @@ pub async fn find_customers(db: &Store, caller: &Principal, search: &str) -> Dom
         return Ok(Vec::new());
     }
     let mut conn = db.read().await?;
-    let rows = customer_store::search_customers(&mut conn, &catalog::like_pattern(search), CUSTOMERS_FOUND).await?;
+    let rows = customer_store::search_customers(&mut conn, &like_pattern(search), CUSTOMERS_FOUND).await?;
     Ok(rows.into_iter().map(Customer::from).collect())
 }
 
@@ -127,4 +127,28 @@ pub async fn customer_with_orders(
     drop(conn);
     let orders = orders::list_customer_orders(db, customer_id, page).await?;
     Ok((customer.into(), orders))
+}
+
+/// A LIKE pattern matching `search` anywhere in a lower-cased text.
+fn like_pattern(search: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in search.to_lowercase().chars().take(100) {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("Mug"), "%mug%");
+        assert_eq!(like_pattern("50%_off"), "%50\\%\\_off%");
+    }
 }

@@ -9,12 +9,12 @@ use axum::routing::{get, patch, post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::catalog::{CategoryDto, CurrencyQuery, ProductDto, ProductListQuery, VariantDto};
+use super::catalog::{CategoryDto, CurrencyQuery, ProductDto, ProductListQuery, ProductListResponse, VariantDto};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Staff};
 use super::problem::{ApiResult, Problem};
-use super::shapes::{ListResponse, MoneyDto};
+use super::shapes::MoneyDto;
 use super::{AppState, Created, Json};
-use crate::domain::catalog::{self, NewProduct, PriceInput, ProductPatch, ProductQuery};
+use crate::domain::catalog::{self, NewProduct, PriceInput, ProductPatch};
 use crate::domain::inventory::{self, StockLevel};
 use crate::domain::money::Currency;
 use crate::domain::{PageRequest, shop};
@@ -54,23 +54,17 @@ pub async fn create_product(
 
 /// Every product, whatever its status, newest first.
 #[utoipa::path(get, path = "/v1/admin/products", tag = "staff", params(ProductListQuery), security(("bearer" = [])),
-    responses((status = 200, body = ListResponse<ProductDto>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = ProductListResponse), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list_products(
     State(state): State<AppState>,
     Staff(caller): Staff,
     ApiQuery(query): ApiQuery<ProductListQuery>,
-) -> ApiResult<Json<ListResponse<ProductDto>>> {
+) -> ApiResult<Json<ProductListResponse>> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
     let currency = staff_currency(&state, query.currency.as_deref()).await?;
-    let filter = ProductQuery {
-        search: query.q,
-        category: query.category,
-        status: None,
-    };
-    let products = catalog::list_products_as_staff(&state.store, &caller, &filter, &page).await?;
-    Ok(Json(ListResponse::from_page(products, |product| {
-        ProductDto::new(product, currency)
-    })))
+    let filter = query.into_filter(currency)?;
+    let listing = catalog::list_products_as_staff(&state.store, &caller, &filter, &page).await?;
+    Ok(Json(ProductListResponse::new(listing, currency)))
 }
 
 /// A product by id or slug, whatever its status.

@@ -4,19 +4,18 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 
-use super::extract::ApiPath;
-use super::extract::ApiQuery;
-use super::problem::{ApiResult, Problem};
-use super::{AppState, Json};
-use crate::domain::catalog::{self, ProductQuery};
-use crate::domain::{PageRequest, shop};
-
-use super::shapes::{ListResponse, MoneyDto, PageQuery, time};
-use crate::domain::catalog::{Category, Product, Variant};
-use crate::domain::money::Currency;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use super::extract::{ApiPath, ApiQuery};
+use super::problem::{ApiResult, Problem};
+use super::shapes::{ListResponse, MoneyDto, PageQuery, time};
+use super::{AppState, Json};
+use crate::domain::catalog::{self, Category, Product, ProductListing, ProductQuery, ProductSort, Variant};
+use crate::domain::money::Currency;
+use crate::domain::{DomainError, PageRequest, shop};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -26,24 +25,20 @@ pub fn router() -> Router<AppState> {
         .route_layer(axum::middleware::from_fn(super::middleware::catalog_cache))
 }
 
-/// Published products, newest first; `q` searches titles and descriptions.
+/// Published products. `q` is full-text (titles, SKUs, category names, descriptions):
+/// every word must match, as itself, as the start of a longer word, or (four letters or
+/// more) with one typo; best matches first, title matches above the rest.
 #[utoipa::path(get, path = "/v1/products", tag = "catalog", params(ProductListQuery),
-    responses((status = 200, body = ListResponse<ProductDto>), (status = 422, body = Problem)))]
+    responses((status = 200, body = ProductListResponse), (status = 422, body = Problem)))]
 pub async fn list_products(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ProductListQuery>,
-) -> ApiResult<Json<ListResponse<ProductDto>>> {
+) -> ApiResult<Json<ProductListResponse>> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
     let currency = shop::currency_or_default(&state.store, query.currency.as_deref()).await?;
-    let filter = ProductQuery {
-        search: query.q,
-        category: query.category,
-        status: None,
-    };
-    let products = catalog::list_products(&state.store, &filter, &page).await?;
-    Ok(Json(ListResponse::from_page(products, |product| {
-        ProductDto::new(product, Some(currency))
-    })))
+    let filter = query.into_filter(Some(currency))?;
+    let listing = catalog::list_products(&state.store, &filter, &page).await?;
+    Ok(Json(ProductListResponse::new(listing, Some(currency))))
 }
 
 /// A published product by id or slug.
@@ -76,15 +71,105 @@ pub async fn list_categories(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ProductListQuery {
-    /// Words to find in titles and descriptions.
+    /// Words to find in titles, SKUs, category names and descriptions.
     pub q: Option<String>,
     /// A category id or slug.
     pub category: Option<String>,
+    /// `relevance` (the default with `q`; needs it), `newest` (the default without),
+    /// `price_asc` or `price_desc` (by the lowest variant price; unpriced last).
+    pub sort: Option<String>,
+    /// Only products with a variant priced at least this, in minor units of the listing's
+    /// currency.
+    #[param(minimum = 0)]
+    pub min_price: Option<i64>,
+    /// Only products with a variant priced at most this (inclusive).
+    #[param(minimum = 0)]
+    pub max_price: Option<i64>,
+    /// Add `facets` (category counts and the price range of every match) to the answer.
+    pub facets: Option<bool>,
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
     /// The currency `price` is shown in (one the shop sells in); default the shop's default.
     pub currency: Option<String>,
+}
+
+impl ProductListQuery {
+    /// The listing it asks for, in `currency` (none: the shop's default).
+    pub fn into_filter(self, currency: Option<Currency>) -> ApiResult<ProductQuery> {
+        let sort =
+            match self.sort.as_deref() {
+                None => None,
+                Some(value) => Some(ProductSort::parse(value).ok_or_else(|| {
+                    DomainError::invalid("sort", "must be relevance, newest, price_asc or price_desc")
+                })?),
+            };
+        Ok(ProductQuery {
+            search: self.q,
+            category: self.category,
+            status: None,
+            sort,
+            min_price: self.min_price,
+            max_price: self.max_price,
+            currency,
+            facets: self.facets.unwrap_or(false),
+        })
+    }
+}
+
+/// A page of products; with `facets=true`, what every match has.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductListResponse {
+    pub data: Vec<ProductDto>,
+    pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facets: Option<FacetsDto>,
+}
+
+impl ProductListResponse {
+    pub fn new(listing: ProductListing, currency: Option<Currency>) -> Self {
+        let ListResponse { data, next_cursor } =
+            ListResponse::from_page(listing.page, |product| ProductDto::new(product, currency));
+        ProductListResponse {
+            data,
+            next_cursor,
+            facets: listing.facets.map(|facets| FacetsDto {
+                categories: facets
+                    .categories
+                    .into_iter()
+                    .map(|(id, count)| CategoryCountDto { id, count })
+                    .collect(),
+                price: facets.price.map(|(min, max)| PriceRangeDto {
+                    min: min.into(),
+                    max: max.into(),
+                }),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Facets)]
+pub struct FacetsDto {
+    /// Matching products per category, most first.
+    pub categories: Vec<CategoryCountDto>,
+    /// The lowest and highest variant price of the matches; null when none is priced in
+    /// the listing's currency.
+    pub price: Option<PriceRangeDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CategoryCount)]
+pub struct CategoryCountDto {
+    pub id: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PriceRange)]
+pub struct PriceRangeDto {
+    pub min: MoneyDto,
+    pub max: MoneyDto,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

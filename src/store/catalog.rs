@@ -79,8 +79,6 @@ pub struct ProductFilter<'a> {
     pub status: Option<&'a str>,
     /// Only ids before this one (the cursor); `None` for the first page.
     pub before_id: Option<&'a str>,
-    /// A LIKE pattern, already lower-cased and escaped with `\`.
-    pub search_pattern: Option<&'a str>,
     /// Only products in this category.
     pub category_id: Option<&'a str>,
     pub limit: i64,
@@ -97,12 +95,11 @@ macro_rules! product_page {
         "SELECT p.id FROM products p
          WHERE ($1 IS NULL OR p.status = $1)
            AND ($2 IS NULL OR p.id < $2)
-           AND ($3 IS NULL OR p.search_text LIKE $3 ESCAPE '\\')
-           AND ($4 IS NULL OR (
-                SELECT 1 FROM product_categories pc WHERE pc.product_id = p.id AND pc.category_id = $4
+           AND ($3 IS NULL OR (
+                SELECT 1 FROM product_categories pc WHERE pc.product_id = p.id AND pc.category_id = $3
                 ) IS NOT NULL)
          ORDER BY p.id DESC
-         LIMIT $5"
+         LIMIT $4"
     };
 }
 
@@ -116,7 +113,6 @@ pub async fn list_products(conn: &mut Conn, filter: &ProductFilter<'_>) -> Store
         ))
         .bind(filter.status)
         .bind(filter.before_id)
-        .bind(filter.search_pattern)
         .bind(filter.category_id)
         .bind(filter.limit)
         .fetch_all(c)
@@ -131,7 +127,6 @@ pub async fn list_products(conn: &mut Conn, filter: &ProductFilter<'_>) -> Store
         ))
         .bind(filter.status)
         .bind(filter.before_id)
-        .bind(filter.search_pattern)
         .bind(filter.category_id)
         .bind(filter.limit)
         .fetch_all(c)
@@ -147,7 +142,6 @@ pub async fn list_products(conn: &mut Conn, filter: &ProductFilter<'_>) -> Store
         ))
         .bind(filter.status)
         .bind(filter.before_id)
-        .bind(filter.search_pattern)
         .bind(filter.category_id)
         .bind(filter.limit)
         .fetch_all(c)
@@ -161,7 +155,6 @@ pub async fn list_products(conn: &mut Conn, filter: &ProductFilter<'_>) -> Store
         ))
         .bind(filter.status)
         .bind(filter.before_id)
-        .bind(filter.search_pattern)
         .bind(filter.category_id)
         .bind(filter.limit)
         .fetch_all(c)
@@ -172,6 +165,49 @@ pub async fn list_products(conn: &mut Conn, filter: &ProductFilter<'_>) -> Store
         variants,
         prices,
         categories,
+    })
+}
+
+/// The rows of the products `ids` (a page a search chose), in no particular order.
+pub async fn list_products_by_ids(conn: &mut Conn, ids: &[String]) -> StoreResult<ProductPageRows> {
+    if ids.is_empty() {
+        return Ok(ProductPageRows::default());
+    }
+    let placeholders = (1..=ids.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+    let queries = [
+        format!(
+            "SELECT id, slug, title, description, status, images, tax_class, created_at, updated_at
+             FROM products WHERE id IN ({placeholders})"
+        ),
+        format!(
+            "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position, weight_grams
+             FROM variants WHERE product_id IN ({placeholders}) ORDER BY product_id, position"
+        ),
+        format!(
+            "SELECT vp.variant_id, vp.currency, vp.amount FROM variant_prices vp JOIN variants v ON v.id = vp.variant_id
+             WHERE v.product_id IN ({placeholders}) ORDER BY vp.variant_id, vp.currency"
+        ),
+        format!(
+            "SELECT product_id, category_id FROM product_categories WHERE product_id IN ({placeholders})
+             ORDER BY product_id, category_id"
+        ),
+    ];
+    macro_rules! fetch {
+        ($sql:expr) => {
+            on_conn!(conn, |c| {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe($sql.as_str()));
+                for id in ids {
+                    query = query.bind(id);
+                }
+                query.fetch_all(c).await
+            })?
+        };
+    }
+    Ok(ProductPageRows {
+        products: fetch!(queries[0]),
+        variants: fetch!(queries[1]),
+        prices: fetch!(queries[2]),
+        categories: fetch!(queries[3]),
     })
 }
 
@@ -264,14 +300,14 @@ pub async fn slug_taken(conn: &mut Conn, slug: &str) -> StoreResult<bool> {
     Ok(found.is_some())
 }
 
-/// Inserts a product; `search_text` is what `q` searches (see the migration).
-pub async fn insert_product(conn: &mut Conn, row: &ProductRow, search_text: &str) -> StoreResult<()> {
+/// Inserts a product (its search entry is written by `search::index_document`; the
+/// column `search_text` of migration 0001 is no longer read, and stays empty).
+pub async fn insert_product(conn: &mut Conn, row: &ProductRow) -> StoreResult<()> {
     exec!(
         conn,
         sqlx::query(
-            "INSERT INTO products (id, slug, title, description, status, images, created_at, updated_at, search_text,
-                                   tax_class)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO products (id, slug, title, description, status, images, created_at, updated_at, tax_class)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&row.id)
         .bind(&row.slug)
@@ -281,18 +317,17 @@ pub async fn insert_product(conn: &mut Conn, row: &ProductRow, search_text: &str
         .bind(&row.images)
         .bind(row.created_at)
         .bind(row.updated_at)
-        .bind(search_text)
         .bind(&row.tax_class)
     )?;
     Ok(())
 }
 
-pub async fn update_product(conn: &mut Conn, row: &ProductRow, search_text: &str) -> StoreResult<()> {
+pub async fn update_product(conn: &mut Conn, row: &ProductRow) -> StoreResult<()> {
     exec!(
         conn,
         sqlx::query(
             "UPDATE products SET slug = $2, title = $3, description = $4, status = $5, images = $6, updated_at = $7,
-                 search_text = $8, tax_class = $9
+                 tax_class = $8
              WHERE id = $1",
         )
         .bind(&row.id)
@@ -302,7 +337,6 @@ pub async fn update_product(conn: &mut Conn, row: &ProductRow, search_text: &str
         .bind(&row.status)
         .bind(&row.images)
         .bind(row.updated_at)
-        .bind(search_text)
         .bind(&row.tax_class)
     )?;
     Ok(())

@@ -21,6 +21,7 @@ pub mod orders;
 pub mod outbox;
 pub mod payments;
 pub mod reports;
+pub mod search;
 pub mod shipping;
 pub mod shop;
 pub mod test_provider;

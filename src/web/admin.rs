@@ -216,10 +216,11 @@ pub async fn products(
     let page_request = PageRequest::parse(Some(50), query.cursor.as_deref())?;
     let filter = ProductQuery {
         search: Some(search.clone()),
-        category: None,
-        status: None,
+        ..ProductQuery::default()
     };
-    let found = catalog::list_products_as_staff(&state.store, &visitor, &filter, &page_request).await?;
+    let found = catalog::list_products_as_staff(&state.store, &visitor, &filter, &page_request)
+        .await?
+        .page;
     let shop = shop::get_shop(&state.store).await?;
     page(&ProductsPage {
         shell: Shell::admin("Products", &visitor),

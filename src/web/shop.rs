@@ -98,9 +98,10 @@ async fn catalog_page(
     let filter = ProductQuery {
         search: Some(search.clone()),
         category: category.clone(),
-        status: None,
+        currency: Some(currency),
+        ..ProductQuery::default()
     };
-    let products = catalog::list_products(&state.store, &filter, &page_request).await?;
+    let products = catalog::list_products(&state.store, &filter, &page_request).await?.page;
     let current = categories
         .data
         .iter()

@@ -30,6 +30,7 @@ mod password_reset;
 mod pricing;
 mod pricing_properties;
 mod properties;
+mod search;
 mod security;
 mod shipping;
 mod shop;

@@ -168,6 +168,11 @@ async fn a_released_database_upgrades_with_its_data(url: String) {
     let app = TestApp::start(&url, ServerOptions::for_tests()).await;
     let product = app.get("/v1/products/legacy-lamp", None).await;
     assert_eq!(product.assert_status(200)["variants"][0]["available"], 3);
+    // Migration 0014 indexed the products there were, words and SKUs, typos included.
+    for q in ["legacy", "LEGACY-1", "upgrade", "lagacy"] {
+        let found = app.get(&format!("/v1/products?q={q}"), None).await;
+        assert_eq!(found.assert_status(200)["data"][0]["id"], "prod_legacy", "q={q}");
+    }
 
     app.run_jobs().await;
     let staff = app.staff_token().await;

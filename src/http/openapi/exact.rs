@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::domain::Permission;
 use crate::domain::accounts::Role;
-use crate::domain::catalog::ProductStatus;
+use crate::domain::catalog::{ProductSort, ProductStatus};
 use crate::domain::content::{ContentKind, ContentStatus};
 use crate::domain::discounts::{DiscountKind, InvalidReason};
 use crate::domain::orders::{OrderStatus, PaymentStatus};
@@ -106,13 +106,22 @@ fn vocabularies(document: &mut Value) -> Vec<String> {
             None => missing.push(format!("{schema}{pointer}")),
         }
     }
-    let admin_orders_status = document
-        .pointer_mut("/paths/~1v1~1admin~1orders/get/parameters")
-        .and_then(Value::as_array_mut)
-        .and_then(|parameters| parameters.iter_mut().find(|p| p["name"] == "status"));
-    match admin_orders_status {
-        Some(parameter) => set_enum(&mut parameter["schema"], &order_status),
-        None => missing.push("GET /v1/admin/orders ?status".to_owned()),
+    let product_sort = names(&ProductSort::ALL, ProductSort::as_str);
+    let parameters: [(&str, &str, &[&str]); 3] = [
+        ("/v1/admin/orders", "status", &order_status),
+        ("/v1/products", "sort", &product_sort),
+        ("/v1/admin/products", "sort", &product_sort),
+    ];
+    for (path, name, values) in parameters {
+        let pointer = format!("/paths/{}/get/parameters", path.replace('/', "~1"));
+        let parameter = document
+            .pointer_mut(&pointer)
+            .and_then(Value::as_array_mut)
+            .and_then(|parameters| parameters.iter_mut().find(|p| p["name"] == name));
+        match parameter {
+            Some(parameter) => set_enum(&mut parameter["schema"], values),
+            None => missing.push(format!("GET {path} ?{name}")),
+        }
     }
     missing
 }

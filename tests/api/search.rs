@@ -1,0 +1,255 @@
+//! Catalog search (contract: Catalog depth): full-text over titles, SKUs, category names
+//! and descriptions, ranked with title matches first, prefixes for type-ahead, one typo
+//! forgiven per word; filters, sorts and facets; the index follows every change at once.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// A published product with one variant: its id.
+async fn product(app: &TestApp, staff: &str, body: Value) -> String {
+    let mut body = body;
+    body["status"] = json!("published");
+    id_of(
+        app.post("/v1/admin/products", Some(staff), body)
+            .await
+            .assert_status(201),
+    )
+}
+
+fn variant(sku: &str, price: i64) -> Value {
+    json!({"sku": sku, "title": "Default", "price": {"amount": price, "currency": "EUR"}, "inventory": 5})
+}
+
+/// The ids `GET /v1/products?{query}` lists, in its order.
+async fn found(app: &TestApp, query: &str) -> Vec<String> {
+    let response = app.get(&format!("/v1/products?{query}"), None).await;
+    response.assert_status(200)["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(id_of)
+        .collect()
+}
+
+async fn search_finds_titles_skus_categories_and_descriptions_title_first(app: TestApp) {
+    let staff = app.staff_token().await;
+    let category = id_of(
+        app.post("/v1/admin/categories", Some(&staff), json!({"name": "Kitchenware"}))
+            .await
+            .assert_status(201),
+    );
+    let mug = product(
+        &app,
+        &staff,
+        json!({"title": "Enamel Mug", "variants": [variant("MUG-ENAMEL-1", 1200)]}),
+    )
+    .await;
+    let plate = product(
+        &app,
+        &staff,
+        json!({"title": "Plain Plate", "description": "Goes with any mug; a mug's best friend, says every mug owner.",
+               "variants": [variant("PLATE-1", 900)]}),
+    )
+    .await;
+    let teapot = product(
+        &app,
+        &staff,
+        json!({"title": "Teapot", "category_ids": [category], "variants": [variant("POT-1", 3000)]}),
+    )
+    .await;
+
+    assert_eq!(
+        found(&app, "q=mug").await,
+        [mug.as_str(), plate.as_str()],
+        "the title match first"
+    );
+    assert_eq!(
+        found(&app, "q=kitchenware").await,
+        [teapot.as_str()],
+        "by category name"
+    );
+    assert_eq!(found(&app, "q=PLATE-1").await, [plate.as_str()], "by SKU");
+    assert_eq!(
+        found(&app, "q=enamel%20mug").await,
+        [mug.as_str()],
+        "every word must match"
+    );
+    assert!(found(&app, "q=enamel%20teapot").await.is_empty());
+    assert!(
+        found(&app, "q=%21%3F").await.is_empty(),
+        "punctuation alone finds nothing"
+    );
+    // Type-ahead: the start of a word finds it.
+    assert_eq!(found(&app, "q=enam").await, [mug.as_str()]);
+    assert_eq!(found(&app, "q=tea").await, [teapot.as_str()]);
+    // One typo per word of four letters or more: swapped, missing, extra or wrong letter.
+    for typo in ["enmael", "enaml", "ennamel", "enamil", "teapto"] {
+        assert!(
+            !found(&app, &format!("q={typo}")).await.is_empty(),
+            "{typo} is forgiven"
+        );
+    }
+    assert_eq!(
+        found(&app, "q=enmael%20muug").await,
+        [mug.as_str()],
+        "one typo in each word"
+    );
+    assert!(
+        found(&app, "q=enmale").await.is_empty(),
+        "two typos in one word are not"
+    );
+
+    // Drafts are not in the public catalog's search; staff find them.
+    let draft = id_of(
+        app.post(
+            "/v1/admin/products",
+            Some(&staff),
+            json!({"title": "Secret Saucer", "variants": [variant("SAUCER-1", 500)]}),
+        )
+        .await
+        .assert_status(201),
+    );
+    assert!(found(&app, "q=saucer").await.is_empty());
+    let staff_search = app.get("/v1/admin/products?q=saucer", Some(&staff)).await;
+    assert_eq!(staff_search.assert_status(200)["data"][0]["id"], draft.as_str());
+}
+
+async fn the_index_follows_every_change_in_its_transaction(app: TestApp) {
+    let staff = app.staff_token().await;
+    let lamp = product(
+        &app,
+        &staff,
+        json!({"title": "Desk Lamp", "variants": [variant("DL-1", 4500)]}),
+    )
+    .await;
+    app.patch(
+        &format!("/v1/admin/products/{lamp}"),
+        Some(&staff),
+        json!({"title": "Reading Light"}),
+    )
+    .await
+    .assert_status(200);
+    assert_eq!(found(&app, "q=reading").await, [lamp.as_str()]);
+    assert!(found(&app, "q=lamp").await.is_empty(), "the old title is gone");
+
+    app.post(
+        &format!("/v1/admin/products/{lamp}/variants"),
+        Some(&staff),
+        json!({"sku": "BULB-WARM", "title": "Warm", "price": {"amount": 4700, "currency": "EUR"}, "inventory": 1}),
+    )
+    .await
+    .assert_status(201);
+    assert_eq!(found(&app, "q=bulb").await, [lamp.as_str()], "a new variant's SKU");
+
+    let category = id_of(
+        app.post("/v1/admin/categories", Some(&staff), json!({"name": "Lighting"}))
+            .await
+            .assert_status(201),
+    );
+    app.patch(
+        &format!("/v1/admin/products/{lamp}"),
+        Some(&staff),
+        json!({"category_ids": [category]}),
+    )
+    .await
+    .assert_status(200);
+    assert_eq!(
+        found(&app, "q=lighting").await,
+        [lamp.as_str()],
+        "a new category's name"
+    );
+    // A word first seen in the edit is forgiven a typo too.
+    assert_eq!(found(&app, "q=lihgting").await, [lamp.as_str()]);
+}
+
+async fn prices_filter_sort_and_facets_cover_every_match(app: TestApp) {
+    let staff = app.staff_token().await;
+    let category = id_of(
+        app.post("/v1/admin/categories", Some(&staff), json!({"name": "Vases"}))
+            .await
+            .assert_status(201),
+    );
+    let small = product(
+        &app,
+        &staff,
+        json!({"title": "Small Vase", "category_ids": [category], "variants": [variant("VASE-S", 500)]}),
+    )
+    .await;
+    let medium = product(
+        &app,
+        &staff,
+        json!({"title": "Medium Vase", "variants": [variant("VASE-M", 1500)]}),
+    )
+    .await;
+    let large = product(
+        &app,
+        &staff,
+        json!({"title": "Large Vase", "category_ids": [category], "variants": [variant("VASE-L1", 2500), variant("VASE-L2", 3500)]}),
+    )
+    .await;
+
+    assert_eq!(
+        found(&app, "q=vase&sort=price_asc").await,
+        [small.as_str(), medium.as_str(), large.as_str()]
+    );
+    assert_eq!(
+        found(&app, "q=vase&sort=price_desc").await,
+        [large.as_str(), medium.as_str(), small.as_str()]
+    );
+    assert_eq!(
+        found(&app, "sort=price_asc").await,
+        [small.as_str(), medium.as_str(), large.as_str()],
+        "without q too"
+    );
+    assert_eq!(
+        found(&app, "q=vase&min_price=1000&max_price=2500&sort=price_asc").await,
+        [medium.as_str(), large.as_str()],
+        "inclusive bounds"
+    );
+    assert_eq!(
+        found(&app, "q=vase&min_price=3500").await,
+        [large.as_str()],
+        "any variant's price"
+    );
+
+    // Facets count every match, not only the page's.
+    let page = app.get("/v1/products?q=vase&facets=true&limit=1", None).await;
+    let page = page.assert_status(200);
+    assert_eq!(page["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(page["facets"]["categories"], json!([{"id": category, "count": 2}]));
+    assert_eq!(page["facets"]["price"], json!({"min": eur(500), "max": eur(3500)}));
+    let plain = app.get("/v1/products?q=vase", None).await;
+    assert!(plain.assert_status(200).get("facets").is_none(), "only when asked for");
+
+    // The pages of a search, by cursor, hold every match once, in order.
+    let mut seen = Vec::new();
+    let mut path = "/v1/products?q=vase&sort=price_asc&limit=2".to_owned();
+    loop {
+        let page = app.get(&path, None).await;
+        let page = page.assert_status(200);
+        seen.extend(page["data"].as_array().expect("data").iter().map(id_of));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/products?q=vase&sort=price_asc&limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [small, medium, large]);
+
+    for bad in [
+        "sort=relevance",
+        "sort=cheapest",
+        "min_price=-1",
+        "min_price=10&max_price=5",
+    ] {
+        app.get(&format!("/v1/products?{bad}"), None)
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+}
+
+crate::backend_tests!(
+    search_finds_titles_skus_categories_and_descriptions_title_first,
+    the_index_follows_every_change_in_its_transaction,
+    prices_filter_sort_and_facets_cover_every_match,
+);
