@@ -39,6 +39,9 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Apply pending migrations and exit.
     Migrate(DatabaseArgs),
+    /// Rebuild the catalog's search index from its rows (after loading products with SQL,
+    /// past Backroom); applies pending migrations first.
+    Reindex(DatabaseArgs),
     /// Manage staff accounts.
     Admin {
         #[command(subcommand)]
@@ -192,6 +195,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open(&database.database_url).await?;
             store.migrate().await.context("applying migrations")?;
             println!("migrations applied to {}", redact(&database.database_url));
+            Ok(())
+        }
+        Command::Reindex(database) => {
+            telemetry::init_logging(false);
+            let store = open(&database.database_url).await?;
+            store.migrate().await.context("applying migrations")?;
+            crate::store::search::rebuild(&store)
+                .await
+                .context("rebuilding the search index")?;
+            println!("search index rebuilt for {}", redact(&database.database_url));
             Ok(())
         }
         Command::Apikey {

@@ -186,6 +186,60 @@ pub async fn index_document(conn: &mut Conn, document: &SearchDocument) -> Store
     Ok(())
 }
 
+/// Rebuilds the whole index and vocabulary from the catalog's rows, in one transaction,
+/// by the database's own bulk statements (as migration 0014 first filled them): for
+/// catalogs written past Backroom (a bulk load in SQL, a restore of a table).
+pub async fn rebuild(store: &super::Store) -> StoreResult<()> {
+    let mut tx = store.write().await?;
+    let statements: &[&str] = match tx.raw() {
+        Raw::Sqlite(_) => &[
+            "DELETE FROM product_search",
+            "DELETE FROM product_search_ids WHERE product_id NOT IN (SELECT id FROM products)",
+            "INSERT INTO product_search_ids (product_id) SELECT id FROM products ORDER BY id
+             ON CONFLICT (product_id) DO NOTHING",
+            "INSERT INTO product_search (rowid, title, skus, categories, description)
+             SELECT i.rowid, p.title,
+                    COALESCE((SELECT group_concat(v.sku, ' ') FROM variants v WHERE v.product_id = p.id), ''),
+                    COALESCE((SELECT group_concat(c.name, ' ') FROM product_categories pc
+                              JOIN categories c ON c.id = pc.category_id WHERE pc.product_id = p.id), ''),
+                    p.description
+             FROM products p JOIN product_search_ids i ON i.product_id = p.id",
+            "DELETE FROM search_terms",
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.product_search_words USING fts5vocab(main, product_search, 'row')",
+            "INSERT INTO search_terms (term)
+             SELECT term FROM temp.product_search_words WHERE length(term) BETWEEN 3 AND 40",
+            "DROP TABLE temp.product_search_words",
+        ],
+        Raw::Postgres(_) => &[
+            "UPDATE products p SET search_vector =
+                 setweight(to_tsvector('simple', regexp_replace(p.title, '[^[:alnum:]]+', ' ', 'g')), 'A')
+                 || setweight(to_tsvector('simple', regexp_replace(COALESCE((SELECT string_agg(v.sku, ' ')
+                        FROM variants v WHERE v.product_id = p.id), ''), '[^[:alnum:]]+', ' ', 'g')), 'A')
+                 || setweight(to_tsvector('simple', regexp_replace(COALESCE((SELECT string_agg(c.name, ' ')
+                        FROM product_categories pc JOIN categories c ON c.id = pc.category_id
+                        WHERE pc.product_id = p.id), ''), '[^[:alnum:]]+', ' ', 'g')), 'B')
+                 || setweight(to_tsvector('simple', regexp_replace(p.description, '[^[:alnum:]]+', ' ', 'g')), 'D')",
+            "DELETE FROM search_terms",
+            "INSERT INTO search_terms (term)
+             SELECT word FROM ts_stat('SELECT search_vector FROM products') WHERE length(word) BETWEEN 3 AND 40",
+        ],
+    };
+    let common = [
+        "DELETE FROM search_term_deletions",
+        "WITH RECURSIVE positions (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM positions WHERE n < 40)
+         INSERT INTO search_term_deletions (deletion, term)
+         SELECT substr(t.term, 1, p.n - 1) || substr(t.term, p.n + 1), t.term
+         FROM search_terms t JOIN positions p ON p.n <= length(t.term)
+         UNION
+         SELECT term, term FROM search_terms",
+    ];
+    for statement in statements.iter().chain(common.iter()) {
+        exec!(tx, sqlx::query(*statement))?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Adds words to the catalog's vocabulary, each with its one-letter deletions (`deletions`
 /// gives them); words known already cost one conflicting insert each.
 pub async fn add_terms(conn: &mut Conn, terms: &[String], deletions: impl Fn(&str) -> Vec<String>) -> StoreResult<()> {

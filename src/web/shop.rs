@@ -1,9 +1,10 @@
 //! The storefront: catalog, product, cart and checkout, order, and the customer's account.
 
-use askama::Template;
-use axum::extract::State;
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use askama::Template;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
@@ -13,7 +14,7 @@ use super::{PageError, PagePath, PageQuery, PageResult, Shell, Visitor, page};
 use crate::app::AppState;
 use crate::app::cookies;
 use crate::domain::accounts::addresses;
-use crate::domain::catalog::{self, ProductQuery};
+use crate::domain::catalog::{self, ProductQuery, ProductSort};
 use crate::domain::money::Currency;
 use crate::domain::shop::{self, Shop};
 use crate::domain::{DomainError, PageRequest, Principal, carts, orders, shipping};
@@ -37,12 +38,20 @@ pub struct CatalogQuery {
     q: Option<String>,
     category: Option<String>,
     cursor: Option<String>,
+    /// `relevance`, `newest`, `price_asc` or `price_desc`; anything else is ignored.
+    sort: Option<String>,
+    /// Price bounds in whole units of the shown currency, as a shopper types them; what
+    /// is not a whole number is ignored.
+    min: Option<String>,
+    max: Option<String>,
 }
 
 pub struct CategoryLink {
     pub name: String,
     pub slug: String,
     pub current: bool,
+    /// Matches of the search in it, when there is a search.
+    pub count: Option<i64>,
 }
 
 #[derive(Template)]
@@ -57,6 +66,20 @@ struct Home {
     categories: Vec<CategoryLink>,
     products: Vec<ProductCard>,
     next_page: Option<String>,
+    /// A search's ways to narrow it: shown with results for words.
+    refine: Option<Refine>,
+}
+
+/// The sort and price filter of a search's results, and what every match has.
+struct Refine {
+    category: String,
+    sort: &'static str,
+    sorts: [(&'static str, &'static str); 4],
+    min: String,
+    max: String,
+    currency: String,
+    /// "Prices from 5.00 EUR to 35.00 EUR" among the matches.
+    price_range: Option<String>,
 }
 
 pub async fn home(
@@ -95,13 +118,34 @@ async fn catalog_page(
     let category = query.category.filter(|slug| !slug.is_empty());
     let categories = catalog::list_categories(&state.store, &PageRequest::parse(Some(100), None)?).await?;
     let page_request = PageRequest::parse(Some(24), query.cursor.as_deref())?;
+    let searching = !search.trim().is_empty();
+    let sort = query
+        .sort
+        .as_deref()
+        .and_then(ProductSort::parse)
+        .filter(|sort| searching || *sort != ProductSort::Relevance);
+    let whole_units = |text: &Option<String>| {
+        text.as_deref()
+            .and_then(|text| text.trim().parse::<i64>().ok())
+            .filter(|units| *units >= 0)
+            .and_then(|units| units.checked_mul(10_i64.pow(currency.decimals())))
+    };
+    let (min_price, max_price) = match (whole_units(&query.min), whole_units(&query.max)) {
+        (Some(min), Some(max)) if min > max => (Some(max), Some(min)),
+        bounds => bounds,
+    };
     let filter = ProductQuery {
         search: Some(search.clone()),
         category: category.clone(),
         currency: Some(currency),
+        sort,
+        min_price,
+        max_price,
+        facets: searching,
         ..ProductQuery::default()
     };
-    let products = catalog::list_products(&state.store, &filter, &page_request).await?.page;
+    let listing = catalog::list_products(&state.store, &filter, &page_request).await?;
+    let products = listing.page;
     let current = categories
         .data
         .iter()
@@ -113,13 +157,43 @@ async fn catalog_page(
     };
     let next_page = products.next_cursor.map(|cursor| {
         let mut link = format!("/?cursor={}", view::url_encode(&cursor));
-        if !search.is_empty() {
-            link.push_str(&format!("&q={}", view::url_encode(&search)));
-        }
-        if let Some(category) = &category {
-            link.push_str(&format!("&category={}", view::url_encode(category)));
+        let kept = [
+            ("q", Some(search.clone())),
+            ("category", category.clone()),
+            ("sort", sort.map(|sort| sort.as_str().to_owned())),
+            ("min", query.min.clone()),
+            ("max", query.max.clone()),
+        ];
+        for (name, value) in kept {
+            if let Some(value) = value.filter(|value| !value.is_empty()) {
+                link.push_str(&format!("&{name}={}", view::url_encode(&value)));
+            }
         }
         link
+    });
+    // With words, the sidebar lists the categories of the matches, with their counts.
+    let counts: Option<HashMap<&str, i64>> = listing.facets.as_ref().map(|facets| {
+        facets
+            .categories
+            .iter()
+            .map(|(id, count)| (id.as_str(), *count))
+            .collect()
+    });
+    let refine = listing.facets.as_ref().map(|facets| Refine {
+        category: category.clone().unwrap_or_default(),
+        sort: sort.unwrap_or(ProductSort::Relevance).as_str(),
+        sorts: [
+            ("relevance", "Best match"),
+            ("newest", "Newest"),
+            ("price_asc", "Price, low to high"),
+            ("price_desc", "Price, high to low"),
+        ],
+        min: query.min.clone().unwrap_or_default(),
+        max: query.max.clone().unwrap_or_default(),
+        currency: currency.to_string(),
+        price_range: facets
+            .price
+            .map(|(low, high)| format!("Prices from {} to {}", view::money(low), view::money(high))),
     });
     page(&Home {
         shell: Shell::storefront(&state, "Shop", &visitor).await?,
@@ -129,10 +203,17 @@ async fn catalog_page(
         categories: categories
             .data
             .iter()
-            .map(|c| CategoryLink {
-                current: current.is_some_and(|current| current.id == c.id),
-                name: c.name.clone(),
-                slug: c.slug.clone(),
+            .filter_map(|c| {
+                let count = match &counts {
+                    Some(counts) => Some(*counts.get(c.id.as_str())?),
+                    None => None,
+                };
+                Some(CategoryLink {
+                    current: current.is_some_and(|current| current.id == c.id),
+                    name: c.name.clone(),
+                    slug: c.slug.clone(),
+                    count,
+                })
             })
             .collect(),
         products: products
@@ -142,6 +223,7 @@ async fn catalog_page(
             .collect(),
         search,
         next_page,
+        refine,
     })
 }
 

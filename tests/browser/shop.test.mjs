@@ -792,13 +792,47 @@ test("a guest's cart follows them into their account; a saved address fills the 
   assertNoProblems(page);
 });
 
+test("the search box suggests products as you type; a search's results can be sorted and narrowed", async () => {
+  const page = await visitor();
+  await page.goto("/");
+  const title = (await page.locator(".product-title").first().textContent()).trim();
+  const word = title.split(/\s+/).find((part) => part.length >= 5) || title.split(/\s+/)[0];
+  // The start of a word, as typed: suggestions appear under the box.
+  await page.getByLabel("Search products").pressSequentially(word.slice(0, 4).toLowerCase());
+  const suggestions = page.getByRole("list", { name: "Suggested products" });
+  await suggestions.getByRole("link").first().waitFor(LIVE);
+  // A typo (two letters swapped) still finds it.
+  const typo = word.slice(0, 1) + word.slice(2, 3) + word.slice(1, 2) + word.slice(3);
+  await page.getByLabel("Search products").fill(typo.toLowerCase());
+  const suggested = suggestions.getByRole("link", { name: title });
+  await suggested.waitFor(LIVE);
+  // The arrow key moves into the suggestions.
+  await page.getByLabel("Search products").press("ArrowDown");
+  assert.ok(await page.evaluate(() => Boolean(document.activeElement.closest("#search-suggestions"))));
+  await suggested.click();
+  await page.getByRole("heading", { level: 1, name: title }).waitFor();
+
+  await page.goto(`/?q=${encodeURIComponent(word.slice(0, 3))}`);
+  await page.getByRole("heading", { name: /^Results for/ }).waitFor();
+  await page.getByLabel("Sort by").selectOption("price_desc");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.waitForURL(/sort=price_desc/);
+  const prices = (await page.locator(".product-card .price").allTextContents())
+    .map((text) => Number(text.replace(/[^0-9.]/g, "")));
+  assert.ok(prices.length > 0);
+  assert.deepEqual(prices, [...prices].sort((a, b) => b - a), "highest price first");
+  // Each category of the matches shows how many it holds.
+  assert.ok(await page.locator(".category-list .count").count() > 0);
+  await checkAccessibility(page, "search results");
+});
+
 test("every page was checked with axe", () => {
   const expected = [
     "storefront", "product", "cart and checkout", "order", "register", "account", "sign-in",
     "staff sign-in", "dashboard", "staff order", "products", "new product", "edit product", "customers",
     "checkout with shipping and tax", "shipping and tax", "shipping and tax, editing", "prices in dollars",
     "discounts", "cart with a discount", "pages and blog", "post editor", "blog", "blog post",
-    "cart with a sold-out line", "reset password", "account with an address",
+    "cart with a sold-out line", "reset password", "account with an address", "search results",
   ];
   assert.deepEqual(expected.filter((name) => !checkedPages.has(name)), []);
 });

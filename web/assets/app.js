@@ -317,6 +317,70 @@ function afterSuccess(form, result) {
   }
 }
 
+// The search box suggests products as the shopper types, from the catalog's own search
+// (prefixes and typos included): links that open a product at once. Down arrow moves
+// into them, Escape closes them.
+function followSuggestions(input) {
+  const list = document.getElementById(input.dataset.suggest);
+  const status = input.form.querySelector("[data-suggest-status]");
+  let timer = null;
+  const hide = () => {
+    list.hidden = true;
+  };
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    const q = input.value.trim();
+    if (q.length < 2) {
+      list.replaceChildren();
+      hide();
+      return;
+    }
+    timer = setTimeout(async () => {
+      let found;
+      try {
+        found = await api("GET", `/v1/products?limit=5&q=${encodeURIComponent(q)}`);
+      } catch {
+        return;
+      }
+      // A newer question is on its way: this answer is for words no longer typed.
+      if (input.value.trim() !== q) return;
+      list.replaceChildren(
+        ...found.data.map((product) => {
+          const item = document.createElement("li");
+          const link = document.createElement("a");
+          link.href = `/products/${encodeURIComponent(product.slug)}`;
+          link.textContent = product.title;
+          item.append(link);
+          return item;
+        }),
+      );
+      list.hidden = found.data.length === 0;
+      if (status) status.textContent = found.data.length ? `${found.data.length} suggestions` : "";
+    }, 150);
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") hide();
+    if (event.key === "ArrowDown" && !list.hidden) {
+      event.preventDefault();
+      list.querySelector("a")?.focus();
+    }
+  });
+  list.addEventListener("keydown", (event) => {
+    const links = [...list.querySelectorAll("a")];
+    const at = links.indexOf(document.activeElement);
+    if (event.key === "ArrowDown" && at < links.length - 1) links[at + 1].focus();
+    else if (event.key === "ArrowUp") (at > 0 ? links[at - 1] : input).focus();
+    else if (event.key === "Escape") {
+      hide();
+      input.focus();
+    } else return;
+    event.preventDefault();
+  });
+  document.addEventListener("click", (event) => {
+    if (!input.form.contains(event.target)) hide();
+  });
+}
+
 // Stripe's card form, when the shop takes cards with Stripe: the card becomes a
 // PaymentMethod in the browser (Stripe.js) and never reaches this server.
 let cardForm = null;
@@ -611,6 +675,7 @@ document.addEventListener("DOMContentLoaded", () => {
   showLocalTimes(document);
   document.querySelectorAll("[data-live]").forEach(followLive);
   document.querySelectorAll("[data-stripe-key]").forEach(mountCardForm);
+  document.querySelectorAll("input[data-suggest]").forEach(followSuggestions);
   document.querySelectorAll("form").forEach(showApplicable);
   document.querySelectorAll("textarea[data-preview]").forEach(followPreview);
   const cartForm = document.querySelector("form[data-add-to-cart]");

@@ -166,7 +166,7 @@ async fn measure_on(args: &Args, backend: &'static str, products: usize, databas
     let seeding = Instant::now();
     let catalog = {
         let db = seed::Db::connect(&database.url).await?;
-        seed::seed(&db, products).await?
+        seed::seed(&db, &database.url, products).await?
     };
     eprintln!("   seeded in {:.1} s", seeding.elapsed().as_secs_f64());
     server::create_staff(&args.binary, &database.url).await?;

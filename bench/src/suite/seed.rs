@@ -58,7 +58,7 @@ pub struct Catalog {
 
 /// Writes `products` published products (one variant each) in five categories. Every
 /// value is generated here, so building the SQL text is safe.
-pub async fn seed(db: &Db, products: usize) -> Result<Catalog, String> {
+pub async fn seed(db: &Db, url: &str, products: usize) -> Result<Catalog, String> {
     let now = now_micros();
     let mut categories = String::from("INSERT INTO categories (id, name, slug, created_at) VALUES ");
     for (index, slug) in CATEGORIES.iter().enumerate() {
@@ -82,11 +82,10 @@ pub async fn seed(db: &Db, products: usize) -> Result<Catalog, String> {
             let title = format!("{} {} {n}", ADJECTIVES[n % 10], NOUNS[(n / 10) % 10]);
             let slug = title.to_lowercase().replace(' ', "-");
             let description = format!("A well made {} for everyday use.", NOUNS[(n / 10) % 10].to_lowercase());
-            let search = format!("{title}\n{description}").to_lowercase();
             let separator = if n == start { "" } else { "," };
             let _ = write!(
                 product_rows,
-                "{separator}('{id}', '{slug}', '{title}', '{description}', 'published', '[]', '{search}', {now}, {now})"
+                "{separator}('{id}', '{slug}', '{title}', '{description}', 'published', '[]', {now}, {now})"
             );
             let _ = write!(
                 variant_rows,
@@ -98,12 +97,18 @@ pub async fn seed(db: &Db, products: usize) -> Result<Catalog, String> {
             catalog.variant_ids.push(variant);
         }
         db.run(format!(
-            "INSERT INTO products (id, slug, title, description, status, images, search_text, created_at, updated_at) VALUES {product_rows};
+            "INSERT INTO products (id, slug, title, description, status, images, created_at, updated_at) VALUES {product_rows};
              INSERT INTO variants (id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position, created_at, updated_at) VALUES {variant_rows};
              INSERT INTO product_categories (product_id, category_id) VALUES {link_rows};"
         ))
         .await?;
     }
+    // Written past Backroom, so its search index is built as `backroom reindex` builds it.
+    let store = backroom::store::Store::connect(url).await.map_err(|e| e.to_string())?;
+    backroom::store::search::rebuild(&store)
+        .await
+        .map_err(|e| e.to_string())?;
+    store.close().await;
     if let Db::Postgres(_) = db {
         db.run("ANALYZE".to_owned()).await?;
     }
