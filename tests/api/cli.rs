@@ -30,6 +30,12 @@ async fn command_line(database_url: String) {
     );
     let again = backroom(&url).arg("migrate").output().await.expect("run migrate again");
     assert!(again.status.success(), "migrate is idempotent");
+    let reindex = backroom(&url).arg("reindex").output().await.expect("run reindex");
+    assert!(
+        reindex.status.success(),
+        "reindex: {}",
+        String::from_utf8_lossy(&reindex.stderr)
+    );
 
     let short = admin_create(&url, "boss@example.com", "short").await;
     assert!(!short.status.success(), "a short password is refused");

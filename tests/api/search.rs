@@ -248,7 +248,28 @@ async fn prices_filter_sort_and_facets_cover_every_match(app: TestApp) {
     }
 }
 
+/// Products written past Backroom (a bulk load in SQL) are not in the index until it is
+/// rebuilt, as `backroom reindex` does.
+async fn a_rebuild_indexes_products_loaded_with_sql(app: TestApp) {
+    let staff = app.staff_token().await;
+    product(&app, &staff, json!({"title": "Copper Kettle", "variants": [variant("KETTLE-1", 4000)]})).await;
+    app.store
+        .execute_unchecked(
+            "INSERT INTO products (id, slug, title, description, status, images, created_at, updated_at)
+             VALUES ('prod_bulk', 'bulk-teacup', 'Bulk Teacup', 'Loaded with SQL', 'published', '[]', 1, 1)"
+                .to_owned(),
+        )
+        .await
+        .expect("bulk insert");
+    assert!(found(&app, "q=teacup").await.is_empty(), "not indexed yet");
+    backroom::store::search::rebuild(&app.store).await.expect("rebuild");
+    assert_eq!(found(&app, "q=teacup").await, ["prod_bulk"]);
+    assert_eq!(found(&app, "q=teacpu").await, ["prod_bulk"], "its words are in the vocabulary");
+    assert_eq!(found(&app, "q=kettle").await.len(), 1, "the others stay");
+}
+
 crate::backend_tests!(
+    a_rebuild_indexes_products_loaded_with_sql,
     search_finds_titles_skus_categories_and_descriptions_title_first,
     the_index_follows_every_change_in_its_transaction,
     prices_filter_sort_and_facets_cover_every_match,
