@@ -267,6 +267,9 @@ async fn find_products(db: &Store, query: &ProductQuery, page: &PageRequest) -> 
         && query.max_price.is_none()
         && !query.facets;
     if plain {
+        if page.before().is_some_and(|after| after.starts_with(OFFSET_CURSOR)) {
+            return Err(DomainError::invalid("cursor", "is not a cursor of this listing"));
+        }
         // Newest first by id: a keyset cursor, as fast on the last page as on the first.
         let filter = ProductFilter {
             status: query.status.map(ProductStatus::as_str),
@@ -317,10 +320,11 @@ async fn find_products(db: &Store, query: &ProductQuery, page: &PageRequest) -> 
     let mut products = products_of(store::list_products_by_ids(&mut conn, &ids).await?)?;
     let position: HashMap<&str, usize> = ids.iter().enumerate().map(|(index, id)| (id.as_str(), index)).collect();
     products.sort_by_key(|product| position.get(product.id.as_str()).copied());
-    let next_cursor = (products.len() as i64 > page.limit).then(|| {
-        products.truncate(page.limit as usize);
-        ids::encode_cursor(&offset_cursor(offset + page.limit))
-    });
+    let has_more = products.len() as i64 > page.limit;
+    products.truncate(page.limit as usize);
+    let next_offset = offset + page.limit;
+    let next_cursor =
+        (has_more && next_offset <= MAX_SEARCH_OFFSET).then(|| ids::encode_cursor(&offset_cursor(next_offset)));
     let facets = match query.facets {
         true => Some(facets_of(
             search_store::search_facets(&mut conn, &filter).await?,
@@ -358,13 +362,15 @@ fn check_listing(query: &ProductQuery, has_words: bool) -> DomainResult<()> {
 /// A search listing's cursor holds how many results came before the page, written as an
 /// id (`off_` and 32 hex digits) so that cursors keep one shape.
 fn offset_cursor(offset: i64) -> String {
-    format!("off_{offset:032x}")
+    format!("{OFFSET_CURSOR}{offset:032x}")
 }
+
+const OFFSET_CURSOR: &str = "off_";
 
 fn search_offset(page: &PageRequest) -> DomainResult<i64> {
     let Some(after) = page.before() else { return Ok(0) };
     let offset = after
-        .strip_prefix("off_")
+        .strip_prefix(OFFSET_CURSOR)
         .and_then(|hex| i64::from_str_radix(hex, 16).ok())
         .ok_or_else(|| DomainError::invalid("cursor", "is not a cursor of this listing"))?;
     if !(0..=MAX_SEARCH_OFFSET).contains(&offset) {

@@ -70,16 +70,20 @@ pub async fn query_words(conn: &mut Conn, q: &str) -> StoreResult<Vec<SearchWord
     let mut found = Vec::new();
     for word in words(q).into_iter().take(MAX_QUERY_WORDS) {
         let length = word.chars().count();
-        let alternatives = if (MIN_TYPO_WORD_CHARS..=MAX_TERM_CHARS).contains(&length) {
+        // Numbers and SKUs are exact: "12346" is another item, not a typo of "12345".
+        let forgivable =
+            (MIN_TYPO_WORD_CHARS..=MAX_TERM_CHARS).contains(&length) && !word.chars().any(|c| c.is_numeric());
+        let alternatives = if forgivable {
             let mut keys = deletions(&word);
             keys.push(word.clone());
-            let mut near: Vec<String> = store::terms_sharing_a_deletion(conn, &keys)
-                .await?
-                .into_iter()
-                .filter(|term| *term != word && within_one_edit(term, &word))
-                .collect();
-            near.sort();
-            near
+            let near = store::terms_sharing_a_deletion(conn, &keys).await?;
+            if near.contains(&word) {
+                // A word of the catalog is meant as typed ("shirt" is not a typo of
+                // "short"), and its matches are not mixed with others ranked alike.
+                Vec::new()
+            } else {
+                near.into_iter().filter(|term| within_one_edit(term, &word)).collect()
+            }
         } else {
             Vec::new()
         };

@@ -171,8 +171,9 @@ async fn catalog_page(
         }
         link
     });
-    // With words, the sidebar lists the categories of the matches, with their counts.
-    let counts: Option<HashMap<&str, i64>> = listing.facets.as_ref().map(|facets| {
+    // With words, the sidebar lists the categories of the matches, with their counts;
+    // within a category they would count its overlaps, so the plain list shows instead.
+    let counts: Option<HashMap<&str, i64>> = listing.facets.as_ref().filter(|_| category.is_none()).map(|facets| {
         facets
             .categories
             .iter()

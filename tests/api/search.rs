@@ -100,6 +100,38 @@ async fn search_finds_titles_skus_categories_and_descriptions_title_first(app: T
         "two typos in one word are not"
     );
 
+    // A word of the catalog is meant as typed: no neighbours are mixed in with it. And
+    // numbers are exact: another number is another thing.
+    let shirt = product(
+        &app,
+        &staff,
+        json!({"title": "Linen Shirt", "variants": [variant("SHIRT-12345", 3000)]}),
+    )
+    .await;
+    let short = product(
+        &app,
+        &staff,
+        json!({"title": "Linen Short", "variants": [variant("SHORT-12346", 2800)]}),
+    )
+    .await;
+    assert_eq!(found(&app, "q=shirt").await, [shirt.as_str()]);
+    assert_eq!(found(&app, "q=short").await, [short.as_str()]);
+    assert_eq!(found(&app, "q=12345").await, [shirt.as_str()]);
+    assert!(found(&app, "q=12347").await.is_empty());
+    // Words that are query syntax to the databases are only words here.
+    for q in [
+        "AND",
+        "OR%20NOT",
+        "NEAR",
+        "%22mug%22",
+        "mug*",
+        "a%26b%7Cc%21",
+        "%C2%B2",
+        "caf%C3%A9",
+    ] {
+        app.get(&format!("/v1/products?q={q}"), None).await.assert_status(200);
+    }
+
     // Drafts are not in the public catalog's search; staff find them.
     let draft = id_of(
         app.post(
@@ -234,7 +266,43 @@ async fn prices_filter_sort_and_facets_cover_every_match(app: TestApp) {
             None => break,
         }
     }
-    assert_eq!(seen, [small, medium, large]);
+    assert_eq!(seen, [small.as_str(), medium.as_str(), large.as_str()]);
+
+    // Prices in another currency: a variant's row for it.
+    app.patch("/v1/admin/shop", Some(&staff), json!({"currencies": ["EUR", "USD"]}))
+        .await
+        .assert_status(200);
+    let listed = app.get(&format!("/v1/admin/products/{small}"), Some(&staff)).await;
+    let small_variant = listed.assert_status(200)["variants"][0]["id"]
+        .as_str()
+        .expect("variant")
+        .to_owned();
+    app.patch(
+        &format!("/v1/admin/variants/{small_variant}"),
+        Some(&staff),
+        json!({"prices": [{"amount": 9900, "currency": "USD"}]}),
+    )
+    .await
+    .assert_status(200);
+    assert_eq!(
+        found(&app, "q=vase&currency=USD&min_price=9000").await,
+        [small.as_str()],
+        "its dollar price"
+    );
+    let in_dollars = app.get("/v1/products?q=vase&currency=USD&facets=true", None).await;
+    assert_eq!(
+        in_dollars.assert_status(200)["facets"]["price"],
+        json!({"min": {"amount": 9900, "currency": "USD"}, "max": {"amount": 9900, "currency": "USD"}}),
+        "only the prices in dollars"
+    );
+    let bounded = app
+        .get("/v1/products?q=vase&facets=true&min_price=1000&max_price=3000", None)
+        .await;
+    assert_eq!(
+        bounded.assert_status(200)["facets"]["price"],
+        json!({"min": eur(1500), "max": eur(2500)}),
+        "the range of the prices the filter let through"
+    );
 
     for bad in [
         "sort=relevance",
@@ -252,7 +320,12 @@ async fn prices_filter_sort_and_facets_cover_every_match(app: TestApp) {
 /// rebuilt, as `backroom reindex` does.
 async fn a_rebuild_indexes_products_loaded_with_sql(app: TestApp) {
     let staff = app.staff_token().await;
-    product(&app, &staff, json!({"title": "Copper Kettle", "variants": [variant("KETTLE-1", 4000)]})).await;
+    product(
+        &app,
+        &staff,
+        json!({"title": "Copper Kettle", "variants": [variant("KETTLE-1", 4000)]}),
+    )
+    .await;
     app.store
         .execute_unchecked(
             "INSERT INTO products (id, slug, title, description, status, images, created_at, updated_at)
@@ -264,7 +337,11 @@ async fn a_rebuild_indexes_products_loaded_with_sql(app: TestApp) {
     assert!(found(&app, "q=teacup").await.is_empty(), "not indexed yet");
     backroom::store::search::rebuild(&app.store).await.expect("rebuild");
     assert_eq!(found(&app, "q=teacup").await, ["prod_bulk"]);
-    assert_eq!(found(&app, "q=teacpu").await, ["prod_bulk"], "its words are in the vocabulary");
+    assert_eq!(
+        found(&app, "q=teacpu").await,
+        ["prod_bulk"],
+        "its words are in the vocabulary"
+    );
     assert_eq!(found(&app, "q=kettle").await.len(), 1, "the others stay");
 }
 

@@ -324,14 +324,19 @@ function followSuggestions(input) {
   const list = document.getElementById(input.dataset.suggest);
   const status = input.form.querySelector("[data-suggest-status]");
   let timer = null;
+  // Closed by Escape or a click elsewhere: an answer still on its way does not reopen it.
+  let closed = false;
   const hide = () => {
     list.hidden = true;
+    closed = true;
   };
   input.addEventListener("input", () => {
     clearTimeout(timer);
+    closed = false;
     const q = input.value.trim();
     if (q.length < 2) {
       list.replaceChildren();
+      if (status) status.textContent = "";
       hide();
       return;
     }
@@ -342,8 +347,9 @@ function followSuggestions(input) {
       } catch {
         return;
       }
-      // A newer question is on its way: this answer is for words no longer typed.
-      if (input.value.trim() !== q) return;
+      // A newer question is on its way (this answer is for words no longer typed), or
+      // the shopper closed the list.
+      if (input.value.trim() !== q || closed) return;
       list.replaceChildren(
         ...found.data.map((product) => {
           const item = document.createElement("li");
