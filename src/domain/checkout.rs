@@ -248,8 +248,18 @@ pub(super) async fn refusal_closed_at_provider(
     let unknown = |error: ProviderError| DomainError::PaymentOutcomeUnknown(error.0);
     match provider.cancel(&attempt.id, reference).await.map_err(unknown)? {
         super::payments::StepOutcome::Done { .. } => Ok(outcome),
-        super::payments::StepOutcome::Refused { .. } => {
-            ask_provider(provider, attempt, Some(reference)).await.map_err(unknown)
+        // Refused: the charge went on. Only an outcome that ends it is settled; an intent
+        // still open (processing, then declined) waits for the next look.
+        super::payments::StepOutcome::Refused { reason } => {
+            match ask_provider(provider, attempt, Some(reference))
+                .await
+                .map_err(unknown)?
+            {
+                ended @ (ChargeOutcome::Captured { .. } | ChargeOutcome::Authorized { .. }) => Ok(ended),
+                _ => Err(DomainError::PaymentOutcomeUnknown(format!(
+                    "the charge could not be canceled ({reason}) and has not ended"
+                ))),
+            }
         }
     }
 }

@@ -47,13 +47,13 @@ impl PaymentSettings {
         let publishable_key = config.publishable_key.clone()?;
         let script_origin = origin_of(&config.js_url);
         // Stripe.js frames the card fields and 3-D Secure from its own origin and talks to
-        // Stripe's API; the page allows exactly those, and only on the checkout.
+        // Stripe's API (api.stripe.com, whatever the server's API base); the page allows
+        // exactly those, and only on the checkout.
         let content_security_policy = format!(
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
              script-src 'self' {script_origin}; frame-src {script_origin} https://hooks.stripe.com; \
-             connect-src 'self' {script_origin} {api_origin}; frame-ancestors 'none'; base-uri 'none'; \
-             form-action 'self'",
-            api_origin = origin_of(&config.api_base),
+             connect-src 'self' {script_origin} https://api.stripe.com; frame-ancestors 'none'; \
+             base-uri 'none'; form-action 'self'"
         );
         Some(CardForm {
             publishable_key,

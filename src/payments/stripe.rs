@@ -239,7 +239,10 @@ impl StripeProvider {
         let form = [("cancellation_reason", "abandoned".to_owned())];
         self.step(
             format!("/v1/payment_intents/{reference}/cancel"),
-            step_key(payment_id, "cancel"),
+            // Its own key each time: canceling twice is harmless (a canceled intent is
+            // done), while one key would replay a refusal for a day, after the intent
+            // could be canceled.
+            step_key(payment_id, &format!("cancel-{}", crate::domain::ids::random_suffix())),
             &form,
         )
         .await

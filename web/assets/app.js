@@ -424,7 +424,11 @@ async function payWithCard(path, body) {
   if (created.error) throw cardProblem(created.error.message);
   const result = await api("POST", path, { ...body, payment: { payment_method: created.paymentMethod.id } });
   if (!result || result.status !== "requires_action") return result;
-  await stripe.handleNextAction({ clientSecret: result.client_secret });
+  try {
+    await stripe.handleNextAction({ clientSecret: result.client_secret });
+  } catch {
+    // Whatever became of the challenge, the confirmation asks Stripe.
+  }
   const payment = `/v1/payments/${encodeURIComponent(result.payment_id)}`;
   const confirmed = await api("POST", `${payment}/confirm`);
   if (confirmed && confirmed.status === "requires_action") {
@@ -452,7 +456,8 @@ async function submitApiForm(form, event) {
     showProblem(form, new ApiProblem(422, { errors: [], detail: "Please correct the fields marked above." }));
     return;
   }
-  const button = submitter === form ? form.querySelector("[type=submit]") : submitter;
+  // The button pressed (Pay, not the form's first button), so it cannot be pressed twice.
+  const button = event.submitter || (submitter === form ? form.querySelector("[type=submit]") : submitter);
   if (button) button.disabled = true;
   try {
     const paysByCard = cardForm && submitter === form && form.contains(cardForm.container);
