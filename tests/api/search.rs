@@ -345,7 +345,58 @@ async fn a_rebuild_indexes_products_loaded_with_sql(app: TestApp) {
     assert_eq!(found(&app, "q=kettle").await.len(), 1, "the others stay");
 }
 
+/// A word matching more products than a ranking takes: relevance lists the newest
+/// `RANKED_MATCHES` of them, best first; sorted by newest, every one.
+async fn a_ranking_takes_the_newest_matches_and_other_sorts_list_all(app: TestApp) {
+    let cap = backroom::store::search::RANKED_MATCHES;
+    let total = cap + 5;
+    let rows: Vec<String> = (0..total)
+        .map(|n| format!("('prod_{n:032x}', 'lantern-{n}', 'Lantern {n}', 'A lantern', 'published', '[]', {n}, {n})"))
+        .collect();
+    app.store
+        .execute_unchecked(format!(
+            "INSERT INTO products (id, slug, title, description, status, images, created_at, updated_at) VALUES {}",
+            rows.join(", ")
+        ))
+        .await
+        .expect("bulk insert");
+    backroom::store::search::rebuild(&app.store).await.expect("rebuild");
+
+    let all_pages = |sort: &'static str| {
+        let app = &app;
+        async move {
+            let mut seen = Vec::new();
+            let mut path = format!("/v1/products?q=lantern&sort={sort}&limit=100");
+            loop {
+                let page = app.get(&path, None).await;
+                let page = page.assert_status(200);
+                seen.extend(page["data"].as_array().expect("data").iter().map(id_of));
+                match page["next_cursor"].as_str() {
+                    Some(cursor) => path = format!("/v1/products?q=lantern&sort={sort}&limit=100&cursor={cursor}"),
+                    None => break seen,
+                }
+            }
+        }
+    };
+    let ranked = all_pages("relevance").await;
+    assert_eq!(ranked.len() as i64, cap, "the newest {cap} are ranked");
+    assert!(
+        !ranked.contains(&format!("prod_{:032x}", 0)),
+        "the oldest are left to narrower words"
+    );
+    let mut unique = ranked.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ranked.len(), "each once");
+    assert_eq!(
+        all_pages("newest").await.len() as i64,
+        total,
+        "sorted by newest, every match"
+    );
+}
+
 crate::backend_tests!(
+    a_ranking_takes_the_newest_matches_and_other_sorts_list_all,
     a_rebuild_indexes_products_loaded_with_sql,
     search_finds_titles_skus_categories_and_descriptions_title_first,
     the_index_follows_every_change_in_its_transaction,
