@@ -7,7 +7,7 @@ mod test_provider;
 
 use std::time::Duration;
 
-pub use stripe::{STRIPE_JS_URL, STRIPE_VERSION, StripeConfig, StripeProvider, verify_signature};
+pub use stripe::{STRIPE_JS_URL, STRIPE_VERSION, StripeConfig, StripeProvider};
 pub use test_provider::{TEST_CARDS, TestProvider, TestProviderFaults};
 
 use crate::domain::payments::{CaptureMode, Payments};

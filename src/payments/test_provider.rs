@@ -117,15 +117,15 @@ impl TestProvider {
         }))
     }
 
-    /// Records a step (a capture of an authorization, a release, a refund) once per key.
-    /// A release moves no amount: it has none.
-    async fn step(
+    /// Records a step (a capture of an authorization, a release, a refund) once per key,
+    /// and answers the row recorded under it. A release moves no amount: it has none.
+    async fn record_step(
         &self,
         key: String,
         (kind, outcome): (&str, &str),
         reference: &str,
         amount: Option<Money>,
-    ) -> Result<StepOutcome, ProviderError> {
+    ) -> Result<ChargeRow, ProviderError> {
         let row = ChargeRow {
             idempotency_key: key,
             kind: kind.to_owned(),
@@ -136,9 +136,19 @@ impl TestProvider {
             decline_code: None,
             created_at: Timestamp::now().0,
         };
-        let recorded = ledger::record_charge(&self.ledger, &row)
+        ledger::record_charge(&self.ledger, &row)
             .await
-            .map_err(unreachable_ledger)?;
+            .map_err(unreachable_ledger)
+    }
+
+    async fn step(
+        &self,
+        key: String,
+        kind: (&str, &str),
+        reference: &str,
+        amount: Option<Money>,
+    ) -> Result<StepOutcome, ProviderError> {
+        let recorded = self.record_step(key, kind, reference, amount).await?;
         Ok(StepOutcome::Done {
             reference: Some(format!("test_{}", recorded.idempotency_key)),
         })
@@ -163,19 +173,9 @@ impl TestProvider {
                 reason: "there is no authorization to capture or release".to_owned(),
             });
         }
-        let row = ChargeRow {
-            idempotency_key: step_key(payment_id, CLOSE),
-            kind: kind.to_owned(),
-            payment_token: reference.to_owned(),
-            amount: amount.map_or(0, |money| money.amount),
-            currency: amount.map_or_else(String::new, |money| money.currency.to_string()),
-            outcome: outcome.to_owned(),
-            decline_code: None,
-            created_at: Timestamp::now().0,
-        };
-        let recorded = ledger::record_charge(&self.ledger, &row)
-            .await
-            .map_err(unreachable_ledger)?;
+        let recorded = self
+            .record_step(step_key(payment_id, CLOSE), (kind, outcome), reference, amount)
+            .await?;
         if recorded.kind == kind {
             Ok(StepOutcome::Done {
                 reference: Some(reference.to_owned()),
