@@ -12,6 +12,7 @@ use crate::domain::checkout::{CheckoutSettings, PROVIDER_CALLS_PER_CHECKOUT};
 use crate::domain::payments::CaptureMode;
 use crate::http::{HttpSettings, RateLimit};
 use crate::mail::Mailer;
+use crate::media::MediaLocation;
 use crate::payments::{PaymentSettings, ProviderChoice, STRIPE_JS_URL, StripeConfig};
 use crate::server::{ConnectionLimits, Server, ServerOptions, termination_signal};
 use crate::store::{DEFAULT_DATABASE_URL, Store, redact};
@@ -155,6 +156,14 @@ pub struct ServeArgs {
     /// The shop's public address, for links in emails (default: http://ADDR).
     #[arg(long, env = "BACKROOM_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Where product images are kept: a folder (`file:///srv/media` or a path), or an
+    /// S3-compatible bucket (`s3://bucket/prefix`, configured by the usual `AWS_*`
+    /// variables: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
+    /// `AWS_ENDPOINT_URL` for a service other than Amazon's, `AWS_ALLOW_HTTP=true` for one
+    /// without TLS). Default: a `media` folder beside the SQLite database (for PostgreSQL,
+    /// `backroom-data/media`).
+    #[arg(long, env = "BACKROOM_MEDIA_URL")]
+    pub media_url: Option<String>,
     /// Log format: `text` or `json`. The level comes from `RUST_LOG` (default `info`).
     #[arg(long, env = "BACKROOM_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -240,6 +249,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     telemetry::init_logging(args.log_format == "json");
     let payments = payment_settings(&args)?;
+    let media = match &args.media_url {
+        Some(url) => MediaLocation::parse(url)?,
+        None => MediaLocation::beside_database(&args.database.database_url),
+    };
     let store = open(&args.database.database_url).await?;
     store.migrate().await.context("applying migrations")?;
     if args.demo {
@@ -296,6 +309,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", args.addr)),
+        media,
         ..ServerOptions::default()
     };
     let server = Server::bind(args.addr, store.clone(), options)

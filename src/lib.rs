@@ -13,6 +13,7 @@ pub mod faults;
 pub mod http;
 pub mod jobs;
 pub mod mail;
+pub mod media;
 pub mod payments;
 pub mod server;
 pub mod store;

@@ -14,6 +14,7 @@ use crate::domain::checkout::CheckoutSettings;
 use crate::domain::events::EventBus;
 use crate::domain::payments::Payments;
 use crate::mail::Mailer;
+use crate::media::MediaStore;
 use crate::payments::CardForm;
 use crate::store::Store;
 
@@ -25,6 +26,8 @@ pub struct AppState {
     /// The checkout page's card form, when Stripe takes payments.
     pub card_form: Option<std::sync::Arc<CardForm>>,
     pub events: EventBus,
+    /// Where product images' bytes are kept.
+    pub media: MediaStore,
     pub checkout: CheckoutSettings,
     pub idempotency_abandon_seconds: i64,
     pub metrics: PrometheusHandle,

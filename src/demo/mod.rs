@@ -119,7 +119,6 @@ pub async fn load_if_empty(db: &Store) -> DomainResult<usize> {
                 .iter()
                 .filter_map(|slug| category_ids.get(slug).cloned())
                 .collect(),
-            images: Vec::new(),
             tax_class: None,
             variants: product
                 .variants

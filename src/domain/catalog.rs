@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::images::{self, ProductImage};
 use super::inventory::{MAX_STOCK, StockLevel};
 use super::money::{Currency, Money};
 use super::pricing::STANDARD_TAX_CLASS;
@@ -13,6 +14,7 @@ use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal,
 use crate::store::catalog::{
     self as store, CategoryRow, PriceRow, ProductFilter, ProductPageRows, ProductRow, VariantRow,
 };
+use crate::store::images::{self as image_store, ImageRow};
 use crate::store::search::{self as search_store, SearchFacets, SearchFilter, SearchOrder};
 use crate::store::{Conn, Store, StoreError, dialect};
 
@@ -61,7 +63,8 @@ pub struct Product {
     pub description: String,
     pub status: ProductStatus,
     pub category_ids: Vec<String>,
-    pub images: Vec<String>,
+    /// In their order: the first is the product's picture in lists.
+    pub images: Vec<ProductImage>,
     /// The class its tax rates are looked up in.
     pub tax_class: String,
     pub variants: Vec<Variant>,
@@ -128,7 +131,6 @@ pub struct NewProduct {
     pub description: Option<String>,
     pub status: Option<String>,
     pub category_ids: Vec<String>,
-    pub images: Vec<String>,
     pub tax_class: Option<String>,
     pub variants: Vec<NewVariant>,
 }
@@ -141,7 +143,6 @@ pub struct ProductPatch {
     pub description: Option<String>,
     pub status: Option<String>,
     pub category_ids: Option<Vec<String>>,
-    pub images: Option<Vec<String>>,
     pub tax_class: Option<String>,
 }
 
@@ -408,13 +409,23 @@ fn products_of(rows: ProductPageRows) -> DomainResult<Vec<Product>> {
             .or_default()
             .push(link.category_id);
     }
+    let mut images_by_product: HashMap<String, Vec<ImageRow>> = HashMap::new();
+    for image in rows.images {
+        images_by_product
+            .entry(image.product_id.clone())
+            .or_default()
+            .push(image);
+    }
     let mut prices = prices_by_variant(rows.prices);
     rows.products
         .into_iter()
         .map(|row| {
-            let variants = variants_by_product.remove(&row.id).unwrap_or_default();
-            let categories = categories_by_product.remove(&row.id).unwrap_or_default();
-            assemble(row, variants, &mut prices, categories)
+            let parts = ProductParts {
+                variants: variants_by_product.remove(&row.id).unwrap_or_default(),
+                category_ids: categories_by_product.remove(&row.id).unwrap_or_default(),
+                images: images_by_product.remove(&row.id).unwrap_or_default(),
+            };
+            assemble(row, parts, &mut prices)
         })
         .collect()
 }
@@ -436,10 +447,13 @@ async fn load_product(conn: &mut Conn, id_or_slug: &str, status: Option<&str>) -
     let row = store::find_product(conn, id_or_slug, status)
         .await?
         .ok_or(DomainError::NotFound("product"))?;
-    let variants = store::list_product_variants(conn, &row.id).await?;
+    let parts = ProductParts {
+        variants: store::list_product_variants(conn, &row.id).await?,
+        category_ids: store::list_product_category_ids(conn, &row.id).await?,
+        images: image_store::list_product_images(conn, &row.id).await?,
+    };
     let mut prices = prices_by_variant(store::list_product_prices(conn, &row.id).await?);
-    let categories = store::list_product_category_ids(conn, &row.id).await?;
-    assemble(row, variants, &mut prices, categories)
+    assemble(row, parts, &mut prices)
 }
 
 fn prices_by_variant(rows: Vec<PriceRow>) -> HashMap<String, Vec<PriceRow>> {
@@ -472,7 +486,6 @@ pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -
     if let Some(slug) = &input.slug {
         check_slug(&mut checks, "slug", slug);
     }
-    check_images(&mut checks, &input.images);
     let tax_class = input.tax_class.as_deref().unwrap_or(STANDARD_TAX_CLASS);
     check_tax_class(&mut checks, tax_class);
     if input.variants.is_empty() {
@@ -511,7 +524,6 @@ pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -
         title,
         description,
         status: status.as_str().to_owned(),
-        images: json_text(&input.images)?,
         tax_class: tax_class.to_owned(),
         created_at: now.0,
         updated_at: now.0,
@@ -539,9 +551,6 @@ pub async fn update_product(db: &Store, caller: &Principal, id: &str, patch: Pro
     let status = patch.status.as_deref().map(|s| parse_status(&mut checks, s));
     if let Some(slug) = &patch.slug {
         check_slug(&mut checks, "slug", slug);
-    }
-    if let Some(images) = &patch.images {
-        check_images(&mut checks, images);
     }
     if let Some(tax_class) = &patch.tax_class {
         check_tax_class(&mut checks, tax_class);
@@ -576,9 +585,6 @@ pub async fn update_product(db: &Store, caller: &Principal, id: &str, patch: Pro
     }
     if let Some(status) = status {
         row.status = status.as_str().to_owned();
-    }
-    if let Some(images) = &patch.images {
-        row.images = json_text(images)?;
     }
     if let Some(tax_class) = patch.tax_class {
         row.tax_class = tax_class;
@@ -750,25 +756,37 @@ pub async fn list_categories(db: &Store, page: &PageRequest) -> DomainResult<Pag
     Ok(page.into_page(rows.into_iter().map(category_from_row).collect(), |c| &c.id))
 }
 
+/// The rows of a product beside its own.
+struct ProductParts {
+    variants: Vec<VariantRow>,
+    category_ids: Vec<String>,
+    /// In their order.
+    images: Vec<ImageRow>,
+}
+
 /// A product from its rows; `prices` holds (at least) its variants' other prices, taken out
 /// as they are used.
 fn assemble(
     row: ProductRow,
-    variants: Vec<VariantRow>,
+    parts: ProductParts,
     prices: &mut HashMap<String, Vec<PriceRow>>,
-    category_ids: Vec<String>,
 ) -> DomainResult<Product> {
     Ok(Product {
         status: ProductStatus::parse(&row.status).ok_or_else(|| corrupt("product status", &row.status))?,
-        images: serde_json::from_str(&row.images).map_err(|_| corrupt("product images", &row.images))?,
-        variants: variants
+        images: parts
+            .images
+            .into_iter()
+            .map(images::image_from_row)
+            .collect::<DomainResult<_>>()?,
+        variants: parts
+            .variants
             .into_iter()
             .map(|variant| {
                 let others = prices.remove(&variant.id).unwrap_or_default();
                 variant_from_row(variant, others)
             })
             .collect::<DomainResult<_>>()?,
-        category_ids,
+        category_ids: parts.category_ids,
         id: row.id,
         slug: row.slug,
         title: row.title,
@@ -960,16 +978,6 @@ fn check_slug(checks: &mut Checks, field: &str, slug: &str) {
     }
 }
 
-fn check_images(checks: &mut Checks, images: &[String]) {
-    for (index, image) in images.iter().enumerate() {
-        if image.len() > 2000
-            || !(image.starts_with("https://") || image.starts_with("http://") || image.starts_with('/'))
-        {
-            checks.fail(format!("images[{index}]"), "must be an http(s) URL or an absolute path");
-        }
-    }
-}
-
 async fn check_categories_exist(tx: &mut Conn, category_ids: &[String]) -> DomainResult<()> {
     for (index, id) in category_ids.iter().enumerate() {
         if !store::category_exists(tx, id).await? {
@@ -1006,10 +1014,6 @@ fn dedup(mut values: Vec<String>) -> Vec<String> {
     values.sort();
     values.dedup();
     values
-}
-
-fn json_text<T: serde::Serialize>(value: &T) -> DomainResult<String> {
-    serde_json::to_string(value).map_err(|error| DomainError::Internal(error.to_string()))
 }
 
 pub(crate) fn corrupt(what: &str, value: &str) -> DomainError {

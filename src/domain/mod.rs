@@ -14,6 +14,7 @@ pub mod discounts;
 pub mod events;
 pub mod idempotency;
 pub mod ids;
+pub mod images;
 pub mod inventory;
 pub mod markdown;
 pub mod money;
@@ -73,6 +74,9 @@ pub enum DomainError {
     Forbidden,
     #[error("{0}")]
     Conflict(String),
+    /// A file of a kind that is not taken (an upload that is not an image).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("not enough stock for {} line(s)", .0.len())]
     OutOfStock(Vec<Shortage>),
     /// Checkout found prices that changed since the customer last saw the cart; the cart

@@ -44,7 +44,6 @@ pub async fn create_product(
         description: body.description,
         status: body.status,
         category_ids: body.category_ids,
-        images: body.images,
         tax_class: body.tax_class,
         variants: body.variants.into_iter().map(Into::into).collect(),
     };
@@ -108,7 +107,6 @@ pub async fn update_product(
         description: body.description,
         status: body.status,
         category_ids: body.category_ids,
-        images: body.images,
         tax_class: body.tax_class,
     };
     let product = catalog::update_product(&state.store, &caller, &id, patch).await?;
@@ -266,8 +264,6 @@ pub struct NewProductRequest {
     pub status: Option<String>,
     #[serde(default)]
     pub category_ids: Vec<String>,
-    #[serde(default)]
-    pub images: Vec<String>,
     /// The class its tax rates are looked up in; default `standard`.
     pub tax_class: Option<String>,
     pub variants: Vec<NewVariantRequest>,
@@ -283,7 +279,6 @@ pub struct ProductPatchRequest {
     pub description: Option<String>,
     pub status: Option<String>,
     pub category_ids: Option<Vec<String>>,
-    pub images: Option<Vec<String>>,
     pub tax_class: Option<String>,
 }
 

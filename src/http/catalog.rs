@@ -230,7 +230,8 @@ pub struct ProductDto {
     /// `draft`, `published` or `archived`.
     pub status: String,
     pub category_ids: Vec<String>,
-    pub images: Vec<String>,
+    /// In their order: the first is the product's picture in lists.
+    pub images: Vec<super::images::ImageDto>,
     /// The class its tax rates are looked up in (`standard` unless said).
     pub tax_class: String,
     pub variants: Vec<VariantDto>,
@@ -248,7 +249,7 @@ impl ProductDto {
             description: product.description,
             status: product.status.as_str().to_owned(),
             category_ids: product.category_ids,
-            images: product.images,
+            images: product.images.into_iter().map(Into::into).collect(),
             tax_class: product.tax_class,
             variants: product
                 .variants

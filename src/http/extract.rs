@@ -83,23 +83,21 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 }
 
 async fn read_body<S: Send + Sync>(request: Request, _state: &S) -> Result<Bytes, ApiError> {
-    collect_body(request.into_body()).await
+    collect_body(request.into_body(), super::BODY_LIMIT_BYTES).await
 }
 
-/// The whole body, up to the body size limit: over it 413, too slow 408 (the body
-/// deadline of `middleware::body_deadline`), cut off 400.
-pub async fn collect_body(body: axum::body::Body) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, super::BODY_LIMIT_BYTES)
-        .await
-        .map_err(|error| {
-            if caused_by::<http_body_util::LengthLimitError>(&error) {
-                ApiError::PayloadTooLarge(super::BODY_LIMIT_BYTES)
-            } else if caused_by::<tower_http::timeout::TimeoutError>(&error) {
-                ApiError::RequestTimeout
-            } else {
-                ApiError::BadRequest(format!("could not read the request body: {error}"))
-            }
-        })
+/// The whole body, up to `limit` bytes: over it 413, too slow 408 (the body deadline of
+/// `middleware::body_deadline`), cut off 400.
+pub async fn collect_body(body: axum::body::Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        if caused_by::<http_body_util::LengthLimitError>(&error) {
+            ApiError::PayloadTooLarge(limit)
+        } else if caused_by::<tower_http::timeout::TimeoutError>(&error) {
+            ApiError::RequestTimeout
+        } else {
+            ApiError::BadRequest(format!("could not read the request body: {error}"))
+        }
+    })
 }
 
 fn caused_by<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {

@@ -55,7 +55,12 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
     };
     let scope = caller.scope();
     let (mut parts, body) = request.into_parts();
-    let bytes = collect_body(body).await.map_err(IntoResponse::into_response)?;
+    let limit = if super::images::is_upload(parts.uri.path()) {
+        super::images::UPLOAD_BODY_LIMIT
+    } else {
+        super::BODY_LIMIT_BYTES
+    };
+    let bytes = collect_body(body, limit).await.map_err(IntoResponse::into_response)?;
     let target = parts
         .uri
         .path_and_query()

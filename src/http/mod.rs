@@ -14,6 +14,7 @@ mod content;
 mod discounts;
 pub mod extract;
 mod idempotency;
+pub mod images;
 mod middleware;
 pub mod openapi;
 mod ops;
@@ -110,6 +111,7 @@ pub fn routes() -> Router<AppState> {
         .merge(orders::router())
         .merge(payments::router())
         .merge(admin_catalog::router())
+        .merge(images::router())
         .merge(admin_orders::router())
         .merge(access::router())
         .merge(shop::router())

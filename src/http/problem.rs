@@ -168,7 +168,7 @@ impl ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error")
             }
             E::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request", "Bad request"),
-            E::UnsupportedMediaType(_) => (
+            E::UnsupportedMediaType(_) | E::Domain(D::UnsupportedMediaType(_)) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "Unsupported media type",

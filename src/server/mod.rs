@@ -19,6 +19,7 @@ use crate::domain::checkout::CheckoutSettings;
 use crate::domain::events::{EventBus, forward_notifications};
 use crate::http::{self, HttpSettings, RateLimit};
 use crate::mail::Mailer;
+use crate::media::{MediaLocation, MediaStore};
 use crate::payments::{PaymentSettings, TestProviderFaults};
 use crate::store::Store;
 use crate::store::dialect::EventListener;
@@ -40,6 +41,8 @@ pub struct ServerOptions {
     pub public_url: String,
     /// Which provider takes payments, and when it captures.
     pub payments: PaymentSettings,
+    /// Where product images are kept.
+    pub media: MediaLocation,
     /// Misbehaviour of the built-in test provider; only tests set it, in-process.
     pub test_provider_faults: TestProviderFaults,
 }
@@ -69,6 +72,7 @@ impl Default for ServerOptions {
             mailer: Mailer::Log { with_text: true },
             public_url: "http://127.0.0.1:8080".to_owned(),
             payments: PaymentSettings::default(),
+            media: MediaLocation::default(),
             test_provider_faults: TestProviderFaults::default(),
         }
     }
@@ -106,6 +110,7 @@ impl Server {
                 .map_err(std::io::Error::other)?,
             card_form: options.payments.card_form().map(std::sync::Arc::new),
             events: EventBus::for_store(&store),
+            media: MediaStore::open(&options.media).map_err(std::io::Error::other)?,
             store,
             checkout: options.checkout,
             idempotency_abandon_seconds: options.idempotency_abandon_seconds,

@@ -1,5 +1,6 @@
 //! Products, variants, categories and stock levels.
 
+use super::images::ImageRow;
 use super::{Conn, StoreResult};
 use crate::{exec, on_conn};
 
@@ -10,7 +11,6 @@ pub struct ProductRow {
     pub title: String,
     pub description: String,
     pub status: String,
-    pub images: String,
     /// The class its tax rates are looked up in (`standard` unless said).
     pub tax_class: String,
     pub created_at: i64,
@@ -71,6 +71,7 @@ pub struct ProductPageRows {
     pub variants: Vec<VariantRow>,
     pub prices: Vec<PriceRow>,
     pub categories: Vec<ProductCategoryRow>,
+    pub images: Vec<ImageRow>,
 }
 
 /// Filters of a product list; `None` means "any".
@@ -106,7 +107,7 @@ macro_rules! product_page {
 pub async fn list_products(conn: &mut Conn, filter: &ProductFilter<'_>) -> StoreResult<ProductPageRows> {
     let products = on_conn!(conn, |c| {
         sqlx::query_as(concat!(
-            "SELECT id, slug, title, description, status, images, tax_class, created_at, updated_at
+            "SELECT id, slug, title, description, status, tax_class, created_at, updated_at
              FROM products WHERE id IN (",
             product_page!(),
             ") ORDER BY id DESC"
@@ -160,11 +161,26 @@ pub async fn list_products(conn: &mut Conn, filter: &ProductFilter<'_>) -> Store
         .fetch_all(c)
         .await
     })?;
+    let images = on_conn!(conn, |c| {
+        sqlx::query_as(concat!(
+            "SELECT id, product_id, position, alt, format, width, height, source_url FROM product_images
+             WHERE product_id IN (",
+            product_page!(),
+            ") ORDER BY product_id, position, id"
+        ))
+        .bind(filter.status)
+        .bind(filter.before_id)
+        .bind(filter.category_id)
+        .bind(filter.limit)
+        .fetch_all(c)
+        .await
+    })?;
     Ok(ProductPageRows {
         products,
         variants,
         prices,
         categories,
+        images,
     })
 }
 
@@ -176,7 +192,7 @@ pub async fn list_products_by_ids(conn: &mut Conn, ids: &[String]) -> StoreResul
     let placeholders = (1..=ids.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
     let queries = [
         format!(
-            "SELECT id, slug, title, description, status, images, tax_class, created_at, updated_at
+            "SELECT id, slug, title, description, status, tax_class, created_at, updated_at
              FROM products WHERE id IN ({placeholders})"
         ),
         format!(
@@ -190,6 +206,10 @@ pub async fn list_products_by_ids(conn: &mut Conn, ids: &[String]) -> StoreResul
         format!(
             "SELECT product_id, category_id FROM product_categories WHERE product_id IN ({placeholders})
              ORDER BY product_id, category_id"
+        ),
+        format!(
+            "SELECT id, product_id, position, alt, format, width, height, source_url FROM product_images
+             WHERE product_id IN ({placeholders}) ORDER BY product_id, position, id"
         ),
     ];
     macro_rules! fetch {
@@ -208,6 +228,7 @@ pub async fn list_products_by_ids(conn: &mut Conn, ids: &[String]) -> StoreResul
         variants: fetch!(queries[1]),
         prices: fetch!(queries[2]),
         categories: fetch!(queries[3]),
+        images: fetch!(queries[4]),
     })
 }
 
@@ -215,7 +236,7 @@ pub async fn list_products_by_ids(conn: &mut Conn, ids: &[String]) -> StoreResul
 pub async fn find_product(conn: &mut Conn, id_or_slug: &str, status: Option<&str>) -> StoreResult<Option<ProductRow>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(
-            "SELECT id, slug, title, description, status, images, tax_class, created_at, updated_at
+            "SELECT id, slug, title, description, status, tax_class, created_at, updated_at
              FROM products WHERE (id = $1 OR slug = $1) AND ($2 IS NULL OR status = $2)",
         )
         .bind(id_or_slug)
@@ -306,15 +327,14 @@ pub async fn insert_product(conn: &mut Conn, row: &ProductRow) -> StoreResult<()
     exec!(
         conn,
         sqlx::query(
-            "INSERT INTO products (id, slug, title, description, status, images, created_at, updated_at, tax_class)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO products (id, slug, title, description, status, created_at, updated_at, tax_class)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&row.id)
         .bind(&row.slug)
         .bind(&row.title)
         .bind(&row.description)
         .bind(&row.status)
-        .bind(&row.images)
         .bind(row.created_at)
         .bind(row.updated_at)
         .bind(&row.tax_class)
@@ -326,8 +346,7 @@ pub async fn update_product(conn: &mut Conn, row: &ProductRow) -> StoreResult<()
     exec!(
         conn,
         sqlx::query(
-            "UPDATE products SET slug = $2, title = $3, description = $4, status = $5, images = $6, updated_at = $7,
-                 tax_class = $8
+            "UPDATE products SET slug = $2, title = $3, description = $4, status = $5, updated_at = $6, tax_class = $7
              WHERE id = $1",
         )
         .bind(&row.id)
@@ -335,7 +354,6 @@ pub async fn update_product(conn: &mut Conn, row: &ProductRow) -> StoreResult<()
         .bind(&row.title)
         .bind(&row.description)
         .bind(&row.status)
-        .bind(&row.images)
         .bind(row.updated_at)
         .bind(&row.tax_class)
     )?;
@@ -381,15 +399,15 @@ pub async fn update_variant(conn: &mut Conn, row: &VariantRow, updated_at: i64) 
     Ok(())
 }
 
-/// Marks a product changed (a variant of it changed), for clients that sync by `updated_at`.
-pub async fn touch_product(conn: &mut Conn, product_id: &str, now: i64) -> StoreResult<()> {
-    exec!(
+/// Marks a product changed (a variant or an image of it changed), for clients that sync by
+/// `updated_at`; gives how many products it found (0 or 1).
+pub async fn touch_product(conn: &mut Conn, product_id: &str, now: i64) -> StoreResult<u64> {
+    Ok(exec!(
         conn,
         sqlx::query("UPDATE products SET updated_at = $2 WHERE id = $1")
             .bind(product_id)
             .bind(now)
-    )?;
-    Ok(())
+    )?)
 }
 
 pub async fn next_variant_position(conn: &mut Conn, product_id: &str) -> StoreResult<i64> {

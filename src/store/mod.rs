@@ -16,6 +16,7 @@ pub mod discounts;
 pub mod events;
 mod group_commit;
 pub mod idempotency;
+pub mod images;
 pub mod inventory;
 pub mod orders;
 pub mod outbox;

@@ -566,6 +566,35 @@ fn rows() -> Vec<Row> {
             body: |_| Some(json!({"price": eur(1600)})),
             expect: [401, 403, 403, 200, 200],
         },
+        // An upload is multipart: a JSON body shows who gets past the permission (415).
+        Row {
+            method: Method::POST,
+            path: "/v1/admin/products/{product}/images",
+            needs: Needs::Product,
+            body: |_| Some(json!({"file": "photo.jpg"})),
+            expect: [401, 403, 403, 415, 415],
+        },
+        Row {
+            method: Method::PATCH,
+            path: "/v1/admin/products/{product}/images/{missing_image}",
+            needs: Needs::Product,
+            body: |_| Some(json!({"alt": "Renamed by the matrix"})),
+            expect: [401, 403, 403, 404, 404],
+        },
+        Row {
+            method: Method::DELETE,
+            path: "/v1/admin/products/{product}/images/{missing_image}",
+            needs: Needs::Product,
+            body: no_body,
+            expect: [401, 403, 403, 404, 404],
+        },
+        Row {
+            method: Method::GET,
+            path: "/media/images/{missing_image_file}",
+            needs: Needs::Nothing,
+            body: no_body,
+            expect: [404, 404, 404, 404, 404],
+        },
         Row {
             method: Method::POST,
             path: "/v1/admin/categories",
@@ -962,6 +991,9 @@ fn fill(template: &str, fixture: &Fixture) -> String {
         ("{revision}", fixture.revision.clone()),
         // The one menu the matrix works on.
         ("{handle}", "footer".to_owned()),
+        // An image no product has: staff get past the permission to a 404.
+        ("{missing_image}", "img_0196c3b1e2b07a4b8f1c2d3e4f5a6b7c".to_owned()),
+        ("{missing_image_file}", "img_0196c3b1e2b07a4b8f1c2d3e4f5a6b7c.jpg".to_owned()),
     ];
     let mut path = template.to_owned();
     for (placeholder, value) in values {

@@ -22,6 +22,7 @@ mod durability;
 mod edge_cases;
 mod hangups;
 mod idempotency;
+mod images;
 mod invariants;
 mod migrations;
 mod ops;

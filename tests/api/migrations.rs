@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use backroom::server::ServerOptions;
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::migrate::Migrator;
 
 use crate::support::{TestApp, id_of};
@@ -137,8 +137,9 @@ async fn migrate_to(url: &str, dialect: &str, version: i64, data: &[&'static str
 /// whose process died after the provider captured it but before the order was written
 /// (a `pending` attempt with no priced cart frozen on it, as attempts were then).
 const RELEASED_DATA: [&str; 8] = [
-    "INSERT INTO products (id, slug, title, description, status, search_text, created_at, updated_at)
-     VALUES ('prod_legacy', 'legacy-lamp', 'Legacy Lamp', 'Made before the upgrade', 'published', 'legacy lamp', 1, 1)",
+    "INSERT INTO products (id, slug, title, description, status, search_text, images, created_at, updated_at)
+     VALUES ('prod_legacy', 'legacy-lamp', 'Legacy Lamp', 'Made before the upgrade', 'published', 'legacy lamp',
+             '[\"https://cdn.example.com/lamp.jpg\", \"/static/lamp-side.png\"]', 1, 1)",
     "INSERT INTO variants (id, product_id, sku, title, price_amount, currency, on_hand, reserved, position, created_at, updated_at)
      VALUES ('var_legacy', 'prod_legacy', 'LEGACY-1', 'Default', 2500, 'EUR', 5, 2, 0, 1, 1)",
     "INSERT INTO carts (id, currency, status, version, created_at, updated_at)
@@ -176,6 +177,25 @@ async fn a_released_database_upgrades_with_its_data(url: String) {
         let found = app.get(&format!("/v1/products?q={q}"), None).await;
         assert_eq!(found.assert_status(200)["data"][0]["id"], "prod_legacy", "q={q}");
     }
+
+    // Migration 0014 kept the images given as URLs, in order, as linked images.
+    let images = product.body["images"].as_array().expect("images");
+    let linked: Vec<(&Value, &Value, &Value)> = images
+        .iter()
+        .map(|image| (&image["url"], &image["width"], &image["alt"]))
+        .collect();
+    assert_eq!(
+        linked,
+        [
+            (&json!("https://cdn.example.com/lamp.jpg"), &Value::Null, &json!("")),
+            (&json!("/static/lamp-side.png"), &Value::Null, &json!(""))
+        ]
+    );
+    assert!(images.iter().all(|image| {
+        image["id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 36 && id.starts_with("img_"))
+    }));
 
     app.run_jobs().await;
     let staff = app.staff_token().await;

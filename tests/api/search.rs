@@ -328,8 +328,8 @@ async fn a_rebuild_indexes_products_loaded_with_sql(app: TestApp) {
     .await;
     app.store
         .execute_unchecked(
-            "INSERT INTO products (id, slug, title, description, status, images, created_at, updated_at)
-             VALUES ('prod_bulk', 'bulk-teacup', 'Bulk Teacup', 'Loaded with SQL', 'published', '[]', 1, 1)"
+            "INSERT INTO products (id, slug, title, description, status, created_at, updated_at)
+             VALUES ('prod_bulk', 'bulk-teacup', 'Bulk Teacup', 'Loaded with SQL', 'published', 1, 1)"
                 .to_owned(),
         )
         .await
@@ -351,11 +351,11 @@ async fn a_ranking_takes_the_newest_matches_and_other_sorts_list_all(app: TestAp
     let cap = backroom::store::search::RANKED_MATCHES;
     let total = cap + 5;
     let rows: Vec<String> = (0..total)
-        .map(|n| format!("('prod_{n:032x}', 'lantern-{n}', 'Lantern {n}', 'A lantern', 'published', '[]', {n}, {n})"))
+        .map(|n| format!("('prod_{n:032x}', 'lantern-{n}', 'Lantern {n}', 'A lantern', 'published', {n}, {n})"))
         .collect();
     app.store
         .execute_unchecked(format!(
-            "INSERT INTO products (id, slug, title, description, status, images, created_at, updated_at) VALUES {}",
+            "INSERT INTO products (id, slug, title, description, status, created_at, updated_at) VALUES {}",
             rows.join(", ")
         ))
         .await

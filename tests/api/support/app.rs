@@ -6,11 +6,12 @@
 use std::ops::Deref;
 
 use backroom::app::AppState;
+use backroom::media::MediaLocation;
 use backroom::server::{Server, ServerOptions};
 use backroom::store::Store;
 use serde_json::json;
 
-use super::database::unique_suffix;
+use super::database::{postgres_media_folder, unique_suffix};
 use super::{PASSWORD, Shop};
 
 pub struct TestApp {
@@ -39,7 +40,14 @@ impl Deref for TestApp {
 impl TestApp {
     /// Starts a server on `database_url` (migrating it first); it stops when the
     /// `TestApp` is dropped.
-    pub async fn start(database_url: &str, options: ServerOptions) -> TestApp {
+    pub async fn start(database_url: &str, mut options: ServerOptions) -> TestApp {
+        if options.media == MediaLocation::default() {
+            options.media = if database_url.starts_with("sqlite:") {
+                MediaLocation::beside_database(database_url)
+            } else {
+                MediaLocation::Directory(postgres_media_folder())
+            };
+        }
         let store = Store::connect(database_url).await.expect("connect to test database");
         store.migrate().await.expect("migrate test database");
         let server = Server::bind("127.0.0.1:0".parse().expect("addr"), store.clone(), options.clone())

@@ -24,6 +24,12 @@ impl Drop for TempDir {
     }
 }
 
+/// Where servers on PostgreSQL test databases keep images (not in the checkout): one
+/// folder for all, as image keys are unique.
+pub fn postgres_media_folder() -> std::path::PathBuf {
+    std::env::temp_dir().join("backroom-test-media")
+}
+
 /// A random suffix for names that must not collide between tests.
 pub fn unique_suffix() -> String {
     backroom::domain::ids::random_suffix()

@@ -19,6 +19,7 @@ pub mod events;
 pub mod fake_stripe;
 pub mod process;
 pub mod response;
+pub mod s3;
 pub mod shop;
 pub mod values;
 

@@ -15,13 +15,17 @@ pub const BINARY: &str = env!("CARGO_BIN_EXE_backroom");
 /// The line `backroom serve` prints on standard output once it listens.
 const LISTENING: &str = "backroom is listening on ";
 
-/// `backroom` on `database_url`, logging warnings only, killed when dropped.
+/// `backroom` on `database_url`, logging warnings only, killed when dropped. Its images
+/// go beside a SQLite test database, or for PostgreSQL to the tests' media folder.
 pub fn backroom(database_url: &str) -> Command {
     let mut command = Command::new(BINARY);
     command
         .env("BACKROOM_DATABASE_URL", database_url)
         .env("RUST_LOG", "warn")
         .kill_on_drop(true);
+    if !database_url.starts_with("sqlite:") {
+        command.env("BACKROOM_MEDIA_URL", super::database::postgres_media_folder());
+    }
     command
 }
 

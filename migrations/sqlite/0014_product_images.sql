@@ -1,0 +1,28 @@
+-- A product's images (contract: Catalog depth): each uploaded image is decoded,
+-- re-encoded and kept in the media store (local disk or an S3-compatible bucket) under its
+-- id, with its resized copies; this table holds what a product shows, in order.
+-- An image given as a URL before uploads existed (the products' `images` column, a JSON
+-- array of URLs, now dropped) is kept as a linked image: `source_url` set, no format and
+-- no size.
+CREATE TABLE product_images (
+    id          TEXT PRIMARY KEY,
+    product_id  TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+    position    BIGINT NOT NULL,
+    alt         TEXT NOT NULL DEFAULT '',
+    format      TEXT CHECK (format IN ('jpeg', 'png')),
+    width       BIGINT,
+    height      BIGINT,
+    source_url  TEXT,
+    created_at  BIGINT NOT NULL,
+    CONSTRAINT product_images_stored_or_linked CHECK (
+        (format IS NOT NULL AND width IS NOT NULL AND height IS NOT NULL AND source_url IS NULL)
+        OR (format IS NULL AND width IS NULL AND height IS NULL AND source_url IS NOT NULL))
+);
+CREATE INDEX product_images_by_product ON product_images (product_id, position);
+-- dialect-specific: begin
+INSERT INTO product_images (id, product_id, position, alt, source_url, created_at)
+SELECT 'img_' || lower(hex(randomblob(16))), p.id, CAST(j.key AS BIGINT), '', j.value, p.updated_at
+FROM products p, json_each(p.images) j
+WHERE json_valid(p.images) AND j.type = 'text';
+-- dialect-specific: end
+ALTER TABLE products DROP COLUMN images;

@@ -1,0 +1,68 @@
+//! Product images: which a product shows, in order, with their alt text and size (the
+//! bytes are in the media store).
+
+use super::{Conn, StoreResult};
+use crate::{exec, on_conn};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ImageRow {
+    pub id: String,
+    pub product_id: String,
+    pub position: i64,
+    pub alt: String,
+    /// `jpeg` or `png` for an uploaded image; `None` for one linked by URL.
+    pub format: Option<String>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    /// The address of an image linked by URL (before uploads existed).
+    pub source_url: Option<String>,
+}
+
+const COLUMNS: &str = "id, product_id, position, alt, format, width, height, source_url";
+
+pub async fn list_product_images(conn: &mut Conn, product_id: &str) -> StoreResult<Vec<ImageRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM product_images WHERE product_id = $1 ORDER BY position, id");
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(product_id)
+            .fetch_all(c)
+            .await
+    })?)
+}
+
+pub async fn insert_image(conn: &mut Conn, row: &ImageRow, created_at: i64) -> StoreResult<()> {
+    exec!(
+        conn,
+        sqlx::query(
+            "INSERT INTO product_images (id, product_id, position, alt, format, width, height, source_url, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&row.id)
+        .bind(&row.product_id)
+        .bind(row.position)
+        .bind(&row.alt)
+        .bind(&row.format)
+        .bind(row.width)
+        .bind(row.height)
+        .bind(&row.source_url)
+        .bind(created_at)
+    )?;
+    Ok(())
+}
+
+/// Sets an image's alt text and position.
+pub async fn update_image(conn: &mut Conn, row: &ImageRow) -> StoreResult<()> {
+    exec!(
+        conn,
+        sqlx::query("UPDATE product_images SET alt = $2, position = $3 WHERE id = $1")
+            .bind(&row.id)
+            .bind(&row.alt)
+            .bind(row.position)
+    )?;
+    Ok(())
+}
+
+pub async fn delete_image(conn: &mut Conn, id: &str) -> StoreResult<()> {
+    exec!(conn, sqlx::query("DELETE FROM product_images WHERE id = $1").bind(id))?;
+    Ok(())
+}
