@@ -12,7 +12,7 @@ use crate::domain::checkout::{CheckoutSettings, PROVIDER_CALLS_PER_CHECKOUT};
 use crate::domain::payments::CaptureMode;
 use crate::http::{HttpSettings, RateLimit};
 use crate::mail::Mailer;
-use crate::media::MediaLocation;
+use crate::media::{MediaLocation, MediaStore};
 use crate::payments::{PaymentSettings, ProviderChoice, STRIPE_JS_URL, StripeConfig};
 use crate::server::{ConnectionLimits, Server, ServerOptions, termination_signal};
 use crate::store::{DEFAULT_DATABASE_URL, Store, redact};
@@ -256,7 +256,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = open(&args.database.database_url).await?;
     store.migrate().await.context("applying migrations")?;
     if args.demo {
-        let loaded = demo::load_if_empty(&store).await.map_err(describe)?;
+        let media_store = MediaStore::open(&media).with_context(|| format!("opening the media store {media}"))?;
+        let loaded = demo::load_if_empty(&store, &media_store).await.map_err(describe)?;
         if loaded > 0 {
             tracing::info!(products = loaded, "loaded the demo catalog");
         }

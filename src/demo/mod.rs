@@ -10,13 +10,21 @@ use crate::domain::accounts::Role;
 use crate::domain::catalog::{self, NewProduct, NewVariant, PriceInput, ProductQuery};
 use crate::domain::content::{self, ContentKind, EntryInput, MenuItem};
 use crate::domain::discounts::{self, DiscountInput};
+use crate::domain::images::{self, NewImage};
 use crate::domain::pricing::ShippingRate;
 use crate::domain::shipping::{self, ShippingOptionInput, TaxRateInput};
 use crate::domain::shop::{self, ShopPatch};
 use crate::domain::{DomainError, DomainResult, PageRequest, Principal};
+use crate::media::MediaStore;
 use crate::store::Store;
 
 const CATALOG: &str = include_str!("catalog.json");
+
+/// A picture of each demo product, `{slug}.jpg` (drawn by `cargo run --example
+/// demo_images`), inside the binary.
+#[derive(rust_embed::Embed)]
+#[folder = "src/demo/images"]
+struct Pictures;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,9 +74,10 @@ fn usd_price(eur_cents: i64) -> i64 {
     (eur_cents * 11 / 10 + 99) / 100 * 100
 }
 
-/// Loads the demo catalog unless the database already has products, selling in dollars too;
-/// returns how many products were loaded.
-pub async fn load_if_empty(db: &Store) -> DomainResult<usize> {
+/// Loads the demo catalog unless the database already has products, selling in dollars too,
+/// each product with its picture (uploaded to `media` as staff upload theirs); returns how
+/// many products were loaded.
+pub async fn load_if_empty(db: &Store, media: &MediaStore) -> DomainResult<usize> {
     let loader = loader();
     // Loaded only into a shop with neither products nor categories.
     let probe = PageRequest {
@@ -140,7 +149,14 @@ pub async fn load_if_empty(db: &Store) -> DomainResult<usize> {
                 })
                 .collect(),
         };
-        catalog::create_product(db, &loader, input).await?;
+        let created = catalog::create_product(db, &loader, input).await?;
+        if let Some(picture) = Pictures::get(&format!("{}.jpg", product.slug)) {
+            let upload = NewImage {
+                bytes: picture.data.into_owned().into(),
+                alt: Some(product.title.clone()),
+            };
+            images::add_image(db, media, &loader, &created.id, upload).await?;
+        }
     }
     Ok(demo.products.len())
 }

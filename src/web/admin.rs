@@ -268,6 +268,13 @@ struct ProductPage {
     /// The price fields of the form that adds a variant.
     new_price_fields: Vec<view::PriceField>,
     public_link: Option<String>,
+    images: Vec<EditorImage>,
+}
+
+/// An image in the product editor: a small copy beside its alt text.
+struct EditorImage {
+    id: String,
+    picture: view::PictureView,
 }
 
 async fn category_choices(state: &AppState, checked: &[String]) -> Result<Vec<CategoryChoice>, PageError> {
@@ -283,6 +290,9 @@ async fn category_choices(state: &AppState, checked: &[String]) -> Result<Vec<Ca
         .collect())
 }
 
+/// How wide the editor shows an image.
+const EDITOR_IMAGE_WIDTH: u32 = 160;
+
 pub async fn new_product(State(state): State<AppState>, StaffVisitor(visitor): StaffVisitor) -> PageResult {
     visitor.require(Permission::Catalog)?;
     let shop = shop::get_shop(&state.store).await?;
@@ -297,6 +307,7 @@ pub async fn new_product(State(state): State<AppState>, StaffVisitor(visitor): S
         variants: Vec::new(),
         new_price_fields: view::PriceField::for_new_variant(&shop),
         public_link: None,
+        images: Vec::new(),
     })
 }
 
@@ -324,6 +335,14 @@ pub async fn product(
             .map(|variant| VariantView::new(variant, shop.default_currency, &shop.currencies))
             .collect(),
         new_price_fields: view::PriceField::for_new_variant(&shop),
+        images: product
+            .images
+            .iter()
+            .map(|image| EditorImage {
+                id: image.id.clone(),
+                picture: view::PictureView::new(image, EDITOR_IMAGE_WIDTH),
+            })
+            .collect(),
     })
 }
 

@@ -9,7 +9,10 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::view::{self, CartView, CurrencySwitch, OrderRow, OrderView, ProductCard, SavedAddressView, VariantView};
+use super::view::{
+    self, CartView, CurrencySwitch, OrderRow, OrderView, PRODUCT_IMAGE_WIDTH, PictureView, ProductCard,
+    SavedAddressView, VariantView,
+};
 use super::{PageError, PagePath, PageQuery, PageResult, Shell, Visitor, page};
 use crate::app::AppState;
 use crate::app::cookies;
@@ -236,6 +239,8 @@ struct ProductPage {
     id: String,
     title: String,
     description: String,
+    /// Its images, the first large; without any, `initials` on a `tone` stand in.
+    pictures: Vec<PictureView>,
     initials: String,
     tone: u8,
     variants: Vec<VariantView>,
@@ -269,6 +274,11 @@ pub async fn product(
         id: product.id.clone(),
         title: product.title.clone(),
         description: product.description.clone(),
+        pictures: product
+            .images
+            .iter()
+            .map(|image| PictureView::new(image, PRODUCT_IMAGE_WIDTH))
+            .collect(),
         initials: card.initials,
         tone: card.tone,
         sold_in_currency: variants.iter().any(|variant| variant.sold),

@@ -5,6 +5,7 @@ use crate::domain::accounts::addresses::SavedAddress;
 use crate::domain::carts::Cart;
 use crate::domain::catalog::{Product, Variant};
 use crate::domain::discounts::{Discount, DiscountKind};
+use crate::domain::images::ProductImage;
 use crate::domain::money::{Currency, Money};
 use crate::domain::orders::{Order, OrderStatus, PaymentStatus};
 use crate::domain::pricing::{
@@ -155,10 +156,49 @@ impl CurrencySwitch {
     }
 }
 
+/// An image as a page shows it: `src` the copy for `sizes`, `srcset` every copy so that
+/// the browser picks by the screen.
+pub struct PictureView {
+    pub src: String,
+    /// Empty for an image linked by URL (one copy).
+    pub srcset: String,
+    pub alt: String,
+    /// In pixels; 0 where unknown (an image linked by URL).
+    pub width: u32,
+    pub height: u32,
+}
+
+impl PictureView {
+    /// `image` with `src` at the narrowest copy at least `shown_width` pixels wide.
+    pub fn new(image: &ProductImage, shown_width: u32) -> Self {
+        let copies = image.copies();
+        let srcset = copies
+            .iter()
+            .map(|(width, url)| format!("{url} {width}w"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let src = copies
+            .iter()
+            .find(|(width, _)| *width >= shown_width)
+            .or(copies.last())
+            .map_or_else(|| image.url(), |(_, url)| url.clone());
+        let (width, height) = image.size().unwrap_or((0, 0));
+        PictureView {
+            src,
+            srcset,
+            alt: image.alt.clone(),
+            width,
+            height,
+        }
+    }
+}
+
 /// A product in a grid of products.
 pub struct ProductCard {
     pub slug: String,
     pub title: String,
+    /// Its first image; without one, `initials` on a `tone` stand in.
+    pub picture: Option<PictureView>,
     pub initials: String,
     /// Which of the placeholder colours the product gets, the same wherever it is shown.
     pub tone: u8,
@@ -181,6 +221,10 @@ impl ProductCard {
         ProductCard {
             slug: product.slug.clone(),
             title: product.title.clone(),
+            picture: product
+                .images
+                .first()
+                .map(|image| PictureView::new(image, CARD_IMAGE_WIDTH)),
             initials: initials(&product.title),
             tone: (product.slug.bytes().map(u32::from).sum::<u32>() % 6) as u8,
             price,
@@ -188,6 +232,12 @@ impl ProductCard {
         }
     }
 }
+
+/// How wide a card shows its picture, at most (in CSS pixels; the `srcset` serves 2x
+/// screens).
+pub const CARD_IMAGE_WIDTH: u32 = 320;
+/// How wide a product page shows its first picture, at most.
+pub const PRODUCT_IMAGE_WIDTH: u32 = 640;
 
 fn initials(title: &str) -> String {
     title

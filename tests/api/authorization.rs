@@ -993,7 +993,10 @@ fn fill(template: &str, fixture: &Fixture) -> String {
         ("{handle}", "footer".to_owned()),
         // An image no product has: staff get past the permission to a 404.
         ("{missing_image}", "img_0196c3b1e2b07a4b8f1c2d3e4f5a6b7c".to_owned()),
-        ("{missing_image_file}", "img_0196c3b1e2b07a4b8f1c2d3e4f5a6b7c.jpg".to_owned()),
+        (
+            "{missing_image_file}",
+            "img_0196c3b1e2b07a4b8f1c2d3e4f5a6b7c.jpg".to_owned(),
+        ),
     ];
     let mut path = template.to_owned();
     for (placeholder, value) in values {

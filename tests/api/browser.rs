@@ -52,7 +52,7 @@ async fn shop_in_a_browser(app: TestApp) {
     let Some(chromium) = chromium_or_skip() else {
         return;
     };
-    backroom::demo::load_if_empty(&app.store)
+    backroom::demo::load_if_empty(&app.store, &app.media())
         .await
         .expect("load the demo catalog");
     let staff_email = unique_email("staff");
@@ -99,7 +99,7 @@ async fn stripe_checkout_in_a_browser(database_url: String) {
     let mut options = ServerOptions::for_tests();
     options.payments.provider = stripe.provider();
     let app = TestApp::start(&database_url, options).await;
-    backroom::demo::load_if_empty(&app.store)
+    backroom::demo::load_if_empty(&app.store, &app.media())
         .await
         .expect("load the demo catalog");
     let output = tokio::process::Command::new("node")

@@ -419,6 +419,53 @@ test("staff set up shipping and tax; a purchase in a shop whose prices exclude t
   assertNoProblems(staff);
 });
 
+// The demo's products have pictures; staff add one, describe it, move it first and
+// remove it again in the editor, and the storefront shows what they did.
+test("staff upload, describe, reorder and remove a product's images; the shop shows them", async () => {
+  const shopper = await visitor();
+  await shopper.goto("/");
+  const card = shopper.locator(".product-card img").first();
+  assert.match(await card.getAttribute("srcset"), /\?w=320 320w/);
+  await card.scrollIntoViewIfNeeded();
+  await shopper.waitForFunction(() => {
+    const img = document.querySelector(".product-card img");
+    return img.complete && img.naturalWidth > 0;
+  }, null, LIVE);
+
+  const staff = await staffDashboard();
+  await staff.goto("/admin/products?q=Olivewood");
+  await staff.getByRole("link", { name: "Olivewood Serving Board" }).click();
+  assert.equal(await staff.getByLabel("Alt text of image 1").inputValue(), "Olivewood Serving Board");
+  const demoPicture = await staff.locator(".image-row img").first().getAttribute("src");
+  // The picture at its own size (the editor shows a small copy).
+  const bytes = Buffer.from(await (await fetch(new URL(demoPicture.split("?")[0], BASE))).arrayBuffer());
+  await staff.getByLabel(/^Add images/).setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not a picture") });
+  await staff.getByRole("button", { name: "Upload images" }).click();
+  await staff.locator("#image-files-error").filter({ hasText: /notes\.txt: .*not a JPEG, PNG or WebP/ }).waitFor(LIVE);
+  await staff.getByLabel(/^Add images/).setInputFiles({ name: "close-up.jpg", mimeType: "image/jpeg", buffer: bytes });
+  await staff.getByLabel(/^Alt text \(what/).fill("The board, close up");
+  await submitAndReload(staff, "Upload images");
+  assert.equal(await staff.getByLabel("Alt text of image 2").inputValue(), "The board, close up");
+  await submitAndReload(staff, "Move image 2 earlier");
+  assert.equal(await staff.getByLabel("Alt text of image 1").inputValue(), "The board, close up");
+  await checkAccessibility(staff, "product images");
+
+  await shopper.goto("/products/olivewood-serving-board");
+  const main = shopper.locator(".gallery img").first();
+  assert.equal(await main.getAttribute("alt"), "The board, close up");
+  assert.match(await main.getAttribute("srcset"), /\?w=160 160w/);
+  await shopper.waitForFunction(() => document.querySelector(".gallery img").naturalWidth > 0, null, LIVE);
+  assert.equal(await shopper.locator(".gallery img").count(), 2);
+  await checkAccessibility(shopper, "product with images");
+
+  staff.once("dialog", (dialog) => dialog.accept());
+  await submitAndReload(staff, "Remove image 1");
+  assert.equal(await staff.getByLabel("Alt text of image 1").inputValue(), "Olivewood Serving Board");
+  assert.equal(await staff.locator(".image-row").count(), 1);
+  assertNoProblems(staff);
+  assertNoProblems(shopper);
+});
+
 // The demo sells in euros and dollars: a shopper's switch takes the pages and the cart to
 // dollars and back, and a dollar price staff set is what the shopper sees.
 test("staff price a variant in dollars; a shopper switches currency and the cart follows", async () => {

@@ -31,9 +31,11 @@ class ApiProblem extends Error {
   }
 }
 
+// A FormData body goes as multipart/form-data (the browser writes its Content-Type).
 async function api(method, path, body) {
   const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const isForm = body instanceof FormData;
+  if (body !== undefined && !isForm) headers["Content-Type"] = "application/json";
   const csrf = readCookie("backroom_csrf");
   if (csrf) headers["X-CSRF-Token"] = csrf;
   if (method === "POST") headers["Idempotency-Key"] = randomKey();
@@ -43,7 +45,7 @@ async function api(method, path, body) {
       method,
       headers,
       credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || isForm ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiProblem(0, { detail: "The shop could not be reached. Check your connection and try again." });
@@ -635,8 +637,100 @@ async function logout() {
   }
 }
 
+// The product editor's images: uploads one file at a time (each with the alt text given),
+// then shows the product again; a file refused is named with the reason, and the others
+// still go.
+async function uploadImages(form, files) {
+  clearErrors(form);
+  const button = form.querySelector("[type=submit]");
+  const chosen = Array.from(files || []);
+  if (chosen.length === 0) {
+    showFieldError(form, "file", "Choose one or more images, or drop them here.");
+    return;
+  }
+  button.disabled = true;
+  const refused = [];
+  for (const [index, file] of chosen.entries()) {
+    form.querySelector("[data-form-success]").textContent = `Uploading ${index + 1} of ${chosen.length}: ${file.name}`;
+    const body = new FormData();
+    body.append("file", file);
+    if (form.elements.alt.value.trim()) body.append("alt", form.elements.alt.value.trim());
+    try {
+      await api("POST", form.dataset.upload, body);
+    } catch (error) {
+      const reasons = (error.problem && error.problem.errors) || [];
+      refused.push(`${file.name}: ${reasons.length ? reasons.map((reason) => reason.message).join("; ") : error.message}`);
+    }
+  }
+  if (refused.length === 0) {
+    window.location.reload();
+    return;
+  }
+  form.querySelector("[data-form-success]").textContent = "";
+  showFieldError(form, "file", refused.join(" "));
+  form.querySelector("[data-form-error]").textContent =
+    refused.length < chosen.length ? "The other images were added: reload to see them." : "No image was added.";
+  button.disabled = false;
+}
+
+// Moves an image to `position` among the product's images (or removes it), then shows the
+// product again.
+async function changeImage(row, method, body) {
+  row.querySelectorAll("button").forEach((button) => (button.disabled = true));
+  try {
+    await api(method, row.dataset.image, body);
+    window.location.reload();
+  } catch (error) {
+    showProblem(row.querySelector("form"), error);
+    row.querySelectorAll("button").forEach((button) => (button.disabled = false));
+  }
+}
+
+document.addEventListener("click", (event) => {
+  const row = event.target.closest("[data-image]");
+  if (!row) return;
+  const move = event.target.closest("[data-move-image]");
+  if (move) changeImage(row, "PATCH", { position: Number(row.dataset.position) + Number(move.dataset.moveImage) });
+  if (event.target.closest("[data-remove-image]") && window.confirm("Remove this image from the product?")) {
+    changeImage(row, "DELETE");
+  }
+});
+
+// Dragging: files onto the drop zone upload; an image onto another takes its place.
+let draggedImage = null;
+document.addEventListener("dragstart", (event) => {
+  draggedImage = event.target.closest && event.target.closest("[data-image]");
+});
+document.addEventListener("dragover", (event) => {
+  const zone = event.target.closest && event.target.closest("[data-drop-zone], [data-image]");
+  if (!zone) return;
+  event.preventDefault();
+  zone.classList.add("drag-over");
+});
+document.addEventListener("dragleave", (event) => {
+  const zone = event.target.closest && event.target.closest("[data-drop-zone], [data-image]");
+  if (zone) zone.classList.remove("drag-over");
+});
+document.addEventListener("drop", (event) => {
+  const zone = event.target.closest && event.target.closest("[data-drop-zone], [data-image]");
+  if (!zone) return;
+  event.preventDefault();
+  zone.classList.remove("drag-over");
+  if (zone.matches("[data-drop-zone]")) {
+    uploadImages(zone.closest("form"), event.dataTransfer.files);
+  } else if (draggedImage && draggedImage !== zone) {
+    changeImage(draggedImage, "PATCH", { position: Number(zone.dataset.position) });
+  }
+  draggedImage = null;
+});
+
 document.addEventListener("submit", (event) => {
   const form = event.target;
+  if (form.matches("form[data-upload]")) {
+    event.preventDefault();
+    uploadImages(form, form.elements.file.files);
+    return;
+  }
   if (form.matches("form[data-api]")) submitApiForm(form, event);
   else if (form.matches("form[data-add-to-cart]")) addToCart(form, event);
 });

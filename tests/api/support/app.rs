@@ -85,6 +85,11 @@ impl TestApp {
         backroom::jobs::run_once(&self.state).await;
     }
 
+    /// Where this server keeps its images (the demo loader uploads to it).
+    pub fn media(&self) -> backroom::media::MediaStore {
+        self.state.media.clone()
+    }
+
     /// Creates a staff account (role admin) the way `backroom admin create` does, and logs it in.
     pub async fn staff_token(&self) -> String {
         let email = format!("staff-{}@example.com", unique_suffix());
