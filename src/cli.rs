@@ -253,6 +253,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(url) => MediaLocation::parse(url)?,
         None => MediaLocation::beside_database(&args.database.database_url),
     };
+    if let MediaLocation::Directory(folder) = &media
+        && !args.database.database_url.starts_with("sqlite:")
+    {
+        tracing::warn!(
+            folder = %folder.display(),
+            "product images are kept in a local folder: several processes on one PostgreSQL \
+             need a bucket (BACKROOM_MEDIA_URL=s3://...) or a folder they share"
+        );
+    }
     let store = open(&args.database.database_url).await?;
     store.migrate().await.context("applying migrations")?;
     if args.demo {

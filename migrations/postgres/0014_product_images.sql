@@ -2,8 +2,10 @@
 -- re-encoded and kept in the media store (local disk or an S3-compatible bucket) under its
 -- id, with its resized copies; this table holds what a product shows, in order.
 -- An image given as a URL before uploads existed (the products' `images` column, a JSON
--- array of URLs, now dropped) is kept as a linked image: `source_url` set, no format and
--- no size.
+-- array of URLs) is kept as a linked image: `source_url` set, no format and no size. What
+-- is not a URL there (not an array, not a string, an empty one) is left out, the same on
+-- both databases. The column stays for one release, unread, so that processes of the
+-- previous release still run during a rolling upgrade; a later migration drops it.
 CREATE TABLE product_images (
     id          TEXT PRIMARY KEY,
     product_id  TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE,
@@ -20,8 +22,16 @@ CREATE TABLE product_images (
 );
 CREATE INDEX product_images_by_product ON product_images (product_id, position);
 -- dialect-specific: begin
+CREATE FUNCTION pg_temp.backroom_url_array(images TEXT) RETURNS JSONB LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN CASE WHEN jsonb_typeof(images::jsonb) = 'array' THEN images::jsonb ELSE '[]'::jsonb END;
+EXCEPTION WHEN others THEN
+    RETURN '[]'::jsonb;
+END
+$$;
 INSERT INTO product_images (id, product_id, position, alt, source_url, created_at)
-SELECT 'img_' || md5(random()::text || p.id || j.ordinality), p.id, j.ordinality - 1, '', j.value, p.updated_at
-FROM products p, jsonb_array_elements_text(p.images::jsonb) WITH ORDINALITY AS j (value, ordinality);
+SELECT 'img_' || md5(random()::text || p.id || j.ordinality), p.id,
+       ROW_NUMBER() OVER (PARTITION BY p.id ORDER BY j.ordinality) - 1, '', j.value #>> '{}', p.updated_at
+FROM products p, jsonb_array_elements(pg_temp.backroom_url_array(p.images)) WITH ORDINALITY AS j (value, ordinality)
+WHERE jsonb_typeof(j.value) = 'string' AND j.value #>> '{}' <> '';
 -- dialect-specific: end
-ALTER TABLE products DROP COLUMN images;

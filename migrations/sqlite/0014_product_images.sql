@@ -2,8 +2,10 @@
 -- re-encoded and kept in the media store (local disk or an S3-compatible bucket) under its
 -- id, with its resized copies; this table holds what a product shows, in order.
 -- An image given as a URL before uploads existed (the products' `images` column, a JSON
--- array of URLs, now dropped) is kept as a linked image: `source_url` set, no format and
--- no size.
+-- array of URLs) is kept as a linked image: `source_url` set, no format and no size. What
+-- is not a URL there (not an array, not a string, an empty one) is left out, the same on
+-- both databases. The column stays for one release, unread, so that processes of the
+-- previous release still run during a rolling upgrade; a later migration drops it.
 CREATE TABLE product_images (
     id          TEXT PRIMARY KEY,
     product_id  TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE,
@@ -21,8 +23,9 @@ CREATE TABLE product_images (
 CREATE INDEX product_images_by_product ON product_images (product_id, position);
 -- dialect-specific: begin
 INSERT INTO product_images (id, product_id, position, alt, source_url, created_at)
-SELECT 'img_' || lower(hex(randomblob(16))), p.id, CAST(j.key AS BIGINT), '', j.value, p.updated_at
-FROM products p, json_each(p.images) j
-WHERE json_valid(p.images) AND j.type = 'text';
+SELECT 'img_' || lower(hex(randomblob(16))), p.id,
+       ROW_NUMBER() OVER (PARTITION BY p.id ORDER BY CAST(j.key AS BIGINT)) - 1, '', j.value, p.updated_at
+FROM products p,
+     json_each(CASE WHEN json_valid(p.images) AND json_type(p.images) = 'array' THEN p.images ELSE '[]' END) j
+WHERE j.type = 'text' AND j.value <> '';
 -- dialect-specific: end
-ALTER TABLE products DROP COLUMN images;

@@ -6,7 +6,11 @@
 //! the product changed. A failure between the two leaves unreferenced files, never a row
 //! without its image.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use bytes::Bytes;
+use tokio::sync::Semaphore;
 
 use super::time::Timestamp;
 use super::{DomainError, DomainResult, Permission, Principal, ids};
@@ -100,42 +104,68 @@ pub async fn add_image(
     let alt = check_alt(upload.alt.as_deref().unwrap_or_default())?;
     // An unknown product is told before the work of decoding.
     require_product(&mut db.read().await?, product_id).await?;
-    let bytes = upload.bytes;
-    let processed = tokio::task::spawn_blocking(move || processing::process(&bytes))
-        .await
-        .map_err(|error| DomainError::Internal(format!("image processing stopped: {error}")))?
-        .map_err(refusal)?;
+    let processed = process(upload.bytes).await?;
+    let (width, height) = (processed.width, processed.height);
     let id = ids::new_id("img");
-    store_copies(media, &id, &processed).await?;
+    let format = store_copies(media, &id, processed).await?;
     let row = ImageRow {
-        id: id.clone(),
+        id,
         product_id: product_id.to_owned(),
         position: 0,
         alt,
-        format: Some(processed.format.as_str().to_owned()),
-        width: Some(i64::from(processed.width)),
-        height: Some(i64::from(processed.height)),
+        format: Some(format.as_str().to_owned()),
+        width: Some(i64::from(width)),
+        height: Some(i64::from(height)),
         source_url: None,
     };
-    match insert_last(db, row).await {
-        Ok(row) => image_from_row(row),
+    image_from_row(insert_last(db, media, row, format).await?)
+}
+
+/// Images decoded at once: each may hold a few hundred megabytes while it is worked on, so
+/// uploads beyond these wait their turn instead of exhausting memory.
+static PROCESSING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(2));
+
+async fn process(bytes: Bytes) -> DomainResult<ProcessedImage> {
+    let _turn = PROCESSING
+        .acquire()
+        .await
+        .map_err(|error| DomainError::Internal(format!("image processing closed: {error}")))?;
+    tokio::task::spawn_blocking(move || processing::process(&bytes))
+        .await
+        .map_err(|error| DomainError::Internal(format!("image processing stopped: {error}")))?
+        .map_err(refusal)
+}
+
+/// Inserts the image's row after its product's others. A failure before the commit removes
+/// its files; one at the commit keeps them, as the commit may have happened (an
+/// unreferenced file is the accepted leftover, a row without its file is not).
+async fn insert_last(
+    db: &Store,
+    media: &MediaStore,
+    mut row: ImageRow,
+    format: StoredFormat,
+) -> DomainResult<ImageRow> {
+    let prepared = async {
+        let mut tx = db.write().await?;
+        let now = Timestamp::now().0;
+        // Touching the product first takes its row lock (PostgreSQL), so that concurrent
+        // changes to its images take turns.
+        touch(&mut tx, &row.product_id, now).await?;
+        row.position = store::next_image_position(&mut tx, &row.product_id).await?;
+        store::insert_image(&mut tx, &row, now).await?;
+        Ok::<_, DomainError>(tx)
+    }
+    .await;
+    match prepared {
+        Ok(tx) => {
+            tx.commit().await?;
+            Ok(row)
+        }
         Err(error) => {
-            remove_copies(media, &id, processed.format).await;
+            remove_copies(media, &row.id, format).await;
             Err(error)
         }
     }
-}
-
-async fn insert_last(db: &Store, mut row: ImageRow) -> DomainResult<ImageRow> {
-    let mut tx = db.write().await?;
-    let now = Timestamp::now().0;
-    // Touching the product first takes its row lock (PostgreSQL), so that concurrent
-    // changes to its images take turns.
-    touch(&mut tx, &row.product_id, now).await?;
-    row.position = store::list_product_images(&mut tx, &row.product_id).await?.len() as i64;
-    store::insert_image(&mut tx, &row, now).await?;
-    tx.commit().await?;
-    Ok(row)
 }
 
 /// Changes an image's alt text or moves it among its product's images.
@@ -197,6 +227,19 @@ pub async fn delete_image(
     Ok(())
 }
 
+/// The first image of each variant's product (the picture of a cart's or order's line),
+/// by variant id; a variant whose product has none is missing.
+pub async fn pictures_of_variants(db: &Store, variant_ids: &[String]) -> DomainResult<HashMap<String, ProductImage>> {
+    let rows = store::list_images_of_variants(&mut db.read().await?, variant_ids).await?;
+    let mut pictures = HashMap::new();
+    for row in rows {
+        if let std::collections::hash_map::Entry::Vacant(entry) = pictures.entry(row.variant_id) {
+            entry.insert(image_from_row(row.image)?);
+        }
+    }
+    Ok(pictures)
+}
+
 /// An image file as served: `file` is `{id}.{jpg|png}`, `width` one of the served widths.
 /// A width at or above the image's own gives the image itself.
 pub async fn image_file(media: &MediaStore, file: &str, width: Option<u32>) -> DomainResult<(Bytes, StoredFormat)> {
@@ -234,14 +277,14 @@ fn key(id: &str, format: StoredFormat, width: Option<u32>) -> String {
     }
 }
 
-async fn store_copies(media: &MediaStore, id: &str, processed: &ProcessedImage) -> DomainResult<()> {
+async fn store_copies(media: &MediaStore, id: &str, processed: ProcessedImage) -> DomainResult<StoredFormat> {
     let format = processed.format;
-    let mut files = vec![(key(id, format, None), processed.full.clone())];
+    let mut files = vec![(key(id, format, None), processed.full)];
     files.extend(
         processed
             .sized
-            .iter()
-            .map(|(width, bytes)| (key(id, format, Some(*width)), bytes.clone())),
+            .into_iter()
+            .map(|(width, bytes)| (key(id, format, Some(width)), bytes)),
     );
     for (key, bytes) in files {
         if let Err(error) = media.put(&key, Bytes::from(bytes)).await {
@@ -249,7 +292,7 @@ async fn store_copies(media: &MediaStore, id: &str, processed: &ProcessedImage) 
             return Err(storage(error));
         }
     }
-    Ok(())
+    Ok(format)
 }
 
 /// Removes an image's files; one that cannot be removed is only logged (it is unreferenced).
@@ -306,6 +349,7 @@ fn refusal(error: ImageError) -> DomainError {
         ImageError::TooManyPixels { .. } | ImageError::Undecodable(_) => {
             DomainError::invalid("file", error.to_string())
         }
+        ImageError::Encoding(_) => DomainError::Internal(error.to_string()),
     }
 }
 

@@ -100,7 +100,7 @@ pub async fn collect_body(body: axum::body::Body, limit: usize) -> Result<Bytes,
     })
 }
 
-fn caused_by<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+pub(super) fn caused_by<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
     std::iter::successors(Some(error), |error| error.source()).any(|error| error.is::<E>())
 }
 

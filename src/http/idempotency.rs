@@ -55,7 +55,9 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
     };
     let scope = caller.scope();
     let (mut parts, body) = request.into_parts();
-    let limit = if super::images::is_upload(parts.uri.path()) {
+    // An upload's larger body is read only for staff: anyone else is refused by the handler,
+    // and must not make the server hold 10 MiB first.
+    let limit = if super::images::is_upload(parts.uri.path()) && caller.require_staff().is_ok() {
         super::images::UPLOAD_BODY_LIMIT
     } else {
         super::BODY_LIMIT_BYTES

@@ -10,7 +10,7 @@ use axum::routing::{get, patch, post};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, Staff};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Staff, caused_by};
 use super::problem::{ApiError, ApiResult, Problem};
 use super::{AppState, Created, Json};
 use crate::domain::images::{self, ImagePatch, NewImage, ProductImage};
@@ -142,9 +142,10 @@ pub async fn delete_image(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Other parameters are ignored: a cache-buster or a tracking parameter added by a CDN or a
+/// mail tool must not break an image.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct ImageQuery {
     /// A copy this many pixels wide: 160, 320, 640 or 1280.
     #[param(minimum = 160, maximum = 1280)]
@@ -222,9 +223,11 @@ fn invalid(field: &str, message: &str) -> ApiError {
 }
 
 fn unreadable(error: axum::extract::multipart::MultipartError) -> ApiError {
+    if caused_by::<tower_http::timeout::TimeoutError>(&error) {
+        return ApiError::RequestTimeout;
+    }
     match error.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(MAX_UPLOAD_BYTES),
-        StatusCode::REQUEST_TIMEOUT => ApiError::RequestTimeout,
         _ => ApiError::BadRequest(format!("the form could not be read: {}", error.body_text())),
     }
 }

@@ -23,6 +23,9 @@ pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
 pub const MAX_SIDE: u32 = 12_000;
 /// The most pixels decoded: 40 megapixels, a large camera's photo (160 MB as RGBA).
 pub const MAX_PIXELS: u64 = 40_000_000;
+/// What a decoder may allocate: a 40-megapixel image at 8 bits per channel and some room;
+/// a 16-bit one that size is refused rather than decoded into twice the memory.
+const MAX_DECODE_BYTES: u64 = 256 * 1024 * 1024;
 const JPEG_QUALITY: u8 = 85;
 
 /// How a kept image is encoded.
@@ -94,6 +97,9 @@ pub enum ImageError {
     TooManyPixels { width: u32, height: u32 },
     #[error("the image could not be decoded: {0}")]
     Undecodable(String),
+    /// Ours, not the upload's.
+    #[error("the image could not be re-encoded: {0}")]
+    Encoding(String),
 }
 
 /// Decodes, checks, re-encodes and resizes an upload. CPU-bound: run it off the async
@@ -103,37 +109,55 @@ pub fn process(bytes: &[u8]) -> Result<ProcessedImage, ImageError> {
     if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) {
         return Err(ImageError::NotAnImage);
     }
-    // The default limits bound what a decoder may allocate; the size is checked here, from
-    // the header, before any pixel is decoded.
+    // The size is checked here, from the header, before any pixel is decoded; the limit
+    // bounds what the decoder may allocate for what passes.
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    reader.limits(Limits::default());
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(decode_error)?;
     let (width, height) = decoder.dimensions();
     if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(ImageError::TooManyPixels { width, height });
     }
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
-    image.apply_orientation(orientation);
-    let format = if has_transparency(&image) {
-        StoredFormat::Png
+    let decoded = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+    // One 8-bit copy, RGBA only when some pixel is transparent; the decoded image (maybe
+    // 16-bit) is dropped before anything else is made.
+    let mut image = if decoded.color().has_alpha() {
+        let rgba = decoded.into_rgba8();
+        if rgba.pixels().any(|pixel| pixel.0[3] < u8::MAX) {
+            DynamicImage::ImageRgba8(rgba)
+        } else {
+            DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(rgba).into_rgb8())
+        }
     } else {
-        StoredFormat::Jpeg
+        DynamicImage::ImageRgb8(decoded.into_rgb8())
     };
+    image.apply_orientation(orientation);
+    let format = match image {
+        DynamicImage::ImageRgba8(_) => StoredFormat::Png,
+        _ => StoredFormat::Jpeg,
+    };
+    let (width, height) = (image.width(), image.height());
     let full = encode(&image, format)?;
     let mut sized = Vec::new();
     // Each copy is resized from the one before it: four small steps cost less than four
     // from the full image, and look the same.
-    let mut source = image.clone();
-    for target in WIDTHS.into_iter().rev().filter(|target| *target < image.width()) {
-        let target_height = scaled_height(image.width(), image.height(), target);
-        source = source.resize_exact(target, target_height, FilterType::CatmullRom);
-        sized.push((target, encode(&source, format)?));
+    let mut source: Option<DynamicImage> = None;
+    for target in WIDTHS.into_iter().rev().filter(|target| *target < width) {
+        let target_height = scaled_height(width, height, target);
+        let copy = source
+            .as_ref()
+            .unwrap_or(&image)
+            .resize_exact(target, target_height, FilterType::CatmullRom);
+        sized.push((target, encode(&copy, format)?));
+        source = Some(copy);
     }
     Ok(ProcessedImage {
         format,
-        width: image.width(),
-        height: image.height(),
+        width,
+        height,
         full,
         sized,
     })
@@ -145,20 +169,14 @@ fn scaled_height(width: u32, height: u32, target: u32) -> u32 {
     u32::try_from(scaled.max(1)).unwrap_or(u32::MAX)
 }
 
-fn has_transparency(image: &DynamicImage) -> bool {
-    image.color().has_alpha() && image.to_rgba8().pixels().any(|pixel| pixel.0[3] < u8::MAX)
-}
-
+/// Encodes an 8-bit RGB (JPEG) or RGBA (PNG) image.
 fn encode(image: &DynamicImage, format: StoredFormat) -> Result<Vec<u8>, ImageError> {
     let mut out = Vec::new();
     let written = match format {
-        StoredFormat::Jpeg => JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
-            .encode_image(&DynamicImage::ImageRgb8(image.to_rgb8())),
-        StoredFormat::Png => {
-            DynamicImage::ImageRgba8(image.to_rgba8()).write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
-        }
+        StoredFormat::Jpeg => JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).encode_image(image),
+        StoredFormat::Png => image.write_to(&mut Cursor::new(&mut out), ImageFormat::Png),
     };
-    written.map_err(|error| ImageError::Undecodable(format!("re-encoding failed: {error}")))?;
+    written.map_err(|error| ImageError::Encoding(error.to_string()))?;
     Ok(out)
 }
 

@@ -30,6 +30,37 @@ pub async fn list_product_images(conn: &mut Conn, product_id: &str) -> StoreResu
     })?)
 }
 
+/// An image of the product of a variant.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VariantImageRow {
+    pub variant_id: String,
+    #[sqlx(flatten)]
+    pub image: ImageRow,
+}
+
+/// The images of the products of `variant_ids`, each product's in order.
+pub async fn list_images_of_variants(conn: &mut Conn, variant_ids: &[String]) -> StoreResult<Vec<VariantImageRow>> {
+    if variant_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = (1..=variant_ids.len())
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT v.id AS variant_id, i.id, i.product_id, i.position, i.alt, i.format, i.width, i.height, i.source_url
+         FROM variants v JOIN product_images i ON i.product_id = v.product_id
+         WHERE v.id IN ({placeholders}) ORDER BY v.id, i.position, i.id"
+    );
+    Ok(on_conn!(conn, |c| {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+        for id in variant_ids {
+            query = query.bind(id);
+        }
+        query.fetch_all(c).await
+    })?)
+}
+
 pub async fn insert_image(conn: &mut Conn, row: &ImageRow, created_at: i64) -> StoreResult<()> {
     exec!(
         conn,
@@ -48,6 +79,18 @@ pub async fn insert_image(conn: &mut Conn, row: &ImageRow, created_at: i64) -> S
         .bind(created_at)
     )?;
     Ok(())
+}
+
+/// The place after a product's last image.
+pub async fn next_image_position(conn: &mut Conn, product_id: &str) -> StoreResult<i64> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_scalar(
+            "SELECT CAST(COALESCE(MAX(position) + 1, 0) AS BIGINT) FROM product_images WHERE product_id = $1",
+        )
+        .bind(product_id)
+        .fetch_one(c)
+        .await
+    })?)
 }
 
 /// Sets an image's alt text and position.

@@ -172,10 +172,12 @@ pub async fn order(
             order.payment.status,
             orders::PaymentStatus::Captured | orders::PaymentStatus::PartiallyRefunded
         );
+    let mut order_view = OrderView::from(&order);
+    super::picture_lines(&state, &mut order_view.lines).await?;
     page(&OrderPage {
         shell: Shell::admin(format!("Order #{}", order.number), &visitor),
         events_url: format!("/v1/orders/{}/events", order.id),
-        order: OrderView::from(&order),
+        order: order_view,
         can_fulfill: open,
         can_cancel: open,
         can_refund: refundable,

@@ -149,6 +149,14 @@ impl Shell {
     }
 }
 
+/// Gives each line of a cart or an order its product's picture.
+async fn picture_lines(state: &AppState, lines: &mut [view::LineView]) -> Result<(), PageError> {
+    let variant_ids: Vec<String> = lines.iter().map(|line| line.variant_id.clone()).collect();
+    let pictures = crate::domain::images::pictures_of_variants(&state.store, &variant_ids).await?;
+    view::picture_lines(lines, &pictures);
+    Ok(())
+}
+
 async fn menu_links(state: &AppState, handle: &str) -> Result<Vec<(String, String)>, PageError> {
     match crate::domain::content::get_menu(&state.store, handle).await {
         Ok(menu) => Ok(menu.items.into_iter().map(|item| (item.label, item.url)).collect()),

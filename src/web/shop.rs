@@ -274,9 +274,7 @@ pub async fn product(
         id: product.id.clone(),
         title: product.title.clone(),
         description: product.description.clone(),
-        pictures: product
-            .images
-            .iter()
+        pictures: view::shown_images(&product)
             .map(|image| PictureView::new(image, PRODUCT_IMAGE_WIDTH))
             .collect(),
         initials: card.initials,
@@ -359,10 +357,14 @@ pub async fn cart(State(state): State<AppState>, Visitor(visitor): Visitor, head
         PaymentForm::Stripe(form) => HeaderValue::from_str(&form.content_security_policy).ok(),
         _ => None,
     };
+    let mut cart_view = cart.as_ref().map(CartView::from);
+    if let Some(cart_view) = &mut cart_view {
+        super::picture_lines(&state, &mut cart_view.lines).await?;
+    }
     let mut response = page(&CartPage {
         shell: Shell::storefront(&state, "Your cart", &visitor).await?,
         currency_switch: CurrencySwitch::new(&shop, currency),
-        cart: cart.as_ref().map(CartView::from),
+        cart: cart_view,
         ships,
         shipping,
         customer_email,
@@ -407,9 +409,11 @@ pub async fn order(
         Some(token) => format!("/v1/orders/{}/events?token={}", order.id, view::url_encode(token)),
         None => format!("/v1/orders/{}/events", order.id),
     };
+    let mut order_view = OrderView::from(&order);
+    super::picture_lines(&state, &mut order_view.lines).await?;
     page(&OrderPage {
         shell: Shell::storefront(&state, format!("Order #{}", order.number), &visitor).await?,
-        order: OrderView::from(&order),
+        order: order_view,
         just_placed: query.placed == Some(1),
         guest: query.token.is_some(),
         events_url,

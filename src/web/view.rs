@@ -1,6 +1,8 @@
 //! What templates show: domain values turned into display text once, here, so that the
 //! templates stay free of logic.
 
+use std::collections::HashMap;
+
 use crate::domain::accounts::addresses::SavedAddress;
 use crate::domain::carts::Cart;
 use crate::domain::catalog::{Product, Variant};
@@ -193,6 +195,13 @@ impl PictureView {
     }
 }
 
+/// The images the storefront shows: those uploaded. An image linked by URL (from before
+/// uploads) is on another site, which the pages' Content-Security-Policy does not load
+/// images from.
+pub fn shown_images(product: &Product) -> impl Iterator<Item = &ProductImage> {
+    product.images.iter().filter(|image| image.size().is_some())
+}
+
 /// A product in a grid of products.
 pub struct ProductCard {
     pub slug: String,
@@ -221,9 +230,8 @@ impl ProductCard {
         ProductCard {
             slug: product.slug.clone(),
             title: product.title.clone(),
-            picture: product
-                .images
-                .first()
+            picture: shown_images(product)
+                .next()
                 .map(|image| PictureView::new(image, CARD_IMAGE_WIDTH)),
             initials: initials(&product.title),
             tone: (product.slug.bytes().map(u32::from).sum::<u32>() % 6) as u8,
@@ -325,6 +333,9 @@ impl VariantView {
 
 pub struct LineView {
     pub id: String,
+    pub variant_id: String,
+    /// Its product's first image, small.
+    pub picture: Option<PictureView>,
     pub title: String,
     pub sku: String,
     pub quantity: i64,
@@ -341,6 +352,8 @@ impl From<&PricedLine> for LineView {
         let discount = line.discount();
         LineView {
             id: line.id.clone(),
+            variant_id: line.variant_id.clone(),
+            picture: None,
             title: line.title.clone(),
             sku: line.sku.clone(),
             quantity: line.quantity,
@@ -353,6 +366,19 @@ impl From<&PricedLine> for LineView {
             },
             short_of: None,
         }
+    }
+}
+
+/// How wide a cart's or order's line shows its product's picture.
+pub const LINE_IMAGE_WIDTH: u32 = 160;
+
+/// Gives each line its product's picture, from `pictures` by variant id.
+pub fn picture_lines(lines: &mut [LineView], pictures: &HashMap<String, ProductImage>) {
+    for line in lines {
+        line.picture = pictures
+            .get(&line.variant_id)
+            .filter(|image| image.size().is_some())
+            .map(|image| PictureView::new(image, LINE_IMAGE_WIDTH));
     }
 }
 

@@ -87,8 +87,9 @@ pub async fn upload(shop: &Shop, token: &str, product_id: &str, bytes: Vec<u8>, 
     if let Some(alt) = alt {
         form = form.text("alt", alt.to_owned());
     }
-    let response = shop
-        .client
+    // A client of its own: a refused upload is answered before its body is read whole,
+    // and its connection closed, which must not fail the next request on it.
+    let response = reqwest::Client::new()
         .post(shop.url(&format!("/v1/admin/products/{product_id}/images")))
         .bearer_auth(token)
         .multipart(form)
@@ -151,6 +152,8 @@ async fn an_upload_is_turned_upright_stripped_and_served_at_every_width(app: Tes
     app.get(&format!("{url}?w=100"), None)
         .await
         .assert_problem(422, "validation_failed");
+    let (busted, _, _) = fetch_image(&app, &format!("{url}?w=160&utm_source=mail")).await;
+    assert_eq!(busted.width(), 160, "other parameters are ignored");
     app.get("/media/images/img_0196c3b1e2b07a4b8f1c2d3e4f5a6b7c.jpg", None)
         .await
         .assert_problem(404, "not_found");
@@ -290,6 +293,16 @@ async fn bad_uploads_are_refused_and_nothing_is_kept(app: TestApp) {
     upload(&app, &customer, &product_id, png(10, 10), None)
         .await
         .assert_problem(403, "forbidden");
+    // Only staff may send an upload's larger body, with an Idempotency-Key too.
+    let keyed = reqwest::Client::new()
+        .post(app.url(&format!("/v1/admin/products/{product_id}/images")))
+        .bearer_auth(&customer)
+        .header("idempotency-key", "customer-upload")
+        .multipart(reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(vec![0; 2 << 20])))
+        .send()
+        .await
+        .expect("send");
+    read(keyed).await.assert_problem(413, "payload_too_large");
     let path = format!("/v1/admin/products/{product_id}/images");
     app.post(&path, Some(&staff), json!({"file": "a.jpg"}))
         .await

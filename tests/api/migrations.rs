@@ -136,7 +136,7 @@ async fn migrate_to(url: &str, dialect: &str, version: i64, data: &[&'static str
 /// What a shop on the released schema holds: a product with stock, and a checkout
 /// whose process died after the provider captured it but before the order was written
 /// (a `pending` attempt with no priced cart frozen on it, as attempts were then).
-const RELEASED_DATA: [&str; 8] = [
+const RELEASED_DATA: [&str; 9] = [
     "INSERT INTO products (id, slug, title, description, status, search_text, images, created_at, updated_at)
      VALUES ('prod_legacy', 'legacy-lamp', 'Legacy Lamp', 'Made before the upgrade', 'published', 'legacy lamp',
              '[\"https://cdn.example.com/lamp.jpg\", \"/static/lamp-side.png\"]', 1, 1)",
@@ -156,6 +156,11 @@ const RELEASED_DATA: [&str; 8] = [
     "INSERT INTO test_provider_charges (idempotency_key, kind, payment_token, amount, currency, outcome, created_at)
      VALUES ('pay_legacy', 'capture', 'tok_visa', 5000, 'EUR', 'captured', 1)",
     "UPDATE counters SET value = 1041 WHERE name = 'order_number'",
+    // What else the `images` column may hold: strings among other values, and no JSON.
+    "INSERT INTO products (id, slug, title, description, status, search_text, images, created_at, updated_at)
+     VALUES ('prod_mixed', 'mixed-images', 'Mixed Images', '', 'published', '', '[\"/a.jpg\", 1, null, \"\", \"/b.jpg\"]', 1, 1),
+            ('prod_broken', 'broken-images', 'Broken Images', '', 'published', '', 'not json', 1, 1),
+            ('prod_object', 'object-images', 'Object Images', '', 'published', '', '{\"u\": \"/c.jpg\"}', 1, 1)",
 ];
 
 /// A database made by the released migrations, with a product and a half-finished
@@ -196,6 +201,20 @@ async fn a_released_database_upgrades_with_its_data(url: String) {
             .as_str()
             .is_some_and(|id| id.len() == 36 && id.starts_with("img_"))
     }));
+    for (slug, expected) in [
+        ("mixed-images", vec!["/a.jpg", "/b.jpg"]),
+        ("broken-images", vec![]),
+        ("object-images", vec![]),
+    ] {
+        let product = app.get(&format!("/v1/products/{slug}"), None).await;
+        let urls: Vec<&str> = product.assert_status(200)["images"]
+            .as_array()
+            .expect("images")
+            .iter()
+            .map(|image| image["url"].as_str().expect("url"))
+            .collect();
+        assert_eq!(urls, expected, "{slug}: only the URLs, in order");
+    }
 
     app.run_jobs().await;
     let staff = app.staff_token().await;

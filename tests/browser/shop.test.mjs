@@ -457,6 +457,14 @@ test("staff upload, describe, reorder and remove a product's images; the shop sh
   await shopper.waitForFunction(() => document.querySelector(".gallery img").naturalWidth > 0, null, LIVE);
   assert.equal(await shopper.locator(".gallery img").count(), 2);
   await checkAccessibility(shopper, "product with images");
+  // Its line in the cart shows its picture too.
+  await shopper.getByRole("button", { name: "Add to cart" }).click();
+  await shopper.getByText(/Added\. Your cart holds/).waitFor(LIVE);
+  await shopper.goto("/cart");
+  await shopper.waitForFunction(() => {
+    const img = document.querySelector(".lines img.line-thumb");
+    return img && img.complete && img.naturalWidth > 0;
+  }, null, LIVE);
 
   staff.once("dialog", (dialog) => dialog.accept());
   await submitAndReload(staff, "Remove image 1");

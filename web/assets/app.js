@@ -696,10 +696,15 @@ document.addEventListener("click", (event) => {
   }
 });
 
-// Dragging: files onto the drop zone upload; an image onto another takes its place.
+// Dragging: files onto the drop zone upload; an image (its picture is the handle) onto
+// another takes its place.
 let draggedImage = null;
+const carriesFiles = (event) => Array.from(event.dataTransfer.types).includes("Files");
 document.addEventListener("dragstart", (event) => {
   draggedImage = event.target.closest && event.target.closest("[data-image]");
+});
+document.addEventListener("dragend", () => {
+  draggedImage = null;
 });
 document.addEventListener("dragover", (event) => {
   const zone = event.target.closest && event.target.closest("[data-drop-zone], [data-image]");
@@ -717,8 +722,8 @@ document.addEventListener("drop", (event) => {
   event.preventDefault();
   zone.classList.remove("drag-over");
   if (zone.matches("[data-drop-zone]")) {
-    uploadImages(zone.closest("form"), event.dataTransfer.files);
-  } else if (draggedImage && draggedImage !== zone) {
+    if (carriesFiles(event)) uploadImages(zone.closest("form"), event.dataTransfer.files);
+  } else if (!carriesFiles(event) && draggedImage && draggedImage !== zone) {
     changeImage(draggedImage, "PATCH", { position: Number(zone.dataset.position) });
   }
   draggedImage = null;
