@@ -43,6 +43,16 @@ pub enum Command {
     /// Rebuild the catalog's search index from its rows (after loading products with SQL,
     /// past Backroom); applies pending migrations first.
     Reindex(DatabaseArgs),
+    /// Import products from a Shopify product CSV, as `POST /v1/admin/products/import`
+    /// does (without its size limit); applies pending migrations first. Prints what was
+    /// created and updated, and each row that changed nothing, with why; exits non-zero
+    /// when a row failed.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Manage staff accounts.
     Admin {
         #[command(subcommand)]
@@ -215,6 +225,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("rebuilding the search index")?;
             println!("search index rebuilt for {}", redact(&database.database_url));
             Ok(())
+        }
+        Command::Import { file, database } => {
+            telemetry::init_logging(false);
+            let csv = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let store = open(&database.database_url).await?;
+            store.migrate().await.context("applying migrations")?;
+            let started = std::time::Instant::now();
+            let report = domain::catalog_csv::import_products(&store, &domain::Principal::command_line(), &csv)
+                .await
+                .map_err(describe)?;
+            println!(
+                "imported {}: {} products created, {} updated, {} rows refused, in {:.1} s",
+                file.display(),
+                report.created,
+                report.updated,
+                report.errors.len(),
+                started.elapsed().as_secs_f64()
+            );
+            for error in &report.errors {
+                println!("row {}: {}", error.row, error.message);
+            }
+            if report.errors.is_empty() {
+                Ok(())
+            } else {
+                anyhow::bail!("{} rows were refused and changed nothing", report.errors.len())
+            }
         }
         Command::Apikey {
             command: ApiKeyCommand::Create { name, scopes, database },

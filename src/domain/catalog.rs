@@ -18,8 +18,8 @@ use crate::store::images::{self as image_store, ImageRow};
 use crate::store::search::{self as search_store, SearchFacets, SearchFilter, SearchOrder};
 use crate::store::{Conn, Store, StoreError, dialect};
 
-const MAX_TITLE_CHARS: usize = 200;
-const MAX_DESCRIPTION_CHARS: usize = 20_000;
+pub(super) const MAX_TITLE_CHARS: usize = 200;
+pub(super) const MAX_DESCRIPTION_CHARS: usize = 20_000;
 const MAX_VARIANTS: usize = 100;
 /// A billion in major units: far above any price, and low enough that 999 units on each
 /// of a cart's lines can never overflow a total.
@@ -843,7 +843,7 @@ fn field_of(prefix: &str, name: &str) -> String {
 
 /// A variant's row and its prices in other currencies, checked against `shop`; fields are
 /// named under `prefix` (such as `variants[0]`).
-fn variant_row(
+pub(super) fn variant_row(
     checks: &mut Checks,
     shop: &Shop,
     prefix: &str,
@@ -1000,7 +1000,7 @@ async fn free_slug(tx: &mut Conn, base: &str) -> DomainResult<String> {
     unreachable!("the candidates never end")
 }
 
-fn slug_or_sku_conflict(error: StoreError) -> DomainError {
+pub(super) fn slug_or_sku_conflict(error: StoreError) -> DomainError {
     if error.is_unique_violation("products.slug") {
         DomainError::conflict("a product with this slug already exists")
     } else if error.is_unique_violation("variants.sku") {
@@ -1010,7 +1010,7 @@ fn slug_or_sku_conflict(error: StoreError) -> DomainError {
     }
 }
 
-fn dedup(mut values: Vec<String>) -> Vec<String> {
+pub(super) fn dedup(mut values: Vec<String>) -> Vec<String> {
     values.sort();
     values.dedup();
     values

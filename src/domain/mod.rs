@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod carts;
 pub mod catalog;
+pub mod catalog_csv;
 pub mod checkout;
 pub mod content;
 pub mod countries;
@@ -180,6 +181,15 @@ impl Permission {
 }
 
 impl Principal {
+    /// Whoever runs a command on the server (`backroom import`): the catalog and stock
+    /// powers of an API key, which no request can present.
+    pub fn command_line() -> Principal {
+        Principal::ApiKey {
+            id: "key_command_line".to_owned(),
+            scopes: vec![Permission::Catalog, Permission::Inventory],
+        }
+    }
+
     pub fn customer_id(&self) -> Option<&str> {
         match self {
             Principal::Customer { id, .. } => Some(id),

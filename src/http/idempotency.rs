@@ -55,13 +55,11 @@ async fn handle(state: AppState, request: Request, next: Next) -> Result<Respons
     };
     let scope = caller.scope();
     let (mut parts, body) = request.into_parts();
-    // An upload's larger body is read only for staff: anyone else is refused by the handler,
-    // and must not make the server hold 10 MiB first.
-    let limit = if super::images::is_upload(parts.uri.path()) && caller.require_staff().is_ok() {
-        super::images::UPLOAD_BODY_LIMIT
-    } else {
-        super::BODY_LIMIT_BYTES
-    };
+    // An upload's or an import's larger body is read only for staff: anyone else is
+    // refused by the handler, and must not make the server hold megabytes first.
+    let limit = super::large_body_limit(parts.uri.path())
+        .filter(|_| caller.require_staff().is_ok())
+        .unwrap_or(super::BODY_LIMIT_BYTES);
     let bytes = collect_body(body, limit).await.map_err(IntoResponse::into_response)?;
     let target = parts
         .uri

@@ -10,6 +10,7 @@ mod admin_orders;
 mod auth;
 mod carts;
 mod catalog;
+mod catalog_csv;
 mod content;
 mod discounts;
 pub mod extract;
@@ -112,6 +113,7 @@ pub fn routes() -> Router<AppState> {
         .merge(payments::router())
         .merge(admin_catalog::router())
         .merge(images::router())
+        .merge(catalog_csv::router())
         .merge(admin_orders::router())
         .merge(access::router())
         .merge(shop::router())
@@ -119,6 +121,18 @@ pub fn routes() -> Router<AppState> {
         .merge(tax_rates::router())
         .merge(discounts::router())
         .merge(content::router())
+}
+
+/// The larger body a path takes (an image upload, a catalog import); the idempotency
+/// layer, which reads bodies before routing, asks.
+pub(crate) fn large_body_limit(path: &str) -> Option<usize> {
+    if images::is_upload(path) {
+        Some(images::UPLOAD_BODY_LIMIT)
+    } else if path == catalog_csv::IMPORT_PATH {
+        Some(catalog_csv::IMPORT_BODY_LIMIT)
+    } else {
+        None
+    }
 }
 
 /// The API's answer to an address it does not know: a 404 problem.

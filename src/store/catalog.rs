@@ -246,6 +246,30 @@ pub async fn find_product(conn: &mut Conn, id_or_slug: &str, status: Option<&str
     })?)
 }
 
+/// The variant with this SKU, of any product.
+pub async fn find_variant_by_sku(conn: &mut Conn, sku: &str) -> StoreResult<Option<VariantRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(
+            "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position, weight_grams
+             FROM variants WHERE sku = $1",
+        )
+        .bind(sku)
+        .fetch_optional(c)
+        .await
+    })?)
+}
+
+/// Sets a variant's options (a JSON object of name to value).
+pub async fn set_variant_options(conn: &mut Conn, variant_id: &str, options: &str) -> StoreResult<()> {
+    exec!(
+        conn,
+        sqlx::query("UPDATE variants SET options = $2 WHERE id = $1")
+            .bind(variant_id)
+            .bind(options)
+    )?;
+    Ok(())
+}
+
 pub async fn list_product_variants(conn: &mut Conn, product_id: &str) -> StoreResult<Vec<VariantRow>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(

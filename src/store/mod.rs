@@ -149,6 +149,33 @@ impl Conn {
     }
 }
 
+impl Conn {
+    /// Marks a point inside the transaction that [`Conn::rollback_to`] returns to: how one
+    /// step of a batch (a row of an import) fails alone.
+    pub async fn savepoint(&mut self, name: &str) -> StoreResult<()> {
+        self.execute_plain(format!("SAVEPOINT {name}")).await
+    }
+
+    /// Undoes everything since the savepoint `name` (which stays set).
+    pub async fn rollback_to(&mut self, name: &str) -> StoreResult<()> {
+        self.execute_plain(format!("ROLLBACK TO SAVEPOINT {name}")).await
+    }
+
+    /// Keeps what was done since the savepoint `name`, and forgets it.
+    pub async fn release(&mut self, name: &str) -> StoreResult<()> {
+        self.execute_plain(format!("RELEASE SAVEPOINT {name}")).await
+    }
+
+    /// `sql` has no parameters, and its names are the caller's constants.
+    async fn execute_plain(&mut self, sql: String) -> StoreResult<()> {
+        crate::on_conn!(self, |c| sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+}
+
 /// Runs `work` on its own task, to its end, whether or not the caller still waits.
 ///
 /// Beginning and committing a transaction go through here, because a future dropped in

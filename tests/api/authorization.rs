@@ -566,6 +566,21 @@ fn rows() -> Vec<Row> {
             body: |_| Some(json!({"price": eur(1600)})),
             expect: [401, 403, 403, 200, 200],
         },
+        // An import is text/csv: a JSON body shows who gets past the permission (415).
+        Row {
+            method: Method::POST,
+            path: "/v1/admin/products/import",
+            needs: Needs::Nothing,
+            body: |_| Some(json!({"Handle": "matrix"})),
+            expect: [401, 403, 403, 415, 415],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/products/export?format=csv",
+            needs: Needs::Nothing,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
         // An upload is multipart: a JSON body shows who gets past the permission (415).
         Row {
             method: Method::POST,

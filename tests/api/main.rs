@@ -10,6 +10,7 @@ mod authorization;
 mod browser;
 mod carts;
 mod catalog;
+mod catalog_csv;
 mod checkout;
 mod cli;
 mod content;

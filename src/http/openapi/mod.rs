@@ -9,8 +9,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    access, addresses, admin_catalog, admin_orders, auth, carts, catalog, content, discounts, images, ops, orders,
-    payments, shipping_options, shop, tax_rates,
+    access, addresses, admin_catalog, admin_orders, auth, carts, catalog, catalog_csv, content, discounts, images, ops,
+    orders, payments, shipping_options, shop, tax_rates,
 };
 
 #[derive(OpenApi)]
@@ -33,6 +33,7 @@ use super::{
         orders::list_orders, orders::get_order, orders::order_events,
         payments::get_payment, payments::confirm_payment, payments::cancel_payment, payments::stripe_webhook,
         admin_catalog::create_product, admin_catalog::list_products, admin_catalog::get_product, admin_catalog::update_product, admin_catalog::add_variant, admin_catalog::update_variant,
+        catalog_csv::import_products, catalog_csv::export_products,
         images::upload_image, images::update_image, images::delete_image, images::image_file,
         admin_catalog::create_category, admin_catalog::adjust_inventory, admin_orders::list_orders, admin_orders::get_order, admin_orders::fulfill_order,
         admin_orders::cancel_order, admin_orders::refund_order, admin_orders::events,

@@ -1,0 +1,842 @@
+//! The catalog in Shopify's product CSV format, both ways (contract: Catalog depth), so
+//! that a shop moves in and out without retyping it.
+//!
+//! Import is row by row: each row runs inside a savepoint of a batch's transaction, so a
+//! bad row is reported with its number and reason and changes nothing, while the good ones
+//! around it land; the batches keep 10,000 rows to a few dozen commits. A product is
+//! found by its handle (our slug) and a variant by its SKU, so importing a file again
+//! updates instead of duplicating. Prices are in the shop's default currency, and
+//! `Variant Inventory Qty` is what can be sold (stock held by checkouts comes on top).
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::catalog::{self, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, NewVariant, PriceInput, ProductStatus};
+use super::inventory::{MAX_STOCK, StockMove, move_stock};
+use super::money::{Currency, Money};
+use super::shop::Shop;
+use super::time::Timestamp;
+use super::validate::{self, Checks};
+use super::{DomainError, DomainResult, PageRequest, Permission, Principal, ids, search};
+use crate::store::catalog::{self as store, CategoryRow, ProductRow, VariantRow};
+use crate::store::inventory as stock_store;
+use crate::store::{Conn, Store};
+
+/// Shopify's product CSV columns, in its order; an export writes all of them.
+pub const COLUMNS: [&str; 33] = [
+    "Handle",
+    "Title",
+    "Body (HTML)",
+    "Vendor",
+    "Product Category",
+    "Type",
+    "Tags",
+    "Published",
+    "Option1 Name",
+    "Option1 Value",
+    "Option2 Name",
+    "Option2 Value",
+    "Option3 Name",
+    "Option3 Value",
+    "Variant SKU",
+    "Variant Grams",
+    "Variant Inventory Tracker",
+    "Variant Inventory Qty",
+    "Variant Inventory Policy",
+    "Variant Fulfillment Service",
+    "Variant Price",
+    "Variant Compare At Price",
+    "Variant Requires Shipping",
+    "Variant Taxable",
+    "Variant Barcode",
+    "Image Src",
+    "Image Position",
+    "Image Alt Text",
+    "Gift Card",
+    "SEO Title",
+    "SEO Description",
+    "Variant Weight Unit",
+    "Status",
+];
+
+/// Rows written in one transaction: few commits, and the writer is never held long.
+const ROWS_PER_BATCH: usize = 250;
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Products made, and products changed (each counted once, however many rows it has).
+    pub created: usize,
+    pub updated: usize,
+    /// The rows that changed nothing, by their row in the file (the header is row 1).
+    pub errors: Vec<RowError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub row: usize,
+    pub message: String,
+}
+
+/// A row of the file, its cells by column name (an empty cell is `None`).
+struct Row {
+    number: usize,
+    cells: HashMap<&'static str, String>,
+}
+
+impl Row {
+    fn get(&self, column: &str) -> Option<&str> {
+        self.cells
+            .get(column)
+            .map(|cell| cell.trim())
+            .filter(|cell| !cell.is_empty())
+    }
+
+    /// The row holds a variant: a SKU, a price or an option value.
+    fn has_variant(&self) -> bool {
+        ["Variant SKU", "Variant Price", "Option1 Value"]
+            .iter()
+            .any(|column| self.get(column).is_some())
+    }
+}
+
+/// Where the rows of one handle stand while the file is read.
+#[derive(Debug, Clone, Default)]
+struct ProductInFile {
+    handle: String,
+    /// `None` while its first row failed: the rows after it have no product.
+    product_id: Option<String>,
+    option_names: [Option<String>; 3],
+    rows_seen: usize,
+    variants_seen: usize,
+}
+
+impl ProductInFile {
+    /// The state a row starts from: a new handle starts afresh.
+    fn for_row(&self, row: &Row) -> ProductInFile {
+        let handle = row.get("Handle").unwrap_or_default();
+        let mut next = if handle == self.handle {
+            self.clone()
+        } else {
+            ProductInFile {
+                handle: handle.to_owned(),
+                ..ProductInFile::default()
+            }
+        };
+        next.rows_seen += 1;
+        next
+    }
+}
+
+/// Imports a Shopify product CSV. A file that is not one (no `Handle` column, not UTF-8)
+/// is refused whole.
+pub async fn import_products(db: &Store, caller: &Principal, csv: &[u8]) -> DomainResult<ImportReport> {
+    caller.require(Permission::Catalog)?;
+    caller.require(Permission::Inventory)?;
+    let shop = super::shop::get_shop(db).await?;
+    let rows = read_rows(csv)?;
+    let mut report = ImportReport::default();
+    let mut counted: HashMap<String, bool> = HashMap::new();
+    let mut current = ProductInFile::default();
+    for batch in rows.chunks(ROWS_PER_BATCH) {
+        let mut tx = db.write().await?;
+        for row in batch {
+            // What the row learns (its product, its options) counts only if it lands.
+            let before = current.for_row(row);
+            let mut after = before.clone();
+            tx.savepoint("import_row").await?;
+            match import_row(&mut tx, &shop, caller, &mut after, row).await {
+                Ok(outcome) => {
+                    current = after;
+                    tx.release("import_row").await?;
+                    if let Some((product_id, created)) = outcome {
+                        counted.entry(product_id).or_insert(created);
+                    }
+                }
+                Err(RowFailure::Refused(message)) => {
+                    current = before;
+                    tx.rollback_to("import_row").await?;
+                    tx.release("import_row").await?;
+                    report.errors.push(RowError {
+                        row: row.number,
+                        message,
+                    });
+                }
+                Err(RowFailure::Failed(error)) => return Err(error),
+            }
+        }
+        tx.commit().await?;
+    }
+    report.created = counted.values().filter(|created| **created).count();
+    report.updated = counted.len() - report.created;
+    Ok(report)
+}
+
+/// Why a row changed nothing: its content (reported, the import goes on), or the
+/// database (the import stops; earlier batches stay).
+enum RowFailure {
+    Refused(String),
+    Failed(DomainError),
+}
+
+impl From<DomainError> for RowFailure {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::Store(_) | DomainError::Internal(_) => RowFailure::Failed(error),
+            DomainError::Validation(errors) => RowFailure::Refused(
+                errors
+                    .iter()
+                    .map(|error| error.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            other => RowFailure::Refused(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for RowFailure {
+    fn from(error: crate::store::StoreError) -> Self {
+        RowFailure::Failed(error.into())
+    }
+}
+
+fn refused(message: impl Into<String>) -> RowFailure {
+    RowFailure::Refused(message.into())
+}
+
+fn read_rows(csv: &[u8]) -> DomainResult<Vec<Row>> {
+    let text = std::str::from_utf8(csv).map_err(|_| DomainError::invalid("body", "the file is not UTF-8 text"))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|error| DomainError::invalid("body", format!("the header row cannot be read: {error}")))?
+        .clone();
+    let columns: Vec<Option<&'static str>> = headers
+        .iter()
+        .map(|header| {
+            COLUMNS
+                .iter()
+                .copied()
+                .find(|column| column.eq_ignore_ascii_case(header.trim()))
+        })
+        .collect();
+    if !columns.contains(&Some("Handle")) {
+        return Err(DomainError::invalid(
+            "body",
+            "this is not a Shopify product CSV: its header has no Handle column",
+        ));
+    }
+    let mut rows = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let number = index + 2;
+        let cells = match record {
+            Ok(record) => columns
+                .iter()
+                .zip(record.iter())
+                .filter_map(|(column, cell)| column.map(|column| (column, cell.to_owned())))
+                .collect(),
+            // Reported as the row's own error when it is reached.
+            Err(error) => HashMap::from([("Handle", String::new()), ("Title", format!("\u{0}{error}"))]),
+        };
+        rows.push(Row { number, cells });
+    }
+    Ok(rows)
+}
+
+/// Applies one row; gives the product it made (`true`) or changed (`false`).
+async fn import_row(
+    tx: &mut Conn,
+    shop: &Shop,
+    caller: &Principal,
+    current: &mut ProductInFile,
+    row: &Row,
+) -> Result<Option<(String, bool)>, RowFailure> {
+    if let Some(unreadable) = row.get("Title").and_then(|title| title.strip_prefix('\u{0}')) {
+        return Err(refused(format!("the row cannot be read: {unreadable}")));
+    }
+    let handle = row.get("Handle").ok_or_else(|| refused("Handle is empty"))?.to_owned();
+    if !validate::is_slug(&handle) {
+        return Err(refused(format!(
+            "Handle {handle:?} may hold only lower-case letters, digits and single hyphens"
+        )));
+    }
+    for (index, name) in ["Option1 Name", "Option2 Name", "Option3 Name"].iter().enumerate() {
+        if let Some(name) = row.get(name) {
+            current.option_names[index] = Some(name.to_owned());
+        }
+    }
+    let now = Timestamp::now().0;
+    let mut outcome = None;
+    let first_row = current.rows_seen == 1;
+    if !first_row && current.product_id.is_none() {
+        return Err(refused(format!(
+            "the first row of {handle} failed, so its product does not exist"
+        )));
+    }
+    if first_row || row.get("Title").is_some() {
+        let (product_id, created) = upsert_product(tx, row, &handle, now).await?;
+        current.product_id = Some(product_id.clone());
+        outcome = Some((product_id, created));
+    }
+    let Some(product_id) = current.product_id.clone() else {
+        return Err(RowFailure::Failed(DomainError::Internal(
+            "a row without its product".to_owned(),
+        )));
+    };
+    if row.has_variant() {
+        current.variants_seen += 1;
+        upsert_variant(tx, shop, caller, current, &product_id, row, now).await?;
+        if outcome.is_none() {
+            outcome = Some((product_id.clone(), false));
+        }
+    } else if outcome.as_ref().is_some_and(|(_, created)| *created) {
+        return Err(refused(
+            "a new product needs a variant: give Variant SKU and Variant Price",
+        ));
+    }
+    store::touch_product(tx, &product_id, now).await?;
+    search::reindex_product(tx, &product_id).await?;
+    Ok(outcome)
+}
+
+/// Makes or changes the product of `handle` from its row's product columns.
+async fn upsert_product(tx: &mut Conn, row: &Row, handle: &str, now: i64) -> Result<(String, bool), RowFailure> {
+    let existing = store::find_product(tx, handle, None)
+        .await?
+        .filter(|product| product.slug == handle);
+    let mut checks = Checks::default();
+    let title = row
+        .get("Title")
+        .map(|title| checks.text("Title", title, MAX_TITLE_CHARS));
+    let description = row.get("Body (HTML)").map(text_of_html);
+    if description
+        .as_ref()
+        .is_some_and(|text| text.chars().count() > MAX_DESCRIPTION_CHARS)
+    {
+        checks.fail(
+            "Body (HTML)",
+            format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+        );
+    }
+    let status = status_of(row).map_err(refused)?;
+    checks.finish()?;
+    let created = existing.is_none();
+    let mut product = match existing {
+        Some(product) => product,
+        None => ProductRow {
+            id: ids::new_id("prod"),
+            slug: handle.to_owned(),
+            title: title.clone().ok_or_else(|| refused("a new product needs a Title"))?,
+            description: String::new(),
+            status: ProductStatus::Draft.as_str().to_owned(),
+            tax_class: super::pricing::STANDARD_TAX_CLASS.to_owned(),
+            created_at: now,
+            updated_at: now,
+        },
+    };
+    if let Some(title) = title {
+        product.title = title;
+    }
+    if let Some(description) = description {
+        product.description = description;
+    }
+    if let Some(status) = status {
+        product.status = status.as_str().to_owned();
+    }
+    product.updated_at = now;
+    if created {
+        store::insert_product(tx, &product)
+            .await
+            .map_err(catalog::slug_or_sku_conflict)?;
+    } else {
+        store::update_product(tx, &product)
+            .await
+            .map_err(catalog::slug_or_sku_conflict)?;
+    }
+    if row.cells.contains_key("Tags") {
+        let mut category_ids = Vec::new();
+        for tag in row.get("Tags").unwrap_or_default().split(',').map(str::trim) {
+            if !tag.is_empty() {
+                category_ids.push(category_for_tag(tx, tag, now).await?);
+            }
+        }
+        store::replace_product_categories(tx, &product.id, &catalog::dedup(category_ids)).await?;
+    }
+    Ok((product.id, created))
+}
+
+/// The category a tag names (by its slug), made when there is none.
+async fn category_for_tag(tx: &mut Conn, tag: &str, now: i64) -> Result<String, RowFailure> {
+    if tag.chars().count() > MAX_TITLE_CHARS {
+        return Err(refused(format!(
+            "the tag {tag:?} is longer than {MAX_TITLE_CHARS} characters"
+        )));
+    }
+    let slug = validate::slugify(tag);
+    if let Some(id) = store::find_category_id(tx, &slug).await? {
+        return Ok(id);
+    }
+    let category = CategoryRow {
+        id: ids::new_id("cat"),
+        name: tag.to_owned(),
+        slug,
+        parent_id: None,
+        created_at: now,
+    };
+    store::insert_category(tx, &category).await?;
+    Ok(category.id)
+}
+
+/// `Status` (active, draft, archived), else `Published` (TRUE or FALSE).
+fn status_of(row: &Row) -> Result<Option<ProductStatus>, String> {
+    if let Some(status) = row.get("Status") {
+        return match status.to_ascii_lowercase().as_str() {
+            "active" => Ok(Some(ProductStatus::Published)),
+            "draft" => Ok(Some(ProductStatus::Draft)),
+            "archived" => Ok(Some(ProductStatus::Archived)),
+            _ => Err(format!("Status {status:?} must be active, draft or archived")),
+        };
+    }
+    match row.get("Published").map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(None),
+        Some("true") => Ok(Some(ProductStatus::Published)),
+        Some("false") => Ok(Some(ProductStatus::Draft)),
+        Some(other) => Err(format!("Published {other:?} must be TRUE or FALSE")),
+    }
+}
+
+/// Makes or changes the variant of a row (by its SKU) of `product_id`.
+async fn upsert_variant(
+    tx: &mut Conn,
+    shop: &Shop,
+    caller: &Principal,
+    current: &ProductInFile,
+    product_id: &str,
+    row: &Row,
+    now: i64,
+) -> Result<(), RowFailure> {
+    let currency = shop.default_currency;
+    let sku = row.get("Variant SKU").map_or_else(
+        || format!("{}-{}", current.handle, current.variants_seen),
+        str::to_owned,
+    );
+    let options = options_of(current, row);
+    let title = if options.is_empty() {
+        "Default".to_owned()
+    } else {
+        options.values().cloned().collect::<Vec<_>>().join(" / ")
+    };
+    let price = row
+        .get("Variant Price")
+        .map(|price| minor_units(price, currency))
+        .transpose()
+        .map_err(refused)?;
+    let weight_grams = weight_of(row).map_err(refused)?;
+    let quantity = row
+        .get("Variant Inventory Qty")
+        .map(|qty| {
+            qty.parse::<i64>()
+                .ok()
+                .filter(|qty| (0..=MAX_STOCK).contains(qty))
+                .ok_or_else(|| format!("Variant Inventory Qty {qty:?} must be a whole number from 0 to {MAX_STOCK}"))
+        })
+        .transpose()
+        .map_err(refused)?;
+    match store::find_variant_by_sku(tx, &sku).await? {
+        Some(existing) if existing.product_id != product_id => {
+            Err(refused(format!("the SKU {sku} belongs to another product's variant")))
+        }
+        Some(existing) => {
+            update_variant(
+                tx,
+                caller,
+                existing,
+                title,
+                options,
+                price,
+                weight_grams,
+                quantity,
+                currency,
+                now,
+            )
+            .await
+        }
+        None => {
+            let price = price.ok_or_else(|| refused("a new variant needs a Variant Price"))?;
+            let input = NewVariant {
+                sku,
+                title: Some(title),
+                price: PriceInput {
+                    amount: price,
+                    currency: currency.to_string(),
+                },
+                prices: Vec::new(),
+                inventory: quantity,
+                options,
+                weight_grams,
+            };
+            let mut checks = Checks::default();
+            let position = store::next_variant_position(tx, product_id).await?;
+            let (variant, _) = catalog::variant_row(&mut checks, shop, "", product_id, &input, position);
+            checks.finish()?;
+            store::insert_variant(tx, &variant, now)
+                .await
+                .map_err(catalog::slug_or_sku_conflict)?;
+            Ok(())
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn update_variant(
+    tx: &mut Conn,
+    caller: &Principal,
+    mut variant: VariantRow,
+    title: String,
+    options: BTreeMap<String, String>,
+    price: Option<i64>,
+    weight_grams: Option<i64>,
+    quantity: Option<i64>,
+    currency: Currency,
+    now: i64,
+) -> Result<(), RowFailure> {
+    if let Some(price) = price {
+        if variant.currency != currency.as_str() {
+            return Err(refused(format!(
+                "the variant {} is priced in {}, and the import's prices are in {currency}: change it in the dashboard",
+                variant.sku, variant.currency
+            )));
+        }
+        if !(0..=catalog::MAX_PRICE).contains(&price) {
+            return Err(refused(format!("Variant Price must be at most {}", catalog::MAX_PRICE)));
+        }
+        variant.price_amount = price;
+    }
+    if let Some(weight) = weight_grams {
+        variant.weight_grams = weight;
+    }
+    variant.title = title;
+    store::update_variant(tx, &variant, now)
+        .await
+        .map_err(catalog::slug_or_sku_conflict)?;
+    let options = serde_json::to_string(&options)
+        .map_err(|error| RowFailure::Failed(DomainError::Internal(error.to_string())))?;
+    store::set_variant_options(tx, &variant.id, &options).await?;
+    if let Some(quantity) = quantity {
+        // What can be sold becomes `quantity`: on hand is that plus what checkouts hold.
+        let delta = quantity + variant.reserved - variant.on_hand;
+        if delta != 0 {
+            move_stock(tx, &variant.id, StockMove::Adjust(delta))
+                .await?
+                .ok_or_else(|| {
+                    refused(format!(
+                        "Variant Inventory Qty {quantity} is more than a variant may hold"
+                    ))
+                })?;
+            stock_store::insert_adjustment(
+                tx,
+                &ids::new_id("adj"),
+                &variant.id,
+                delta,
+                "import",
+                caller.staff_id(),
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The row's options by name (names from the product's first row when the row leaves them
+/// out); Shopify's `Title: Default Title` of a product without options is none.
+fn options_of(current: &ProductInFile, row: &Row) -> BTreeMap<String, String> {
+    let values = ["Option1 Value", "Option2 Value", "Option3 Value"];
+    let mut options = BTreeMap::new();
+    for (index, column) in values.iter().enumerate() {
+        let Some(value) = row.get(column) else { continue };
+        let name = current.option_names[index]
+            .clone()
+            .unwrap_or_else(|| format!("Option {}", index + 1));
+        if name == "Title" && value == "Default Title" {
+            continue;
+        }
+        options.insert(name, value.to_owned());
+    }
+    options
+}
+
+/// `Variant Grams` (Shopify writes the weight in grams there whatever unit the shop shows,
+/// which `Variant Weight Unit` names).
+fn weight_of(row: &Row) -> Result<Option<i64>, String> {
+    let Some(value) = row.get("Variant Grams") else {
+        return Ok(None);
+    };
+    let grams: f64 = value
+        .parse()
+        .ok()
+        .filter(|number: &f64| number.is_finite() && *number >= 0.0)
+        .ok_or_else(|| format!("Variant Grams {value:?} must be a weight in grams"))?;
+    let grams = grams.round() as i64;
+    if grams > catalog::MAX_WEIGHT_GRAMS {
+        return Err(format!("Variant Grams must be at most {}", catalog::MAX_WEIGHT_GRAMS));
+    }
+    Ok(Some(grams))
+}
+
+/// `"12.5"` in a currency with 2 decimals is 1250; thousands separators and signs are
+/// refused rather than guessed at.
+fn minor_units(text: &str, currency: Currency) -> Result<i64, String> {
+    let refusal = || format!("Variant Price {text:?} must be an amount such as 12.50");
+    let decimals = currency.decimals();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > decimals as usize
+        || whole.len() > 12
+    {
+        return Err(refusal());
+    }
+    let scale = 10_i64.pow(decimals);
+    let whole: i64 = whole.parse().map_err(|_| refusal())?;
+    let fraction: i64 = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<width$}", width = decimals as usize)
+            .parse()
+            .map_err(|_| refusal())?
+    };
+    Ok(whole * scale + fraction)
+}
+
+/// The text of a description given as HTML: tags dropped (paragraphs and line breaks
+/// become new lines), entities decoded.
+fn text_of_html(html: &str) -> String {
+    let marked = html
+        .replace("<br>", "\n")
+        .replace("<br/>", "\n")
+        .replace("<br />", "\n")
+        .replace("</p>", "\n\n");
+    let cleaned = ammonia::Builder::empty().clean(&marked).to_string();
+    let decoded = cleaned
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&");
+    decoded.trim().to_owned()
+}
+
+/// A description as Shopify's HTML: escaped, paragraphs in `<p>`, lines joined by `<br>`.
+fn html_of_text(text: &str) -> String {
+    text.split("\n\n")
+        .map(str::trim)
+        .filter(|paragraph| !paragraph.is_empty())
+        .map(|paragraph| {
+            let escaped = paragraph
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+                .replace('\'', "&#39;");
+            format!("<p>{}</p>", escaped.replace('\n', "<br>"))
+        })
+        .collect()
+}
+
+/// Every product, in Shopify's product CSV: a row per variant (the first with the product's
+/// columns), then a row per further image. `public_url` makes image addresses absolute.
+pub async fn export_products(db: &Store, caller: &Principal, public_url: &str) -> DomainResult<String> {
+    caller.require(Permission::Catalog)?;
+    let shop = super::shop::get_shop(db).await?;
+    let categories = all_category_names(db).await?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(COLUMNS).map_err(csv_failed)?;
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = PageRequest::parse(Some(100), cursor.as_deref())?;
+        let listing = catalog::list_products_as_staff(db, caller, &catalog::ProductQuery::default(), &page).await?;
+        for product in &listing.page.data {
+            for record in product_records(product, &shop, &categories, public_url) {
+                writer.write_record(&record).map_err(csv_failed)?;
+            }
+        }
+        match listing.page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|error| DomainError::Internal(error.to_string()))?;
+    String::from_utf8(bytes).map_err(|error| DomainError::Internal(error.to_string()))
+}
+
+fn csv_failed(error: csv::Error) -> DomainError {
+    DomainError::Internal(format!("writing CSV: {error}"))
+}
+
+async fn all_category_names(db: &Store) -> DomainResult<HashMap<String, String>> {
+    let mut names = HashMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = PageRequest::parse(Some(100), cursor.as_deref())?;
+        let categories = catalog::list_categories(db, &page).await?;
+        names.extend(categories.data.into_iter().map(|category| (category.id, category.name)));
+        match categories.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(names),
+        }
+    }
+}
+
+fn product_records(
+    product: &catalog::Product,
+    shop: &Shop,
+    categories: &HashMap<String, String>,
+    public_url: &str,
+) -> Vec<Vec<String>> {
+    let column = |name: &str| COLUMNS.iter().position(|column| *column == name).unwrap_or(0);
+    let option_names: Vec<String> = product
+        .variants
+        .first()
+        .map(|variant| variant.options.keys().take(3).cloned().collect())
+        .unwrap_or_default();
+    let images: Vec<(String, String)> = product
+        .images
+        .iter()
+        .map(|image| {
+            let url = image.url();
+            let absolute = if url.starts_with('/') {
+                format!("{}{url}", public_url.trim_end_matches('/'))
+            } else {
+                url
+            };
+            (absolute, image.alt.clone())
+        })
+        .collect();
+    let rows = product.variants.len().max(images.len()).max(1);
+    let mut records = Vec::with_capacity(rows);
+    for index in 0..rows {
+        let mut record = vec![String::new(); COLUMNS.len()];
+        record[column("Handle")] = product.slug.clone();
+        if index == 0 {
+            record[column("Title")] = product.title.clone();
+            record[column("Body (HTML)")] = html_of_text(&product.description);
+            let mut tags: Vec<&str> = product
+                .category_ids
+                .iter()
+                .filter_map(|id| categories.get(id).map(String::as_str))
+                .collect();
+            tags.sort_unstable();
+            record[column("Tags")] = tags.join(", ");
+            record[column("Published")] = (product.status == ProductStatus::Published).to_string().to_uppercase();
+            record[column("Status")] = match product.status {
+                ProductStatus::Published => "active",
+                ProductStatus::Draft => "draft",
+                ProductStatus::Archived => "archived",
+            }
+            .to_owned();
+            record[column("Gift Card")] = "FALSE".to_owned();
+        }
+        if let Some(variant) = product.variants.get(index) {
+            for (position, name) in option_names.iter().enumerate() {
+                if index == 0 {
+                    record[column(&format!("Option{} Name", position + 1))] = name.clone();
+                }
+                record[column(&format!("Option{} Value", position + 1))] =
+                    variant.options.get(name).cloned().unwrap_or_default();
+            }
+            if option_names.is_empty() {
+                if index == 0 {
+                    record[column("Option1 Name")] = "Title".to_owned();
+                }
+                record[column("Option1 Value")] = if product.variants.len() == 1 {
+                    "Default Title".to_owned()
+                } else {
+                    variant.title.clone()
+                };
+            }
+            let price = variant
+                .price_in(shop.default_currency)
+                .or_else(|| variant.prices.first().copied())
+                .unwrap_or(Money::zero(shop.default_currency));
+            record[column("Variant SKU")] = variant.sku.clone();
+            record[column("Variant Grams")] = variant.weight_grams.to_string();
+            record[column("Variant Inventory Tracker")] = "shopify".to_owned();
+            record[column("Variant Inventory Qty")] = variant.available.to_string();
+            record[column("Variant Inventory Policy")] = "deny".to_owned();
+            record[column("Variant Fulfillment Service")] = "manual".to_owned();
+            record[column("Variant Price")] = decimal(price);
+            record[column("Variant Requires Shipping")] = "TRUE".to_owned();
+            record[column("Variant Taxable")] = "TRUE".to_owned();
+            record[column("Variant Weight Unit")] = "g".to_owned();
+        }
+        if let Some((url, alt)) = images.get(index) {
+            record[column("Image Src")] = url.clone();
+            record[column("Image Position")] = (index + 1).to_string();
+            record[column("Image Alt Text")] = alt.clone();
+        }
+        records.push(record);
+    }
+    records
+}
+
+/// 1250 EUR cents as `12.50`.
+fn decimal(money: Money) -> String {
+    let decimals = money.currency.decimals();
+    let scale = 10_i64.pow(decimals);
+    if decimals == 0 {
+        return money.amount.to_string();
+    }
+    format!(
+        "{}.{:0width$}",
+        money.amount / scale,
+        money.amount % scale,
+        width = decimals as usize
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_are_read_in_minor_units() {
+        let eur = Currency::EUR;
+        assert_eq!(minor_units("12.5", eur), Ok(1250));
+        assert_eq!(minor_units("12.50", eur), Ok(1250));
+        assert_eq!(minor_units("0", eur), Ok(0));
+        for bad in ["12.505", "-1", "1,299.00", "abc", "", ".5", "1e3"] {
+            assert!(minor_units(bad, eur).is_err(), "{bad}");
+        }
+        let yen = Currency::parse("JPY").expect("JPY");
+        assert_eq!(minor_units("1200", yen), Ok(1200));
+        assert!(minor_units("12.5", yen).is_err());
+    }
+
+    #[test]
+    fn descriptions_go_between_text_and_html() {
+        let text = "A mug & a <lid>.\nDishwasher safe.\n\nMade in Portugal.";
+        let html = html_of_text(text);
+        assert_eq!(
+            html,
+            "<p>A mug &amp; a &lt;lid&gt;.<br>Dishwasher safe.</p><p>Made in Portugal.</p>"
+        );
+        assert_eq!(text_of_html(&html), text);
+        assert_eq!(
+            text_of_html("<p><strong>Bold</strong> claim</p><script>alert(1)</script>"),
+            "Bold claim"
+        );
+    }
+
+    #[test]
+    fn amounts_are_written_as_decimals() {
+        assert_eq!(decimal(Money::new(1250, Currency::EUR)), "12.50");
+        assert_eq!(decimal(Money::new(5, Currency::EUR)), "0.05");
+        assert_eq!(decimal(Money::new(1200, Currency::parse("JPY").expect("JPY"))), "1200");
+    }
+}
