@@ -68,6 +68,16 @@ async fn command_line(database_url: String) {
 
     let (server, shop) = serve_demo(&url).await;
     assert!(product_count(&shop).await >= 30, "the demo catalog is loaded");
+    let mug = shop.get("/v1/products/enamel-camp-mug", None).await;
+    let picture = mug.assert_status(200)["images"][0].clone();
+    assert_eq!(picture["alt"], "Enamel Camp Mug", "every demo product has its picture");
+    let served = shop
+        .client
+        .get(shop.url(picture["url"].as_str().expect("url")))
+        .send()
+        .await
+        .expect("fetch the picture");
+    assert_eq!(served.headers()["content-type"], "image/jpeg");
     shop.get("/v1/admin/orders", Some(&key)).await.assert_status(200);
     let categories = shop.get("/v1/categories", None).await;
     assert_eq!(categories.assert_status(200)["data"].as_array().expect("data").len(), 5);
@@ -149,4 +159,65 @@ async fn shipping_counts(shop: &Shop, admin: &str) -> (usize, usize) {
     (counts[0], counts[1])
 }
 
-crate::database_tests!(command_line, production_refuses_payments_it_cannot_take);
+/// `backroom import FILE.csv` loads a Shopify product CSV as the API does, says what it
+/// did, and exits non-zero naming the rows it refused.
+async fn import_loads_a_shopify_csv(database_url: String) {
+    let folder = std::env::temp_dir().join(format!("backroom-import-{}", crate::support::database::unique_suffix()));
+    std::fs::create_dir_all(&folder).expect("folder");
+    let file = folder.join("products.csv");
+    std::fs::write(
+        &file,
+        "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price,Variant Inventory Qty,Status\n\
+         cli-lamp,CLI Lamp,Title,Default Title,CLI-LAMP,30.00,5,active\n\
+         cli-stool,CLI Stool,Title,Default Title,CLI-STOOL,45.50,2,active\n",
+    )
+    .expect("write the file");
+    let imported = backroom(&database_url)
+        .arg("import")
+        .arg(&file)
+        .output()
+        .await
+        .expect("run import");
+    let said = String::from_utf8_lossy(&imported.stdout).to_string();
+    assert!(
+        imported.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    assert!(said.contains("2 products created, 0 updated, 0 rows refused"), "{said}");
+
+    std::fs::write(
+        &file,
+        "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price\n\
+         cli-lamp,CLI Lamp,Title,Default Title,CLI-LAMP,32.00\n\
+         cli-bad,CLI Bad,Title,Default Title,CLI-BAD,free\n",
+    )
+    .expect("write the file");
+    let refused = backroom(&database_url)
+        .arg("import")
+        .arg(&file)
+        .output()
+        .await
+        .expect("run import");
+    let said = String::from_utf8_lossy(&refused.stdout).to_string();
+    assert!(!refused.status.success(), "a refused row fails the command");
+    assert!(
+        said.contains("1 updated, 1 rows refused") && said.contains("row 3: Variant Price \"free\""),
+        "{said}"
+    );
+
+    let (server, shop) = start_server(&database_url, &[], &[]).await;
+    let lamp = shop.get("/v1/products/cli-lamp", None).await;
+    assert_eq!(lamp.assert_status(200)["variants"][0]["price"]["amount"], 3200);
+    shop.get("/v1/products/cli-bad", None)
+        .await
+        .assert_problem(404, "not_found");
+    stop_with_sigterm(server).await;
+    let _ = std::fs::remove_dir_all(folder);
+}
+
+crate::database_tests!(
+    command_line,
+    production_refuses_payments_it_cannot_take,
+    import_loads_a_shopify_csv
+);

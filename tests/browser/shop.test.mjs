@@ -474,6 +474,31 @@ test("staff upload, describe, reorder and remove a product's images; the shop sh
   assertNoProblems(shopper);
 });
 
+// Staff import a Shopify CSV in the dashboard and read its report, then export the
+// catalog with the imported product in it.
+test("staff import a Shopify CSV with a bad row and export the catalog", async () => {
+  const staff = await staffDashboard();
+  await staff.goto("/admin/products");
+  await staff.getByRole("heading", { level: 1, name: "Products" }).waitFor();
+  const csv = [
+    "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price,Variant Inventory Qty,Status",
+    "browser-kettle,Browser Kettle,Title,Default Title,BR-KETTLE,49.00,3,active",
+    "browser-broken,Browser Broken,Title,Default Title,BR-BROKEN,lots,3,active",
+  ].join("\n");
+  await staff.getByLabel("Shopify product CSV to import").setInputFiles({ name: "shopify.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await staff.getByRole("button", { name: "Import products" }).click();
+  await staff.getByText("1 products created, 0 updated, 1 rows refused (they changed nothing):").waitFor(LIVE);
+  await staff.getByText(/^Row 3: Variant Price "lots"/).waitFor();
+  await checkAccessibility(staff, "catalog import report");
+  const exported = await staff.request.get("/v1/admin/products/export?format=csv");
+  assert.equal(exported.status(), 200);
+  const text = await exported.text();
+  assert.match(text, /^Handle,Title,/);
+  assert.match(text, /browser-kettle,Browser Kettle,/);
+  assert.doesNotMatch(text, /browser-broken/);
+  assertNoProblems(staff);
+});
+
 // The demo sells in euros and dollars: a shopper's switch takes the pages and the cart to
 // dollars and back, and a dollar price staff set is what the shopper sees.
 test("staff price a variant in dollars; a shopper switches currency and the cart follows", async () => {

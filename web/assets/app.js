@@ -729,8 +729,56 @@ document.addEventListener("drop", (event) => {
   draggedImage = null;
 });
 
+// The dashboard's catalog import: the file goes as text/csv, and the report is shown:
+// what was created and updated, and each refused row with why.
+async function importCatalog(form) {
+  clearErrors(form);
+  const report = form.querySelector("[data-import-report]");
+  report.replaceChildren();
+  const file = form.elements.file.files[0];
+  if (!file) {
+    showFieldError(form, "file", "Choose a CSV file to import.");
+    return;
+  }
+  const button = form.querySelector("[type=submit]");
+  button.disabled = true;
+  report.textContent = `Importing ${file.name}…`;
+  try {
+    const headers = { Accept: "application/json", "Content-Type": "text/csv", "Idempotency-Key": randomKey() };
+    const csrf = readCookie("backroom_csrf");
+    if (csrf) headers["X-CSRF-Token"] = csrf;
+    const response = await fetch(form.dataset.import, { method: "POST", headers, body: file, credentials: "same-origin" });
+    const result = await response.json().catch(() => ({ detail: `The import failed (${response.status}).` }));
+    if (!response.ok) throw new ApiProblem(response.status, result);
+    const summary = document.createElement("p");
+    summary.className = result.errors.length ? "form-error" : "form-success";
+    summary.textContent = `${result.created} products created, ${result.updated} updated` +
+      (result.errors.length ? `, ${result.errors.length} rows refused (they changed nothing):` : ".");
+    report.replaceChildren(summary);
+    if (result.errors.length) {
+      const list = document.createElement("ul");
+      list.className = "import-errors";
+      for (const error of result.errors) {
+        const item = document.createElement("li");
+        item.textContent = `Row ${error.row}: ${error.message}`;
+        list.append(item);
+      }
+      report.append(list);
+    }
+  } catch (error) {
+    report.replaceChildren();
+    showProblem(form, error.problem ? error : new ApiProblem(0, { detail: "The shop could not be reached. Check your connection and try again." }));
+  }
+  button.disabled = false;
+}
+
 document.addEventListener("submit", (event) => {
   const form = event.target;
+  if (form.matches("form[data-import]")) {
+    event.preventDefault();
+    importCatalog(form);
+    return;
+  }
   if (form.matches("form[data-upload]")) {
     event.preventDefault();
     uploadImages(form, form.elements.file.files);
