@@ -129,6 +129,8 @@ pub async fn load_if_empty(db: &Store, media: &MediaStore) -> DomainResult<usize
                 .filter_map(|slug| category_ids.get(slug).cloned())
                 .collect(),
             tax_class: None,
+            seo_title: None,
+            seo_description: None,
             variants: product
                 .variants
                 .iter()

@@ -67,6 +67,9 @@ pub struct Product {
     pub images: Vec<ProductImage>,
     /// The class its tax rates are looked up in.
     pub tax_class: String,
+    /// What search engines show; empty: the title and the description.
+    pub seo_title: String,
+    pub seo_description: String,
     pub variants: Vec<Variant>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -132,6 +135,8 @@ pub struct NewProduct {
     pub status: Option<String>,
     pub category_ids: Vec<String>,
     pub tax_class: Option<String>,
+    pub seo_title: Option<String>,
+    pub seo_description: Option<String>,
     pub variants: Vec<NewVariant>,
 }
 
@@ -144,6 +149,8 @@ pub struct ProductPatch {
     pub status: Option<String>,
     pub category_ids: Option<Vec<String>>,
     pub tax_class: Option<String>,
+    pub seo_title: Option<String>,
+    pub seo_description: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -488,6 +495,18 @@ pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -
     }
     let tax_class = input.tax_class.as_deref().unwrap_or(STANDARD_TAX_CLASS);
     check_tax_class(&mut checks, tax_class);
+    let seo_title = seo_text(
+        &mut checks,
+        "seo_title",
+        input.seo_title.as_deref(),
+        MAX_SEO_TITLE_CHARS,
+    );
+    let seo_description = seo_text(
+        &mut checks,
+        "seo_description",
+        input.seo_description.as_deref(),
+        MAX_SEO_DESCRIPTION_CHARS,
+    );
     if input.variants.is_empty() {
         checks.fail("variants", "a product needs at least one variant");
     } else if input.variants.len() > MAX_VARIANTS {
@@ -525,6 +544,8 @@ pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -
         description,
         status: status.as_str().to_owned(),
         tax_class: tax_class.to_owned(),
+        seo_title,
+        seo_description,
         created_at: now.0,
         updated_at: now.0,
     };
@@ -555,6 +576,14 @@ pub async fn update_product(db: &Store, caller: &Principal, id: &str, patch: Pro
     if let Some(tax_class) = &patch.tax_class {
         check_tax_class(&mut checks, tax_class);
     }
+    let seo_title = patch
+        .seo_title
+        .as_deref()
+        .map(|text| seo_text(&mut checks, "seo_title", Some(text), MAX_SEO_TITLE_CHARS));
+    let seo_description = patch
+        .seo_description
+        .as_deref()
+        .map(|text| seo_text(&mut checks, "seo_description", Some(text), MAX_SEO_DESCRIPTION_CHARS));
     if patch
         .description
         .as_ref()
@@ -588,6 +617,12 @@ pub async fn update_product(db: &Store, caller: &Principal, id: &str, patch: Pro
     }
     if let Some(tax_class) = patch.tax_class {
         row.tax_class = tax_class;
+    }
+    if let Some(seo_title) = seo_title {
+        row.seo_title = seo_title;
+    }
+    if let Some(seo_description) = seo_description {
+        row.seo_description = seo_description;
     }
     row.updated_at = Timestamp::now().0;
     store::update_product(&mut tx, &row)
@@ -792,6 +827,8 @@ fn assemble(
         title: row.title,
         description: row.description,
         tax_class: row.tax_class,
+        seo_title: row.seo_title,
+        seo_description: row.seo_description,
         created_at: Timestamp(row.created_at),
         updated_at: Timestamp(row.updated_at),
     })
@@ -954,6 +991,22 @@ fn other_prices(
     }
     others.sort_by(|a, b| a.currency.cmp(&b.currency));
     others
+}
+
+/// Shopify's limits, which search engines' snippets fit in.
+pub(super) const MAX_SEO_TITLE_CHARS: usize = 70;
+pub(super) const MAX_SEO_DESCRIPTION_CHARS: usize = 320;
+
+/// An SEO text, trimmed: at most `max` characters, on one line.
+pub(super) fn seo_text(checks: &mut Checks, field: &str, text: Option<&str>, max: usize) -> String {
+    let text = text.unwrap_or_default().trim();
+    if text.chars().count() > max {
+        checks.fail(field, format!("must be at most {max} characters"));
+    }
+    if text.chars().any(char::is_control) {
+        checks.fail(field, "must be one line, without control characters");
+    }
+    text.to_owned()
 }
 
 fn check_tax_class(checks: &mut Checks, tax_class: &str) {

@@ -139,6 +139,9 @@ pub async fn import_products(db: &Store, caller: &Principal, csv: &[u8]) -> Doma
     let mut current = ProductInFile::default();
     for batch in rows.chunks(ROWS_PER_BATCH) {
         let mut tx = db.write().await?;
+        // Marked changed and indexed once per batch, not once per row: a product's rows
+        // are mostly its variants, one after the other.
+        let mut changed: Vec<String> = Vec::new();
         for row in batch {
             // What the row learns (its product, its options) counts only if it lands.
             let before = current.for_row(row);
@@ -149,6 +152,9 @@ pub async fn import_products(db: &Store, caller: &Principal, csv: &[u8]) -> Doma
                     current = after;
                     tx.release("import_row").await?;
                     if let Some((product_id, created)) = outcome {
+                        if changed.last() != Some(&product_id) {
+                            changed.push(product_id.clone());
+                        }
                         counted.entry(product_id).or_insert(created);
                     }
                 }
@@ -163,6 +169,13 @@ pub async fn import_products(db: &Store, caller: &Principal, csv: &[u8]) -> Doma
                 }
                 Err(RowFailure::Failed(error)) => return Err(error),
             }
+        }
+        let now = Timestamp::now().0;
+        changed.sort();
+        changed.dedup();
+        for product_id in &changed {
+            store::touch_product(&mut tx, product_id, now).await?;
+            search::reindex_product(&mut tx, product_id).await?;
         }
         tx.commit().await?;
     }
@@ -295,8 +308,6 @@ async fn import_row(
             "a new product needs a variant: give Variant SKU and Variant Price",
         ));
     }
-    store::touch_product(tx, &product_id, now).await?;
-    search::reindex_product(tx, &product_id).await?;
     Ok(outcome)
 }
 
@@ -320,6 +331,17 @@ async fn upsert_product(tx: &mut Conn, row: &Row, handle: &str, now: i64) -> Res
         );
     }
     let status = status_of(row).map_err(refused)?;
+    let seo_title = row
+        .get("SEO Title")
+        .map(|text| catalog::seo_text(&mut checks, "SEO Title", Some(text), catalog::MAX_SEO_TITLE_CHARS));
+    let seo_description = row.get("SEO Description").map(|text| {
+        catalog::seo_text(
+            &mut checks,
+            "SEO Description",
+            Some(text),
+            catalog::MAX_SEO_DESCRIPTION_CHARS,
+        )
+    });
     checks.finish()?;
     let created = existing.is_none();
     let mut product = match existing {
@@ -331,6 +353,8 @@ async fn upsert_product(tx: &mut Conn, row: &Row, handle: &str, now: i64) -> Res
             description: String::new(),
             status: ProductStatus::Draft.as_str().to_owned(),
             tax_class: super::pricing::STANDARD_TAX_CLASS.to_owned(),
+            seo_title: String::new(),
+            seo_description: String::new(),
             created_at: now,
             updated_at: now,
         },
@@ -343,6 +367,12 @@ async fn upsert_product(tx: &mut Conn, row: &Row, handle: &str, now: i64) -> Res
     }
     if let Some(status) = status {
         product.status = status.as_str().to_owned();
+    }
+    if let Some(seo_title) = seo_title {
+        product.seo_title = seo_title;
+    }
+    if let Some(seo_description) = seo_description {
+        product.seo_description = seo_description;
     }
     product.updated_at = now;
     if created {
@@ -741,6 +771,8 @@ fn product_records(
             }
             .to_owned();
             record[column("Gift Card")] = "FALSE".to_owned();
+            record[column("SEO Title")] = product.seo_title.clone();
+            record[column("SEO Description")] = product.seo_description.clone();
         }
         if let Some(variant) = product.variants.get(index) {
             for (position, name) in option_names.iter().enumerate() {

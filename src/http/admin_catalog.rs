@@ -45,6 +45,8 @@ pub async fn create_product(
         status: body.status,
         category_ids: body.category_ids,
         tax_class: body.tax_class,
+        seo_title: body.seo_title,
+        seo_description: body.seo_description,
         variants: body.variants.into_iter().map(Into::into).collect(),
     };
     let product = catalog::create_product(&state.store, &caller, input).await?;
@@ -108,6 +110,8 @@ pub async fn update_product(
         status: body.status,
         category_ids: body.category_ids,
         tax_class: body.tax_class,
+        seo_title: body.seo_title,
+        seo_description: body.seo_description,
     };
     let product = catalog::update_product(&state.store, &caller, &id, patch).await?;
     Ok(Json(ProductDto::new(product, None)))
@@ -266,6 +270,12 @@ pub struct NewProductRequest {
     pub category_ids: Vec<String>,
     /// The class its tax rates are looked up in; default `standard`.
     pub tax_class: Option<String>,
+    /// The page title search engines show; default: the title.
+    #[schema(max_length = 70)]
+    pub seo_title: Option<String>,
+    /// The meta description search engines show; default: the start of the description.
+    #[schema(max_length = 320)]
+    pub seo_description: Option<String>,
     pub variants: Vec<NewVariantRequest>,
 }
 
@@ -280,6 +290,10 @@ pub struct ProductPatchRequest {
     pub status: Option<String>,
     pub category_ids: Option<Vec<String>>,
     pub tax_class: Option<String>,
+    #[schema(max_length = 70)]
+    pub seo_title: Option<String>,
+    #[schema(max_length = 320)]
+    pub seo_description: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -234,6 +234,10 @@ pub struct ProductDto {
     pub images: Vec<super::images::ImageDto>,
     /// The class its tax rates are looked up in (`standard` unless said).
     pub tax_class: String,
+    /// What search engines show for it (the page's title); empty: its title.
+    pub seo_title: String,
+    /// The page's meta description; empty: the start of its description.
+    pub seo_description: String,
     pub variants: Vec<VariantDto>,
     pub created_at: String,
     pub updated_at: String,
@@ -251,6 +255,8 @@ impl ProductDto {
             category_ids: product.category_ids,
             images: product.images.into_iter().map(Into::into).collect(),
             tax_class: product.tax_class,
+            seo_title: product.seo_title,
+            seo_description: product.seo_description,
             variants: product
                 .variants
                 .into_iter()

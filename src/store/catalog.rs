@@ -13,6 +13,9 @@ pub struct ProductRow {
     pub status: String,
     /// The class its tax rates are looked up in (`standard` unless said).
     pub tax_class: String,
+    /// For search engines; empty: the title and description.
+    pub seo_title: String,
+    pub seo_description: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -107,7 +110,7 @@ macro_rules! product_page {
 pub async fn list_products(conn: &mut Conn, filter: &ProductFilter<'_>) -> StoreResult<ProductPageRows> {
     let products = on_conn!(conn, |c| {
         sqlx::query_as(concat!(
-            "SELECT id, slug, title, description, status, tax_class, created_at, updated_at
+            "SELECT id, slug, title, description, status, tax_class, seo_title, seo_description, created_at, updated_at
              FROM products WHERE id IN (",
             product_page!(),
             ") ORDER BY id DESC"
@@ -192,7 +195,7 @@ pub async fn list_products_by_ids(conn: &mut Conn, ids: &[String]) -> StoreResul
     let placeholders = (1..=ids.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
     let queries = [
         format!(
-            "SELECT id, slug, title, description, status, tax_class, created_at, updated_at
+            "SELECT id, slug, title, description, status, tax_class, seo_title, seo_description, created_at, updated_at
              FROM products WHERE id IN ({placeholders})"
         ),
         format!(
@@ -236,7 +239,7 @@ pub async fn list_products_by_ids(conn: &mut Conn, ids: &[String]) -> StoreResul
 pub async fn find_product(conn: &mut Conn, id_or_slug: &str, status: Option<&str>) -> StoreResult<Option<ProductRow>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(
-            "SELECT id, slug, title, description, status, tax_class, created_at, updated_at
+            "SELECT id, slug, title, description, status, tax_class, seo_title, seo_description, created_at, updated_at
              FROM products WHERE (id = $1 OR slug = $1) AND ($2 IS NULL OR status = $2)",
         )
         .bind(id_or_slug)
@@ -351,8 +354,9 @@ pub async fn insert_product(conn: &mut Conn, row: &ProductRow) -> StoreResult<()
     exec!(
         conn,
         sqlx::query(
-            "INSERT INTO products (id, slug, title, description, status, created_at, updated_at, tax_class)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO products (id, slug, title, description, status, created_at, updated_at, tax_class,
+                                   seo_title, seo_description)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&row.id)
         .bind(&row.slug)
@@ -362,6 +366,8 @@ pub async fn insert_product(conn: &mut Conn, row: &ProductRow) -> StoreResult<()
         .bind(row.created_at)
         .bind(row.updated_at)
         .bind(&row.tax_class)
+        .bind(&row.seo_title)
+        .bind(&row.seo_description)
     )?;
     Ok(())
 }
@@ -370,7 +376,8 @@ pub async fn update_product(conn: &mut Conn, row: &ProductRow) -> StoreResult<()
     exec!(
         conn,
         sqlx::query(
-            "UPDATE products SET slug = $2, title = $3, description = $4, status = $5, updated_at = $6, tax_class = $7
+            "UPDATE products SET slug = $2, title = $3, description = $4, status = $5, updated_at = $6, tax_class = $7,
+                 seo_title = $8, seo_description = $9
              WHERE id = $1",
         )
         .bind(&row.id)
@@ -380,6 +387,8 @@ pub async fn update_product(conn: &mut Conn, row: &ProductRow) -> StoreResult<()
         .bind(&row.status)
         .bind(row.updated_at)
         .bind(&row.tax_class)
+        .bind(&row.seo_title)
+        .bind(&row.seo_description)
     )?;
     Ok(())
 }

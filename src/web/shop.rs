@@ -269,7 +269,9 @@ pub async fn product(
         .map(|variant| VariantView::new(variant, currency, &shop.currencies))
         .collect();
     page(&ProductPage {
-        shell: Shell::storefront(&state, product.title.clone(), &visitor).await?,
+        shell: Shell::storefront(&state, view::seo_title(&product), &visitor)
+            .await?
+            .described(Some(view::seo_description(&product))),
         currency_switch: CurrencySwitch::new(&shop, currency),
         id: product.id.clone(),
         title: product.title.clone(),

@@ -202,6 +202,32 @@ pub fn shown_images(product: &Product) -> impl Iterator<Item = &ProductImage> {
     product.images.iter().filter(|image| image.size().is_some())
 }
 
+/// The page title search engines show for a product: its SEO title, else its title.
+pub fn seo_title(product: &Product) -> String {
+    if product.seo_title.is_empty() {
+        product.title.clone()
+    } else {
+        product.seo_title.clone()
+    }
+}
+
+/// A product page's meta description: its SEO description, else the start of its
+/// description (on one line, cut at a word within 160 characters).
+pub fn seo_description(product: &Product) -> String {
+    if !product.seo_description.is_empty() {
+        return product.seo_description.clone();
+    }
+    let flat = product.description.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= 160 {
+        return flat;
+    }
+    let cut: String = flat.chars().take(160).collect();
+    match cut.rfind(' ') {
+        Some(space) => format!("{}…", &cut[..space]),
+        None => format!("{cut}…"),
+    }
+}
+
 /// A product in a grid of products.
 pub struct ProductCard {
     pub slug: String,

@@ -424,7 +424,52 @@ async fn a_variant_change_moves_its_products_updated_at(app: TestApp) {
     );
 }
 
+/// A product's SEO title and description: set, checked, and on its page.
+async fn seo_fields_are_kept_and_shown_to_search_engines(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (product, _) = app.published_product(&staff, 1_000, 5).await;
+    assert_eq!(
+        (&product["seo_title"], &product["seo_description"]),
+        (&json!(""), &json!(""))
+    );
+    let path = format!("/v1/admin/products/{}", id_of(&product));
+    let set = app
+        .patch(
+            &path,
+            Some(&staff),
+            json!({"seo_title": " Best Lamp | Shop ", "seo_description": "A lamp that lasts."}),
+        )
+        .await;
+    let set = set.assert_status(200);
+    assert_eq!(set["seo_title"], "Best Lamp | Shop", "trimmed");
+    assert_eq!(set["seo_description"], "A lamp that lasts.");
+    let page = app
+        .client
+        .get(app.url(&format!("/products/{}", set["slug"].as_str().expect("slug"))))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("<title>Best Lamp | Shop"), "{page}");
+    assert!(
+        page.contains(r#"<meta name="description" content="A lamp that lasts.">"#),
+        "{page}"
+    );
+    let refused = app
+        .patch(
+            &path,
+            Some(&staff),
+            json!({"seo_title": "x".repeat(71), "seo_description": "two\nlines"}),
+        )
+        .await;
+    refused.assert_field_error("seo_title");
+    refused.assert_field_error("seo_description");
+}
+
 crate::backend_tests!(
+    seo_fields_are_kept_and_shown_to_search_engines,
     a_variant_change_moves_its_products_updated_at,
     new_product_is_a_draft_with_prefixed_ids,
     slug_is_made_from_the_title_and_numbered_on_collision,

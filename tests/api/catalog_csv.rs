@@ -9,7 +9,7 @@ use crate::support::*;
 /// rows, one with a single default variant, and the columns we do not use.
 const SHOPIFY_CSV: &str = "\
 Handle,Title,Body (HTML),Vendor,Product Category,Type,Tags,Published,Option1 Name,Option1 Value,Option2 Name,Option2 Value,Option3 Name,Option3 Value,Variant SKU,Variant Grams,Variant Inventory Tracker,Variant Inventory Qty,Variant Inventory Policy,Variant Fulfillment Service,Variant Price,Variant Compare At Price,Variant Requires Shipping,Variant Taxable,Variant Barcode,Image Src,Image Position,Image Alt Text,Gift Card,SEO Title,SEO Description,Variant Weight Unit,Status
-camp-mug,Camp Mug,\"<p>Enamel &amp; steel.<br>Holds 350 ml.</p>\",Acme,,Mugs,\"Kitchen, Camp\",TRUE,Color,White,Size,Small,,,CSV-MUG-W-S,320,shopify,12,deny,manual,18.50,,TRUE,TRUE,,,,,FALSE,,,g,active
+camp-mug,Camp Mug,\"<p>Enamel &amp; steel.<br>Holds 350 ml.</p>\",Acme,,Mugs,\"Kitchen, Camp\",TRUE,Color,White,Size,Small,,,CSV-MUG-W-S,320,shopify,12,deny,manual,18.50,,TRUE,TRUE,,,,,FALSE,Camp Mug | Acme,A 350 ml enamel mug for camp and kitchen.,g,active
 camp-mug,,,,,,,,,White,,Large,,,CSV-MUG-W-L,410,shopify,4,deny,manual,21,,TRUE,TRUE,,,,,,,,g,
 camp-mug,,,,,,,,,Navy,,Small,,,CSV-MUG-N-S,320,shopify,0,deny,manual,18.50,,TRUE,TRUE,,,,,,,,g,
 wool-socks,Wool Socks,<p>Warm.</p>,Acme,,Socks,Apparel,FALSE,Title,Default Title,,,,,CSV-SOCKS,90,shopify,30,deny,manual,12,,TRUE,TRUE,,,,,FALSE,,,g,draft
@@ -55,6 +55,8 @@ async fn a_shopify_export_becomes_the_catalog(app: TestApp) {
     assert_eq!(mug["title"], "Camp Mug");
     assert_eq!(mug["status"], "published");
     assert_eq!(mug["description"], "Enamel & steel.\nHolds 350 ml.");
+    assert_eq!(mug["seo_title"], "Camp Mug | Acme");
+    assert_eq!(mug["seo_description"], "A 350 ml enamel mug for camp and kitchen.");
     let skus: Vec<&str> = mug["variants"]
         .as_array()
         .expect("variants")
@@ -248,7 +250,7 @@ async fn an_export_imports_into_another_shop_as_the_same_catalog(app: TestApp) {
     for slug in ["camp-mug", "wool-socks"] {
         let original = staff_product(&app, &staff, slug).await;
         let copy = staff_product(&other, &other_staff, slug).await;
-        for field in ["title", "description", "status", "slug"] {
+        for field in ["title", "description", "status", "slug", "seo_title", "seo_description"] {
             assert_eq!(copy[field], original[field], "{slug}: {field}");
         }
         let shape = |product: &Value| -> Vec<Value> {

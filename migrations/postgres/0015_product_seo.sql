@@ -1,0 +1,4 @@
+-- What search engines show for a product (contract: Catalog depth, Shopify's SEO Title and
+-- SEO Description): empty means the product's title and description.
+ALTER TABLE products ADD COLUMN seo_title TEXT NOT NULL DEFAULT '';
+ALTER TABLE products ADD COLUMN seo_description TEXT NOT NULL DEFAULT '';
