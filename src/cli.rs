@@ -33,6 +33,33 @@ pub struct DatabaseArgs {
     pub database_url: String,
 }
 
+/// Where images go, and where they may be fetched from.
+#[derive(Debug, Args)]
+pub struct MediaArgs {
+    /// Where product images are kept: a folder (`file:///srv/media` or a path), or an
+    /// S3-compatible bucket (`s3://bucket/prefix`, configured by the usual `AWS_*`
+    /// variables: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
+    /// `AWS_ENDPOINT_URL` for a service other than Amazon's, `AWS_ALLOW_HTTP=true` for one
+    /// without TLS). Default: a `media` folder beside the SQLite database (for PostgreSQL,
+    /// `backroom-data/media`).
+    #[arg(long, env = "BACKROOM_MEDIA_URL")]
+    pub media_url: Option<String>,
+    /// Let image URLs of an imported catalog reach loopback and private networks (refused
+    /// by default: nobody's file should make the server fetch from its own network).
+    #[arg(long, env = "BACKROOM_OUTBOUND_ALLOW_PRIVATE", action = clap::ArgAction::SetTrue,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub outbound_allow_private: bool,
+}
+
+impl MediaArgs {
+    fn location(&self, database_url: &str) -> anyhow::Result<MediaLocation> {
+        Ok(match &self.media_url {
+            Some(url) => MediaLocation::parse(url)?,
+            None => MediaLocation::beside_database(database_url),
+        })
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API, the storefront at / and the staff dashboard at /admin (applies pending
@@ -52,6 +79,8 @@ pub enum Command {
         file: std::path::PathBuf,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        media: MediaArgs,
     },
     /// Manage staff accounts.
     Admin {
@@ -166,14 +195,8 @@ pub struct ServeArgs {
     /// The shop's public address, for links in emails (default: http://ADDR).
     #[arg(long, env = "BACKROOM_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Where product images are kept: a folder (`file:///srv/media` or a path), or an
-    /// S3-compatible bucket (`s3://bucket/prefix`, configured by the usual `AWS_*`
-    /// variables: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
-    /// `AWS_ENDPOINT_URL` for a service other than Amazon's, `AWS_ALLOW_HTTP=true` for one
-    /// without TLS). Default: a `media` folder beside the SQLite database (for PostgreSQL,
-    /// `backroom-data/media`).
-    #[arg(long, env = "BACKROOM_MEDIA_URL")]
-    pub media_url: Option<String>,
+    #[command(flatten)]
+    pub media: MediaArgs,
     /// Log format: `text` or `json`. The level comes from `RUST_LOG` (default `info`).
     #[arg(long, env = "BACKROOM_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -226,15 +249,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("search index rebuilt for {}", redact(&database.database_url));
             Ok(())
         }
-        Command::Import { file, database } => {
+        Command::Import { file, database, media } => {
             telemetry::init_logging(false);
             let csv = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let location = media.location(&database.database_url)?;
+            let media_store =
+                MediaStore::open(&location).with_context(|| format!("opening the media store {location}"))?;
+            let outbound = crate::outbound::Outbound::new(media.outbound_allow_private);
             let store = open(&database.database_url).await?;
             store.migrate().await.context("applying migrations")?;
             let started = std::time::Instant::now();
-            let report = domain::catalog_csv::import_products(&store, &domain::Principal::command_line(), &csv)
-                .await
-                .map_err(describe)?;
+            let sources = domain::catalog_csv::ImageSources {
+                media: &media_store,
+                outbound: &outbound,
+            };
+            let report =
+                domain::catalog_csv::import_products(&store, &sources, &domain::Principal::command_line(), &csv)
+                    .await
+                    .map_err(describe)?;
             println!(
                 "imported {}: {} products created, {} updated, {} rows refused, in {:.1} s",
                 file.display(),
@@ -285,10 +317,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     telemetry::init_logging(args.log_format == "json");
     let payments = payment_settings(&args)?;
-    let media = match &args.media_url {
-        Some(url) => MediaLocation::parse(url)?,
-        None => MediaLocation::beside_database(&args.database.database_url),
-    };
+    let media = args.media.location(&args.database.database_url)?;
     if let MediaLocation::Directory(folder) = &media
         && !args.database.database_url.starts_with("sqlite:")
     {
@@ -356,6 +385,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| format!("http://{}", args.addr)),
         media,
+        outbound_allow_private: args.media.outbound_allow_private,
         ..ServerOptions::default()
     };
     let server = Server::bind(args.addr, store.clone(), options)

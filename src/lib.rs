@@ -14,6 +14,7 @@ pub mod http;
 pub mod jobs;
 pub mod mail;
 pub mod media;
+pub mod outbound;
 pub mod payments;
 pub mod server;
 pub mod store;

@@ -15,6 +15,7 @@ use crate::domain::events::EventBus;
 use crate::domain::payments::Payments;
 use crate::mail::Mailer;
 use crate::media::MediaStore;
+use crate::outbound::Outbound;
 use crate::payments::CardForm;
 use crate::store::Store;
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub events: EventBus,
     /// Where product images' bytes are kept.
     pub media: MediaStore,
+    /// Requests to addresses others give (imported image URLs), with their checks.
+    pub outbound: Outbound,
     pub checkout: CheckoutSettings,
     pub idempotency_abandon_seconds: i64,
     pub metrics: PrometheusHandle,

@@ -156,6 +156,7 @@ pub async fn load_if_empty(db: &Store, media: &MediaStore) -> DomainResult<usize
             let upload = NewImage {
                 bytes: picture.data.into_owned().into(),
                 alt: Some(product.title.clone()),
+                imported_from: None,
             };
             images::add_image(db, media, &loader, &created.id, upload).await?;
         }

@@ -7,16 +7,25 @@
 //! found by its handle (our slug) and a variant by its SKU, so importing a file again
 //! updates instead of duplicating. Prices are in the shop's default currency, and
 //! `Variant Inventory Qty` is what can be sold (stock held by checkouts comes on top).
+//!
+//! Images given by URL (`Image Src`) are downloaded once the rows are in, through the
+//! outbound client's address checks and the same pipeline as uploads; one that cannot be
+//! fetched or is not an image is reported against its row (whose other columns landed).
+//! An address already imported for a product is not fetched again.
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::catalog::{self, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, NewVariant, PriceInput, ProductStatus};
+use super::images::{self, NewImage};
 use super::inventory::{MAX_STOCK, StockMove, move_stock};
 use super::money::{Currency, Money};
 use super::shop::Shop;
 use super::time::Timestamp;
 use super::validate::{self, Checks};
 use super::{DomainError, DomainResult, PageRequest, Permission, Principal, ids, search};
+use crate::media::MediaStore;
+use crate::media::images::MAX_UPLOAD_BYTES;
+use crate::outbound::Outbound;
 use crate::store::catalog::{self as store, CategoryRow, ProductRow, VariantRow};
 use crate::store::inventory as stock_store;
 use crate::store::{Conn, Store};
@@ -127,9 +136,36 @@ impl ProductInFile {
     }
 }
 
+/// An image a row gives by URL, fetched once the rows are in.
+struct PendingImage {
+    row: usize,
+    product_id: String,
+    url: String,
+    alt: Option<String>,
+    /// `Image Position`: the file's order of a product's images.
+    position: i64,
+}
+
+/// What a row did: the product it made (`true`) or changed, and the image it names.
+struct RowOutcome {
+    product: Option<(String, bool)>,
+    image: Option<(String, Option<String>, i64)>,
+}
+
+/// Where an import's images go, and how they are fetched.
+pub struct ImageSources<'a> {
+    pub media: &'a MediaStore,
+    pub outbound: &'a Outbound,
+}
+
 /// Imports a Shopify product CSV. A file that is not one (no `Handle` column, not UTF-8)
 /// is refused whole.
-pub async fn import_products(db: &Store, caller: &Principal, csv: &[u8]) -> DomainResult<ImportReport> {
+pub async fn import_products(
+    db: &Store,
+    sources: &ImageSources<'_>,
+    caller: &Principal,
+    csv: &[u8],
+) -> DomainResult<ImportReport> {
     caller.require(Permission::Catalog)?;
     caller.require(Permission::Inventory)?;
     let shop = super::shop::get_shop(db).await?;
@@ -137,6 +173,7 @@ pub async fn import_products(db: &Store, caller: &Principal, csv: &[u8]) -> Doma
     let mut report = ImportReport::default();
     let mut counted: HashMap<String, bool> = HashMap::new();
     let mut current = ProductInFile::default();
+    let mut pending: Vec<PendingImage> = Vec::new();
     for batch in rows.chunks(ROWS_PER_BATCH) {
         let mut tx = db.write().await?;
         // Marked changed and indexed once per batch, not once per row: a product's rows
@@ -151,7 +188,16 @@ pub async fn import_products(db: &Store, caller: &Principal, csv: &[u8]) -> Doma
                 Ok(outcome) => {
                     current = after;
                     tx.release("import_row").await?;
-                    if let Some((product_id, created)) = outcome {
+                    if let Some((product_id, created)) = outcome.product {
+                        if let Some((url, alt, position)) = outcome.image {
+                            pending.push(PendingImage {
+                                row: row.number,
+                                product_id: product_id.clone(),
+                                url,
+                                alt,
+                                position,
+                            });
+                        }
                         if changed.last() != Some(&product_id) {
                             changed.push(product_id.clone());
                         }
@@ -181,7 +227,68 @@ pub async fn import_products(db: &Store, caller: &Principal, csv: &[u8]) -> Doma
     }
     report.created = counted.values().filter(|created| **created).count();
     report.updated = counted.len() - report.created;
+    report.errors.extend(fetch_images(db, sources, caller, pending).await?);
+    report.errors.sort_by_key(|error| error.row);
     Ok(report)
+}
+
+/// Downloads and adds the rows' images, each product's in `Image Position` order, skipping
+/// the addresses a product already has images from; gives the rows whose image failed.
+async fn fetch_images(
+    db: &Store,
+    sources: &ImageSources<'_>,
+    caller: &Principal,
+    mut pending: Vec<PendingImage>,
+) -> DomainResult<Vec<RowError>> {
+    pending.sort_by(|a, b| (&a.product_id, a.position, a.row).cmp(&(&b.product_id, b.position, b.row)));
+    let mut failed = Vec::new();
+    let mut known: HashMap<String, Vec<String>> = HashMap::new();
+    for image in pending {
+        if !known.contains_key(&image.product_id) {
+            let imported = images::imported_sources(db, &image.product_id).await?;
+            known.insert(image.product_id.clone(), imported);
+        }
+        let imported = known.entry(image.product_id.clone()).or_default();
+        if imported.contains(&image.url) {
+            continue;
+        }
+        let added = match sources.outbound.get(&image.url, MAX_UPLOAD_BYTES).await {
+            Ok(bytes) => {
+                let upload = NewImage {
+                    bytes,
+                    alt: image.alt,
+                    imported_from: Some(image.url.clone()),
+                };
+                images::add_image(db, sources.media, caller, &image.product_id, upload)
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| match error {
+                        DomainError::Validation(errors) => errors
+                            .into_iter()
+                            .map(|error| error.message)
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        DomainError::Store(_) | DomainError::Internal(_) => {
+                            tracing::error!(%error, url = image.url, "an imported image could not be kept");
+                            "it could not be kept (see the server's log)".to_owned()
+                        }
+                        other => other.to_string(),
+                    })
+            }
+            Err(error) => Err(error.to_string()),
+        };
+        match added {
+            Ok(()) => imported.push(image.url),
+            Err(reason) => failed.push(RowError {
+                row: image.row,
+                message: format!(
+                    "Image Src {}: {reason}; the row's other columns were imported",
+                    image.url
+                ),
+            }),
+        }
+    }
+    Ok(failed)
 }
 
 /// Why a row changed nothing: its content (reported, the import goes on), or the
@@ -264,7 +371,7 @@ async fn import_row(
     caller: &Principal,
     current: &mut ProductInFile,
     row: &Row,
-) -> Result<Option<(String, bool)>, RowFailure> {
+) -> Result<RowOutcome, RowFailure> {
     if let Some(unreadable) = row.get("Title").and_then(|title| title.strip_prefix('\u{0}')) {
         return Err(refused(format!("the row cannot be read: {unreadable}")));
     }
@@ -279,6 +386,7 @@ async fn import_row(
             current.option_names[index] = Some(name.to_owned());
         }
     }
+    let image = image_of(row).map_err(refused)?;
     let now = Timestamp::now().0;
     let mut outcome = None;
     let first_row = current.rows_seen == 1;
@@ -308,7 +416,37 @@ async fn import_row(
             "a new product needs a variant: give Variant SKU and Variant Price",
         ));
     }
-    Ok(outcome)
+    if image.is_some() && outcome.is_none() {
+        outcome = Some((product_id, false));
+    }
+    Ok(RowOutcome {
+        product: outcome,
+        image,
+    })
+}
+
+/// The row's image: `Image Src` (an http or https URL), its alt text and position.
+fn image_of(row: &Row) -> Result<Option<(String, Option<String>, i64)>, String> {
+    let Some(url) = row.get("Image Src") else {
+        return Ok(None);
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|_| format!("Image Src {url:?} is not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("Image Src {url:?} must be an http or https URL"));
+    }
+    let position = match row.get("Image Position") {
+        None => i64::MAX,
+        Some(position) => position
+            .parse::<i64>()
+            .ok()
+            .filter(|position| *position >= 1)
+            .ok_or_else(|| format!("Image Position {position:?} must be a whole number from 1"))?,
+    };
+    Ok(Some((
+        url.to_owned(),
+        row.get("Image Alt Text").map(str::to_owned),
+        position,
+    )))
 }
 
 /// Makes or changes the product of `handle` from its row's product columns.

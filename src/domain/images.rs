@@ -82,6 +82,9 @@ impl ProductImage {
 pub struct NewImage {
     pub bytes: Bytes,
     pub alt: Option<String>,
+    /// The address a catalog import downloaded it from (so that importing the file again
+    /// does not add it twice).
+    pub imported_from: Option<String>,
 }
 
 /// What a PATCH may change: the alt text, and the place among the product's images
@@ -118,7 +121,7 @@ pub async fn add_image(
         height: Some(i64::from(height)),
         source_url: None,
     };
-    image_from_row(insert_last(db, media, row, format).await?)
+    image_from_row(insert_last(db, media, row, upload.imported_from.as_deref(), format).await?)
 }
 
 /// Images decoded at once: each may hold a few hundred megabytes while it is worked on, so
@@ -143,6 +146,7 @@ async fn insert_last(
     db: &Store,
     media: &MediaStore,
     mut row: ImageRow,
+    imported_from: Option<&str>,
     format: StoredFormat,
 ) -> DomainResult<ImageRow> {
     let prepared = async {
@@ -152,7 +156,7 @@ async fn insert_last(
         // changes to its images take turns.
         touch(&mut tx, &row.product_id, now).await?;
         row.position = store::next_image_position(&mut tx, &row.product_id).await?;
-        store::insert_image(&mut tx, &row, now).await?;
+        store::insert_image(&mut tx, &row, imported_from, now).await?;
         Ok::<_, DomainError>(tx)
     }
     .await;
@@ -238,6 +242,11 @@ pub async fn pictures_of_variants(db: &Store, variant_ids: &[String]) -> DomainR
         }
     }
     Ok(pictures)
+}
+
+/// The addresses a product's images were imported from.
+pub async fn imported_sources(db: &Store, product_id: &str) -> DomainResult<Vec<String>> {
+    Ok(store::imported_sources(&mut db.read().await?, product_id).await?)
 }
 
 /// An image file as served: `file` is `{id}.{jpg|png}`, `width` one of the served widths.

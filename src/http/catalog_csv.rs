@@ -13,7 +13,7 @@ use super::extract::{ApiQuery, Staff, collect_body};
 use super::problem::{ApiError, ApiResult, Problem};
 use super::{AppState, Json};
 use crate::domain::DomainError;
-use crate::domain::catalog_csv::{self, ImportReport};
+use crate::domain::catalog_csv::{self, ImageSources, ImportReport};
 
 pub const IMPORT_PATH: &str = "/v1/admin/products/import";
 /// The largest file imported through the API: some 100,000 rows. Larger catalogs go
@@ -96,8 +96,14 @@ pub async fn import_products(
     }
     // The import runs to its end even if the client stops waiting: its batches commit
     // one after the other.
-    let store = state.store.clone();
-    let report = super::detached(async move { catalog_csv::import_products(&store, &caller, &bytes).await }).await?;
+    let report = super::detached(async move {
+        let sources = ImageSources {
+            media: &state.media,
+            outbound: &state.outbound,
+        };
+        catalog_csv::import_products(&state.store, &sources, &caller, &bytes).await
+    })
+    .await?;
     Ok(Json(report.into()))
 }
 

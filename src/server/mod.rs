@@ -20,6 +20,7 @@ use crate::domain::events::{EventBus, forward_notifications};
 use crate::http::{self, HttpSettings, RateLimit};
 use crate::mail::Mailer;
 use crate::media::{MediaLocation, MediaStore};
+use crate::outbound::Outbound;
 use crate::payments::{PaymentSettings, TestProviderFaults};
 use crate::store::Store;
 use crate::store::dialect::EventListener;
@@ -43,6 +44,9 @@ pub struct ServerOptions {
     pub payments: PaymentSettings,
     /// Where product images are kept.
     pub media: MediaLocation,
+    /// Let requests to addresses others give (imported image URLs) reach loopback and
+    /// private networks.
+    pub outbound_allow_private: bool,
     /// Misbehaviour of the built-in test provider; only tests set it, in-process.
     pub test_provider_faults: TestProviderFaults,
 }
@@ -73,6 +77,7 @@ impl Default for ServerOptions {
             public_url: "http://127.0.0.1:8080".to_owned(),
             payments: PaymentSettings::default(),
             media: MediaLocation::default(),
+            outbound_allow_private: false,
             test_provider_faults: TestProviderFaults::default(),
         }
     }
@@ -111,6 +116,7 @@ impl Server {
             card_form: options.payments.card_form().map(std::sync::Arc::new),
             events: EventBus::for_store(&store),
             media: MediaStore::open(&options.media).map_err(std::io::Error::other)?,
+            outbound: Outbound::new(options.outbound_allow_private),
             store,
             checkout: options.checkout,
             idempotency_abandon_seconds: options.idempotency_abandon_seconds,

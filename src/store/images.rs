@@ -61,12 +61,19 @@ pub async fn list_images_of_variants(conn: &mut Conn, variant_ids: &[String]) ->
     })?)
 }
 
-pub async fn insert_image(conn: &mut Conn, row: &ImageRow, created_at: i64) -> StoreResult<()> {
+/// Inserts an image; `imported_from` is the address a catalog import downloaded it from.
+pub async fn insert_image(
+    conn: &mut Conn,
+    row: &ImageRow,
+    imported_from: Option<&str>,
+    created_at: i64,
+) -> StoreResult<()> {
     exec!(
         conn,
         sqlx::query(
-            "INSERT INTO product_images (id, product_id, position, alt, format, width, height, source_url, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO product_images (id, product_id, position, alt, format, width, height, source_url, created_at,
+                                         imported_from)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&row.id)
         .bind(&row.product_id)
@@ -77,8 +84,21 @@ pub async fn insert_image(conn: &mut Conn, row: &ImageRow, created_at: i64) -> S
         .bind(row.height)
         .bind(&row.source_url)
         .bind(created_at)
+        .bind(imported_from)
     )?;
     Ok(())
+}
+
+/// The addresses a product's images were imported from.
+pub async fn imported_sources(conn: &mut Conn, product_id: &str) -> StoreResult<Vec<String>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_scalar(
+            "SELECT imported_from FROM product_images WHERE product_id = $1 AND imported_from IS NOT NULL",
+        )
+        .bind(product_id)
+        .fetch_all(c)
+        .await
+    })?)
 }
 
 /// The place after a product's last image.

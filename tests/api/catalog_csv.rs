@@ -236,11 +236,15 @@ async fn an_export_imports_into_another_shop_as_the_same_catalog(app: TestApp) {
         .await
         .assert_field_error("format");
 
-    // Another shop, on a database of its own.
+    // Another shop, on a database of its own, which may fetch from this test's loopback
+    // server (as this shop's public address, which the export's image addresses use).
+    let csv = csv.replace(&app.options.public_url, &app.base_url);
     let fresh = fresh_database(app.database_url.starts_with("postgres"))
         .await
         .expect("database");
-    let other = TestApp::start(&fresh.url, backroom::server::ServerOptions::for_tests()).await;
+    let mut options = backroom::server::ServerOptions::for_tests();
+    options.outbound_allow_private = true;
+    let other = TestApp::start(&fresh.url, options).await;
     let other_staff = other.staff_token().await;
     let report = import(&other, &other_staff, &csv).await;
     assert_eq!(
@@ -276,12 +280,67 @@ async fn an_export_imports_into_another_shop_as_the_same_catalog(app: TestApp) {
             original["category_ids"].as_array().map(Vec::len),
             "{slug}: categories"
         );
+        let pictures = |product: &Value| -> Vec<Value> {
+            product["images"]
+                .as_array()
+                .expect("images")
+                .iter()
+                .map(|image| json!([image["alt"], image["width"], image["height"]]))
+                .collect()
+        };
+        assert_eq!(pictures(&copy), pictures(&original), "{slug}: images, downloaded");
     }
+    // Importing it again changes nothing: no image is fetched twice.
+    let again = import(&other, &other_staff, &csv).await;
+    assert_eq!(
+        again.assert_status(200),
+        &json!({"created": 0, "updated": 2, "errors": []})
+    );
+    let mug = staff_product(&other, &other_staff, "camp-mug").await;
+    assert_eq!(mug["images"].as_array().map(Vec::len), Some(1));
     drop(other);
     fresh.drop_database().await;
 }
 
+/// An image URL into the server's own network is not fetched (unless the operator allows
+/// it): the row's other columns land and the row is reported; a URL that is not http(s)
+/// refuses the row whole.
+async fn image_urls_into_private_networks_are_not_fetched(app: TestApp) {
+    let staff = app.staff_token().await;
+    let csv = format!(
+        "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price,Image Src,Image Alt Text\n\
+         lamp-x,Lamp X,Title,Default Title,LX-1,10.00,{}/media/images/x.jpg,A lamp\n\
+         lamp-y,Lamp Y,Title,Default Title,LY-1,10.00,ftp://example.com/y.jpg,\n",
+        app.base_url
+    );
+    let report = import(&app, &staff, &csv).await;
+    let report = report.assert_status(200);
+    assert_eq!(report["created"], 1);
+    let errors = report["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 2, "{report}");
+    assert_eq!(errors[0]["row"], 2);
+    let message = errors[0]["message"].as_str().expect("message");
+    assert!(
+        message.contains("refused range") && message.contains("other columns were imported"),
+        "{message}"
+    );
+    assert_eq!(errors[1]["row"], 3);
+    assert!(
+        errors[1]["message"]
+            .as_str()
+            .expect("message")
+            .contains("http or https"),
+        "{report}"
+    );
+    let lamp = staff_product(&app, &staff, "lamp-x").await;
+    assert_eq!(lamp["images"], json!([]));
+    app.get("/v1/admin/products/lamp-y", Some(&staff))
+        .await
+        .assert_problem(404, "not_found");
+}
+
 crate::backend_tests!(
+    image_urls_into_private_networks_are_not_fetched,
     a_shopify_export_becomes_the_catalog,
     a_bad_row_is_reported_and_changes_nothing,
     an_export_imports_into_another_shop_as_the_same_catalog,

@@ -1,0 +1,231 @@
+//! Requests Backroom makes to addresses someone else gave it (an image URL in an imported
+//! catalog), made so that they cannot reach into the shop's own network: no server-side
+//! request forgery.
+//!
+//! - Every address a host name resolves to is checked when connecting (the resolver below
+//!   is the only one the client uses), and an address literal before the request:
+//!   loopback, private, shared (CGNAT), link-local, multicast, unspecified and broadcast
+//!   ranges are refused unless the operator allows them.
+//! - Redirects are not followed (a public address could send us to a private one).
+//! - A whole request takes at most 15 seconds, and no more of a body is read than asked.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+/// How long one request may take, connecting and reading included.
+pub const TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("{0} is not an http or https URL")]
+    NotHttp(String),
+    #[error("{0} is an address in a refused range (loopback, private, link-local or multicast)")]
+    RefusedAddress(String),
+    #[error("the server answered {0}")]
+    Status(u16),
+    #[error("the answer is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("the request failed: {0}")]
+    Failed(String),
+}
+
+/// A client for outside addresses.
+#[derive(Clone)]
+pub struct Outbound {
+    client: reqwest::Client,
+    allow_private: bool,
+}
+
+impl std::fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Outbound {{ allow_private: {} }}", self.allow_private)
+    }
+}
+
+impl Outbound {
+    /// `allow_private` lets requests reach every range (for a shop whose image host is on
+    /// its own network, and for tests).
+    pub fn new(allow_private: bool) -> Outbound {
+        let client = reqwest::Client::builder()
+            .dns_resolver(Arc::new(CheckedResolver { allow_private }))
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(TIMEOUT)
+            .user_agent(concat!("Backroom/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Outbound { client, allow_private }
+    }
+
+    /// GETs `url` and reads at most `limit` bytes of its body; any answer but 200 is an
+    /// error (a redirect included).
+    pub async fn get(&self, url: &str, limit: usize) -> Result<Bytes, FetchError> {
+        let parsed = reqwest::Url::parse(url).map_err(|_| FetchError::NotHttp(url.to_owned()))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(FetchError::NotHttp(url.to_owned()));
+        }
+        // An address literal never reaches the resolver: check it here.
+        let host = parsed.host_str().ok_or_else(|| FetchError::NotHttp(url.to_owned()))?;
+        let literal: Option<IpAddr> = host.trim_start_matches('[').trim_end_matches(']').parse().ok();
+        if let Some(ip) = literal
+            && !self.allow_private
+            && is_refused(ip)
+        {
+            return Err(FetchError::RefusedAddress(ip.to_string()));
+        }
+        let response = self.client.get(parsed).send().await.map_err(failure)?;
+        if response.status() != reqwest::StatusCode::OK {
+            return Err(FetchError::Status(response.status().as_u16()));
+        }
+        if response.content_length().is_some_and(|length| length > limit as u64) {
+            return Err(FetchError::TooLarge(limit));
+        }
+        let mut body = Vec::new();
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(failure)?;
+            if body.len() + chunk.len() > limit {
+                return Err(FetchError::TooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(body))
+    }
+}
+
+/// The reason, as far down as it goes (reqwest's own message says only "error sending
+/// request"); a refused address is named as such.
+fn failure(error: reqwest::Error) -> FetchError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    let mut reasons = Vec::new();
+    while let Some(current) = source {
+        if let Some(refused) = current.downcast_ref::<RefusedResolution>() {
+            return FetchError::RefusedAddress(refused.0.clone());
+        }
+        reasons.push(current.to_string());
+        source = current.source();
+    }
+    FetchError::Failed(reasons.last().cloned().unwrap_or_default())
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0} resolves only to refused addresses")]
+struct RefusedResolution(String);
+
+/// Resolves with the system's resolver, and keeps only the addresses allowed.
+struct CheckedResolver {
+    allow_private: bool,
+}
+
+impl Resolve for CheckedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = found
+                .into_iter()
+                .filter(|address| allow_private || !is_refused(address.ip()))
+                .collect();
+            if allowed.is_empty() {
+                return Err(Box::new(RefusedResolution(host)) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// Addresses that are not somebody else's public server.
+pub fn is_refused(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(ip) => is_refused_v4(ip),
+        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
+            Some(v4) => is_refused_v4(v4),
+            None => is_refused_v6(ip),
+        },
+    }
+}
+
+fn is_refused_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_multicast()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || a == 0
+        // Shared address space (carrier-grade NAT), 100.64.0.0/10.
+        || (a == 100 && (64..128).contains(&b))
+        // Reserved for future use, 240.0.0.0/4.
+        || a >= 240
+}
+
+fn is_refused_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        // Unique local, fc00::/7.
+        || (first & 0xfe00) == 0xfc00
+        // Link-local, fe80::/10.
+        || (first & 0xffc0) == 0xfe80
+        // IPv4-compatible and NAT64 forms could name a private IPv4 address.
+        || ip.to_ipv4().is_some_and(is_refused_v4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inner_networks_are_refused() {
+        for refused in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_refused(refused.parse().expect("an address")), "{refused}");
+        }
+        for allowed in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "100.128.0.1"] {
+            assert!(!is_refused(allowed.parse().expect("an address")), "{allowed}");
+        }
+    }
+
+    #[tokio::test]
+    async fn literals_and_names_of_refused_ranges_are_not_fetched() {
+        let outbound = Outbound::new(false);
+        for url in [
+            "http://127.0.0.1:9/x.jpg",
+            "http://[::1]:9/x.jpg",
+            "http://localhost:9/x.jpg",
+        ] {
+            let refused = outbound.get(url, 1024).await;
+            assert!(
+                matches!(refused, Err(FetchError::RefusedAddress(_))),
+                "{url}: {refused:?}"
+            );
+        }
+        assert!(matches!(
+            outbound.get("file:///etc/passwd", 1024).await,
+            Err(FetchError::NotHttp(_))
+        ));
+    }
+}
