@@ -192,6 +192,8 @@ pub struct ProductsQuery {
 
 pub struct ProductRow {
     pub id: String,
+    /// Its first image, small.
+    pub picture: Option<view::PictureView>,
     pub title: String,
     pub status: &'static str,
     pub variants: usize,
@@ -231,6 +233,9 @@ pub async fn products(
             .iter()
             .map(|product| ProductRow {
                 id: product.id.clone(),
+                picture: view::shown_images(product)
+                    .next()
+                    .map(|image| view::PictureView::new(image, view::LINE_IMAGE_WIDTH)),
                 title: product.title.clone(),
                 status: product.status.as_str(),
                 variants: product.variants.len(),

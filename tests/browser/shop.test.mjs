@@ -888,6 +888,11 @@ test("the search box suggests products as you type; a search's results can be so
   await page.getByLabel("Search products").fill(typo.toLowerCase());
   const suggested = suggestions.getByRole("link", { name: title });
   await suggested.waitFor(LIVE);
+  // Each suggestion shows its product's picture (the demo's products all have one).
+  await page.waitForFunction(() => {
+    const thumb = document.querySelector("#search-suggestions img.suggestion-thumb");
+    return thumb && thumb.complete && thumb.naturalWidth > 0;
+  }, null, LIVE);
   // The arrow key moves into the suggestions.
   await page.getByLabel("Search products").press("ArrowDown");
   assert.ok(await page.evaluate(() => Boolean(document.activeElement.closest("#search-suggestions"))));

@@ -357,7 +357,18 @@ function followSuggestions(input) {
           const item = document.createElement("li");
           const link = document.createElement("a");
           link.href = `/products/${encodeURIComponent(product.slug)}`;
-          link.textContent = product.title;
+          // Its first uploaded picture, small (one linked from elsewhere is not loaded).
+          const picture = product.images.find((image) => image.width);
+          if (picture) {
+            const thumb = document.createElement("img");
+            thumb.className = "suggestion-thumb";
+            thumb.src = `${picture.url}?w=160`;
+            thumb.alt = "";
+            thumb.width = 32;
+            thumb.height = 32;
+            link.append(thumb);
+          }
+          link.append(product.title);
           item.append(link);
           return item;
         }),
