@@ -186,13 +186,7 @@ pub async fn update_image(
         return Err(DomainError::invalid("position", "must be 0 (first) or more"));
     }
     let mut tx = db.write().await?;
-    touch(&mut tx, product_id, Timestamp::now().0).await?;
-    let mut images = store::list_product_images(&mut tx, product_id).await?;
-    let index = images
-        .iter()
-        .position(|image| image.id == image_id)
-        .ok_or(DomainError::NotFound("image"))?;
-    let mut image = images.remove(index);
+    let (mut images, index, mut image) = take_image(&mut tx, product_id, image_id).await?;
     if let Some(alt) = alt {
         image.alt = alt;
     }
@@ -215,13 +209,7 @@ pub async fn delete_image(
 ) -> DomainResult<()> {
     caller.require(Permission::Catalog)?;
     let mut tx = db.write().await?;
-    touch(&mut tx, product_id, Timestamp::now().0).await?;
-    let mut images = store::list_product_images(&mut tx, product_id).await?;
-    let index = images
-        .iter()
-        .position(|image| image.id == image_id)
-        .ok_or(DomainError::NotFound("image"))?;
-    let removed = images.remove(index);
+    let (mut images, _, removed) = take_image(&mut tx, product_id, image_id).await?;
     store::delete_image(&mut tx, &removed.id).await?;
     renumber(&mut tx, &mut images).await?;
     tx.commit().await?;
@@ -327,6 +315,20 @@ async fn require_product(conn: &mut Conn, product_id: &str) -> DomainResult<()> 
         Some(product) if product.id == product_id => Ok(()),
         _ => Err(DomainError::NotFound("product")),
     }
+}
+
+/// Marks the product changed and takes image `image_id` out of its images: gives the
+/// others in order, the place it had, and the image; `NotFound` when it is not the
+/// product's.
+async fn take_image(tx: &mut Conn, product_id: &str, image_id: &str) -> DomainResult<(Vec<ImageRow>, usize, ImageRow)> {
+    touch(tx, product_id, Timestamp::now().0).await?;
+    let mut images = store::list_product_images(tx, product_id).await?;
+    let index = images
+        .iter()
+        .position(|image| image.id == image_id)
+        .ok_or(DomainError::NotFound("image"))?;
+    let image = images.remove(index);
+    Ok((images, index, image))
 }
 
 /// Gives `images` the positions 0, 1, 2... in their order.
