@@ -229,6 +229,12 @@ pub enum AdminCommand {
     },
 }
 
+/// A file `backroom import` cannot read, or that is no Shopify product CSV: exit code 2
+/// (1 is for rows refused).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UnreadableFile(pub String);
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(*args).await,
@@ -251,7 +257,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import { file, database, media } => {
             telemetry::init_logging(false);
-            let csv = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let csv = std::fs::read(&file)
+                .map_err(|error| UnreadableFile(format!("cannot read {}: {error}", file.display())))?;
             let location = media.location(&database.database_url)?;
             let media_store =
                 MediaStore::open(&location).with_context(|| format!("opening the media store {location}"))?;
@@ -262,11 +269,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let sources = domain::catalog_csv::ImageSources {
                 media: &media_store,
                 outbound: &outbound,
+                public_url: "",
             };
             let report =
                 domain::catalog_csv::import_products(&store, &sources, &domain::Principal::command_line(), &csv)
                     .await
-                    .map_err(describe)?;
+                    .map_err(|error| match error {
+                        // Not a Shopify product CSV at all.
+                        domain::DomainError::Validation(_) => UnreadableFile(describe(error).to_string()).into(),
+                        other => describe(other),
+                    })?;
             println!(
                 "imported {}: {} products created, {} updated, {} rows refused, in {:.1} s",
                 file.display(),
@@ -276,7 +288,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             );
             for error in &report.errors {
-                println!("row {}: {}", error.row, error.message);
+                println!("line {}: {}", error.row, error.message);
             }
             if report.errors.is_empty() {
                 Ok(())

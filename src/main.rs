@@ -14,7 +14,11 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("backroom: {error:#}");
-            std::process::ExitCode::FAILURE
+            if error.downcast_ref::<backroom::cli::UnreadableFile>().is_some() {
+                std::process::ExitCode::from(2)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }

@@ -51,13 +51,18 @@ impl Outbound {
     /// `allow_private` lets requests reach every range (for a shop whose image host is on
     /// its own network, and for tests).
     pub fn new(allow_private: bool) -> Outbound {
+        // No proxy from the environment (HTTP_PROXY and the like): a proxy resolves the
+        // host itself, past the resolver's checks.
         let client = reqwest::Client::builder()
             .dns_resolver(Arc::new(CheckedResolver { allow_private }))
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(TIMEOUT)
             .user_agent(concat!("Backroom/", env!("CARGO_PKG_VERSION")))
             .build()
-            .unwrap_or_default();
+            // Building fails only when the TLS backend cannot start: nothing could be
+            // fetched, and a client without the checks must never stand in.
+            .expect("the outbound HTTP client builds");
         Outbound { client, allow_private }
     }
 
@@ -174,8 +179,15 @@ fn is_refused_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xfe00) == 0xfc00
         // Link-local, fe80::/10.
         || (first & 0xffc0) == 0xfe80
-        // IPv4-compatible and NAT64 forms could name a private IPv4 address.
+        // IPv4-compatible forms could name a private IPv4 address.
         || ip.to_ipv4().is_some_and(is_refused_v4)
+        // NAT64 (64:ff9b::/96 and 64:ff9b:1::/48) carries an IPv4 address in its last bits.
+        || (ip.segments()[..2] == [0x64, 0xff9b] && is_refused_v4(last_ipv4(ip)))
+}
+
+fn last_ipv4(ip: Ipv6Addr) -> Ipv4Addr {
+    let octets = ip.octets();
+    Ipv4Addr::new(octets[12], octets[13], octets[14], octets[15])
 }
 
 #[cfg(test)]
@@ -201,6 +213,8 @@ mod tests {
             "ff02::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::7f00:1",
         ] {
             assert!(is_refused(refused.parse().expect("an address")), "{refused}");
         }

@@ -20,7 +20,7 @@ use crate::store::{Conn, Store, StoreError, dialect};
 
 pub(super) const MAX_TITLE_CHARS: usize = 200;
 pub(super) const MAX_DESCRIPTION_CHARS: usize = 20_000;
-const MAX_VARIANTS: usize = 100;
+pub(super) const MAX_VARIANTS: usize = 100;
 /// A billion in major units: far above any price, and low enough that 999 units on each
 /// of a cart's lines can never overflow a total.
 pub const MAX_PRICE: i64 = 100_000_000_000;

@@ -28,7 +28,7 @@ use crate::media::images::MAX_UPLOAD_BYTES;
 use crate::outbound::Outbound;
 use crate::store::catalog::{self as store, CategoryRow, ProductRow, VariantRow};
 use crate::store::inventory as stock_store;
-use crate::store::{Conn, Store};
+use crate::store::{Conn, Store, dialect};
 
 /// Shopify's product CSV columns, in its order; an export writes all of them.
 pub const COLUMNS: [&str; 33] = [
@@ -86,11 +86,18 @@ pub struct RowError {
     pub message: String,
 }
 
-/// A row of the file, its cells by column name (an empty cell is `None`).
+/// A row of the file, its cells by column name (an empty cell is `None`), `Body (HTML)`
+/// already made plain text (outside the transaction: cleaning HTML takes time).
 struct Row {
+    /// Its line in the file (the header is line 1).
     number: usize,
     cells: HashMap<&'static str, String>,
+    /// Why the row cannot be used at all (malformed CSV, control characters, a huge cell).
+    unreadable: Option<String>,
 }
+
+/// The longest cell read: a product description's HTML with room to spare.
+const MAX_CELL_BYTES: usize = 256 * 1024;
 
 impl Row {
     fn get(&self, column: &str) -> Option<&str> {
@@ -100,9 +107,9 @@ impl Row {
             .filter(|cell| !cell.is_empty())
     }
 
-    /// The row holds a variant: a SKU, a price or an option value.
+    /// The row holds a variant: a SKU, a price, stock or an option value.
     fn has_variant(&self) -> bool {
-        ["Variant SKU", "Variant Price", "Option1 Value"]
+        ["Variant SKU", "Variant Price", "Variant Inventory Qty", "Option1 Value"]
             .iter()
             .any(|column| self.get(column).is_some())
     }
@@ -116,21 +123,15 @@ struct ProductInFile {
     product_id: Option<String>,
     option_names: [Option<String>; 3],
     rows_seen: usize,
-    variants_seen: usize,
 }
 
 impl ProductInFile {
-    /// The state a row starts from: a new handle starts afresh.
-    fn for_row(&self, row: &Row) -> ProductInFile {
-        let handle = row.get("Handle").unwrap_or_default();
-        let mut next = if handle == self.handle {
-            self.clone()
-        } else {
-            ProductInFile {
-                handle: handle.to_owned(),
-                ..ProductInFile::default()
-            }
-        };
+    /// The state a row of `handle` starts from, whether or not its rows are together.
+    fn for_row(states: &HashMap<String, ProductInFile>, handle: &str) -> ProductInFile {
+        let mut next = states.get(handle).cloned().unwrap_or_else(|| ProductInFile {
+            handle: handle.to_owned(),
+            ..ProductInFile::default()
+        });
         next.rows_seen += 1;
         next
     }
@@ -156,6 +157,9 @@ struct RowOutcome {
 pub struct ImageSources<'a> {
     pub media: &'a MediaStore,
     pub outbound: &'a Outbound,
+    /// The shop's own address: an export's image addresses start with it, and name images
+    /// the product has already.
+    pub public_url: &'a str,
 }
 
 /// Imports a Shopify product CSV. A file that is not one (no `Handle` column, not UTF-8)
@@ -172,7 +176,7 @@ pub async fn import_products(
     let rows = read_rows(csv)?;
     let mut report = ImportReport::default();
     let mut counted: HashMap<String, bool> = HashMap::new();
-    let mut current = ProductInFile::default();
+    let mut states: HashMap<String, ProductInFile> = HashMap::new();
     let mut pending: Vec<PendingImage> = Vec::new();
     for batch in rows.chunks(ROWS_PER_BATCH) {
         let mut tx = db.write().await?;
@@ -181,12 +185,13 @@ pub async fn import_products(
         let mut changed: Vec<String> = Vec::new();
         for row in batch {
             // What the row learns (its product, its options) counts only if it lands.
-            let before = current.for_row(row);
+            let handle = row.get("Handle").unwrap_or_default().to_owned();
+            let before = ProductInFile::for_row(&states, &handle);
             let mut after = before.clone();
             tx.savepoint("import_row").await?;
             match import_row(&mut tx, &shop, caller, &mut after, row).await {
                 Ok(outcome) => {
-                    current = after;
+                    states.insert(handle, after);
                     tx.release("import_row").await?;
                     if let Some((product_id, created)) = outcome.product {
                         if let Some((url, alt, position)) = outcome.image {
@@ -205,7 +210,7 @@ pub async fn import_products(
                     }
                 }
                 Err(RowFailure::Refused(message)) => {
-                    current = before;
+                    states.insert(handle, before);
                     tx.rollback_to("import_row").await?;
                     tx.release("import_row").await?;
                     report.errors.push(RowError {
@@ -242,14 +247,23 @@ async fn fetch_images(
 ) -> DomainResult<Vec<RowError>> {
     pending.sort_by(|a, b| (&a.product_id, a.position, a.row).cmp(&(&b.product_id, b.position, b.row)));
     let mut failed = Vec::new();
-    let mut known: HashMap<String, Vec<String>> = HashMap::new();
+    let own_images = format!("{}{}/", sources.public_url.trim_end_matches('/'), images::MEDIA_PATH);
+    let mut known: HashMap<String, images::KnownImages> = HashMap::new();
     for image in pending {
         if !known.contains_key(&image.product_id) {
-            let imported = images::imported_sources(db, &image.product_id).await?;
-            known.insert(image.product_id.clone(), imported);
+            let images = images::known_images(db, &image.product_id).await?;
+            known.insert(image.product_id.clone(), images);
         }
-        let imported = known.entry(image.product_id.clone()).or_default();
-        if imported.contains(&image.url) {
+        let product_images = known.entry(image.product_id.clone()).or_default();
+        // An image of this shop's that the product has (an export imported again), or
+        // one imported from this address before.
+        let own_id = image
+            .url
+            .strip_prefix(&own_images)
+            .and_then(|file| file.split(['.', '?']).next());
+        if product_images.imported_from.contains(&image.url)
+            || own_id.is_some_and(|id| product_images.ids.iter().any(|known| known == id))
+        {
             continue;
         }
         let added = match sources.outbound.get(&image.url, MAX_UPLOAD_BYTES).await {
@@ -278,7 +292,7 @@ async fn fetch_images(
             Err(error) => Err(error.to_string()),
         };
         match added {
-            Ok(()) => imported.push(image.url),
+            Ok(()) => product_images.imported_from.push(image.url),
             Err(reason) => failed.push(RowError {
                 row: image.row,
                 message: format!(
@@ -348,20 +362,50 @@ fn read_rows(csv: &[u8]) -> DomainResult<Vec<Row>> {
         ));
     }
     let mut rows = Vec::new();
-    for (index, record) in reader.records().enumerate() {
-        let number = index + 2;
-        let cells = match record {
-            Ok(record) => columns
-                .iter()
-                .zip(record.iter())
-                .filter_map(|(column, cell)| column.map(|column| (column, cell.to_owned())))
-                .collect(),
+    let mut line = 1;
+    for record in reader.records() {
+        let row = match record {
+            Ok(record) => {
+                line = record.position().map_or(line + 1, |position| position.line() as usize);
+                read_row(line, &columns, &record)
+            }
             // Reported as the row's own error when it is reached.
-            Err(error) => HashMap::from([("Handle", String::new()), ("Title", format!("\u{0}{error}"))]),
+            Err(error) => {
+                line = error.position().map_or(line + 1, |position| position.line() as usize);
+                Row {
+                    number: line,
+                    cells: HashMap::new(),
+                    unreadable: Some(error.to_string()),
+                }
+            }
         };
-        rows.push(Row { number, cells });
+        rows.push(row);
     }
     Ok(rows)
+}
+
+fn read_row(number: usize, columns: &[Option<&'static str>], record: &csv::StringRecord) -> Row {
+    let mut cells = HashMap::new();
+    let mut unreadable = None;
+    for (column, cell) in columns.iter().zip(record.iter()) {
+        let Some(column) = column else { continue };
+        if cell.len() > MAX_CELL_BYTES {
+            unreadable = Some(format!("{column} is longer than {} KiB", MAX_CELL_BYTES / 1024));
+        } else if cell.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            unreadable = Some(format!("{column} holds a control character"));
+        }
+        let value = if *column == "Body (HTML)" {
+            text_of_html(cell)
+        } else {
+            cell.to_owned()
+        };
+        cells.insert(*column, value);
+    }
+    Row {
+        number,
+        cells,
+        unreadable,
+    }
 }
 
 /// Applies one row; gives the product it made (`true`) or changed (`false`).
@@ -372,7 +416,7 @@ async fn import_row(
     current: &mut ProductInFile,
     row: &Row,
 ) -> Result<RowOutcome, RowFailure> {
-    if let Some(unreadable) = row.get("Title").and_then(|title| title.strip_prefix('\u{0}')) {
+    if let Some(unreadable) = &row.unreadable {
         return Err(refused(format!("the row cannot be read: {unreadable}")));
     }
     let handle = row.get("Handle").ok_or_else(|| refused("Handle is empty"))?.to_owned();
@@ -391,12 +435,19 @@ async fn import_row(
     let mut outcome = None;
     let first_row = current.rows_seen == 1;
     if !first_row && current.product_id.is_none() {
-        return Err(refused(format!(
-            "the first row of {handle} failed, so its product does not exist"
-        )));
+        // Its first row failed: a product already in the shop takes the rows after it.
+        current.product_id = store::find_product(tx, &handle, None)
+            .await?
+            .filter(|product| product.slug == handle)
+            .map(|product| product.id);
+        if current.product_id.is_none() {
+            return Err(refused(format!(
+                "the first row of {handle} failed, so its product does not exist"
+            )));
+        }
     }
     if first_row || row.get("Title").is_some() {
-        let (product_id, created) = upsert_product(tx, row, &handle, now).await?;
+        let (product_id, created) = upsert_product(tx, row, &handle, first_row, now).await?;
         current.product_id = Some(product_id.clone());
         outcome = Some((product_id, created));
     }
@@ -406,7 +457,6 @@ async fn import_row(
         )));
     };
     if row.has_variant() {
-        current.variants_seen += 1;
         upsert_variant(tx, shop, caller, current, &product_id, row, now).await?;
         if outcome.is_none() {
             outcome = Some((product_id.clone(), false));
@@ -449,8 +499,15 @@ fn image_of(row: &Row) -> Result<Option<(String, Option<String>, i64)>, String> 
     )))
 }
 
-/// Makes or changes the product of `handle` from its row's product columns.
-async fn upsert_product(tx: &mut Conn, row: &Row, handle: &str, now: i64) -> Result<(String, bool), RowFailure> {
+/// Makes or changes the product of `handle` from its row's product columns (its
+/// categories from `Tags` on the handle's first row, or when given).
+async fn upsert_product(
+    tx: &mut Conn,
+    row: &Row,
+    handle: &str,
+    first_row: bool,
+    now: i64,
+) -> Result<(String, bool), RowFailure> {
     let existing = store::find_product(tx, handle, None)
         .await?
         .filter(|product| product.slug == handle);
@@ -458,7 +515,7 @@ async fn upsert_product(tx: &mut Conn, row: &Row, handle: &str, now: i64) -> Res
     let title = row
         .get("Title")
         .map(|title| checks.text("Title", title, MAX_TITLE_CHARS));
-    let description = row.get("Body (HTML)").map(text_of_html);
+    let description = row.get("Body (HTML)").map(str::to_owned);
     if description
         .as_ref()
         .is_some_and(|text| text.chars().count() > MAX_DESCRIPTION_CHARS)
@@ -522,7 +579,7 @@ async fn upsert_product(tx: &mut Conn, row: &Row, handle: &str, now: i64) -> Res
             .await
             .map_err(catalog::slug_or_sku_conflict)?;
     }
-    if row.cells.contains_key("Tags") {
+    if row.cells.contains_key("Tags") && (first_row || row.get("Tags").is_some()) {
         let mut category_ids = Vec::new();
         for tag in row.get("Tags").unwrap_or_default().split(',').map(str::trim) {
             if !tag.is_empty() {
@@ -541,14 +598,20 @@ async fn category_for_tag(tx: &mut Conn, tag: &str, now: i64) -> Result<String, 
             "the tag {tag:?} is longer than {MAX_TITLE_CHARS} characters"
         )));
     }
-    let slug = validate::slugify(tag);
-    if let Some(id) = store::find_category_id(tx, &slug).await? {
+    if let Some(id) = store::find_category_id_by_name(tx, tag).await? {
         return Ok(id);
+    }
+    let mut slug = None;
+    for candidate in validate::slug_candidates(&validate::slugify(tag)) {
+        if store::find_category_id(tx, &candidate).await?.is_none() {
+            slug = Some(candidate);
+            break;
+        }
     }
     let category = CategoryRow {
         id: ids::new_id("cat"),
         name: tag.to_owned(),
-        slug,
+        slug: slug.unwrap_or_else(|| ids::new_id("category")),
         parent_id: None,
         created_at: now,
     };
@@ -585,16 +648,12 @@ async fn upsert_variant(
     now: i64,
 ) -> Result<(), RowFailure> {
     let currency = shop.default_currency;
-    let sku = row.get("Variant SKU").map_or_else(
-        || format!("{}-{}", current.handle, current.variants_seen),
-        str::to_owned,
-    );
-    let options = options_of(current, row);
-    let title = if options.is_empty() {
-        "Default".to_owned()
-    } else {
-        options.values().cloned().collect::<Vec<_>>().join(" / ")
-    };
+    // Without a SKU, a variant is named by its row's place among its product's rows, so
+    // that the same file imported again finds it, whatever failed around it.
+    let sku = row
+        .get("Variant SKU")
+        .map_or_else(|| format!("{}-{}", current.handle, current.rows_seen), str::to_owned);
+    let naming = naming_of(current, row).map_err(refused)?;
     let price = row
         .get("Variant Price")
         .map(|price| minor_units(price, currency))
@@ -606,32 +665,42 @@ async fn upsert_variant(
         .map(|qty| {
             qty.parse::<i64>()
                 .ok()
-                .filter(|qty| (0..=MAX_STOCK).contains(qty))
-                .ok_or_else(|| format!("Variant Inventory Qty {qty:?} must be a whole number from 0 to {MAX_STOCK}"))
+                .filter(|qty| *qty <= MAX_STOCK)
+                // Shopify lets a shop oversell into negative stock: none can be sold.
+                .map(|qty| qty.max(0))
+                .ok_or_else(|| format!("Variant Inventory Qty {qty:?} must be a whole number up to {MAX_STOCK}"))
         })
         .transpose()
         .map_err(refused)?;
-    match store::find_variant_by_sku(tx, &sku).await? {
+    let existing = match store::find_variant_by_sku(tx, &sku).await? {
+        // Locked (on PostgreSQL) before its stock is read, so that no checkout moves it in
+        // between.
+        Some(found) => dialect::lock_variant(tx, &found.id).await?,
+        None => None,
+    };
+    match existing {
         Some(existing) if existing.product_id != product_id => {
             Err(refused(format!("the SKU {sku} belongs to another product's variant")))
         }
         Some(existing) => {
-            update_variant(
-                tx,
-                caller,
-                existing,
-                title,
-                options,
+            let change = VariantChange {
+                naming,
                 price,
                 weight_grams,
                 quantity,
-                currency,
-                now,
-            )
-            .await
+            };
+            update_variant(tx, caller, existing, change, currency, now).await
         }
         None => {
             let price = price.ok_or_else(|| refused("a new variant needs a Variant Price"))?;
+            let position = store::next_variant_position(tx, product_id).await?;
+            if position >= catalog::MAX_VARIANTS as i64 {
+                return Err(refused(format!(
+                    "a product has at most {} variants",
+                    catalog::MAX_VARIANTS
+                )));
+            }
+            let (title, options) = naming.unwrap_or_else(|| ("Default".to_owned(), BTreeMap::new()));
             let input = NewVariant {
                 sku,
                 title: Some(title),
@@ -645,7 +714,6 @@ async fn upsert_variant(
                 weight_grams,
             };
             let mut checks = Checks::default();
-            let position = store::next_variant_position(tx, product_id).await?;
             let (variant, _) = catalog::variant_row(&mut checks, shop, "", product_id, &input, position);
             checks.finish()?;
             store::insert_variant(tx, &variant, now)
@@ -656,20 +724,26 @@ async fn upsert_variant(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A variant's title and options.
+type Naming = (String, BTreeMap<String, String>);
+
+/// What a row changes of a variant that exists; `None` leaves it as it is.
+struct VariantChange {
+    naming: Option<Naming>,
+    price: Option<i64>,
+    weight_grams: Option<i64>,
+    quantity: Option<i64>,
+}
+
 async fn update_variant(
     tx: &mut Conn,
     caller: &Principal,
     mut variant: VariantRow,
-    title: String,
-    options: BTreeMap<String, String>,
-    price: Option<i64>,
-    weight_grams: Option<i64>,
-    quantity: Option<i64>,
+    change: VariantChange,
     currency: Currency,
     now: i64,
 ) -> Result<(), RowFailure> {
-    if let Some(price) = price {
+    if let Some(price) = change.price {
         if variant.currency != currency.as_str() {
             return Err(refused(format!(
                 "the variant {} is priced in {}, and the import's prices are in {currency}: change it in the dashboard",
@@ -681,17 +755,21 @@ async fn update_variant(
         }
         variant.price_amount = price;
     }
-    if let Some(weight) = weight_grams {
+    if let Some(weight) = change.weight_grams {
         variant.weight_grams = weight;
     }
-    variant.title = title;
+    if let Some((title, _)) = &change.naming {
+        variant.title = title.clone();
+    }
     store::update_variant(tx, &variant, now)
         .await
         .map_err(catalog::slug_or_sku_conflict)?;
-    let options = serde_json::to_string(&options)
-        .map_err(|error| RowFailure::Failed(DomainError::Internal(error.to_string())))?;
-    store::set_variant_options(tx, &variant.id, &options).await?;
-    if let Some(quantity) = quantity {
+    if let Some((_, options)) = &change.naming {
+        let options = serde_json::to_string(options)
+            .map_err(|error| RowFailure::Failed(DomainError::Internal(error.to_string())))?;
+        store::set_variant_options(tx, &variant.id, &options).await?;
+    }
+    if let Some(quantity) = change.quantity {
         // What can be sold becomes `quantity`: on hand is that plus what checkouts hold.
         let delta = quantity + variant.reserved - variant.on_hand;
         if delta != 0 {
@@ -717,22 +795,41 @@ async fn update_variant(
     Ok(())
 }
 
-/// The row's options by name (names from the product's first row when the row leaves them
-/// out); Shopify's `Title: Default Title` of a product without options is none.
-fn options_of(current: &ProductInFile, row: &Row) -> BTreeMap<String, String> {
+/// The variant's title and options from the row's option values (names from the
+/// product's first row when the row leaves them out); `None` when the row gives none.
+/// Shopify's option `Title` is the variant's title, not an option (`Default Title`: a
+/// product without options).
+fn naming_of(current: &ProductInFile, row: &Row) -> Result<Option<Naming>, String> {
     let values = ["Option1 Value", "Option2 Value", "Option3 Value"];
     let mut options = BTreeMap::new();
+    let mut named = None;
+    let mut given = false;
     for (index, column) in values.iter().enumerate() {
         let Some(value) = row.get(column) else { continue };
+        given = true;
         let name = current.option_names[index]
             .clone()
             .unwrap_or_else(|| format!("Option {}", index + 1));
-        if name == "Title" && value == "Default Title" {
+        if name == "Title" {
+            named = Some(if value == "Default Title" { "Default" } else { value }.to_owned());
             continue;
         }
         options.insert(name, value.to_owned());
     }
-    options
+    if !given {
+        return Ok(None);
+    }
+    let title = match named {
+        Some(title) if options.is_empty() => title,
+        _ if options.is_empty() => "Default".to_owned(),
+        _ => options.values().cloned().collect::<Vec<_>>().join(" / "),
+    };
+    if title.chars().count() > MAX_TITLE_CHARS {
+        return Err(format!(
+            "the variant's title ({title:?}) is longer than {MAX_TITLE_CHARS} characters"
+        ));
+    }
+    Ok(Some((title, options)))
 }
 
 /// `Variant Grams` (Shopify writes the weight in grams there whatever unit the shop shows,
@@ -759,6 +856,11 @@ fn minor_units(text: &str, currency: Currency) -> Result<i64, String> {
     let refusal = || format!("Variant Price {text:?} must be an amount such as 12.50");
     let decimals = currency.decimals();
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    // Shopify writes two decimals for every currency: "1200.00" yen is 1200.
+    let fraction = match fraction.get(decimals as usize..) {
+        Some(extra) if extra.bytes().all(|b| b == b'0') => &fraction[..decimals as usize],
+        _ => fraction,
+    };
     if whole.is_empty()
         || !whole.bytes().all(|b| b.is_ascii_digit())
         || !fraction.bytes().all(|b| b.is_ascii_digit())
@@ -868,11 +970,13 @@ fn product_records(
     public_url: &str,
 ) -> Vec<Vec<String>> {
     let column = |name: &str| COLUMNS.iter().position(|column| *column == name).unwrap_or(0);
-    let option_names: Vec<String> = product
-        .variants
-        .first()
-        .map(|variant| variant.options.keys().take(3).cloned().collect())
-        .unwrap_or_default();
+    // Every variant's option names, in the order first met (Shopify has room for three).
+    let mut option_names: Vec<String> = Vec::new();
+    for name in product.variants.iter().flat_map(|variant| variant.options.keys()) {
+        if !option_names.contains(name) && option_names.len() < 3 {
+            option_names.push(name.clone());
+        }
+    }
     let images: Vec<(String, String)> = product
         .images
         .iter()
@@ -898,6 +1002,8 @@ fn product_records(
                 .category_ids
                 .iter()
                 .filter_map(|id| categories.get(id).map(String::as_str))
+                // Tags are separated by commas: a name with one would come back as two.
+                .filter(|name| !name.contains(','))
                 .collect();
             tags.sort_unstable();
             record[column("Tags")] = tags.join(", ");
@@ -924,7 +1030,8 @@ fn product_records(
                 if index == 0 {
                     record[column("Option1 Name")] = "Title".to_owned();
                 }
-                record[column("Option1 Value")] = if product.variants.len() == 1 {
+                // Shopify's option `Title` holds the variant's title.
+                record[column("Option1 Value")] = if variant.title == "Default" {
                     "Default Title".to_owned()
                 } else {
                     variant.title.clone()
@@ -985,7 +1092,9 @@ mod tests {
         }
         let yen = Currency::parse("JPY").expect("JPY");
         assert_eq!(minor_units("1200", yen), Ok(1200));
+        assert_eq!(minor_units("1200.00", yen), Ok(1200), "Shopify's two decimals");
         assert!(minor_units("12.5", yen).is_err());
+        assert_eq!(minor_units("12.500", eur), Ok(1250));
     }
 
     #[test]

@@ -232,9 +232,20 @@ pub async fn pictures_of_variants(db: &Store, variant_ids: &[String]) -> DomainR
     Ok(pictures)
 }
 
-/// The addresses a product's images were imported from.
-pub async fn imported_sources(db: &Store, product_id: &str) -> DomainResult<Vec<String>> {
-    Ok(store::imported_sources(&mut db.read().await?, product_id).await?)
+/// What a product's images are: their ids, and the addresses imports downloaded them from.
+#[derive(Debug, Clone, Default)]
+pub struct KnownImages {
+    pub ids: Vec<String>,
+    pub imported_from: Vec<String>,
+}
+
+pub async fn known_images(db: &Store, product_id: &str) -> DomainResult<KnownImages> {
+    let mut known = KnownImages::default();
+    for (id, imported_from) in store::image_sources(&mut db.read().await?, product_id).await? {
+        known.ids.push(id);
+        known.imported_from.extend(imported_from);
+    }
+    Ok(known)
 }
 
 /// An image file as served: `file` is `{id}.{jpg|png}`, `width` one of the served widths.

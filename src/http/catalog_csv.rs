@@ -21,12 +21,16 @@ pub const IMPORT_PATH: &str = "/v1/admin/products/import";
 pub const IMPORT_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            IMPORT_PATH,
-            post(import_products).route_layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
-        )
-        .route("/v1/admin/products/export", get(export_products))
+    Router::new().route("/v1/admin/products/export", get(export_products))
+}
+
+/// The import, outside the request time limit: a large file, and the images it names,
+/// take minutes.
+pub fn untimed_router() -> Router<AppState> {
+    Router::new().route(
+        IMPORT_PATH,
+        post(import_products).route_layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
+    )
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -100,6 +104,7 @@ pub async fn import_products(
         let sources = ImageSources {
             media: &state.media,
             outbound: &state.outbound,
+            public_url: &state.public_url,
         };
         catalog_csv::import_products(&state.store, &sources, &caller, &bytes).await
     })

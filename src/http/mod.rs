@@ -140,9 +140,11 @@ pub async fn not_found() -> Response {
     problem::ApiError::RouteNotFound.into_response()
 }
 
-/// The API's live streams, which last as long as their clients wish.
+/// The API's routes without the request time limit: live streams, which last as long as
+/// their clients wish, and the catalog import.
 pub fn streaming_routes() -> Router<AppState> {
     Router::new()
+        .merge(catalog_csv::untimed_router())
         .merge(orders::streaming_router())
         .merge(admin_orders::streaming_router())
 }

@@ -468,6 +468,16 @@ pub async fn replace_product_categories(conn: &mut Conn, product_id: &str, categ
     Ok(())
 }
 
+/// The id of the category with this name, whatever its case.
+pub async fn find_category_id_by_name(conn: &mut Conn, name: &str) -> StoreResult<Option<String>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_scalar("SELECT id FROM categories WHERE lower(name) = lower($1) ORDER BY id LIMIT 1")
+            .bind(name)
+            .fetch_optional(c)
+            .await
+    })?)
+}
+
 /// The id of the category with this id or slug.
 pub async fn find_category_id(conn: &mut Conn, id_or_slug: &str) -> StoreResult<Option<String>> {
     Ok(on_conn!(conn, |c| {

@@ -89,15 +89,13 @@ pub async fn insert_image(
     Ok(())
 }
 
-/// The addresses a product's images were imported from.
-pub async fn imported_sources(conn: &mut Conn, product_id: &str) -> StoreResult<Vec<String>> {
+/// A product's images: each one's id, and the address an import downloaded it from.
+pub async fn image_sources(conn: &mut Conn, product_id: &str) -> StoreResult<Vec<(String, Option<String>)>> {
     Ok(on_conn!(conn, |c| {
-        sqlx::query_scalar(
-            "SELECT imported_from FROM product_images WHERE product_id = $1 AND imported_from IS NOT NULL",
-        )
-        .bind(product_id)
-        .fetch_all(c)
-        .await
+        sqlx::query_as("SELECT id, imported_from FROM product_images WHERE product_id = $1")
+            .bind(product_id)
+            .fetch_all(c)
+            .await
     })?)
 }
 

@@ -117,6 +117,26 @@ async fn a_shopify_export_becomes_the_catalog(app: TestApp) {
     assert_eq!(large["available"], 9);
     let listed = app.get("/v1/admin/products?limit=100", Some(&staff)).await;
     assert_eq!(listed.assert_status(200)["data"].as_array().expect("data").len(), 2);
+
+    // A stock file (no option columns) changes the stock and leaves the rest; Shopify's
+    // oversold (negative) stock is none left.
+    let stock = "Handle,Variant SKU,Variant Inventory Qty\ncamp-mug,CSV-MUG-W-L,7\ncamp-mug,CSV-MUG-N-S,-2\n";
+    let report = import(&app, &staff, stock).await;
+    assert_eq!(
+        report.assert_status(200),
+        &json!({"created": 0, "updated": 1, "errors": []})
+    );
+    let mug = staff_product(&app, &staff, "camp-mug").await;
+    let large = variant(&mug, "CSV-MUG-W-L");
+    assert_eq!(large["available"], 7);
+    assert_eq!(large["title"], "White / Large");
+    assert_eq!(large["options"], json!({"Color": "White", "Size": "Large"}));
+    assert_eq!(variant(&mug, "CSV-MUG-N-S")["available"], 0);
+    assert_eq!(
+        mug["category_ids"].as_array().map(Vec::len),
+        Some(2),
+        "its categories stay"
+    );
 }
 
 async fn a_bad_row_is_reported_and_changes_nothing(app: TestApp) {
@@ -127,13 +147,13 @@ async fn a_bad_row_is_reported_and_changes_nothing(app: TestApp) {
         .expect("sku")
         .to_owned();
     let csv = format!(
-        "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price,Variant Inventory Qty,Tags\n\
-         good-lamp,Good Lamp,Title,Default Title,LAMP-1,30.00,5,Lighting\n\
+        "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price,Variant Inventory Qty,Tags,Body (HTML)\n\
+         good-lamp,Good Lamp,Title,Default Title,LAMP-1,30.00,5,Lighting,\"<p>Bright.</p>\n<p>Warm.</p>\"\n\
          bad-price,Bad Price,Title,Default Title,BAD-1,thirty,5,Lighting\n\
          bad-price,,,Second,BAD-2,31.00,5,\n\
          stolen-sku,Stolen SKU,Title,Default Title,{taken_sku},10.00,5,Brand New Tag\n\
          no-title,,Title,Default Title,NT-1,10.00,5,\n\
-         good-lamp,,,Second,LAMP-2,32.00,-3,\n\
+         good-lamp,,,Second,LAMP-2,32.00,1e3,\n\
          Bad Handle,Bad Handle,Title,Default Title,BH-1,10.00,5,\n\
          good-lamp,,,Third,LAMP-3,33.00,2,\n"
     );
@@ -146,7 +166,8 @@ async fn a_bad_row_is_reported_and_changes_nothing(app: TestApp) {
         .iter()
         .map(|error| error["row"].as_i64().expect("row"))
         .collect();
-    assert_eq!(rows, [3, 4, 5, 6, 7, 8], "{report}");
+    // Lines of the file: the first row's quoted description spans two.
+    assert_eq!(rows, [4, 5, 6, 7, 8, 9], "{report}");
     let message = |row: i64| {
         report["errors"]
             .as_array()
@@ -156,12 +177,12 @@ async fn a_bad_row_is_reported_and_changes_nothing(app: TestApp) {
             .map(|error| error["message"].as_str().expect("message").to_owned())
             .expect("message")
     };
-    assert!(message(3).contains("Variant Price \"thirty\""), "{}", message(3));
-    assert!(message(4).contains("first row of bad-price failed"), "{}", message(4));
-    assert!(message(5).contains(&format!("SKU {taken_sku}")), "{}", message(5));
-    assert!(message(6).contains("needs a Title"), "{}", message(6));
-    assert!(message(7).contains("Inventory Qty"), "{}", message(7));
-    assert!(message(8).contains("Handle"), "{}", message(8));
+    assert!(message(4).contains("Variant Price \"thirty\""), "{}", message(4));
+    assert!(message(5).contains("first row of bad-price failed"), "{}", message(5));
+    assert!(message(6).contains(&format!("SKU {taken_sku}")), "{}", message(6));
+    assert!(message(7).contains("needs a Title"), "{}", message(7));
+    assert!(message(8).contains("Inventory Qty"), "{}", message(8));
+    assert!(message(9).contains("Handle"), "{}", message(9));
 
     // Nothing of the refused rows stayed: no product, no variant, no category.
     for slug in ["bad-price", "stolen-sku", "no-title"] {
@@ -235,6 +256,17 @@ async fn an_export_imports_into_another_shop_as_the_same_catalog(app: TestApp) {
     app.get("/v1/admin/products/export?format=xml", Some(&staff))
         .await
         .assert_field_error("format");
+
+    // The export imported back into the same shop changes nothing, and fetches no image:
+    // its addresses name images the products have.
+    let back = import(&app, &staff, &csv).await;
+    assert_eq!(
+        back.assert_status(200),
+        &json!({"created": 0, "updated": 2, "errors": []})
+    );
+    let mug = staff_product(&app, &staff, "camp-mug").await;
+    assert_eq!(mug["images"].as_array().map(Vec::len), Some(1));
+    assert_eq!(mug["variants"], product["variants"], "its variants as they were");
 
     // Another shop, on a database of its own, which may fetch from this test's loopback
     // server (as this shop's public address, which the export's image addresses use).

@@ -202,7 +202,7 @@ async fn import_loads_a_shopify_csv(database_url: String) {
     let said = String::from_utf8_lossy(&refused.stdout).to_string();
     assert!(!refused.status.success(), "a refused row fails the command");
     assert!(
-        said.contains("1 updated, 1 rows refused") && said.contains("row 3: Variant Price \"free\""),
+        said.contains("1 updated, 1 rows refused") && said.contains("line 3: Variant Price \"free\""),
         "{said}"
     );
 
