@@ -49,7 +49,11 @@ new_cart() { local c; c=$(post /v1/carts '{}' "$CUST" | field "['id']")
   post "/v1/carts/$c/items" "{\"variant_id\":\"$VAR\",\"quantity\":1}" "$CUST" >/dev/null; echo "$c"; }
 order() { post "/v1/carts/$(new_cart)/checkout" "{\"shipping_address\":$ADDR,\"shipping_option_id\":\"$OPTION\",\"payment\":{\"token\":\"tok_visa\"}}" "$CUST" | field "['id']"; }
 O1=$(order); O2=$(order); O3=$(order); O4=$(order)
+# A body over the server's size limit is rightly refused with 413 (documented on every
+# operation with a body), however invalid its fields: the fuzzer sometimes writes one.
 cat >"$WORK/schemathesis.toml" <<EOF
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
 [[operations]]
 include-path-regex = "^/v1/admin/orders/\\\\{id\\\\}(/fulfill)?\$"
 parameters = { "path.id" = "$O1" }
