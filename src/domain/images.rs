@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use super::time::Timestamp;
 use super::{DomainError, DomainResult, Permission, Principal, ids};
 use crate::media::images::{self as processing, ImageError, ProcessedImage, StoredFormat, WIDTHS};
-use crate::media::{MediaError, MediaStore};
+use crate::media::{MediaError, MediaFile, MediaStore};
 use crate::store::catalog as catalog_store;
 use crate::store::images::{self as store, ImageRow};
 use crate::store::{Conn, Store};
@@ -250,7 +250,7 @@ pub async fn known_images(db: &Store, product_id: &str) -> DomainResult<KnownIma
 
 /// An image file as served: `file` is `{id}.{jpg|png}`, `width` one of the served widths.
 /// A width at or above the image's own gives the image itself.
-pub async fn image_file(media: &MediaStore, file: &str, width: Option<u32>) -> DomainResult<(Bytes, StoredFormat)> {
+pub async fn image_file(media: &MediaStore, file: &str, width: Option<u32>) -> DomainResult<(MediaFile, StoredFormat)> {
     if let Some(width) = width
         && !WIDTHS.contains(&width)
     {
@@ -262,13 +262,13 @@ pub async fn image_file(media: &MediaStore, file: &str, width: Option<u32>) -> D
         .filter(|(id, _)| is_image_id(id))
         .ok_or(DomainError::NotFound("image"))?;
     if let Some(width) = width
-        && let Some(copy) = media.get(&key(id, format, Some(width))).await.map_err(storage)?
+        && let Some(copy) = media.read(&key(id, format, Some(width))).await.map_err(storage)?
     {
         return Ok((copy, format));
     }
     // No copy at that width: the image is no wider than it.
-    let image = media.get(&key(id, format, None)).await.map_err(storage)?;
-    image.map(|bytes| (bytes, format)).ok_or(DomainError::NotFound("image"))
+    let image = media.read(&key(id, format, None)).await.map_err(storage)?;
+    image.map(|file| (file, format)).ok_or(DomainError::NotFound("image"))
 }
 
 fn is_image_id(id: &str) -> bool {

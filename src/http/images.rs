@@ -163,7 +163,7 @@ pub async fn image_file(
     ApiPath(file): ApiPath<String>,
     ApiQuery(query): ApiQuery<ImageQuery>,
 ) -> ApiResult<Response> {
-    let (bytes, format) = images::image_file(&state.media, &file, query.w).await?;
+    let (image, format) = images::image_file(&state.media, &file, query.w).await?;
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(format.content_type())),
@@ -171,8 +171,9 @@ pub async fn image_file(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=31536000, immutable"),
             ),
+            (header::CONTENT_LENGTH, HeaderValue::from(image.size)),
         ],
-        bytes,
+        axum::body::Body::from_stream(image.chunks),
     )
         .into_response())
 }

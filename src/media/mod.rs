@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::prefix::PrefixStore;
@@ -91,6 +93,12 @@ pub enum MediaError {
     Storage(#[from] object_store::Error),
 }
 
+/// A stored file being read.
+pub struct MediaFile {
+    pub size: u64,
+    pub chunks: BoxStream<'static, Result<Bytes, MediaError>>,
+}
+
 /// The media store: bytes by key.
 #[derive(Clone)]
 pub struct MediaStore {
@@ -128,10 +136,14 @@ impl MediaStore {
         Ok(())
     }
 
-    /// The bytes under `key`; `None` when there are none.
-    pub async fn get(&self, key: &str) -> Result<Option<Bytes>, MediaError> {
+    /// The bytes under `key` as they are read, with their length; `None` when there are
+    /// none. A large image is never held whole in memory to be served.
+    pub async fn read(&self, key: &str) -> Result<Option<MediaFile>, MediaError> {
         match self.objects.get(&key.into()).await {
-            Ok(found) => Ok(Some(found.bytes().await?)),
+            Ok(found) => Ok(Some(MediaFile {
+                size: found.meta.size,
+                chunks: found.into_stream().map(|chunk| chunk.map_err(MediaError::from)).boxed(),
+            })),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(error) => Err(error.into()),
         }

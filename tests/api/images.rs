@@ -105,6 +105,11 @@ async fn fetch_image(shop: &Shop, url: &str) -> (DynamicImage, reqwest::header::
     assert_eq!(response.status(), 200, "{url}");
     let headers = response.headers().clone();
     let bytes = response.bytes().await.expect("image bytes").to_vec();
+    assert_eq!(
+        headers["content-length"].to_str().ok(),
+        Some(bytes.len().to_string().as_str()),
+        "streamed whole, its length announced"
+    );
     let image = image::load_from_memory(&bytes).expect("a decodable image");
     (image, headers, bytes)
 }
