@@ -877,6 +877,13 @@ test("the search box suggests products as you type; a search's results can be so
   await page.goto("/");
   const title = (await page.locator(".product-title").first().textContent()).trim();
   const word = title.split(/\s+/).find((part) => part.length >= 5) || title.split(/\s+/)[0];
+  // A suggestion shows its product's picture (a demo product's: all have one).
+  await page.getByLabel("Search products").fill("enamel");
+  const mug = page.getByRole("list", { name: "Suggested products" }).getByRole("link", { name: "Enamel Camp Mug" });
+  const thumb = mug.locator("img.suggestion-thumb");
+  await thumb.waitFor(LIVE);
+  await page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await thumb.elementHandle(), LIVE);
+  await page.getByLabel("Search products").fill("");
   // The start of a word, as typed: suggestions appear under the box.
   await page.getByLabel("Search products").pressSequentially(word.slice(0, 4).toLowerCase());
   const suggestions = page.getByRole("list", { name: "Suggested products" });
@@ -888,11 +895,6 @@ test("the search box suggests products as you type; a search's results can be so
   await page.getByLabel("Search products").fill(typo.toLowerCase());
   const suggested = suggestions.getByRole("link", { name: title });
   await suggested.waitFor(LIVE);
-  // Each suggestion shows its product's picture (the demo's products all have one).
-  await page.waitForFunction(() => {
-    const thumb = document.querySelector("#search-suggestions img.suggestion-thumb");
-    return thumb && thumb.complete && thumb.naturalWidth > 0;
-  }, null, LIVE);
   // The arrow key moves into the suggestions.
   await page.getByLabel("Search products").press("ArrowDown");
   assert.ok(await page.evaluate(() => Boolean(document.activeElement.closest("#search-suggestions"))));
