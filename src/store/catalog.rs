@@ -108,76 +108,45 @@ macro_rules! product_page {
 }
 
 pub async fn list_products(conn: &mut Conn, filter: &ProductFilter<'_>) -> StoreResult<ProductPageRows> {
-    let products = on_conn!(conn, |c| {
-        sqlx::query_as(concat!(
-            "SELECT id, slug, title, description, status, tax_class, seo_title, seo_description, created_at, updated_at
+    // One query of the page: `$head` and `$tail` around the page's product ids.
+    macro_rules! page_rows {
+        ($head:literal, $tail:literal) => {
+            on_conn!(conn, |c| {
+                sqlx::query_as(concat!($head, product_page!(), $tail))
+                    .bind(filter.status)
+                    .bind(filter.before_id)
+                    .bind(filter.category_id)
+                    .bind(filter.limit)
+                    .fetch_all(c)
+                    .await
+            })?
+        };
+    }
+    let products = page_rows!(
+        "SELECT id, slug, title, description, status, tax_class, seo_title, seo_description, created_at, updated_at
              FROM products WHERE id IN (",
-            product_page!(),
-            ") ORDER BY id DESC"
-        ))
-        .bind(filter.status)
-        .bind(filter.before_id)
-        .bind(filter.category_id)
-        .bind(filter.limit)
-        .fetch_all(c)
-        .await
-    })?;
-    let variants = on_conn!(conn, |c| {
-        sqlx::query_as(concat!(
-            "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position, weight_grams
+        ") ORDER BY id DESC"
+    );
+    let variants = page_rows!(
+        "SELECT id, product_id, sku, title, price_amount, currency, options, on_hand, reserved, position, weight_grams
              FROM variants WHERE product_id IN (",
-            product_page!(),
-            ") ORDER BY product_id, position"
-        ))
-        .bind(filter.status)
-        .bind(filter.before_id)
-        .bind(filter.category_id)
-        .bind(filter.limit)
-        .fetch_all(c)
-        .await
-    })?;
-    let prices = on_conn!(conn, |c| {
-        sqlx::query_as(concat!(
-            "SELECT vp.variant_id, vp.currency, vp.amount
+        ") ORDER BY product_id, position"
+    );
+    let prices = page_rows!(
+        "SELECT vp.variant_id, vp.currency, vp.amount
              FROM variant_prices vp JOIN variants v ON v.id = vp.variant_id
              WHERE v.product_id IN (",
-            product_page!(),
-            ") ORDER BY vp.variant_id, vp.currency"
-        ))
-        .bind(filter.status)
-        .bind(filter.before_id)
-        .bind(filter.category_id)
-        .bind(filter.limit)
-        .fetch_all(c)
-        .await
-    })?;
-    let categories = on_conn!(conn, |c| {
-        sqlx::query_as(concat!(
-            "SELECT product_id, category_id FROM product_categories WHERE product_id IN (",
-            product_page!(),
-            ") ORDER BY product_id, category_id"
-        ))
-        .bind(filter.status)
-        .bind(filter.before_id)
-        .bind(filter.category_id)
-        .bind(filter.limit)
-        .fetch_all(c)
-        .await
-    })?;
-    let images = on_conn!(conn, |c| {
-        sqlx::query_as(concat!(
-            "SELECT id, product_id, position, alt, format, width, height, source_url FROM product_images
+        ") ORDER BY vp.variant_id, vp.currency"
+    );
+    let categories = page_rows!(
+        "SELECT product_id, category_id FROM product_categories WHERE product_id IN (",
+        ") ORDER BY product_id, category_id"
+    );
+    let images = page_rows!(
+        "SELECT id, product_id, position, alt, format, width, height, source_url FROM product_images
              WHERE product_id IN (",
-            product_page!(),
-            ") ORDER BY product_id, position, id"
-        ))
-        .bind(filter.status)
-        .bind(filter.before_id)
-        .bind(filter.category_id)
-        .bind(filter.limit)
-        .fetch_all(c)
-        .await
-    })?;
+        ") ORDER BY product_id, position, id"
+    );
     Ok(ProductPageRows {
         products,
         variants,
