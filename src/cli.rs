@@ -165,6 +165,15 @@ pub struct ServeArgs {
     /// Milliseconds between runs of the background job (recovery, expiry, cleanup).
     #[arg(long, env = "BACKROOM_JOBS_INTERVAL_MS", default_value_t = 1000)]
     pub jobs_interval_ms: u64,
+    /// Let webhook endpoints be `http` URLs on this machine's loopback (development and
+    /// tests); refused by default, as are private and link-local addresses always.
+    #[arg(long, env = "BACKROOM_WEBHOOKS_ALLOW_LOOPBACK", action = clap::ArgAction::SetTrue,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub webhooks_allow_loopback: bool,
+    /// Seconds a process holds a webhook delivery it claimed before another may take it
+    /// over, had the first died. Keep it above the 15 s a delivery may take.
+    #[arg(long, env = "BACKROOM_WEBHOOK_LEASE_SECS", default_value_t = 60)]
+    pub webhook_lease_secs: u64,
     /// The general per-client rate limit: `on` or `off` (for load tests and benchmarks).
     /// The login throttle stays on regardless.
     #[arg(long, env = "BACKROOM_RATE_LIMITS", default_value = "on", value_parser = ["on", "off"])]
@@ -236,6 +245,8 @@ pub enum AdminCommand {
 pub struct UnreadableFile(pub String);
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Every command may write events (the demo catalog, an import): they carry the API's shapes.
+    domain::events::register_shapes(crate::http::events::shape_of);
     match cli.command {
         Command::Serve(args) => serve(*args).await,
         Command::Migrate(database) => {
@@ -262,7 +273,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let location = media.location(&database.database_url)?;
             let media_store =
                 MediaStore::open(&location).with_context(|| format!("opening the media store {location}"))?;
-            let outbound = crate::outbound::Outbound::new(media.outbound_allow_private);
+            let outbound = crate::outbound::Outbound::new(if media.outbound_allow_private {
+                crate::outbound::Reach::Everywhere
+            } else {
+                crate::outbound::Reach::Public
+            });
             let store = open(&database.database_url).await?;
             store.migrate().await.context("applying migrations")?;
             let started = std::time::Instant::now();
@@ -398,6 +413,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| format!("http://{}", args.addr)),
         media,
         outbound_allow_private: args.media.outbound_allow_private,
+        webhooks_allow_loopback: args.webhooks_allow_loopback,
+        webhook_lease: Duration::from_secs(args.webhook_lease_secs.max(1)),
         ..ServerOptions::default()
     };
     let server = Server::bind(args.addr, store.clone(), options)

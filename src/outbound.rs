@@ -1,11 +1,11 @@
 //! Requests Backroom makes to addresses someone else gave it (an image URL in an imported
-//! catalog), made so that they cannot reach into the shop's own network: no server-side
-//! request forgery.
+//! catalog, a merchant's webhook endpoint), made so that they cannot reach into the shop's
+//! own network: no server-side request forgery.
 //!
 //! - Every address a host name resolves to is checked when connecting (the resolver below
 //!   is the only one the client uses), and an address literal before the request:
 //!   loopback, private, shared (CGNAT), link-local, multicast, unspecified and broadcast
-//!   ranges are refused unless the operator allows them.
+//!   ranges are refused unless the operator allows them ([`Reach`]).
 //! - Redirects are not followed (a public address could send us to a private one).
 //! - A whole request takes at most 15 seconds, and no more of a body is read than asked.
 
@@ -34,27 +34,53 @@ pub enum FetchError {
     Failed(String),
 }
 
+/// Which addresses requests may reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Somebody else's public servers only.
+    Public,
+    /// Those and this machine's loopback (webhook receivers in development and tests).
+    PublicAndLoopback,
+    /// Every range (a shop whose image host is on its own network, and tests).
+    Everywhere,
+}
+
+impl Reach {
+    pub fn allows(self, ip: IpAddr) -> bool {
+        match self {
+            Reach::Everywhere => true,
+            Reach::PublicAndLoopback => !is_refused(ip) || is_loopback(ip),
+            Reach::Public => !is_refused(ip),
+        }
+    }
+}
+
 /// A client for outside addresses.
 #[derive(Clone)]
 pub struct Outbound {
     client: reqwest::Client,
-    allow_private: bool,
+    reach: Reach,
 }
 
 impl std::fmt::Debug for Outbound {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Outbound {{ allow_private: {} }}", self.allow_private)
+        write!(f, "Outbound {{ reach: {:?} }}", self.reach)
     }
 }
 
+/// What a server answered a POST: its status and the start of its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub body_start: String,
+}
+
 impl Outbound {
-    /// `allow_private` lets requests reach every range (for a shop whose image host is on
-    /// its own network, and for tests).
-    pub fn new(allow_private: bool) -> Outbound {
+    pub fn new(reach: Reach) -> Outbound {
         // No proxy from the environment (HTTP_PROXY and the like): a proxy resolves the
         // host itself, past the resolver's checks.
         let client = reqwest::Client::builder()
-            .dns_resolver(Arc::new(CheckedResolver { allow_private }))
+            .dns_resolver(Arc::new(CheckedResolver { reach }))
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(TIMEOUT)
@@ -63,12 +89,15 @@ impl Outbound {
             // Building fails only when the TLS backend cannot start: nothing could be
             // fetched, and a client without the checks must never stand in.
             .expect("the outbound HTTP client builds");
-        Outbound { client, allow_private }
+        Outbound { client, reach }
     }
 
-    /// GETs `url` and reads at most `limit` bytes of its body; any answer but 200 is an
-    /// error (a redirect included).
-    pub async fn get(&self, url: &str, limit: usize) -> Result<Bytes, FetchError> {
+    pub fn reach(&self) -> Reach {
+        self.reach
+    }
+
+    /// `url` parsed, when it is http(s) and not an address literal in a refused range.
+    fn checked_url(&self, url: &str) -> Result<reqwest::Url, FetchError> {
         let parsed = reqwest::Url::parse(url).map_err(|_| FetchError::NotHttp(url.to_owned()))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(FetchError::NotHttp(url.to_owned()));
@@ -77,11 +106,75 @@ impl Outbound {
         let host = parsed.host_str().ok_or_else(|| FetchError::NotHttp(url.to_owned()))?;
         let literal: Option<IpAddr> = host.trim_start_matches('[').trim_end_matches(']').parse().ok();
         if let Some(ip) = literal
-            && !self.allow_private
-            && is_refused(ip)
+            && !self.reach.allows(ip)
         {
             return Err(FetchError::RefusedAddress(ip.to_string()));
         }
+        Ok(parsed)
+    }
+
+    /// Every address `url`'s host stands for, when all are within reach: what a request
+    /// would connect to now (it is checked again then, as the answer may change).
+    pub async fn resolve(&self, url: &str) -> Result<Vec<IpAddr>, FetchError> {
+        let parsed = self.checked_url(url)?;
+        let host = parsed
+            .host_str()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(vec![ip]);
+        }
+        let found: Vec<IpAddr> = tokio::net::lookup_host((host, 0))
+            .await
+            .map_err(|error| FetchError::Failed(format!("{host} does not resolve: {error}")))?
+            .map(|address| address.ip())
+            .collect();
+        match found.iter().find(|ip| !self.reach.allows(**ip)) {
+            Some(refused) => Err(FetchError::RefusedAddress(refused.to_string())),
+            None => Ok(found),
+        }
+    }
+
+    /// POSTs `body` to `url` with `headers`, and reads at most `limit` bytes of the answer
+    /// (the rest is not waited for). Any status is an answer; only a failure to get one is
+    /// an error.
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: reqwest::header::HeaderMap,
+        body: String,
+        limit: usize,
+    ) -> Result<Answer, FetchError> {
+        let parsed = self.checked_url(url)?;
+        let response = self
+            .client
+            .post(parsed)
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(failure)?;
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        let mut stream = response.bytes_stream();
+        while body.len() < limit
+            && let Some(chunk) = stream.next().await
+        {
+            // A body cut short still leaves its status as the answer.
+            let Ok(chunk) = chunk else { break };
+            body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())]);
+        }
+        Ok(Answer {
+            status,
+            body_start: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+
+    /// GETs `url` and reads at most `limit` bytes of its body; any answer but 200 is an
+    /// error (a redirect included).
+    pub async fn get(&self, url: &str, limit: usize) -> Result<Bytes, FetchError> {
+        let parsed = self.checked_url(url)?;
         let response = self.client.get(parsed).send().await.map_err(failure)?;
         if response.status() != reqwest::StatusCode::OK {
             return Err(FetchError::Status(response.status().as_u16()));
@@ -123,24 +216,29 @@ struct RefusedResolution(String);
 
 /// Resolves with the system's resolver, and keeps only the addresses allowed.
 struct CheckedResolver {
-    allow_private: bool,
+    reach: Reach,
 }
 
 impl Resolve for CheckedResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let allow_private = self.allow_private;
+        let reach = self.reach;
         Box::pin(async move {
             let host = name.as_str().to_owned();
             let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = found
-                .into_iter()
-                .filter(|address| allow_private || !is_refused(address.ip()))
-                .collect();
+            let allowed: Vec<SocketAddr> = found.into_iter().filter(|address| reach.allows(address.ip())).collect();
             if allowed.is_empty() {
                 return Err(Box::new(RefusedResolution(host)) as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
+    }
+}
+
+/// This machine's loopback, in either family.
+pub fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(ip) => ip.is_loopback(),
+        IpAddr::V6(ip) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
     }
 }
 
@@ -225,7 +323,7 @@ mod tests {
 
     #[tokio::test]
     async fn literals_and_names_of_refused_ranges_are_not_fetched() {
-        let outbound = Outbound::new(false);
+        let outbound = Outbound::new(Reach::Public);
         for url in [
             "http://127.0.0.1:9/x.jpg",
             "http://[::1]:9/x.jpg",

@@ -31,6 +31,10 @@ pub struct AppState {
     pub media: MediaStore,
     /// Requests to addresses others give (imported image URLs), with their checks.
     pub outbound: Outbound,
+    /// Requests to merchants' webhook endpoints, with theirs.
+    pub webhook_client: Outbound,
+    /// How long a claimed webhook delivery is its worker's: longer than a delivery takes.
+    pub webhook_lease: std::time::Duration,
     pub checkout: CheckoutSettings,
     pub idempotency_abandon_seconds: i64,
     pub metrics: PrometheusHandle,

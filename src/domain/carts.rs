@@ -1,6 +1,7 @@
 //! Carts: created by anyone, owned by a customer or reachable by id as a guest cart,
 //! editable until checkout. Lines show the variant's current price.
 
+use super::events::{self, Notice};
 use super::money::{Currency, Money};
 use super::pricing::{Destination, LineToPrice, PricedCart, PricedShipping, PricingContext, PricingError, price_cart};
 use super::shipping;
@@ -496,7 +497,16 @@ async fn open_cart_for_edit(tx: &mut Conn, caller: &Principal, cart_id: &str) ->
     if !store::touch_open_cart(tx, cart_id, Timestamp::now().0).await? {
         return Err(not_open(&cart.status));
     }
+    announce_change(tx, cart_id).await?;
     find_accessible_cart(tx, caller, cart_id).await
+}
+
+/// Wakes the cart's live streams once the caller's transaction commits.
+pub(crate) async fn announce_change(tx: &mut Conn, cart_id: &str) -> DomainResult<()> {
+    let notice = Notice::Cart {
+        cart_id: cart_id.to_owned(),
+    };
+    events::announce(tx, &notice).await
 }
 
 pub(crate) fn not_open(status: &str) -> DomainError {

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::events::{self, EventKind, Subject};
 use super::images::{self, ProductImage};
 use super::inventory::{MAX_STOCK, StockLevel};
 use super::money::{Currency, Money};
@@ -560,7 +561,7 @@ pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -
     }
     store::replace_product_categories(&mut tx, &row.id, &dedup(input.category_ids)).await?;
     search::reindex_product(&mut tx, &row.id).await?;
-    let product = load_product(&mut tx, &row.id, None).await?;
+    let product = record_product_event(&mut tx, EventKind::ProductCreated, &row.id).await?;
     tx.commit().await?;
     Ok(product)
 }
@@ -633,8 +634,16 @@ pub async fn update_product(db: &Store, caller: &Principal, id: &str, patch: Pro
         store::replace_product_categories(&mut tx, &row.id, &dedup(category_ids)).await?;
     }
     search::reindex_product(&mut tx, &row.id).await?;
-    let product = load_product(&mut tx, &row.id, None).await?;
+    let product = record_product_event(&mut tx, EventKind::ProductUpdated, &row.id).await?;
     tx.commit().await?;
+    Ok(product)
+}
+
+/// Writes `kind` (`product.created` or `product.updated`) about product `id` as it now is,
+/// in the caller's transaction; returns the product.
+pub(crate) async fn record_product_event(tx: &mut Conn, kind: EventKind, id: &str) -> DomainResult<Product> {
+    let product = load_product(tx, id, None).await?;
+    events::record(tx, kind, Subject::Product(&product)).await?;
     Ok(product)
 }
 
@@ -660,6 +669,7 @@ pub async fn add_variant(db: &Store, caller: &Principal, product_id: &str, input
     store::replace_variant_prices(&mut tx, &row.id, &prices).await?;
     store::touch_product(&mut tx, product_id, now).await?;
     search::reindex_product(&mut tx, product_id).await?;
+    record_product_event(&mut tx, EventKind::ProductUpdated, product_id).await?;
     tx.commit().await?;
     variant_from_row(row, prices)
 }
@@ -743,6 +753,7 @@ pub async fn update_variant(
         }
         None => current_prices,
     };
+    record_product_event(&mut tx, EventKind::ProductUpdated, &row.product_id).await?;
     tx.commit().await?;
     variant_from_row(row, prices)
 }

@@ -13,9 +13,10 @@
 //! fetched or is not an image is reported against its row (whose other columns landed).
 //! An address already imported for a product is not fetched again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::catalog::{self, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, NewVariant, PriceInput, ProductStatus};
+use super::events::EventKind;
 use super::images::{self, NewImage};
 use super::inventory::{MAX_STOCK, StockMove, move_stock};
 use super::money::{Currency, Money};
@@ -176,6 +177,7 @@ pub async fn import_products(
     let rows = read_rows(csv)?;
     let mut report = ImportReport::default();
     let mut counted: HashMap<String, bool> = HashMap::new();
+    let mut announced: HashSet<String> = HashSet::new();
     let mut states: HashMap<String, ProductInFile> = HashMap::new();
     let mut pending: Vec<PendingImage> = Vec::new();
     for batch in rows.chunks(ROWS_PER_BATCH) {
@@ -227,6 +229,13 @@ pub async fn import_products(
         for product_id in &changed {
             store::touch_product(&mut tx, product_id, now).await?;
             search::reindex_product(&mut tx, product_id).await?;
+            // Created by this import, and not yet announced by an earlier batch.
+            let kind = if counted.get(product_id) == Some(&true) && announced.insert(product_id.clone()) {
+                EventKind::ProductCreated
+            } else {
+                EventKind::ProductUpdated
+            };
+            catalog::record_product_event(&mut tx, kind, product_id).await?;
         }
         tx.commit().await?;
     }

@@ -15,7 +15,7 @@
 //! what happened and settles it.
 
 use super::carts::{self, CartDetails, CartStatus};
-use super::events::{self, Event, EventBus, EventKind};
+use super::events::{self, EventKind, Subject};
 use super::inventory::{self, StockMove};
 use super::money::{Currency, Money};
 use super::orders::{self, Order, OrderStatus, PaymentStatus};
@@ -120,7 +120,6 @@ impl Default for CheckoutSettings {
 pub async fn checkout(
     db: &Store,
     provider: &Payments,
-    bus: &EventBus,
     settings: CheckoutSettings,
     caller: &Principal,
     cart_id: &str,
@@ -148,7 +147,7 @@ pub async fn checkout(
         }
         Ok(None) => None,
         // Nothing can have been charged: the charge itself was never asked for.
-        Err(error) => return fail_unprepared(db, bus, &attempt.id, error).await,
+        Err(error) => return fail_unprepared(db, &attempt.id, error).await,
     };
     let answer = provider.charge(charge, reference.as_deref()).await;
     faults::crash_if(FaultPoint::AfterCapture);
@@ -171,7 +170,7 @@ pub async fn checkout(
             return Err(error);
         }
     };
-    let settlement = settle(db, bus, &attempt.id, outcome).await?;
+    let settlement = settle(db, &attempt.id, outcome).await?;
     metrics::counter!("backroom_checkouts_total", "outcome" => settlement.metric_label()).increment(1);
     let mut outcome = outcome_of(db, &attempt.id, settlement).await?;
     match &mut outcome {
@@ -265,14 +264,9 @@ pub(super) async fn refusal_closed_at_provider(
 }
 
 /// A charge that could not even be prepared: failed, its stock released.
-async fn fail_unprepared(
-    db: &Store,
-    bus: &EventBus,
-    payment_id: &str,
-    error: ProviderError,
-) -> DomainResult<CheckoutOutcome> {
+async fn fail_unprepared(db: &Store, payment_id: &str, error: ProviderError) -> DomainResult<CheckoutOutcome> {
     let reason = format!("nothing was charged: {error}");
-    let settlement = settle(db, bus, payment_id, ChargeOutcome::Failed { reason }).await?;
+    let settlement = settle(db, payment_id, ChargeOutcome::Failed { reason }).await?;
     metrics::counter!("backroom_checkouts_total", "outcome" => settlement.metric_label()).increment(1);
     outcome_of(db, payment_id, settlement).await
 }
@@ -548,23 +542,18 @@ const UNSETTLED: [&str; 2] = ["pending", "requires_action"];
 /// Step 3: records what the provider said of attempt `payment_id`, in one transaction.
 /// Safe to race: only the caller that moves the attempt out of its unsettled state acts;
 /// any other reads what the winner decided.
-#[tracing::instrument(skip(db, bus))]
-pub async fn settle(db: &Store, bus: &EventBus, payment_id: &str, outcome: ChargeOutcome) -> DomainResult<Settlement> {
+#[tracing::instrument(skip(db))]
+pub async fn settle(db: &Store, payment_id: &str, outcome: ChargeOutcome) -> DomainResult<Settlement> {
     let mut tx = db.write().await?;
-    let (settlement, published) = settle_within(&mut tx, payment_id, outcome).await?;
+    let settlement = settle_within(&mut tx, payment_id, outcome).await?;
     // Committed even when nothing moved: what the winner wrote is then on disk (SQLite's
     // group commit) and visible to the reads that follow.
     tx.commit().await?;
-    bus.publish(published);
     Ok(settlement)
 }
 
 /// [`settle`] inside the caller's transaction (a webhook records its event id in it too).
-pub(super) async fn settle_within(
-    tx: &mut Conn,
-    payment_id: &str,
-    outcome: ChargeOutcome,
-) -> DomainResult<(Settlement, Vec<Event>)> {
+pub(super) async fn settle_within(tx: &mut Conn, payment_id: &str, outcome: ChargeOutcome) -> DomainResult<Settlement> {
     let now = Timestamp::now();
     let (from, change): (&[&str], PaymentMove<'_>) = match &outcome {
         ChargeOutcome::Captured { reference } | ChargeOutcome::Authorized { reference } => (
@@ -622,31 +611,29 @@ pub(super) async fn settle_within(
                 "the provider charged a closed payment attempt; refund it by hand"
             );
         }
-        return Ok((earlier, Vec::new()));
+        return Ok(earlier);
     }
     let attempt = store::find_payment(tx, payment_id)
         .await?
         .ok_or(DomainError::NotFound("payment"))?;
     let lines = store::list_payment_lines(tx, payment_id).await?;
     Ok(match outcome {
-        ChargeOutcome::Captured { .. } => {
-            let (order_id, event) = place_order(tx, &attempt, &lines, PaymentStatus::Captured, now.0).await?;
-            (Settlement::Placed { order_id }, vec![event])
-        }
-        ChargeOutcome::Authorized { .. } => {
-            let (order_id, event) = place_order(tx, &attempt, &lines, PaymentStatus::Authorized, now.0).await?;
-            (Settlement::Placed { order_id }, vec![event])
-        }
-        ChargeOutcome::RequiresAction { client_secret, .. } => {
-            (Settlement::AwaitingAction { client_secret }, Vec::new())
-        }
+        ChargeOutcome::Captured { .. } => Settlement::Placed {
+            order_id: place_order(tx, &attempt, &lines, PaymentStatus::Captured, now.0).await?,
+        },
+        ChargeOutcome::Authorized { .. } => Settlement::Placed {
+            order_id: place_order(tx, &attempt, &lines, PaymentStatus::Authorized, now.0).await?,
+        },
+        ChargeOutcome::RequiresAction { client_secret, .. } => Settlement::AwaitingAction { client_secret },
         ChargeOutcome::Declined { decline_code } => {
             release(tx, &attempt, &lines, now.0).await?;
-            (Settlement::Declined { decline_code }, Vec::new())
+            record_failure(tx, &attempt).await?;
+            Settlement::Declined { decline_code }
         }
         ChargeOutcome::Failed { reason } => {
             release(tx, &attempt, &lines, now.0).await?;
-            (Settlement::Failed { reason }, Vec::new())
+            record_failure(tx, &attempt).await?;
+            Settlement::Failed { reason }
         }
     })
 }
@@ -712,7 +699,7 @@ async fn place_order(
     lines: &[PaymentLineRow],
     payment: PaymentStatus,
     now: i64,
-) -> DomainResult<(String, Event)> {
+) -> DomainResult<String> {
     let priced = frozen_pricing(attempt, lines)?;
     if priced.totals.total.amount != attempt.amount {
         return Err(DomainError::Internal(format!(
@@ -785,12 +772,20 @@ async fn place_order(
         now,
     )
     .await?;
+    carts::announce_change(tx, &attempt.cart_id).await?;
     let kind = match payment {
         PaymentStatus::Authorized => EventKind::OrderPlaced,
         _ => EventKind::OrderPaid,
     };
-    let event = events::record(tx, kind, &order.id, order.customer_id.as_deref()).await?;
-    Ok((order.id, event))
+    orders::record_event(tx, kind, &order.id).await?;
+    Ok(order.id)
+}
+
+/// `payment.failed`, about the attempt as it failed.
+async fn record_failure(tx: &mut Conn, attempt: &PaymentRow) -> DomainResult<()> {
+    let failed = super::payment_attempts::attempt_view(attempt)?;
+    events::record(tx, EventKind::PaymentFailed, Subject::Payment(&failed)).await?;
+    Ok(())
 }
 
 /// Failure: the reservation is released and the cart opens again for another card.
@@ -806,6 +801,7 @@ async fn release(tx: &mut Conn, attempt: &PaymentRow, lines: &[PaymentLineRow], 
         now,
     )
     .await?;
+    carts::announce_change(tx, &attempt.cart_id).await?;
     Ok(())
 }
 
@@ -857,7 +853,7 @@ fn new_guest_token() -> String {
 /// stock. No live process still waits on a charge it reconciles: the reservation outlasts
 /// the provider timeout. Returns how many were settled.
 #[tracing::instrument(skip_all)]
-pub async fn recover_pending(db: &Store, provider: &Payments, bus: &EventBus) -> DomainResult<usize> {
+pub async fn recover_pending(db: &Store, provider: &Payments) -> DomainResult<usize> {
     let now = Timestamp::now();
     let stale = {
         let mut conn = db.read().await?;
@@ -866,7 +862,7 @@ pub async fn recover_pending(db: &Store, provider: &Payments, bus: &EventBus) ->
     let mut settled = 0;
     for attempt in stale {
         // One attempt that cannot be settled now must not hold up the others.
-        match recover_one(db, provider, bus, &attempt).await {
+        match recover_one(db, provider, &attempt).await {
             Ok(Settlement::Pending) => {}
             Ok(_) => settled += 1,
             Err(error) => tracing::warn!(payment_id = %attempt.id, %error, "payment attempt not settled yet"),
@@ -875,19 +871,14 @@ pub async fn recover_pending(db: &Store, provider: &Payments, bus: &EventBus) ->
     Ok(settled)
 }
 
-async fn recover_one(
-    db: &Store,
-    provider: &Payments,
-    bus: &EventBus,
-    attempt: &PaymentRow,
-) -> DomainResult<Settlement> {
+async fn recover_one(db: &Store, provider: &Payments, attempt: &PaymentRow) -> DomainResult<Settlement> {
     let reference = attempt.provider_reference.as_deref();
     let unknown = |error: ProviderError| DomainError::PaymentOutcomeUnknown(error.0);
     match ask_provider(provider, attempt, reference).await.map_err(unknown)? {
         ChargeOutcome::RequiresAction { reference, .. } => abandon_action(db, provider, &attempt.id, &reference).await,
         outcome => {
             let outcome = refusal_closed_at_provider(provider, attempt, reference, outcome).await?;
-            settle(db, bus, &attempt.id, outcome).await
+            settle(db, &attempt.id, outcome).await
         }
     }
 }

@@ -12,6 +12,8 @@ use std::sync::LazyLock;
 use bytes::Bytes;
 use tokio::sync::Semaphore;
 
+use super::catalog;
+use super::events::EventKind;
 use super::time::Timestamp;
 use super::{DomainError, DomainResult, Permission, Principal, ids};
 use crate::media::images::{self as processing, ImageError, ProcessedImage, StoredFormat, WIDTHS};
@@ -157,6 +159,7 @@ async fn insert_last(
         touch(&mut tx, &row.product_id, now).await?;
         row.position = store::next_image_position(&mut tx, &row.product_id).await?;
         store::insert_image(&mut tx, &row, imported_from, now).await?;
+        catalog::record_product_event(&mut tx, EventKind::ProductUpdated, &row.product_id).await?;
         Ok::<_, DomainError>(tx)
     }
     .await;
@@ -195,6 +198,7 @@ pub async fn update_image(
     });
     images.insert(place, image);
     renumber(&mut tx, &mut images).await?;
+    catalog::record_product_event(&mut tx, EventKind::ProductUpdated, product_id).await?;
     tx.commit().await?;
     image_from_row(images.swap_remove(place))
 }
@@ -212,6 +216,7 @@ pub async fn delete_image(
     let (mut images, _, removed) = take_image(&mut tx, product_id, image_id).await?;
     store::delete_image(&mut tx, &removed.id).await?;
     renumber(&mut tx, &mut images).await?;
+    catalog::record_product_event(&mut tx, EventKind::ProductUpdated, product_id).await?;
     tx.commit().await?;
     if let Some(format) = removed.format.as_deref().and_then(StoredFormat::parse) {
         remove_copies(media, &removed.id, format).await;

@@ -11,10 +11,11 @@
 //! with a reason. Rows are always taken in variant-id order ([`in_lock_order`]), so two
 //! transactions over the same variants cannot deadlock on PostgreSQL.
 
+use super::events::{self, EventKind, Notice, StockSnapshot, Subject};
 use super::time::Timestamp;
 use super::validate::Checks;
 use super::{DomainError, DomainResult, Permission, Principal, Shortage, ids};
-use crate::store::inventory as store;
+use crate::store::inventory::{self as store, MovedStock};
 use crate::store::{Conn, Store};
 
 /// The most units of one variant a shop may hold.
@@ -77,8 +78,57 @@ pub(crate) async fn move_stock(
     } else {
         i64::MAX
     };
-    let moved = store::move_stock(tx, variant_id, on_hand, reserved, max_on_hand, Timestamp::now().0).await?;
-    Ok(moved.map(|(on_hand, reserved)| StockLevel { on_hand, reserved }))
+    let Some(moved) = store::move_stock(tx, variant_id, on_hand, reserved, max_on_hand, Timestamp::now().0).await?
+    else {
+        return Ok(None);
+    };
+    let after = StockLevel {
+        on_hand: moved.on_hand,
+        reserved: moved.reserved,
+    };
+    let before = StockLevel {
+        on_hand: moved.on_hand - on_hand,
+        reserved: moved.reserved - reserved,
+    };
+    if after.available() != before.available() {
+        announce_stock(tx, variant_id, &moved, before, after).await?;
+    }
+    Ok(Some(after))
+}
+
+/// Wakes the product's stock streams, and writes `inventory.low` when what can be bought
+/// fell to the shop's threshold, `inventory.out_of_stock` when it fell to none.
+async fn announce_stock(
+    tx: &mut Conn,
+    variant_id: &str,
+    moved: &MovedStock,
+    before: StockLevel,
+    after: StockLevel,
+) -> DomainResult<()> {
+    let notice = Notice::Stock {
+        product_id: moved.product_id.clone(),
+    };
+    events::announce(tx, &notice).await?;
+    if after.available() > before.available() {
+        return Ok(());
+    }
+    let threshold = store::low_stock_threshold(tx).await?;
+    let snapshot = StockSnapshot {
+        variant_id: variant_id.to_owned(),
+        product_id: moved.product_id.clone(),
+        sku: moved.sku.clone(),
+        on_hand: after.on_hand,
+        reserved: after.reserved,
+        available: after.available(),
+        low_stock_threshold: threshold,
+    };
+    if before.available() > threshold && after.available() <= threshold {
+        events::record(tx, EventKind::InventoryLow, Subject::Stock(&snapshot)).await?;
+    }
+    if before.available() > 0 && after.available() == 0 {
+        events::record(tx, EventKind::InventoryOutOfStock, Subject::Stock(&snapshot)).await?;
+    }
+    Ok(())
 }
 
 /// Reserves every line's units, in lock order. On a shortage it lists every short line

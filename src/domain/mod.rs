@@ -30,6 +30,7 @@ pub mod shipping;
 pub mod shop;
 pub mod time;
 pub mod validate;
+pub mod webhooks;
 
 use crate::store::StoreError;
 

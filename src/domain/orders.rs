@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::events::{self, EventBus, EventKind};
+use super::events::{self, EventKind, Subject};
 use super::inventory::{self, StockMove};
 use super::money::{Currency, Money};
 use super::payments::{Payments, StepOutcome};
@@ -278,11 +278,10 @@ pub async fn get_order_as_staff(db: &Store, caller: &Principal, id: &str) -> Dom
 
 /// Fulfils a paid order; a payment only authorized (manual capture) is captured first,
 /// and a capture the provider refuses leaves the order as it was.
-#[tracing::instrument(skip(db, provider, bus, caller))]
+#[tracing::instrument(skip(db, provider, caller))]
 pub async fn fulfill(
     db: &Store,
     provider: &Payments,
-    bus: &EventBus,
     caller: &Principal,
     id: &str,
     tracking_number: Option<&str>,
@@ -325,7 +324,6 @@ pub async fn fulfill(
     {
         return Err(concurrent_change());
     }
-    let mut published = Vec::new();
     if authorized {
         let captured = PaymentMove {
             status: PaymentStatus::Captured.as_str(),
@@ -333,13 +331,11 @@ pub async fn fulfill(
         };
         let from = [PaymentStatus::Authorized.as_str()];
         if payment_store::move_payment(&mut tx, &row.payment_id, &from, &captured, now).await? {
-            published.push(events::record(&mut tx, EventKind::OrderPaid, id, row.customer_id.as_deref()).await?);
+            record_event(&mut tx, EventKind::OrderPaid, id).await?;
         }
     }
-    published.push(events::record(&mut tx, EventKind::OrderFulfilled, id, row.customer_id.as_deref()).await?);
-    let order = load(&mut tx, id).await?;
+    let order = record_event(&mut tx, EventKind::OrderFulfilled, id).await?;
     tx.commit().await?;
-    bus.publish(published);
     Ok(order)
 }
 
@@ -372,14 +368,8 @@ fn settle_step(answer: Result<StepOutcome, super::payments::ProviderError>) -> D
 
 /// Cancels a paid order: its stock goes back on the shelf and what is left of the payment
 /// is refunded, or, for a payment only authorized, the authorization released.
-#[tracing::instrument(skip(db, provider, bus, caller))]
-pub async fn cancel(
-    db: &Store,
-    provider: &Payments,
-    bus: &EventBus,
-    caller: &Principal,
-    id: &str,
-) -> DomainResult<Order> {
+#[tracing::instrument(skip(db, provider, caller))]
+pub async fn cancel(db: &Store, provider: &Payments, caller: &Principal, id: &str) -> DomainResult<Order> {
     caller.require(Permission::Orders)?;
     let before = {
         let mut conn = db.read().await?;
@@ -427,7 +417,7 @@ pub async fn cancel(
         .map(|item| (item.variant_id, item.quantity))
         .collect();
     inventory::move_lines(&mut tx, &items, StockMove::Restock).await?;
-    let mut published = vec![events::record(&mut tx, EventKind::OrderCanceled, id, row.customer_id.as_deref()).await?];
+    record_event(&mut tx, EventKind::OrderCanceled, id).await?;
     let remaining = row.payment_amount - row.payment_refunded_amount;
     let refund = if remaining > 0 && !authorized {
         Some(begin_refund(&mut tx, &row, remaining, now).await?)
@@ -435,20 +425,18 @@ pub async fn cancel(
         None
     };
     tx.commit().await?;
-    bus.publish(std::mem::take(&mut published));
     if let Some(refund) = refund {
-        finish_refund(db, provider, bus, &row, refund, RefundAskedBy::Cancel).await?;
+        finish_refund(db, provider, &row, refund, RefundAskedBy::Cancel).await?;
     }
     let mut conn = db.read().await?;
     load(&mut conn, id).await
 }
 
 /// Refunds `amount` minor units (default: all that is left) of an order's payment.
-#[tracing::instrument(skip(db, provider, bus, caller))]
+#[tracing::instrument(skip(db, provider, caller))]
 pub async fn refund(
     db: &Store,
     provider: &Payments,
-    bus: &EventBus,
     caller: &Principal,
     id: &str,
     amount: Option<i64>,
@@ -463,7 +451,7 @@ pub async fn refund(
     let amount = amount.unwrap_or(row.payment_amount - row.payment_refunded_amount);
     let refund = begin_refund(&mut tx, &row, amount, Timestamp::now().0).await?;
     tx.commit().await?;
-    finish_refund(db, provider, bus, &row, refund, RefundAskedBy::Staff).await?;
+    finish_refund(db, provider, &row, refund, RefundAskedBy::Staff).await?;
     let mut conn = db.read().await?;
     load(&mut conn, id).await
 }
@@ -529,7 +517,6 @@ enum RefundAskedBy {
 async fn finish_refund(
     db: &Store,
     provider: &Payments,
-    bus: &EventBus,
     row: &OrderRow,
     refund: PendingRefund,
     asked_by: RefundAskedBy,
@@ -547,9 +534,8 @@ async fn finish_refund(
             let mut tx = db.write().await?;
             payment_store::complete_pending_refund(&mut tx, &refund.id, reference.as_deref(), now).await?;
             store::touch_order(&mut tx, &row.id, now).await?;
-            let event = events::record(&mut tx, EventKind::OrderRefunded, &row.id, row.customer_id.as_deref()).await?;
+            record_event(&mut tx, EventKind::OrderRefunded, &row.id).await?;
             tx.commit().await?;
-            bus.publish(vec![event]);
             Ok(())
         }
         Ok(StepOutcome::Refused { reason }) => {
@@ -587,12 +573,7 @@ async fn take_back(tx: &mut Conn, refund_id: &str, payment_id: &str, amount: i64
 /// the refund id, so a refund that did go through is not paid twice. Returns how many
 /// were completed.
 #[tracing::instrument(skip_all)]
-pub async fn retry_pending_refunds(
-    db: &Store,
-    provider: &Payments,
-    bus: &EventBus,
-    older_than_seconds: i64,
-) -> DomainResult<usize> {
+pub async fn retry_pending_refunds(db: &Store, provider: &Payments, older_than_seconds: i64) -> DomainResult<usize> {
     let before = Timestamp::now().plus_seconds(-older_than_seconds).0;
     let stale = {
         let mut conn = db.read().await?;
@@ -627,15 +608,8 @@ pub async fn retry_pending_refunds(
         let mut tx = db.write().await?;
         if payment_store::complete_pending_refund(&mut tx, &refund.id, reference.as_deref(), now).await? {
             store::touch_order(&mut tx, &refund.order_id, now).await?;
-            let event = events::record(
-                &mut tx,
-                EventKind::OrderRefunded,
-                &refund.order_id,
-                refund.customer_id.as_deref(),
-            )
-            .await?;
+            record_event(&mut tx, EventKind::OrderRefunded, &refund.order_id).await?;
             tx.commit().await?;
-            bus.publish(vec![event]);
             completed += 1;
         }
     }
@@ -656,6 +630,14 @@ fn transition(row: &OrderRow, action: OrderAction) -> DomainResult<OrderStatus> 
 
 fn concurrent_change() -> DomainError {
     DomainError::conflict("the order changed while this request ran; read it again and retry")
+}
+
+/// Writes an event about order `id` as it now is, in the caller's transaction; returns the
+/// order.
+pub(super) async fn record_event(tx: &mut Conn, kind: EventKind, id: &str) -> DomainResult<Order> {
+    let order = load(tx, id).await?;
+    events::record(tx, kind, Subject::Order(&order)).await?;
+    Ok(order)
 }
 
 pub(crate) async fn load(conn: &mut Conn, id: &str) -> DomainResult<Order> {

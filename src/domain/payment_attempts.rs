@@ -3,7 +3,6 @@
 //! webhook. Every path ends in `checkout::settle`, the one state machine per payment.
 
 use super::checkout::{self, CheckoutOutcome, Settlement};
-use super::events::EventBus;
 use super::money::{Currency, Money};
 use super::orders::PaymentStatus;
 use super::payments::{ChargeOutcome, Payments, ProviderEvent};
@@ -30,17 +29,11 @@ pub async fn get_payment(db: &Store, caller: &Principal, id: &str) -> DomainResu
 
 /// After the customer finished their action: the order (placed now, or already), a
 /// decline, or the attempt still waiting for the action.
-#[tracing::instrument(skip(db, provider, bus, caller))]
-pub async fn confirm(
-    db: &Store,
-    provider: &Payments,
-    bus: &EventBus,
-    caller: &Principal,
-    id: &str,
-) -> DomainResult<CheckoutOutcome> {
+#[tracing::instrument(skip(db, provider, caller))]
+pub async fn confirm(db: &Store, provider: &Payments, caller: &Principal, id: &str) -> DomainResult<CheckoutOutcome> {
     let attempt = find_accessible(db, caller, id).await?;
     let settlement = match checkout::settlement_of(&attempt) {
-        Settlement::AwaitingAction { .. } => settle_as_the_provider_says(db, provider, bus, &attempt).await?,
+        Settlement::AwaitingAction { .. } => settle_as_the_provider_says(db, provider, &attempt).await?,
         // Its checkout request is still waiting for the provider, or the recovery job
         // will learn the outcome: asking now could race the charge itself.
         Settlement::Pending => return Err(still_processing()),
@@ -52,14 +45,8 @@ pub async fn confirm(
 /// Abandons an attempt waiting for the customer's action: its charge is canceled at the
 /// provider, its stock released and its cart open again. An attempt already closed is
 /// answered as it is; one that became an order is a conflict.
-#[tracing::instrument(skip(db, provider, bus, caller))]
-pub async fn cancel(
-    db: &Store,
-    provider: &Payments,
-    bus: &EventBus,
-    caller: &Principal,
-    id: &str,
-) -> DomainResult<PaymentAttempt> {
+#[tracing::instrument(skip(db, provider, caller))]
+pub async fn cancel(db: &Store, provider: &Payments, caller: &Principal, id: &str) -> DomainResult<PaymentAttempt> {
     let attempt = find_accessible(db, caller, id).await?;
     let settlement = match checkout::settlement_of(&attempt) {
         Settlement::AwaitingAction { .. } => {
@@ -68,7 +55,7 @@ pub async fn cancel(
             })?;
             match checkout::abandon_action(db, provider, &attempt.id, reference).await? {
                 // The customer finished the action meanwhile: settled as the provider says.
-                Settlement::Pending => settle_as_the_provider_says(db, provider, bus, &attempt).await?,
+                Settlement::Pending => settle_as_the_provider_says(db, provider, &attempt).await?,
                 settled => settled,
             }
         }
@@ -90,12 +77,7 @@ pub async fn cancel(
 /// `checkout::refusal_closed_at_provider`); if that cannot be done now, the event is not
 /// recorded and the error makes the provider send it again.
 #[tracing::instrument(skip_all, fields(event_id = %event.id, kind = %event.kind))]
-pub async fn apply_provider_event(
-    db: &Store,
-    provider: &Payments,
-    bus: &EventBus,
-    event: ProviderEvent,
-) -> DomainResult<()> {
+pub async fn apply_provider_event(db: &Store, provider: &Payments, event: ProviderEvent) -> DomainResult<()> {
     let attempt = {
         let mut conn = db.read().await?;
         match &event.payment_id {
@@ -137,9 +119,8 @@ pub async fn apply_provider_event(
         tx.commit().await?;
         return Ok(());
     }
-    let (_, published) = checkout::settle_within(&mut tx, &attempt.id, outcome).await?;
+    checkout::settle_within(&mut tx, &attempt.id, outcome).await?;
     tx.commit().await?;
-    bus.publish(published);
     Ok(())
 }
 
@@ -148,7 +129,6 @@ pub async fn apply_provider_event(
 async fn settle_as_the_provider_says(
     db: &Store,
     provider: &Payments,
-    bus: &EventBus,
     attempt: &PaymentRow,
 ) -> DomainResult<Settlement> {
     let reference = attempt.provider_reference.as_deref();
@@ -156,7 +136,7 @@ async fn settle_as_the_provider_says(
         .await
         .map_err(|error| DomainError::PaymentOutcomeUnknown(error.0))?;
     let outcome = checkout::refusal_closed_at_provider(provider, attempt, reference, outcome).await?;
-    checkout::settle(db, bus, &attempt.id, outcome).await
+    checkout::settle(db, &attempt.id, outcome).await
 }
 
 async fn find_accessible(db: &Store, caller: &Principal, id: &str) -> DomainResult<PaymentRow> {
@@ -176,7 +156,7 @@ fn money_of(attempt: &PaymentRow) -> DomainResult<Money> {
     Ok(Money::new(attempt.amount, currency))
 }
 
-fn attempt_view(attempt: &PaymentRow) -> DomainResult<PaymentAttempt> {
+pub(super) fn attempt_view(attempt: &PaymentRow) -> DomainResult<PaymentAttempt> {
     let status = PaymentStatus::parse(&attempt.status)
         .ok_or_else(|| super::catalog::corrupt("payment status", &attempt.status))?;
     Ok(PaymentAttempt {

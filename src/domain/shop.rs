@@ -2,6 +2,7 @@
 //! currencies it sells in and whether its prices include tax. Anyone may read them; only
 //! admins change them.
 
+use super::inventory::MAX_STOCK;
 use super::money::Currency;
 use super::time::Timestamp;
 use super::validate::{Checks, MAX_TEXT_CHARS};
@@ -19,6 +20,8 @@ pub struct Shop {
     /// Every currency the shop sells in, the default among them, in the order staff gave.
     pub currencies: Vec<Currency>,
     pub prices_include_tax: bool,
+    /// `inventory.low` fires when a variant's available units fall to this many.
+    pub low_stock_threshold: i64,
     pub updated_at: Timestamp,
 }
 
@@ -46,6 +49,7 @@ pub struct ShopPatch {
     pub default_currency: Option<String>,
     pub currencies: Option<Vec<String>>,
     pub prices_include_tax: Option<bool>,
+    pub low_stock_threshold: Option<i64>,
 }
 
 pub async fn get_shop(db: &Store) -> DomainResult<Shop> {
@@ -112,12 +116,17 @@ fn apply(current: Shop, patch: ShopPatch) -> DomainResult<Shop> {
         };
         checks.fail(field, format!("the shop must sell in its default currency {default}"));
     }
+    let low_stock_threshold = patch.low_stock_threshold.unwrap_or(current.low_stock_threshold);
+    if !(0..=MAX_STOCK).contains(&low_stock_threshold) {
+        checks.fail("low_stock_threshold", format!("must be between 0 and {MAX_STOCK}"));
+    }
     checks.finish()?;
     Ok(Shop {
         name,
         default_currency: default_currency.ok_or_else(|| DomainError::Internal("default currency".to_owned()))?,
         currencies,
         prices_include_tax: patch.prices_include_tax.unwrap_or(current.prices_include_tax),
+        low_stock_threshold,
         updated_at: Timestamp::now(),
     })
 }
@@ -164,6 +173,7 @@ fn parse(row: ShopRow) -> DomainResult<Shop> {
             .ok_or_else(|| corrupt("default currency", &row.default_currency))?,
         currencies,
         prices_include_tax: row.prices_include_tax,
+        low_stock_threshold: row.low_stock_threshold,
         updated_at: Timestamp(row.updated_at),
     })
 }
@@ -175,6 +185,7 @@ fn row_of(shop: &Shop) -> ShopRow {
         default_currency: shop.default_currency.as_str().to_owned(),
         currencies: serde_json::Value::from(codes).to_string(),
         prices_include_tax: shop.prices_include_tax,
+        low_stock_threshold: shop.low_stock_threshold,
         updated_at: shop.updated_at.0,
     }
 }
@@ -189,6 +200,7 @@ mod tests {
             default_currency: Currency::EUR,
             currencies: vec![Currency::EUR],
             prices_include_tax: false,
+            low_stock_threshold: 5,
             updated_at: Timestamp(0),
         }
     }

@@ -1,9 +1,7 @@
-//! The staff's orders (contract: Staff): every order, fulfilment, cancellation, refunds,
-//! and the shop's live event stream. Every operation checks the caller's permission itself.
+//! The staff's orders (contract: Staff): every order, fulfilment, cancellation and refunds. Every operation checks the caller's permission itself.
 
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
-use axum::response::IntoResponse;
+use axum::extract::State;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -22,10 +20,6 @@ pub fn router() -> Router<AppState> {
         .route("/v1/admin/orders/{id}/fulfill", post(fulfill_order))
         .route("/v1/admin/orders/{id}/cancel", post(cancel_order))
         .route("/v1/admin/orders/{id}/refund", post(refund_order))
-}
-
-pub fn streaming_router() -> Router<AppState> {
-    Router::new().route("/v1/admin/events", get(events))
 }
 
 /// Every order, newest first, optionally of one status.
@@ -71,7 +65,6 @@ pub async fn fulfill_order(
         orders::fulfill(
             &state.store,
             &state.payments,
-            &state.events,
             &caller,
             &id,
             body.tracking_number.as_deref(),
@@ -91,10 +84,7 @@ pub async fn cancel_order(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<OrderDto>> {
     let order =
-        super::detached(
-            async move { orders::cancel(&state.store, &state.payments, &state.events, &caller, &id).await },
-        )
-        .await?;
+        super::detached(async move { orders::cancel(&state.store, &state.payments, &caller, &id).await }).await?;
     Ok(Json(order.into()))
 }
 
@@ -110,25 +100,10 @@ pub async fn refund_order(
     ApiPath(id): ApiPath<String>,
     OptionalJson(body): OptionalJson<RefundRequest>,
 ) -> ApiResult<Json<OrderDto>> {
-    let order = super::detached(async move {
-        orders::refund(&state.store, &state.payments, &state.events, &caller, &id, body.amount).await
-    })
-    .await?;
+    let order =
+        super::detached(async move { orders::refund(&state.store, &state.payments, &caller, &id, body.amount).await })
+            .await?;
     Ok(Json(order.into()))
-}
-
-/// Server-Sent Events of every event in the shop: `event:` is the type (`order.paid`,
-/// `order.fulfilled`, `order.canceled`, `order.refunded`), `data:` the order.
-#[utoipa::path(get, path = "/v1/admin/events", tag = "staff", security(("bearer" = [])),
-    responses((status = 200, content_type = "text/event-stream"), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn events(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    headers: axum::http::HeaderMap,
-    Staff(caller): Staff,
-) -> ApiResult<impl IntoResponse> {
-    let credential = crate::app::caller::presented_token(&headers).map(str::to_owned);
-    super::orders::all_events(state, caller, credential, peer.ip()).await
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

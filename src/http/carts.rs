@@ -217,16 +217,7 @@ pub async fn checkout(
             .map(str::to_owned),
     };
     let placed = super::detached(async move {
-        checkout::checkout(
-            &state.store,
-            &state.payments,
-            &state.events,
-            state.checkout,
-            &caller,
-            &id,
-            request,
-        )
-        .await
+        checkout::checkout(&state.store, &state.payments, state.checkout, &caller, &id, request).await
     })
     .await?;
     crate::faults::crash_if(crate::faults::FaultPoint::BeforeResponse);

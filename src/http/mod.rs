@@ -13,6 +13,7 @@ mod catalog;
 mod catalog_csv;
 mod content;
 mod discounts;
+pub mod events;
 pub mod extract;
 mod idempotency;
 pub mod images;
@@ -27,6 +28,7 @@ mod shipping_options;
 mod shop;
 mod strict_json;
 mod tax_rates;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -115,6 +117,8 @@ pub fn routes() -> Router<AppState> {
         .merge(images::router())
         .merge(catalog_csv::router())
         .merge(admin_orders::router())
+        .merge(events::router())
+        .merge(webhooks::router())
         .merge(access::router())
         .merge(shop::router())
         .merge(shipping_options::router())
@@ -146,7 +150,7 @@ pub fn streaming_routes() -> Router<AppState> {
     Router::new()
         .merge(catalog_csv::untimed_router())
         .merge(orders::streaming_router())
-        .merge(admin_orders::streaming_router())
+        .merge(events::streaming_router())
 }
 
 /// The served application: `routes` (the API's and the pages', merged by `server`) under

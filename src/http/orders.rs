@@ -10,7 +10,6 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::Stream;
-use tokio::sync::broadcast::error::RecvError;
 
 use super::extract::{ApiPath, ApiQuery, Caller};
 use super::problem::{ApiResult, Problem};
@@ -20,9 +19,10 @@ use super::shapes::{
 use super::{AppState, Json};
 use crate::app::caller::{presented_token, still_signed_in};
 use crate::app::client_slots::ClientSlot;
+use crate::domain::events::Notice;
 use crate::domain::orders::{self, Order};
 use crate::domain::pricing::Totals;
-use crate::domain::{DomainError, PageRequest, Permission, Principal};
+use crate::domain::{DomainError, PageRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -37,7 +37,7 @@ pub fn streaming_router() -> Router<AppState> {
     Router::new().route("/v1/orders/{id}/events", get(order_events))
 }
 
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
+pub(super) const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// The caller's own orders, newest first.
 #[utoipa::path(get, path = "/v1/orders", tag = "orders", params(PageQuery), security(("bearer" = [])),
@@ -83,7 +83,7 @@ pub async fn order_events(
     ApiQuery(query): ApiQuery<OrderAccessQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     // Subscribe before reading, so no change between the read and the subscription is lost.
-    let mut changes = state.events.subscribe();
+    let mut wakeups = state.events.subscribe();
     let order = orders::get_order(&state.store, &caller, &id, query.token.as_deref()).await?;
     let slot = stream_slot(&state, peer.ip())?;
     let credential = presented_token(&headers).map(str::to_owned);
@@ -91,24 +91,29 @@ pub async fn order_events(
     let mut recheck = tokio::time::interval(RECHECK);
     let stream = async_stream::stream! {
         let _slot = slot;
+        let mut shown = order.updated_at;
         yield Ok(order_event("order.updated", &format!("{}:{}", order.id, order.updated_at.0), order));
         loop {
-            let change = tokio::select! {
+            let notice = tokio::select! {
                 _ = shutdown.changed() => break,
                 _ = recheck.tick() => {
                     if still_signed_in(&state.store, credential.as_deref(), &caller).await { continue } else { break }
                 }
-                change = changes.recv() => change,
+                notice = wakeups.next() => notice,
             };
-            let event_id = match change {
-                Ok(event) if event.order_id == id => event.id,
-                Ok(_) => continue,
-                // Missed some: the current order says all that matters.
-                Err(RecvError::Lagged(_)) => format!("{id}:lagged"),
-                Err(RecvError::Closed) => break,
-            };
+            match notice {
+                Some(Notice::Event { subject_id, .. }) if subject_id == id => {}
+                Some(Notice::Gap) => {}
+                Some(_) => continue,
+                None => break,
+            }
             match orders::get_order(&state.store, &caller, &id, query.token.as_deref()).await {
-                Ok(order) => yield Ok(order_event("order.updated", &event_id, order)),
+                // A look at the rows that finds nothing new sends nothing.
+                Ok(order) if order.updated_at == shown => {}
+                Ok(order) => {
+                    shown = order.updated_at;
+                    yield Ok(order_event("order.updated", &format!("{}:{}", order.id, order.updated_at.0), order));
+                }
                 Err(error) => {
                     tracing::warn!(%error, order_id = %id, "order stream ended");
                     break;
@@ -120,57 +125,15 @@ pub async fn order_events(
 }
 
 /// A live stream's slot for `client`, or 429 when it holds its share already.
-fn stream_slot(state: &AppState, client: IpAddr) -> Result<ClientSlot, DomainError> {
+pub(super) fn stream_slot(state: &AppState, client: IpAddr) -> Result<ClientSlot, DomainError> {
     state
         .stream_slots
         .take(client)
         .ok_or(DomainError::RateLimited { retry_after_seconds: 5 })
 }
 
-/// Every event of the shop, for staff: `event:` is its type (`order.paid`, ...), `data:` the order.
-pub async fn all_events(
-    state: AppState,
-    caller: Principal,
-    credential: Option<String>,
-    client: IpAddr,
-) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    caller.require(Permission::Orders)?;
-    let slot = stream_slot(&state, client)?;
-    let mut changes = state.events.subscribe();
-    let mut shutdown = state.shutdown.clone();
-    let mut recheck = tokio::time::interval(RECHECK);
-    let stream = async_stream::stream! {
-        let _slot = slot;
-        loop {
-            let change = tokio::select! {
-                _ = shutdown.changed() => break,
-                _ = recheck.tick() => {
-                    if still_signed_in(&state.store, credential.as_deref(), &caller).await { continue } else { break }
-                }
-                change = changes.recv() => change,
-            };
-            let event = match change {
-                Ok(event) => event,
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "staff event stream lagged");
-                    continue;
-                }
-                Err(RecvError::Closed) => break,
-            };
-            // Few staff streams, much data each: the session is checked before every event.
-            if !still_signed_in(&state.store, credential.as_deref(), &caller).await {
-                break;
-            }
-            if let Ok(order) = orders::get_order(&state.store, &caller, &event.order_id, None).await {
-                yield Ok(order_event(event.kind.as_str(), &event.id, order));
-            }
-        }
-    };
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
-}
-
 /// How often a live stream checks that its caller's session or key still holds.
-const RECHECK: Duration = Duration::from_secs(30);
+pub(super) const RECHECK: Duration = Duration::from_secs(30);
 
 fn order_event(name: &str, id: &str, order: Order) -> Event {
     let data = serde_json::to_string(&OrderDto::from(order)).unwrap_or_else(|_| "{}".to_owned());

@@ -130,10 +130,9 @@ pub async fn confirm_payment(
     Caller(caller): Caller,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<CheckoutAnswer> {
-    let outcome = super::detached(async move {
-        payment_attempts::confirm(&state.store, &state.payments, &state.events, &caller, &id).await
-    })
-    .await?;
+    let outcome =
+        super::detached(async move { payment_attempts::confirm(&state.store, &state.payments, &caller, &id).await })
+            .await?;
     Ok(outcome.into())
 }
 
@@ -148,10 +147,9 @@ pub async fn cancel_payment(
     Caller(caller): Caller,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<PaymentAttemptDto>> {
-    let attempt = super::detached(async move {
-        payment_attempts::cancel(&state.store, &state.payments, &state.events, &caller, &id).await
-    })
-    .await?;
+    let attempt =
+        super::detached(async move { payment_attempts::cancel(&state.store, &state.payments, &caller, &id).await })
+            .await?;
     Ok(Json(attempt.into()))
 }
 
@@ -180,9 +178,9 @@ pub async fn stripe_webhook(
         .verify_event(signature, &body)
         .map_err(|refusal| ApiError::BadRequest(refusal.0))?;
     if let Some(event) = event {
-        super::detached(async move {
-            payment_attempts::apply_provider_event(&state.store, &state.payments, &state.events, event).await
-        })
+        super::detached(
+            async move { payment_attempts::apply_provider_event(&state.store, &state.payments, event).await },
+        )
         .await?;
     }
     Ok(Json(WebhookReceipt { received: true }))

@@ -40,6 +40,7 @@ pub async fn update_shop(
         default_currency: body.default_currency,
         currencies: body.currencies,
         prices_include_tax: body.prices_include_tax,
+        low_stock_threshold: body.low_stock_threshold,
     };
     Ok(Json(shop::update_shop(&state.store, &caller, patch).await?.into()))
 }
@@ -53,6 +54,8 @@ pub struct ShopDto {
     pub currencies: Vec<String>,
     /// Prices and shipping amounts contain their tax (else tax is added on top).
     pub prices_include_tax: bool,
+    /// `inventory.low` fires when a variant's available units fall to this many.
+    pub low_stock_threshold: i64,
 }
 
 impl From<Shop> for ShopDto {
@@ -62,6 +65,7 @@ impl From<Shop> for ShopDto {
             default_currency: shop.default_currency.to_string(),
             currencies: shop.currencies.iter().map(ToString::to_string).collect(),
             prices_include_tax: shop.prices_include_tax,
+            low_stock_threshold: shop.low_stock_threshold,
         }
     }
 }
@@ -73,4 +77,6 @@ pub struct ShopPatchRequest {
     pub default_currency: Option<String>,
     pub currencies: Option<Vec<String>>,
     pub prices_include_tax: Option<bool>,
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub low_stock_threshold: Option<i64>,
 }

@@ -1,15 +1,17 @@
 //! Background work of every process, one task per file, each working through the domain:
 //! [`recovery`] settles payment attempts and refunds left pending, [`expiry`] ends what
 //! has expired, [`cleanup`] deletes records past their keeping, [`outbox`] delivers
-//! the outbox's messages, and [`publishing`] publishes scheduled pages and posts. Every task is safe to run on several processes at once: settling
-//! is a conditional update that only one wins, and messages are claimed with
-//! `FOR UPDATE SKIP LOCKED`.
+//! the outbox's messages, and [`publishing`] publishes scheduled pages and posts, all once
+//! per interval; [`webhooks`] delivers merchant webhooks, woken by events. Every task is
+//! safe to run on several processes at once: settling is a conditional update that only
+//! one wins, and messages and deliveries are claimed with `FOR UPDATE SKIP LOCKED`.
 
 mod cleanup;
 mod expiry;
 mod outbox;
 mod publishing;
 mod recovery;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -18,10 +20,14 @@ use tokio::task::JoinHandle;
 use crate::app::AppState;
 
 pub use outbox::deliver_outbox;
+pub use webhooks::deliver_webhooks;
 
-/// Runs every task once per `interval` until the server shuts down.
+/// Runs every task once per `interval`, and the webhook worker, until the server shuts
+/// down.
 pub fn spawn(state: AppState, interval: Duration) -> JoinHandle<()> {
+    let webhooks = webhooks::spawn(state.clone());
     tokio::spawn(async move {
+        let _webhooks = AbortOnDrop(webhooks);
         let mut shutdown = state.shutdown.clone();
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -41,6 +47,15 @@ pub async fn run_once(state: &AppState) {
     outbox::run(state).await;
     publishing::run(state).await;
     cleanup::run(state).await;
+}
+
+/// Stops the webhook worker with the interval's task.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Logs a task's outcome: what it did at `level`, or why it failed.

@@ -8,13 +8,13 @@ use crate::app::AppState;
 use crate::domain::{checkout, orders};
 
 pub async fn run(state: &AppState) {
-    let settled = checkout::recover_pending(&state.store, &state.payments, &state.events).await;
+    let settled = checkout::recover_pending(&state.store, &state.payments).await;
     report(
         "settle pending payment attempts",
         settled.map(|n| n as u64),
         Level::INFO,
     );
     let refund_grace = state.checkout.reservation_seconds;
-    let refunded = orders::retry_pending_refunds(&state.store, &state.payments, &state.events, refund_grace).await;
+    let refunded = orders::retry_pending_refunds(&state.store, &state.payments, refund_grace).await;
     report("complete pending refunds", refunded.map(|n| n as u64), Level::INFO);
 }

@@ -16,14 +16,14 @@ pub use connections::ConnectionLimits;
 use crate::app::AppState;
 use crate::app::client_slots::ClientSlots;
 use crate::domain::checkout::CheckoutSettings;
-use crate::domain::events::{EventBus, forward_notifications};
+use crate::domain::events::{self, EventBus};
 use crate::http::{self, HttpSettings, RateLimit};
 use crate::mail::Mailer;
 use crate::media::{MediaLocation, MediaStore};
-use crate::outbound::Outbound;
+use crate::outbound::{Outbound, Reach};
 use crate::payments::{PaymentSettings, TestProviderFaults};
 use crate::store::Store;
-use crate::store::dialect::EventListener;
+use crate::store::dialect::Notifications;
 use crate::{jobs, telemetry, web};
 
 #[derive(Debug, Clone)]
@@ -47,6 +47,12 @@ pub struct ServerOptions {
     /// Let requests to addresses others give (imported image URLs) reach loopback and
     /// private networks.
     pub outbound_allow_private: bool,
+    /// Let webhook endpoints be `http` URLs on this machine's loopback
+    /// (`BACKROOM_WEBHOOKS_ALLOW_LOOPBACK=1`): for development and tests.
+    pub webhooks_allow_loopback: bool,
+    /// How long a claimed webhook delivery belongs to its worker before another process may
+    /// take it over (a worker that died): longer than one delivery's 15 s.
+    pub webhook_lease: Duration,
     /// Misbehaviour of the built-in test provider; only tests set it, in-process.
     pub test_provider_faults: TestProviderFaults,
 }
@@ -78,6 +84,8 @@ impl Default for ServerOptions {
             payments: PaymentSettings::default(),
             media: MediaLocation::default(),
             outbound_allow_private: false,
+            webhooks_allow_loopback: false,
+            webhook_lease: Duration::from_secs(60),
             test_provider_faults: TestProviderFaults::default(),
         }
     }
@@ -95,8 +103,8 @@ impl ServerOptions {
 
 pub struct Server {
     listener: TcpListener,
-    /// On PostgreSQL, the connection hearing every process's events.
-    notifications: Option<EventListener>,
+    /// What hears every committed notification (on PostgreSQL, every process's).
+    notifications: Option<Notifications>,
     router: Router,
     state: AppState,
     options: ServerOptions,
@@ -107,16 +115,27 @@ impl Server {
     pub async fn bind(addr: SocketAddr, store: Store, options: ServerOptions) -> std::io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
         let (shutdown, shutdown_signal) = watch::channel(false);
-        let notifications = EventListener::connect(&store).await;
+        events::register_shapes(http::events::shape_of);
+        let notifications = Notifications::listen(&store).await;
         let state = AppState {
             payments: options
                 .payments
                 .build(&store, options.test_provider_faults, options.checkout.provider_timeout)
                 .map_err(std::io::Error::other)?,
             card_form: options.payments.card_form().map(std::sync::Arc::new),
-            events: EventBus::for_store(&store),
+            events: EventBus::default(),
             media: MediaStore::open(&options.media).map_err(std::io::Error::other)?,
-            outbound: Outbound::new(options.outbound_allow_private),
+            outbound: Outbound::new(if options.outbound_allow_private {
+                Reach::Everywhere
+            } else {
+                Reach::Public
+            }),
+            webhook_client: Outbound::new(if options.webhooks_allow_loopback {
+                Reach::PublicAndLoopback
+            } else {
+                Reach::Public
+            }),
+            webhook_lease: options.webhook_lease,
             store,
             checkout: options.checkout,
             idempotency_abandon_seconds: options.idempotency_abandon_seconds,
@@ -160,7 +179,7 @@ impl Server {
         let jobs = jobs::spawn(self.state.clone(), self.options.jobs_interval);
         let notifications = self
             .notifications
-            .map(|listener| tokio::spawn(forward_notifications(listener, self.state.events.clone())));
+            .map(|notifications| tokio::spawn(self.state.events.clone().forward(notifications)));
         let shutdown = self.shutdown;
         let result = connections::serve(self.listener, self.router, self.options.connections, async move {
             signal.await;

@@ -3,10 +3,12 @@
 //! of the store is written once for both.
 //!
 //! SQLite has one writer at a time (`group_commit`), so what PostgreSQL needs locks for is
-//! serialized there already, and there is no other process to notify.
+//! serialized there already, and its notifications go to its one process only. (The
+//! events' commit order, `store::events`, is the other difference.)
 
 use super::catalog::VariantRow;
 use super::outbox::OutboxRow;
+use super::webhooks::DeliveryRow;
 use super::{Conn, Raw, Store, StoreResult};
 
 /// A variant, locked until the transaction ends so that concurrent edits cannot overwrite
@@ -85,6 +87,38 @@ pub async fn lock_due_outbox_rows(conn: &mut Conn, now: i64, limit: i64) -> Stor
     }?)
 }
 
+/// Locks up to `limit` due deliveries of enabled endpoints that have no delivery under
+/// lease, oldest first. On PostgreSQL the claim skips rows another worker holds (`FOR
+/// UPDATE SKIP LOCKED`), so any number of processes claim disjoint deliveries; SQLite has
+/// one writer.
+pub async fn lock_due_deliveries(conn: &mut Conn, now: i64, limit: i64) -> StoreResult<Vec<DeliveryRow>> {
+    macro_rules! due {
+        ($lock:literal) => {
+            concat!(
+                "SELECT d.id, d.endpoint_id, d.event_id, d.event_type, d.status, d.attempts, d.response_status,
+                        d.next_attempt_at, d.created_at
+                 FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                 WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND e.enabled
+                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries busy
+                                   WHERE busy.endpoint_id = d.endpoint_id AND busy.status = 'pending'
+                                     AND busy.leased_until > $1)
+                 ORDER BY d.next_attempt_at, d.id LIMIT $2 ",
+                $lock
+            )
+        };
+    }
+    Ok(match conn.raw() {
+        Raw::Sqlite(c) => sqlx::query_as(due!("")).bind(now).bind(limit).fetch_all(c).await,
+        Raw::Postgres(c) => {
+            sqlx::query_as(due!("FOR UPDATE OF d SKIP LOCKED"))
+                .bind(now)
+                .bind(limit)
+                .fetch_all(c)
+                .await
+        }
+    }?)
+}
+
 /// Serializes logins for one email and one client address until the transaction ends, so
 /// that counting failures and recording one is atomic. PostgreSQL takes advisory locks
 /// (the email's first, always, so two logins cannot wait on each other in a circle);
@@ -103,8 +137,9 @@ pub async fn lock_login_counters(conn: &mut Conn, email: &str, client_ip: &str) 
 /// The PostgreSQL notification channel of events.
 pub const CHANNEL: &str = "backroom_events";
 
-/// On PostgreSQL, notifies `CHANNEL` with `payload` when the transaction commits; on
-/// SQLite (one process) there is no one else to tell.
+/// Announces `payload` to every listener once the transaction commits, and never if it
+/// does not: PostgreSQL notifies `CHANNEL`, heard by every process; SQLite keeps it on the
+/// transaction for its one process (`Conn::commit`).
 pub async fn notify(conn: &mut Conn, payload: &str) -> StoreResult<()> {
     if let Raw::Postgres(c) = conn.raw() {
         sqlx::query("SELECT pg_notify($1, $2)")
@@ -112,41 +147,69 @@ pub async fn notify(conn: &mut Conn, payload: &str) -> StoreResult<()> {
             .bind(payload)
             .execute(c)
             .await?;
+        return Ok(());
     }
+    conn.notices.push(payload.to_owned());
     Ok(())
 }
 
-/// On PostgreSQL, a connection listening on `CHANNEL` for every process's events.
-pub struct EventListener(sqlx::postgres::PgListener);
+/// What a listener hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    Payload(String),
+    /// Notifications may have been missed (a lost connection, a listener too slow):
+    /// whoever relies on them must look at the rows again.
+    Gap,
+}
 
-impl EventListener {
-    /// Listens, on PostgreSQL; `None` on SQLite (or, logged, when listening fails). Made
-    /// before the server accepts requests, so no event of the process's lifetime is missed.
-    pub async fn connect(store: &Store) -> Option<EventListener> {
-        let Store::Postgres(pool) = store else { return None };
+/// Hears every committed notification: on PostgreSQL a connection listening on `CHANNEL`
+/// for every process's, on SQLite this process's own.
+pub enum Notifications {
+    Sqlite(tokio::sync::broadcast::Receiver<String>),
+    Postgres(sqlx::postgres::PgListener),
+}
+
+impl Notifications {
+    /// Starts listening (before the server accepts requests, so no notification of the
+    /// process's lifetime is missed); `None`, logged, when PostgreSQL refuses.
+    pub async fn listen(store: &Store) -> Option<Notifications> {
+        let pool = match store {
+            Store::Sqlite { announcer, .. } => return Some(Notifications::Sqlite(announcer.subscribe())),
+            Store::Postgres(pool) => pool,
+        };
         let listener = async {
             let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
             listener.listen(CHANNEL).await?;
             Ok::<_, sqlx::Error>(listener)
         };
         match listener.await {
-            Ok(listener) => Some(EventListener(listener)),
+            Ok(listener) => Some(Notifications::Postgres(listener)),
             Err(error) => {
-                tracing::error!(%error, "cannot listen for events; live streams will miss changes");
+                tracing::error!(%error, "cannot listen for events; live streams will see changes late");
                 None
             }
         }
     }
 
-    /// The next notification's payload; `None` once the pool is closed.
-    pub async fn next_payload(&mut self) -> Option<String> {
-        loop {
-            match self.0.recv().await {
-                Ok(notification) => return Some(notification.payload().to_owned()),
-                Err(sqlx::Error::PoolClosed) => return None,
-                // The listener reconnects by itself on its next receive.
-                Err(error) => tracing::warn!(%error, "event listener lost its connection; reconnecting"),
-            }
+    /// The next thing heard; `None` once the database is closed.
+    pub async fn next(&mut self) -> Option<Heard> {
+        use tokio::sync::broadcast::error::RecvError;
+        match self {
+            Notifications::Sqlite(receiver) => match receiver.recv().await {
+                Ok(payload) => Some(Heard::Payload(payload)),
+                Err(RecvError::Lagged(_)) => Some(Heard::Gap),
+                Err(RecvError::Closed) => None,
+            },
+            Notifications::Postgres(listener) => match listener.recv().await {
+                Ok(notification) => Some(Heard::Payload(notification.payload().to_owned())),
+                Err(sqlx::Error::PoolClosed) => None,
+                // The listener reconnects by itself on its next receive; what was sent
+                // meanwhile is lost.
+                Err(error) => {
+                    tracing::warn!(%error, "event listener lost its connection; reconnecting");
+                    Some(Heard::Gap)
+                }
+            },
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::{exec, on_conn};
 /// Changes a variant's stock by `on_hand_delta` and `reserved_delta` in one conditional
 /// write, unless that would break `0 <= reserved <= on_hand <= max_on_hand`; the
 /// affected-row count decides, so no concurrent change can slip in between a read and a
-/// write. Returns the new `(on_hand, reserved)`, or `None` when refused or missing.
+/// write. Returns the variant's new stock, or `None` when refused or missing.
 pub async fn move_stock(
     conn: &mut Conn,
     variant_id: &str,
@@ -15,12 +15,12 @@ pub async fn move_stock(
     reserved_delta: i64,
     max_on_hand: i64,
     now: i64,
-) -> StoreResult<Option<(i64, i64)>> {
+) -> StoreResult<Option<MovedStock>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(
             "UPDATE variants SET on_hand = on_hand + $2, reserved = reserved + $3, updated_at = $4
              WHERE id = $1 AND reserved + $3 >= 0 AND on_hand + $2 >= reserved + $3 AND on_hand + $2 <= $5
-             RETURNING on_hand, reserved",
+             RETURNING on_hand, reserved, product_id, sku",
         )
         .bind(variant_id)
         .bind(on_hand_delta)
@@ -29,6 +29,23 @@ pub async fn move_stock(
         .bind(max_on_hand)
         .fetch_optional(c)
         .await
+    })?)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MovedStock {
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub product_id: String,
+    pub sku: String,
+}
+
+/// The shop's `low_stock_threshold`.
+pub async fn low_stock_threshold(conn: &mut Conn) -> StoreResult<i64> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_scalar("SELECT low_stock_threshold FROM shop_settings WHERE id = 1")
+            .fetch_one(c)
+            .await
     })?)
 }
 

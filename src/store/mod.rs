@@ -26,6 +26,7 @@ pub mod search;
 pub mod shipping;
 pub mod shop;
 pub mod test_provider;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -34,9 +35,13 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use tokio::sync::broadcast;
 
 /// The default database when none is configured (contract: Command line).
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://backroom-data/backroom.db";
+
+/// Announcements a slow listener may fall behind by before it is told it missed some.
+const ANNOUNCEMENTS_BUFFERED: usize = 1024;
 
 /// How long a writer waits for SQLite's lock, or for a pooled connection, before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -50,6 +55,9 @@ pub enum Store {
     Sqlite {
         writer: group_commit::Writer,
         reader: SqlitePool,
+        /// Notifications of committed writes, to this process's listeners (the one process
+        /// there is): PostgreSQL's `NOTIFY` stands in on the other side.
+        announcer: broadcast::Sender<String>,
     },
     Postgres(PgPool),
 }
@@ -112,6 +120,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// One connection, inside a transaction or not. Store functions take `&mut Conn`.
 pub struct Conn {
     inner: ConnInner,
+    /// On SQLite, notifications ([`dialect::notify`]) to announce once the transaction
+    /// commits, and where to.
+    notices: Vec<String>,
+    announcer: Option<broadcast::Sender<String>>,
 }
 
 enum ConnInner {
@@ -145,7 +157,19 @@ impl Conn {
             ConnInner::PostgresTx(tx) => uncancellable(tx.commit()).await??,
             ConnInner::SqlitePooled(_) | ConnInner::PostgresPooled(_) => {}
         }
+        if let Some(announcer) = self.announcer {
+            // Having no listener is normal.
+            self.notices.into_iter().for_each(|notice| drop(announcer.send(notice)));
+        }
         Ok(())
+    }
+
+    fn new(inner: ConnInner, announcer: Option<broadcast::Sender<String>>) -> Conn {
+        Conn {
+            inner,
+            notices: Vec::new(),
+            announcer,
+        }
     }
 }
 
@@ -259,7 +283,12 @@ impl Store {
             .acquire_timeout(LOCK_WAIT)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Store::Sqlite { writer, reader })
+        let (announcer, _) = broadcast::channel(ANNOUNCEMENTS_BUFFERED);
+        Ok(Store::Sqlite {
+            writer,
+            reader,
+            announcer,
+        })
     }
 
     /// Applies pending migrations.
@@ -303,7 +332,11 @@ impl Store {
             })
         })
         .await??;
-        Ok(Conn { inner })
+        let announcer = match self {
+            Store::Sqlite { announcer, .. } => Some(announcer.clone()),
+            Store::Postgres(_) => None,
+        };
+        Ok(Conn::new(inner, announcer))
     }
 
     /// Runs one SQL statement written by the caller in its own transaction and returns the
@@ -321,13 +354,13 @@ impl Store {
             Store::Sqlite { reader, .. } => ConnInner::SqlitePooled(reader.acquire().await?),
             Store::Postgres(pool) => ConnInner::PostgresPooled(pool.acquire().await?),
         };
-        Ok(Conn { inner })
+        Ok(Conn::new(inner, None))
     }
 
     /// Connections in use and idle, for the metrics.
     pub fn pool_usage(&self) -> (u32, u32) {
         match self {
-            Store::Sqlite { writer, reader } => {
+            Store::Sqlite { writer, reader, .. } => {
                 let writing = u32::from(writer.in_use());
                 (
                     writing + reader.size() - reader.num_idle() as u32,
@@ -347,7 +380,7 @@ impl Store {
 
     pub async fn close(&self) {
         match self {
-            Store::Sqlite { writer, reader } => {
+            Store::Sqlite { writer, reader, .. } => {
                 reader.close().await;
                 writer.close().await;
             }

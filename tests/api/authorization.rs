@@ -22,7 +22,7 @@
 //!
 //! Every cell runs on state made for it alone (a fresh product, cart or paid order), so a
 //! destructive call (checkout, fulfil, cancel, refund, revoke) never sees another cell's
-//! leftovers. The two Server-Sent Events streams are left out (they never end), and so are
+//! leftovers. The Server-Sent Events streams are left out (they never end), and so are
 //! the endpoints that end or change the caller's own session: those have their own test.
 
 use std::collections::BTreeSet;
@@ -116,6 +116,8 @@ enum Needs {
     Menu,
     /// An address the owner saved: `{address}`.
     OwnerAddress,
+    /// A webhook endpoint: `{webhook}`.
+    Webhook,
 }
 
 /// The ids one cell works on; a field is empty unless the row's `Needs` made it.
@@ -140,6 +142,7 @@ struct Fixture {
     slug: String,
     revision: String,
     address: String,
+    webhook: String,
 }
 
 async fn prepare(app: &TestApp, callers: &Callers, needs: Needs) -> Fixture {
@@ -184,6 +187,10 @@ async fn prepare(app: &TestApp, callers: &Callers, needs: Needs) -> Fixture {
         Needs::OwnerAddress => {
             let saved = app.post("/v1/me/addresses", Some(&callers.owner), address()).await;
             fixture.address = id_of(saved.assert_status(201));
+        }
+        Needs::Webhook => {
+            let created = app.post("/v1/admin/webhooks", Some(admin), webhook_body()).await;
+            fixture.webhook = id_of(created.assert_status(201));
         }
         Needs::ApiKey => {
             let body = json!({"name": "to be revoked", "scopes": ["orders"]});
@@ -965,17 +972,96 @@ fn rows() -> Vec<Row> {
             body: no_body,
             expect: [401, 403, 403, 204, 204],
         },
+        // ---- events and webhooks: staff with the orders permission ----
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/event-log",
+            needs: Needs::Nothing,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/webhooks",
+            needs: Needs::Nothing,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/admin/webhooks",
+            needs: Needs::Nothing,
+            body: |_| Some(webhook_body()),
+            expect: [401, 403, 403, 201, 201],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/webhooks/{webhook}",
+            needs: Needs::Webhook,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::PATCH,
+            path: "/v1/admin/webhooks/{webhook}",
+            needs: Needs::Webhook,
+            body: |_| Some(json!({"description": "changed"})),
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::DELETE,
+            path: "/v1/admin/webhooks/{webhook}",
+            needs: Needs::Webhook,
+            body: no_body,
+            expect: [401, 403, 403, 204, 204],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/admin/webhooks/{webhook}/test",
+            needs: Needs::Webhook,
+            body: no_body,
+            expect: [401, 403, 403, 202, 202],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/webhooks/{webhook}/deliveries",
+            needs: Needs::Webhook,
+            body: no_body,
+            expect: [401, 403, 403, 200, 200],
+        },
+        Row {
+            method: Method::GET,
+            path: "/v1/admin/webhooks/{webhook}/deliveries/{missing_delivery}",
+            needs: Needs::Webhook,
+            body: no_body,
+            expect: [401, 403, 403, 404, 404],
+        },
+        Row {
+            method: Method::POST,
+            path: "/v1/admin/webhooks/{webhook}/deliveries/{missing_delivery}/retry",
+            needs: Needs::Webhook,
+            body: no_body,
+            expect: [401, 403, 403, 404, 404],
+        },
     ]
+}
+
+/// An endpoint at a public address literal, so that no name needs resolving; the
+/// test's deliveries to it fail and wait for a retry.
+fn webhook_body() -> Value {
+    json!({"url": "https://192.0.2.10/hooks", "events": ["*"]})
 }
 
 /// Endpoints deliberately not in the matrix: the live streams never end, and these session
 /// endpoints end or change the caller's own session (see
 /// `session_endpoints_need_a_session_of_any_account`).
-const NOT_IN_THE_MATRIX: [(&str, &str); 7] = [
+const NOT_IN_THE_MATRIX: [(&str, &str); 9] = [
     // Stripe's signature, not a caller, decides: tests/api/stripe.rs.
     ("POST", "/v1/webhooks/stripe"),
     ("GET", "/v1/orders/{id}/events"),
     ("GET", "/v1/admin/events"),
+    ("GET", "/v1/products/{id_or_slug}/events"),
+    ("GET", "/v1/carts/{id}/events"),
     ("POST", "/v1/auth/logout"),
     ("POST", "/v1/auth/logout-all"),
     // Anyone holding an emailed reset token may use it: tests/api/password_reset.rs.
@@ -1006,6 +1092,8 @@ fn fill(template: &str, fixture: &Fixture) -> String {
         ("{revision}", fixture.revision.clone()),
         // The one menu the matrix works on.
         ("{handle}", "footer".to_owned()),
+        ("{webhook}", fixture.webhook.clone()),
+        ("{missing_delivery}", "dlv_0196c3b1e2b07a4b8f1c2d3e4f5a6b7c".to_owned()),
         // An image no product has: staff get past the permission to a 404.
         ("{missing_image}", "img_0196c3b1e2b07a4b8f1c2d3e4f5a6b7c".to_owned()),
         (

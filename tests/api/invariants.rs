@@ -518,7 +518,7 @@ async fn a_timed_out_checkout_still_finishes_and_its_retry_gets_the_order(app: T
     let orders = app.all_orders(&staff).await;
     assert_eq!(orders.len(), 1);
     assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&paid.data).expect("order")["id"],
+        serde_json::from_str::<serde_json::Value>(&paid.data).expect("event")["data"]["id"],
         orders[0]["id"]
     );
     assert_eq!(app.captures().await, 1);

@@ -39,3 +39,4 @@ mod shop;
 mod slow_clients;
 mod stripe;
 mod web;
+mod webhooks;

@@ -132,8 +132,15 @@ async fn order_events_reach_streams_on_another_server(app: TestApp) {
     }
     let announced = staff_stream.next_event().await;
     assert_eq!(announced.event.as_deref(), Some("order.fulfilled"));
-    let data: Value = serde_json::from_str(&announced.data).expect("order JSON");
-    assert_eq!(data["id"], order["id"]);
+    let event: Value = serde_json::from_str(&announced.data).expect("event JSON");
+    assert_eq!(
+        announced.id.as_deref(),
+        event["id"].as_str(),
+        "the SSE id is the event's id"
+    );
+    assert_eq!(event["type"], "order.fulfilled");
+    assert_eq!(event["data"]["id"], order["id"], "the event's data is the order");
+    assert_eq!(event["data"]["status"], "fulfilled", "as it was at the event");
 }
 
 async fn guest_order_events_open_with_the_order_token(app: TestApp) {

@@ -8,7 +8,8 @@ async fn a_new_shop_sells_in_euros_with_prices_before_tax(app: TestApp) {
     let shop = app.get("/v1/shop", None).await;
     assert_eq!(
         shop.assert_status(200),
-        &json!({"name": "Backroom", "default_currency": "EUR", "currencies": ["EUR"], "prices_include_tax": false})
+        &json!({"name": "Backroom", "default_currency": "EUR", "currencies": ["EUR"], "prices_include_tax": false,
+                "low_stock_threshold": 5})
     );
 }
 
@@ -21,7 +22,8 @@ async fn admins_change_the_shop_and_carts_follow(app: TestApp) {
             json!({"name": "Corner Store", "currencies": ["USD", "EUR"], "default_currency": "USD", "prices_include_tax": true}),
         )
         .await;
-    let expected = json!({"name": "Corner Store", "default_currency": "USD", "currencies": ["USD", "EUR"], "prices_include_tax": true});
+    let expected = json!({"name": "Corner Store", "default_currency": "USD", "currencies": ["USD", "EUR"], "prices_include_tax": true,
+                          "low_stock_threshold": 5});
     assert_eq!(changed.assert_status(200), &expected);
     assert_eq!(app.get("/v1/shop", None).await.assert_status(200), &expected);
 

@@ -3,6 +3,7 @@
 use super::passwords::hash_password;
 use super::sessions::start_session;
 use super::{Customer, Session};
+use crate::domain::events::{self, EventKind, Subject};
 use crate::domain::time::Timestamp;
 use crate::domain::validate::{self, Checks};
 use crate::domain::{DomainError, DomainResult, Principal, ids};
@@ -44,8 +45,10 @@ pub async fn register(db: &Store, input: Registration<'_>) -> DomainResult<(Cust
         }
     })?;
     let session = start_session(&mut tx, SessionOwner::Customer(&row.id), now).await?;
+    let customer = Customer::from(row);
+    events::record(&mut tx, EventKind::CustomerCreated, Subject::Customer(&customer)).await?;
     tx.commit().await?;
-    Ok((row.into(), session))
+    Ok((customer, session))
 }
 
 /// The signed-in customer's own account: `Unauthorized` for no one, `Forbidden` for staff.

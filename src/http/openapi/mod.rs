@@ -9,8 +9,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    access, addresses, admin_catalog, admin_orders, auth, carts, catalog, catalog_csv, content, discounts, images, ops,
-    orders, payments, shipping_options, shop, tax_rates,
+    access, addresses, admin_catalog, admin_orders, auth, carts, catalog, catalog_csv, content, discounts, events,
+    images, ops, orders, payments, shipping_options, shop, tax_rates, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -36,7 +36,11 @@ use super::{
         catalog_csv::import_products, catalog_csv::export_products,
         images::upload_image, images::update_image, images::delete_image, images::image_file,
         admin_catalog::create_category, admin_catalog::adjust_inventory, admin_orders::list_orders, admin_orders::get_order, admin_orders::fulfill_order,
-        admin_orders::cancel_order, admin_orders::refund_order, admin_orders::events,
+        admin_orders::cancel_order, admin_orders::refund_order,
+        events::event_log, events::admin_events, events::product_events, events::cart_events,
+        webhooks::list_endpoints, webhooks::create_endpoint, webhooks::get_endpoint, webhooks::update_endpoint,
+        webhooks::delete_endpoint, webhooks::list_deliveries, webhooks::get_delivery, webhooks::retry_delivery,
+        webhooks::send_test,
         access::list_staff, access::create_staff, access::list_api_keys, access::create_api_key,
         access::revoke_api_key, access::list_audit,
         shop::get_shop, shop::update_shop,
@@ -61,6 +65,8 @@ use super::{
         (name = "orders", description = "a customer's orders, and a guest's with its token"),
         (name = "content", description = "published pages, posts and menus, for anyone"),
         (name = "staff", description = "staff, admins and API keys with the right scope; customers get 403"),
+        (name = "events", description = "the shop's events: the log and the live stream, for staff with the orders scope"),
+        (name = "webhooks", description = "merchant webhooks: endpoints, deliveries and their attempts, for staff with the orders scope"),
         (name = "administration", description = "admins only: staff accounts, API keys, the audit log, the shop's settings"),
     )
 )]

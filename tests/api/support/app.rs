@@ -85,6 +85,13 @@ impl TestApp {
         backroom::jobs::run_once(&self.state).await;
     }
 
+    /// Sends every webhook delivery due now; returns how many succeeded.
+    pub async fn deliver_webhooks(&self) -> u64 {
+        backroom::jobs::deliver_webhooks(&self.state)
+            .await
+            .expect("deliver webhooks")
+    }
+
     /// Where this server keeps its images (the demo loader uploads to it).
     pub fn media(&self) -> backroom::media::MediaStore {
         self.state.media.clone()

@@ -91,9 +91,22 @@ fn parse_frame(frame: &str) -> Option<SseEvent> {
 impl Shop {
     /// Opens `path` as a stream (headers within the timeout) and returns the response unread.
     pub async fn open_stream(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        self.open_stream_after(path, token, None).await
+    }
+
+    /// [`Shop::open_stream`], resuming after the event `last_event_id` when given.
+    pub async fn open_stream_after(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        last_event_id: Option<&str>,
+    ) -> reqwest::Response {
         let mut request = self.client.get(self.url(path)).header("accept", "text/event-stream");
         if let Some(token) = token {
             request = request.bearer_auth(token);
+        }
+        if let Some(last_event_id) = last_event_id {
+            request = request.header("last-event-id", last_event_id);
         }
         tokio::time::timeout(STREAM_TIMEOUT, request.send())
             .await
@@ -103,7 +116,12 @@ impl Shop {
 
     /// Opens the event stream at `path`, asserting it is SSE.
     pub async fn events(&self, path: &str, token: Option<&str>) -> EventStream {
-        let response = self.open_stream(path, token).await;
+        self.events_after(path, token, None).await
+    }
+
+    /// [`Shop::events`], resuming after the event `last_event_id` when given.
+    pub async fn events_after(&self, path: &str, token: Option<&str>, last_event_id: Option<&str>) -> EventStream {
+        let response = self.open_stream_after(path, token, last_event_id).await;
         assert_eq!(response.status().as_u16(), 200, "the event stream opens");
         let content_type = response
             .headers()

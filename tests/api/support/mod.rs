@@ -18,6 +18,7 @@ pub mod database;
 pub mod events;
 pub mod fake_stripe;
 pub mod process;
+pub mod receiver;
 pub mod response;
 pub mod s3;
 pub mod shop;
