@@ -82,6 +82,23 @@ pub enum Command {
         #[command(flatten)]
         media: MediaArgs,
     },
+    /// Write a consistent copy of a live SQLite database to a new file, without stopping
+    /// it (PostgreSQL: use pg_dump, see docs/deploy.md).
+    Backup {
+        /// The new file.
+        #[arg(long)]
+        to: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Put a backup back as the SQLite database, after checking it; every server on the
+    /// database must be stopped.
+    Restore {
+        /// The backup file.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Manage staff accounts.
     Admin {
         #[command(subcommand)]
@@ -264,6 +281,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .context("rebuilding the search index")?;
             println!("search index rebuilt for {}", redact(&database.database_url));
+            Ok(())
+        }
+        Command::Backup { to, database } => {
+            telemetry::init_logging(false);
+            let store = open(&database.database_url).await?;
+            let started = std::time::Instant::now();
+            crate::store::backup::backup_to(&store, &to).await?;
+            store.close().await;
+            println!(
+                "backed up {} to {} in {:.1} s",
+                redact(&database.database_url),
+                to.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Restore { file, database } => {
+            telemetry::init_logging(false);
+            crate::store::backup::restore(&database.database_url, &file).await?;
+            println!("restored {} as {}", file.display(), redact(&database.database_url));
             Ok(())
         }
         Command::Import { file, database, media } => {

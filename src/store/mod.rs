@@ -7,6 +7,7 @@
 //! [`dialect`] and nowhere else; this file sets up each driver's pools.
 
 pub mod access;
+pub mod backup;
 pub mod carts;
 pub mod catalog;
 pub mod content;
@@ -58,6 +59,9 @@ pub enum Store {
         /// Notifications of committed writes, to this process's listeners (the one process
         /// there is): PostgreSQL's `NOTIFY` stands in on the other side.
         announcer: broadcast::Sender<String>,
+        /// A shared lock on the database's lock file while it is open, so that a restore
+        /// (which takes it exclusively) cannot replace a database in use.
+        in_use: std::sync::Arc<std::fs::File>,
     },
     Postgres(PgPool),
 }
@@ -277,6 +281,8 @@ impl Store {
         {
             std::fs::create_dir_all(folder).map_err(|error| StoreError::Database(sqlx::Error::Io(error)))?;
         }
+        let in_use = backup::hold_in_use(options.get_filename())
+            .map_err(|error| StoreError::Database(sqlx::Error::Io(error)))?;
         let writer = group_commit::Writer::connect(options.clone(), LOCK_WAIT).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
@@ -288,6 +294,7 @@ impl Store {
             writer,
             reader,
             announcer,
+            in_use: std::sync::Arc::new(in_use),
         })
     }
 

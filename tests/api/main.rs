@@ -7,6 +7,7 @@ mod addresses;
 mod admin_catalog;
 mod auth;
 mod authorization;
+mod backups;
 mod browser;
 mod carts;
 mod catalog;
