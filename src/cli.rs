@@ -191,6 +191,10 @@ pub struct ServeArgs {
     /// over, had the first died. Keep it above the 15 s a delivery may take.
     #[arg(long, env = "BACKROOM_WEBHOOK_LEASE_SECS", default_value_t = 60)]
     pub webhook_lease_secs: u64,
+    /// Seconds to go on serving after SIGTERM with `/readyz` answering 503, so that a load
+    /// balancer polling it stops sending requests before the server stops accepting them.
+    #[arg(long, env = "BACKROOM_SHUTDOWN_GRACE_SECS", default_value_t = 0)]
+    pub shutdown_grace_secs: u64,
     /// The general per-client rate limit: `on` or `off` (for load tests and benchmarks).
     /// The login throttle stays on regardless.
     #[arg(long, env = "BACKROOM_RATE_LIMITS", default_value = "on", value_parser = ["on", "off"])]
@@ -452,6 +456,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         outbound_allow_private: args.media.outbound_allow_private,
         webhooks_allow_loopback: args.webhooks_allow_loopback,
         webhook_lease: Duration::from_secs(args.webhook_lease_secs.max(1)),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         ..ServerOptions::default()
     };
     let server = Server::bind(args.addr, store.clone(), options)

@@ -47,4 +47,6 @@ pub struct AppState {
     pub stream_slots: client_slots::ClientSlots,
     /// Flips to true when the server shuts down, ending live streams and jobs so it can.
     pub shutdown: watch::Receiver<bool>,
+    /// Set once the server was told to stop: `/readyz` answers 503 while it drains.
+    pub draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }

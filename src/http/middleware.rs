@@ -1,5 +1,8 @@
-//! Cross-cutting middleware of our own: request metrics and the logging of server errors.
+//! Cross-cutting middleware of our own: request metrics, the logging of server errors, and
+//! closing connections while the server drains.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -135,4 +138,17 @@ pub async fn catalog_cache(request: Request, next: Next) -> Response {
         .into_response()
     })
     .await
+}
+
+/// While the server drains before stopping, every answer says `Connection: close`, so
+/// that clients (and load balancers) open their next request elsewhere instead of sending
+/// it on a connection about to close.
+pub async fn close_when_draining(State(draining): State<Arc<AtomicBool>>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if draining.load(Ordering::SeqCst) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }

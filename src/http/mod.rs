@@ -195,6 +195,10 @@ where
         // (the default level spent 11% of the server's time on catalog lists).
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(axum::middleware::from_fn(middleware::log_server_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.draining.clone(),
+            middleware::close_when_draining,
+        ))
         .layer(CatchPanicLayer::custom(middleware::panic_response));
     if let Some(limit) = settings.rate_limit {
         let config = Arc::new(
@@ -224,14 +228,18 @@ where
             middleware::security_headers,
         ))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-                let request_id = request
-                    .headers()
-                    .get(REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<_>| {
+                    let request_id = request
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+                })
+                // Server errors are logged with their cause by `log_server_errors`; this line
+                // only repeats the status (and a draining server's 503s are no error at all).
+                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::WARN)),
         )
         // Credentials never reach a log line, whatever the log level.
         .layer(SetSensitiveRequestHeadersLayer::new([

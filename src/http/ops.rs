@@ -22,11 +22,13 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The database is reachable and migrated.
+/// The database is reachable and migrated, and the process is not shutting down.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "ready"), (status = 503, body = Problem)))]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<&'static str> {
-    if state.store.is_ready().await {
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        Err(ApiError::ShuttingDown)
+    } else if state.store.is_ready().await {
         Ok("ready")
     } else {
         Err(ApiError::NotReady)

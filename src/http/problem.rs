@@ -30,6 +30,9 @@ pub enum ApiError {
     IdempotencyKeyInUse,
     #[error("the database is not reachable or not migrated")]
     NotReady,
+    /// The server was told to stop and drains: not an error of its own.
+    #[error("the server is shutting down")]
+    ShuttingDown,
     #[error("the request took longer than {0} ms")]
     Timeout(u128),
     /// The request body did not arrive within the body time limit.
@@ -185,7 +188,7 @@ impl ApiError {
                 "Idempotency key reused",
             ),
             E::IdempotencyKeyInUse => (StatusCode::CONFLICT, "idempotency_key_in_use", "Idempotency key in use"),
-            E::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready", "Not ready"),
+            E::NotReady | E::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "not_ready", "Not ready"),
             E::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout", "Request timed out"),
             E::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout", "Request timeout"),
             E::UriTooLong => (StatusCode::URI_TOO_LONG, "uri_too_long", "URI too long"),
@@ -324,7 +327,7 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if status.is_server_error() {
+        if status.is_server_error() && !matches!(self, ApiError::ShuttingDown) {
             response.extensions_mut().insert(InternalCause(self.to_string()));
         }
         if let ApiError::Domain(DomainError::PaymentOutcomeUnknown(_)) = self {

@@ -53,6 +53,9 @@ pub struct ServerOptions {
     /// How long a claimed webhook delivery belongs to its worker before another process may
     /// take it over (a worker that died): longer than one delivery's 15 s.
     pub webhook_lease: Duration,
+    /// After SIGTERM, how long the server goes on serving with `/readyz` answering 503, so
+    /// that load balancers stop sending it requests before it stops accepting them.
+    pub shutdown_grace: Duration,
     /// Misbehaviour of the built-in test provider; only tests set it, in-process.
     pub test_provider_faults: TestProviderFaults,
 }
@@ -86,6 +89,7 @@ impl Default for ServerOptions {
             outbound_allow_private: false,
             webhooks_allow_loopback: false,
             webhook_lease: Duration::from_secs(60),
+            shutdown_grace: Duration::ZERO,
             test_provider_faults: TestProviderFaults::default(),
         }
     }
@@ -145,6 +149,7 @@ impl Server {
             public_url: options.public_url.clone(),
             metrics: telemetry::metrics_handle(),
             shutdown: shutdown_signal,
+            draining: std::sync::Arc::default(),
         };
         let router = http::application(
             http::routes().merge(web::router()),
@@ -174,15 +179,26 @@ impl Server {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    /// Serves until `signal` completes, then lets in-flight requests finish.
+    /// Serves until `signal` completes, then (after the shutdown grace, answering
+    /// not-ready meanwhile) stops accepting and lets in-flight requests finish.
     pub async fn run(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let jobs = jobs::spawn(self.state.clone(), self.options.jobs_interval);
         let notifications = self
             .notifications
             .map(|notifications| tokio::spawn(self.state.events.clone().forward(notifications)));
         let shutdown = self.shutdown;
+        let draining = self.state.draining.clone();
+        let grace = self.options.shutdown_grace;
         let result = connections::serve(self.listener, self.router, self.options.connections, async move {
             signal.await;
+            draining.store(true, std::sync::atomic::Ordering::SeqCst);
+            if !grace.is_zero() {
+                tracing::info!(
+                    grace_secs = grace.as_secs_f64(),
+                    "not ready: serving on while load balancers notice"
+                );
+                tokio::time::sleep(grace).await;
+            }
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = shutdown.send(true);
         })

@@ -32,6 +32,7 @@ mod orders;
 mod password_reset;
 mod pricing;
 mod pricing_properties;
+mod processes;
 mod properties;
 mod search;
 mod security;
