@@ -1,7 +1,8 @@
 //! Domain events (contract: Events and webhooks). Each is written to the `events` table
 //! inside the transaction that made the change, with a snapshot of what it is about, and
-//! is the one source of the live streams, the event log and the merchant webhooks: a
-//! webhook delivery is written beside its event, in the same transaction.
+//! is the one source of the live streams, the event log, the merchant webhooks and the
+//! customer's order emails: a webhook delivery and an email are written beside their
+//! event, in the same transaction.
 //!
 //! Streams read the rows. What wakes them is a notice ([`Notice`]) the transaction sends
 //! when it commits (`dialect::notify`): on SQLite straight to this process's listeners, on
@@ -18,9 +19,10 @@ use tokio::sync::broadcast;
 use super::accounts::Customer;
 use super::catalog::Product;
 use super::orders::Order;
+use super::outbox::{self, Message};
 use super::payment_attempts::PaymentAttempt;
 use super::time::Timestamp;
-use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, ids, webhooks};
+use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, ids, order_emails, webhooks};
 use crate::store::dialect::{Heard, Notifications};
 use crate::store::events::{self as store, EventPosition, EventRow, NewEvent};
 use crate::store::{Conn, Store, StoreError, dialect};
@@ -249,6 +251,12 @@ pub async fn record(conn: &mut Conn, kind: EventKind, subject: Subject<'_>) -> D
         _ => None,
     };
     webhooks::plan_deliveries(conn, &event, kind, only_endpoint).await?;
+    if let Subject::Order(order) = subject {
+        let shop = super::shop::load(conn).await?;
+        if let Some(email) = order_emails::compose(kind, order, &shop.name) {
+            outbox::enqueue(conn, &Message::Email(email)).await?;
+        }
+    }
     announce(
         conn,
         &Notice::Event {

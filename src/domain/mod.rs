@@ -19,6 +19,7 @@ pub mod images;
 pub mod inventory;
 pub mod markdown;
 pub mod money;
+pub mod order_emails;
 pub mod orders;
 pub mod outbox;
 pub mod payment_attempts;

@@ -28,6 +28,7 @@ mod images;
 mod invariants;
 mod migrations;
 mod ops;
+mod order_emails;
 mod orders;
 mod password_reset;
 mod pricing;

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use crate::support::*;
 
 /// A minimal SMTP server that accepts every message and hands its text to the test.
-fn fake_smtp_server() -> (String, mpsc::UnboundedReceiver<String>) {
+pub fn fake_smtp_server() -> (String, mpsc::UnboundedReceiver<String>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind smtp");
     listener.set_nonblocking(true).expect("nonblocking");
     let url = format!("smtp://{}", listener.local_addr().expect("addr"));
@@ -59,7 +59,7 @@ fn fake_smtp_server() -> (String, mpsc::UnboundedReceiver<String>) {
     (url, receiver)
 }
 
-async fn next_email(mail: &mut mpsc::UnboundedReceiver<String>) -> String {
+pub async fn next_email(mail: &mut mpsc::UnboundedReceiver<String>) -> String {
     tokio::time::timeout(Duration::from_secs(15), mail.recv())
         .await
         .expect("the reset email arrives within 15 s")
