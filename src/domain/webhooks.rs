@@ -157,7 +157,8 @@ fn wants(event_types: &[String], kind: EventKind) -> bool {
 }
 
 /// Writes a delivery of `event` for every enabled endpoint that wants it (or for
-/// `only_endpoint` alone, a test), in the event's transaction.
+/// `only_endpoint` alone, a test), in the event's transaction, and wakes the delivery
+/// workers of every process once it commits.
 pub(crate) async fn plan_deliveries(
     conn: &mut Conn,
     event: &Event,
@@ -165,6 +166,7 @@ pub(crate) async fn plan_deliveries(
     only_endpoint: Option<&str>,
 ) -> DomainResult<()> {
     let now = event.created_at.0;
+    let mut planned = false;
     for (endpoint_id, event_types) in store::list_enabled_endpoints(conn).await? {
         let wanted = match only_endpoint {
             Some(only) => only == endpoint_id,
@@ -172,7 +174,11 @@ pub(crate) async fn plan_deliveries(
         };
         if wanted {
             store::insert_delivery(conn, &ids::new_id("dlv"), &endpoint_id, &event.id, &event.kind, now).await?;
+            planned = true;
         }
+    }
+    if planned {
+        wake_workers(conn).await?;
     }
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! Delivers merchant webhooks: claims due deliveries and sends each on a task of its own,
 //! at most [`IN_FLIGHT`] at once, so that one slow endpoint (each gets one delivery at a
-//! time) never holds up the others. It looks for work when an event is written on any
-//! process, when a delivery finishes, and when the next retry is due; and at least once a
-//! minute, should a notification have been lost. An idle shop costs one query a minute.
+//! time) never holds up the others. It looks for work when a delivery is written on any
+//! process, when one finishes, and when the next retry is due; and at least once a minute,
+//! should a notification have been lost. A claim is a write, so it is made only when a
+//! read says something is due: a shop without webhooks costs one read a minute.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,11 +28,17 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
         let slots = Arc::new(Semaphore::new(IN_FLIGHT));
         let mut sending: JoinSet<()> = JoinSet::new();
         loop {
-            if let Err(error) = claim_and_send(&state, &slots, &mut sending).await {
+            let due = webhooks::next_due_in(&state.store).await;
+            if matches!(due, Ok(Some(wait)) if wait.is_zero())
+                && let Err(error) = claim_and_send(&state, &slots, &mut sending).await
+            {
                 tracing::error!(%error, "claiming webhook deliveries failed");
             }
-            let nap = match webhooks::next_due_in(&state.store).await {
-                Ok(Some(due)) => due.min(LONGEST_NAP),
+            let nap = match due {
+                // Due now, but every slot is busy or an endpoint's delivery is under way:
+                // a finished delivery wakes the worker before this.
+                Ok(Some(wait)) if wait.is_zero() => Duration::from_secs(1),
+                Ok(Some(wait)) => wait.min(LONGEST_NAP),
                 Ok(None) => LONGEST_NAP,
                 Err(_) => Duration::from_secs(1),
             };
@@ -53,7 +60,7 @@ async fn work_or_nap(wakeups: &mut Wakeups, sending: &mut JoinSet<()>, nap: Dura
         tokio::select! {
             Some(_) = sending.join_next(), if !sending.is_empty() => return true,
             notice = wakeups.next() => match notice {
-                Some(Notice::Event { .. } | Notice::Deliveries | Notice::Gap) => return true,
+                Some(Notice::Deliveries | Notice::Gap) => return true,
                 Some(_) => {}
                 None => return false,
             },
