@@ -8,6 +8,7 @@
 
 mod admin;
 mod admin_content;
+mod admin_webhooks;
 mod assets;
 mod content;
 mod shop;
@@ -49,6 +50,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/customers", get(admin::customers))
         .route("/admin/shipping", get(admin::shipping))
         .route("/admin/discounts", get(admin::discounts))
+        .route("/admin/webhooks", get(admin_webhooks::list))
+        .route("/admin/webhooks/{id}", get(admin_webhooks::endpoint))
         .route("/admin/content", get(admin_content::list))
         .route("/admin/content/{kind}/new", get(admin_content::new_entry))
         .route("/admin/content/{kind}/{id}", get(admin_content::edit_entry))

@@ -132,7 +132,14 @@ async fn stripe_checkout_in_a_browser(database_url: String) {
     assert_eq!(stripe.all_captures(), 2, "one capture each");
 }
 
-crate::backend_tests!(shop_in_a_browser);
+/// The browser's shop lets webhooks reach the test's own receiver on loopback.
+fn shop_options() -> ServerOptions {
+    let mut options = ServerOptions::for_tests();
+    options.webhooks_allow_loopback = true;
+    options
+}
+
+crate::backend_tests!(options = crate::browser::shop_options(); shop_in_a_browser);
 
 mod with_stripe {
     use super::*;

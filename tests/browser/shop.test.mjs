@@ -7,6 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -316,6 +317,12 @@ test("staff manage products, stock and customers from the dashboard", async () =
   await shopper.getByRole("link", { name: new RegExp(`${title}, large`) }).click();
   await shopper.getByText("10 in stock").waitFor();
   await shopper.getByText("€44.50").waitFor();
+  // The product page follows the stock live: staff take three away, the shopper sees it.
+  await staff.getByLabel("Change stock by").fill("-3");
+  await staff.getByLabel("Reason").fill("damaged");
+  await staff.getByRole("button", { name: "Adjust stock" }).click();
+  await staff.getByText("7 available").waitFor(LIVE);
+  await shopper.getByText("7 in stock").waitFor(LIVE);
 
   await staff.getByRole("link", { name: "Customers" }).click();
   await staff.getByLabel("Find a customer by email or name").fill("ada-");
@@ -586,6 +593,66 @@ test("staff create a discount code; a customer applies it in the cart and pays t
 
 // Staff write a post with a live preview, publish it, restore a revision, and set the
 // footer menu; the storefront shows the post and the menu.
+test("staff add a webhook endpoint, see its secret once, send a test and read the delivery log", async () => {
+  const received = [];
+  let answered = () => {};
+  const testAnswered = new Promise((resolve) => (answered = resolve));
+  const receiver = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      received.push({ headers: request.headers, body });
+      response.writeHead(200, { "content-type": "text/plain" });
+      response.end("thanks", () => {
+        if (JSON.parse(body).type === "webhook.test") answered();
+      });
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${receiver.address().port}/hooks/${Date.now()}`;
+  try {
+    const staff = await staffDashboard();
+    await staff.getByRole("link", { name: "Webhooks" }).click();
+    await staff.getByRole("heading", { level: 1, name: "Webhooks" }).waitFor();
+    await staff.getByLabel("Address").fill("https://10.0.0.1/hooks");
+    await staff.getByLabel("Every event").check();
+    await staff.getByRole("button", { name: "Add the endpoint" }).click();
+    await staff.locator(".field-error").filter({ hasText: /private, loopback or link-local/ }).waitFor(LIVE);
+    await staff.getByLabel("Address").fill(url);
+    await staff.getByRole("button", { name: "Add the endpoint" }).click();
+    const secret = staff.locator("[data-secret-value]");
+    await secret.filter({ hasText: /^whsec_/ }).waitFor(LIVE);
+    await checkAccessibility(staff, "webhooks");
+    await staff.getByRole("link", { name: "Done" }).click();
+    await staff.getByRole("link", { name: url }).click();
+    await staff.getByRole("heading", { level: 1, name: url }).waitFor();
+    await staff.getByRole("button", { name: "Send a test event" }).click();
+    // The page reloads with the delivery in its log; it goes out in the background, and
+    // once the receiver has answered, the log shows it as soon as Backroom recorded that.
+    await staff.locator("td").filter({ hasText: "webhook.test" }).first().waitFor(LIVE);
+    await testAnswered;
+    let delivered = false;
+    for (let look = 0; look < 50 && !delivered; look++) {
+      await staff.reload();
+      delivered = (await staff.locator("td .pill").filter({ hasText: "succeeded" }).count()) > 0;
+    }
+    assert.ok(delivered, "the test event's delivery succeeded");
+    const test = received.find((delivery) => JSON.parse(delivery.body).type === "webhook.test");
+    assert.ok(test, "the receiver got the test event");
+    assert.match(test.headers["webhook-signature"], /^v1,/);
+    await staff.locator("summary").filter({ hasText: "Attempts" }).first().click();
+    await staff.getByText(/answered 200 in \d+ ms/).waitFor();
+    await staff.getByText("thanks").waitFor();
+    await checkAccessibility(staff, "a webhook's deliveries");
+    await staff.getByRole("checkbox", { name: /Sending/ }).uncheck();
+    await staff.getByRole("button", { name: "Save", exact: true }).click();
+    await staff.locator(".pill").filter({ hasText: "Paused" }).first().waitFor(LIVE);
+    assertNoProblems(staff);
+  } finally {
+    receiver.close();
+  }
+});
+
 test("staff write and publish a post with a live preview; the blog shows it", async () => {
   const staff = await staffDashboard();
   await staff.getByRole("link", { name: "Pages and blog" }).click();
@@ -768,6 +835,8 @@ test("no page scrolls sideways on a phone, 360 or 390 pixels wide", async () => 
   const post = await api("POST", "/v1/admin/posts", { title: "A very long headline about wool, weaving and winter", body_markdown: "Text.", status: "published" }, token);
   const contentPage = await api("POST", "/v1/admin/pages", { title: "Care instructions for wool", body_markdown: "Wash cold.", status: "published" }, token);
   const category = (await api("GET", "/v1/categories")).data[0];
+  const webhook = await api("POST", "/v1/admin/webhooks", { url: "https://203.0.113.9/a/rather/long/path/for/a/webhook/receiver", events: ["*"], description: "An accounting system with a long name" }, token);
+  await api("POST", `/v1/admin/webhooks/${webhook.id}/test`, {}, token);
   const shopperPaths = [
     "/", `/products/${product.slug}`, "/cart", `/orders/${order.id}?placed=1&token=${encodeURIComponent(order.token)}`,
     "/login", "/register", "/reset-password", "/account", "/blog", `/blog/${post.slug}`, `/pages/${contentPage.slug}`,
@@ -776,7 +845,7 @@ test("no page scrolls sideways on a phone, 360 or 390 pixels wide", async () => 
   const staffPaths = [
     "/admin", `/admin/orders/${order.id}`, "/admin/products", "/admin/products/new", `/admin/products/${product.id}`,
     "/admin/customers?q=phone", "/admin/shipping", "/admin/discounts", "/admin/content", "/admin/content/page/new",
-    `/admin/content/post/${post.id}`,
+    `/admin/content/post/${post.id}`, "/admin/webhooks", `/admin/webhooks/${webhook.id}`,
   ];
   const overflowing = [];
   // Nothing may reach past the screen's right edge: not the page (sideways scrolling), and

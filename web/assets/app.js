@@ -311,6 +311,11 @@ function afterSuccess(form, result) {
     writeCookie(CART_COOKIE, "", 0);
     const token = result.token ? `&token=${encodeURIComponent(result.token)}` : "";
     location.assign(`/orders/${encodeURIComponent(result.id)}?placed=1${token}`);
+  } else if (then === "secret") {
+    // A new webhook endpoint: its secret is shown this once, in place of the form's button.
+    form.querySelector("[data-secret-value]").textContent = result.secret;
+    form.querySelector("[data-secret]").hidden = false;
+    form.querySelector("button[type=submit]").hidden = true;
   } else if (then === "message") {
     form.reset();
     form.querySelector("[data-form-success]").textContent = form.dataset.success;
@@ -527,24 +532,39 @@ async function addToCart(form, event) {
   }
 }
 
-// Live stock on a product page: asked again when the visitor picks a variant, after adding
-// to the cart, and every 20 seconds while the page is visible.
+// Stock on a product page: asked again when the visitor picks a variant and after adding
+// to the cart, and followed live from the product's stock stream meanwhile.
 async function refreshStock(form) {
   const productId = form.closest("[data-product]").dataset.product;
   try {
     const product = await api("GET", `/v1/products/${encodeURIComponent(productId)}`);
-    for (const variant of product.variants) {
-      const slot = form.querySelector(`[data-stock-for="${CSS.escape(variant.id)}"]`);
-      if (!slot) continue;
-      slot.textContent = variant.available > 0 ? `${variant.available} in stock` : "Sold out";
-      slot.classList.toggle("out", variant.available <= 0);
-      const choice = form.querySelector(`input[name=variant_id][value="${CSS.escape(variant.id)}"]`);
-      if (choice) choice.disabled = choice.dataset.sold !== "true" || variant.available <= 0;
-    }
+    for (const variant of product.variants) showStock(form, variant.id, variant.available);
     offerWhatCanBeBought(form);
   } catch {
-    // Stock stays as last shown; the next refresh tries again.
+    // Stock stays as last shown; the stream or the next refresh brings it.
   }
+}
+
+function showStock(form, variantId, available) {
+  const slot = form.querySelector(`[data-stock-for="${CSS.escape(variantId)}"]`);
+  if (!slot) return;
+  slot.textContent = available > 0 ? `${available} in stock` : "Sold out";
+  slot.classList.toggle("out", available <= 0);
+  const choice = form.querySelector(`input[name=variant_id][value="${CSS.escape(variantId)}"]`);
+  if (choice) choice.disabled = choice.dataset.sold !== "true" || available <= 0;
+}
+
+// Each `product.stock` event of the product's stream is one variant's stock now (all of
+// them when the stream opens, so a reconnect catches up by itself).
+function followStock(form) {
+  const productId = form.closest("[data-product]").dataset.product;
+  const stream = new EventSource(`/v1/products/${encodeURIComponent(productId)}/events`);
+  stream.addEventListener("product.stock", (event) => {
+    const stock = JSON.parse(event.data);
+    showStock(form, stock.variant_id, stock.available);
+    offerWhatCanBeBought(form);
+  });
+  window.addEventListener("pagehide", () => stream.close());
 }
 
 // A sold-out variant cannot be chosen. When the visitor's choice sells out it is taken
@@ -854,9 +874,7 @@ document.addEventListener("DOMContentLoaded", () => {
       offerWhatCanBeBought(cartForm);
       refreshStock(cartForm);
     });
-    setInterval(() => {
-      if (document.visibilityState === "visible") refreshStock(cartForm);
-    }, 20000);
+    followStock(cartForm);
   }
   document.body.classList.add("js");
 });
