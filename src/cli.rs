@@ -289,6 +289,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Backup { to, database } => {
             telemetry::init_logging(false);
+            crate::store::backup::require_existing(&database.database_url)?;
             let store = open(&database.database_url).await?;
             let started = std::time::Instant::now();
             crate::store::backup::backup_to(&store, &to).await?;

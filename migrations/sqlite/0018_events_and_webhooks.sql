@@ -28,6 +28,7 @@ CREATE TABLE webhook_endpoints (
     enabled         BOOLEAN NOT NULL,
     disabled_reason TEXT,          -- why Backroom disabled it (410, or 3 days of failures)
     failing_since   BIGINT,        -- the first failure since its last success
+    busy_until      BIGINT,        -- a worker is sending it a delivery until then
     created_at      BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL
 );
@@ -35,7 +36,8 @@ CREATE TABLE webhook_endpoints (
 -- One event for one endpoint, written with the event. While pending, next_attempt_at is
 -- when it is due. A worker that claims it sets leased_until and moves next_attempt_at
 -- there, so that a worker that dies mid-delivery leaves it to another once the lease is
--- over; an endpoint with a delivery under lease gets no other meanwhile.
+-- over. An endpoint gets one delivery at a time: the worker marks it busy for the same
+-- lease, with a conditional update that only one worker wins.
 CREATE TABLE webhook_deliveries (
     id              TEXT PRIMARY KEY,
     endpoint_id     TEXT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,

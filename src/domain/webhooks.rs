@@ -23,7 +23,7 @@ use super::time::Timestamp;
 use super::validate::Checks;
 use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, ids};
 use crate::outbound::{FetchError, Outbound, Reach};
-use crate::store::webhooks::{self as store, AttemptRow, DeliveryRow, EndpointRow};
+use crate::store::webhooks::{self as store, AttemptEnd, AttemptRow, DeliveryRow, EndpointRow};
 use crate::store::{Conn, Store};
 
 /// An endpoint whose deliveries failed this long is disabled; a delivery is retried this
@@ -279,7 +279,7 @@ fn unique(events: Vec<String>) -> Vec<String> {
 }
 
 /// Registers an endpoint; returns it with its secret, which is not shown again.
-#[tracing::instrument(skip(db, client, caller))]
+#[tracing::instrument(skip_all)]
 pub async fn create_endpoint(
     db: &Store,
     client: &Outbound,
@@ -335,7 +335,7 @@ async fn find_endpoint(conn: &mut Conn, id: &str) -> DomainResult<EndpointRow> {
 
 /// Changes an endpoint. Enabling it again clears why it was disabled and its failures;
 /// deliveries still pending then go out.
-#[tracing::instrument(skip(db, client, caller))]
+#[tracing::instrument(skip(db, client, caller, patch))]
 pub async fn update_endpoint(
     db: &Store,
     client: &Outbound,
@@ -444,7 +444,9 @@ pub async fn retry_delivery(db: &Store, caller: &Principal, endpoint_id: &str, d
     store::find_delivery(&mut tx, endpoint_id, delivery_id)
         .await?
         .ok_or(DomainError::NotFound("delivery"))?;
-    store::schedule_now(&mut tx, delivery_id, Timestamp::now().0).await?;
+    if !store::schedule_now(&mut tx, delivery_id, Timestamp::now().0).await? {
+        return Err(DomainError::conflict("the delivery is being sent right now"));
+    }
     wake_workers(&mut tx).await?;
     tx.commit().await?;
     Ok(())
@@ -474,6 +476,8 @@ async fn wake_workers(tx: &mut Conn) -> DomainResult<()> {
 #[derive(Debug)]
 pub struct ClaimedDelivery {
     delivery: DeliveryRow,
+    /// The claim's lease: only while it holds is the outcome this worker's to record.
+    lease_until: i64,
 }
 
 /// Claims up to `limit` due deliveries for this worker, one per endpoint, each under a
@@ -486,7 +490,10 @@ pub async fn claim_due(db: &Store, lease: Duration, limit: i64) -> DomainResult<
     tx.commit().await?;
     Ok(claimed
         .into_iter()
-        .map(|delivery| ClaimedDelivery { delivery })
+        .map(|delivery| ClaimedDelivery {
+            delivery,
+            lease_until: lease_until.0,
+        })
         .collect())
 }
 
@@ -514,7 +521,7 @@ pub enum AttemptOutcome {
 /// Sends a claimed delivery and records the attempt.
 #[tracing::instrument(skip_all, fields(delivery_id = %claimed.delivery.id, endpoint_id = %claimed.delivery.endpoint_id))]
 pub async fn attempt(db: &Store, client: &Outbound, claimed: ClaimedDelivery) -> DomainResult<AttemptOutcome> {
-    let delivery = claimed.delivery;
+    let ClaimedDelivery { delivery, lease_until } = claimed;
     let (endpoint, event) = {
         let mut conn = db.read().await?;
         let endpoint = store::find_endpoint(&mut conn, &delivery.endpoint_id).await?;
@@ -523,7 +530,7 @@ pub async fn attempt(db: &Store, client: &Outbound, claimed: ClaimedDelivery) ->
     };
     let Some(endpoint) = endpoint.filter(|endpoint| endpoint.enabled) else {
         let mut tx = db.write().await?;
-        store::release_claim(&mut tx, &delivery.id, Timestamp::now().0).await?;
+        store::release_claim(&mut tx, &delivery, lease_until, Timestamp::now().0).await?;
         tx.commit().await?;
         return Ok(AttemptOutcome::Skipped);
     };
@@ -531,7 +538,23 @@ pub async fn attempt(db: &Store, client: &Outbound, claimed: ClaimedDelivery) ->
     let clock = Instant::now();
     let answer = send(client, &endpoint, &event, started_at).await;
     let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
-    record_attempt(db, &delivery, &endpoint, started_at, duration_ms, answer).await
+    let tried = Tried {
+        delivery: &delivery,
+        lease_until,
+        endpoint: &endpoint,
+        started_at,
+        duration_ms,
+    };
+    record_attempt(db, &tried, answer).await
+}
+
+/// An attempt made: what was sent where, under which claim, when and how long it took.
+struct Tried<'a> {
+    delivery: &'a DeliveryRow,
+    lease_until: i64,
+    endpoint: &'a EndpointRow,
+    started_at: Timestamp,
+    duration_ms: i64,
 }
 
 async fn send(
@@ -565,73 +588,61 @@ async fn send(
 
 async fn record_attempt(
     db: &Store,
-    delivery: &DeliveryRow,
-    endpoint: &EndpointRow,
-    started_at: Timestamp,
-    duration_ms: i64,
+    tried: &Tried<'_>,
     answer: DomainResult<Result<crate::outbound::Answer, FetchError>>,
 ) -> DomainResult<AttemptOutcome> {
+    let Tried {
+        delivery,
+        lease_until,
+        endpoint,
+        ..
+    } = *tried;
     let answer = answer?;
     let now = Timestamp::now();
     let response_status = answer.as_ref().ok().map(|answer| i64::from(answer.status));
     let attempt = AttemptRow {
         id: ids::new_id("att"),
         delivery_id: delivery.id.clone(),
-        started_at: started_at.0,
-        duration_ms,
+        started_at: tried.started_at.0,
+        duration_ms: tried.duration_ms,
         response_status,
         response_body: answer
             .as_ref()
-            .map(|answer| answer.body_start.clone())
+            .map(|answer| printable(&answer.body_start))
             .unwrap_or_default(),
-        error: answer.as_ref().err().map(ToString::to_string),
+        error: answer.as_ref().err().map(|error| printable(&error.to_string())),
     };
     let succeeded = response_status.is_some_and(|status| (200..300).contains(&status));
     let gone = response_status == Some(410);
+    let retry_at = now.0 + micros(backoff(delivery.attempts, rand::random::<f64>()));
+    let too_late = retry_at > delivery.created_at + GIVE_UP_SECONDS * 1_000_000;
+    let (outcome, end) = match (succeeded, gone || too_late) {
+        (true, _) => (AttemptOutcome::Succeeded, (DeliveryStatus::Succeeded, None)),
+        (false, true) => (AttemptOutcome::Failed, (DeliveryStatus::Failed, None)),
+        (false, false) => (AttemptOutcome::WillRetry, (DeliveryStatus::Pending, Some(retry_at))),
+    };
     let mut tx = db.write().await?;
     store::insert_attempt(&mut tx, &attempt).await?;
-    let outcome = if succeeded {
-        store::finish_attempt(
-            &mut tx,
-            &delivery.id,
-            DeliveryStatus::Succeeded.as_str(),
-            response_status,
-            None,
-            now.0,
-        )
-        .await?;
+    let end = AttemptEnd {
+        status: end.0.as_str(),
+        response_status,
+        next_attempt_at: end.1,
+    };
+    if !store::finish_attempt(&mut tx, delivery, lease_until, &end, now.0).await? {
+        // The lease ran out mid-attempt and the delivery is another worker's now: the
+        // attempt stays in the log, its outcome is theirs to record.
+        tx.commit().await?;
+        tracing::warn!("a webhook attempt outlived its lease; its outcome is left to the next claim");
+        return Ok(outcome);
+    }
+    if succeeded {
         store::mark_endpoint_working(&mut tx, &endpoint.id).await?;
-        AttemptOutcome::Succeeded
     } else {
-        let retry_at = now.0 + micros(backoff(delivery.attempts, rand::random::<f64>()));
-        let too_late = retry_at > delivery.created_at + GIVE_UP_SECONDS * 1_000_000;
-        let outcome = if gone || too_late {
-            store::finish_attempt(
-                &mut tx,
-                &delivery.id,
-                DeliveryStatus::Failed.as_str(),
-                response_status,
-                None,
-                now.0,
-            )
-            .await?;
-            AttemptOutcome::Failed
-        } else {
-            store::finish_attempt(
-                &mut tx,
-                &delivery.id,
-                DeliveryStatus::Pending.as_str(),
-                response_status,
-                Some(retry_at),
-                now.0,
-            )
-            .await?;
-            AttemptOutcome::WillRetry
-        };
-        let failing_since = store::mark_endpoint_failing(&mut tx, &endpoint.id, now.0).await?;
+        // Failing since this attempt began, unless since earlier.
+        let failing_since = store::mark_endpoint_failing(&mut tx, &endpoint.id, tried.started_at.0).await?;
         if gone {
             disable(&mut tx, endpoint, "the endpoint answered 410 Gone", now).await?;
-        } else if now.0 - failing_since >= GIVE_UP_SECONDS * 1_000_000 {
+        } else if too_late && failed_throughout(&mut tx, delivery, failing_since).await? {
             disable(&mut tx, endpoint, "its deliveries failed for 3 days", now).await?;
         }
         tracing::info!(
@@ -640,10 +651,30 @@ async fn record_attempt(
             error = attempt.error.as_deref(),
             "webhook delivery failed"
         );
-        outcome
-    };
+    }
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// Whether the endpoint has failed without a success since `delivery` was first tried:
+/// then a delivery that gives up after its 3 days of retries means 3 days of failures.
+async fn failed_throughout(tx: &mut Conn, delivery: &DeliveryRow, failing_since: i64) -> DomainResult<bool> {
+    let first_try = store::find_first_attempt(tx, &delivery.id).await?;
+    Ok(first_try.is_some_and(|first_try| failing_since <= first_try))
+}
+
+/// What a receiver sent, fit to keep: no control characters but line breaks and tabs (a
+/// NUL, which PostgreSQL's text refuses, would fail the attempt's record every time).
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\n' | '\t') {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 fn micros(duration: Duration) -> i64 {
@@ -655,15 +686,16 @@ async fn disable(tx: &mut Conn, endpoint: &EndpointRow, reason: &str, now: Times
     if !store::disable_endpoint(tx, &endpoint.id, reason, now.0).await? {
         return Ok(());
     }
-    tracing::warn!(endpoint_id = %endpoint.id, url = %endpoint.url, reason, "webhook endpoint disabled");
+    // Not its URL: one may carry a credential.
+    tracing::warn!(endpoint_id = %endpoint.id, reason, "webhook endpoint disabled");
     for admin in store::list_admin_emails(tx).await? {
         let email = Email {
             to: admin,
             subject: "A webhook endpoint was disabled".to_owned(),
             text: format!(
                 "Backroom stopped sending events to {url}: {reason}.\n\n\
-                 Its deliveries wait in the dashboard (Webhooks). Enable the endpoint again once it works, \
-                 and retry what it missed.\n",
+                 Deliveries that were waiting go out when you enable the endpoint again (dashboard, \
+                 Webhooks); events from now until then are not sent to it, and stay in the event log.\n",
                 url = endpoint.url
             ),
         };
@@ -708,6 +740,11 @@ mod tests {
         );
         assert!(backoff(1, 0.0) >= Duration::from_secs(4));
         assert_eq!(backoff(30, 0.5), Duration::from_secs(12 * 3600));
+    }
+
+    #[test]
+    fn what_a_receiver_answered_is_kept_without_control_characters() {
+        assert_eq!(printable("ok\0\u{7}\nline\ttab"), "ok\u{fffd}\u{fffd}\nline\ttab");
     }
 
     #[test]

@@ -76,10 +76,12 @@ pub async fn event_log(
 
 /// Events read from the rows at once.
 const READ_BATCH: i64 = 100;
-/// How soon a stream reads again for an event announced but not yet readable.
+/// How soon a stream reads again for an event announced but not yet readable, at first;
+/// each read that still misses it waits twice as long, up to `UNREAD_RETRY_LONGEST`.
 const UNREAD_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
+const UNREAD_RETRY_LONGEST: std::time::Duration = std::time::Duration::from_secs(1);
 /// Announced events a stream keeps track of (beyond, it reads at the next notice).
-const MAX_AWAITED: usize = 1000;
+const MAX_AWAITED: usize = 20;
 
 /// Server-Sent Events of every event in the shop, each as `event: <type>`, `id: <event id>`
 /// and `data:` the whole event. A client that reconnects with `Last-Event-ID` gets what it
@@ -112,6 +114,7 @@ pub async fn admin_events(
         // once every older transaction has ended (store::events), which may be a moment
         // after its own commit.
         let mut awaited: Vec<String> = Vec::new();
+        let mut retry = UNREAD_RETRY;
         'stream: loop {
             loop {
                 let (found, next) = match events::events_after(&state.store, position, READ_BATCH).await {
@@ -137,10 +140,16 @@ pub async fn admin_events(
             awaited = events::still_unread(&state.store, awaited, position)
                 .await
                 .unwrap_or_default();
+            if awaited.is_empty() {
+                retry = UNREAD_RETRY;
+            }
             loop {
                 tokio::select! {
                     _ = shutdown.changed() => break 'stream,
-                    () = tokio::time::sleep(UNREAD_RETRY), if !awaited.is_empty() => break,
+                    () = tokio::time::sleep(retry), if !awaited.is_empty() => {
+                        retry = (retry * 2).min(UNREAD_RETRY_LONGEST);
+                        break;
+                    }
                     // Also a look at the rows, should a notice have gone missing unnoticed.
                     _ = recheck.tick() => {
                         if still_signed_in(&state.store, credential.as_deref(), &caller).await { break } else { break 'stream }

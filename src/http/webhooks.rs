@@ -165,7 +165,7 @@ pub async fn get_delivery(
 #[utoipa::path(post, path = "/v1/admin/webhooks/{id}/deliveries/{delivery_id}/retry", tag = "webhooks",
     params(("id" = String, Path), ("delivery_id" = String, Path)), security(("bearer" = [])),
     responses((status = 202, description = "the delivery is due now"), (status = 403, body = Problem),
-              (status = 404, body = Problem)))]
+              (status = 404, body = Problem), (status = 409, body = Problem, description = "it is being sent right now")))]
 pub async fn retry_delivery(
     State(state): State<AppState>,
     Staff(caller): Staff,

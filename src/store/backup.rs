@@ -19,10 +19,26 @@ pub enum BackupError {
     NotABackup(PathBuf, String),
     #[error("the database is in use: stop every `backroom serve` on it first")]
     InUse,
+    #[error("there is no database at {0}")]
+    Missing(PathBuf),
     #[error("{0}")]
     Database(#[from] sqlx::Error),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Refuses a SQLite database that is not there: opening it would make an empty one, and
+/// back that up.
+pub fn require_existing(database_url: &str) -> Result<(), BackupError> {
+    if !database_url.starts_with("sqlite:") {
+        return Ok(());
+    }
+    let path = SqliteConnectOptions::from_str(database_url)?.get_filename().to_owned();
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(BackupError::Missing(path))
+    }
 }
 
 /// Writes a consistent copy of the database to `target` (a new file) while others go on

@@ -87,8 +87,8 @@ pub async fn lock_due_outbox_rows(conn: &mut Conn, now: i64, limit: i64) -> Stor
     }?)
 }
 
-/// Locks up to `limit` due deliveries of enabled endpoints that have no delivery under
-/// lease, oldest first. On PostgreSQL the claim skips rows another worker holds (`FOR
+/// Locks up to `limit` due deliveries of enabled endpoints that are not busy, oldest
+/// first. On PostgreSQL the claim skips rows another worker holds (`FOR
 /// UPDATE SKIP LOCKED`), so any number of processes claim disjoint deliveries; SQLite has
 /// one writer.
 pub async fn lock_due_deliveries(conn: &mut Conn, now: i64, limit: i64) -> StoreResult<Vec<DeliveryRow>> {
@@ -99,9 +99,7 @@ pub async fn lock_due_deliveries(conn: &mut Conn, now: i64, limit: i64) -> Store
                         d.next_attempt_at, d.created_at
                  FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
                  WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND e.enabled
-                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries busy
-                                   WHERE busy.endpoint_id = d.endpoint_id AND busy.status = 'pending'
-                                     AND busy.leased_until > $1)
+                   AND (e.busy_until IS NULL OR e.busy_until <= $1)
                  ORDER BY d.next_attempt_at, d.id LIMIT $2 ",
                 $lock
             )
@@ -200,13 +198,17 @@ impl Notifications {
                 Err(RecvError::Lagged(_)) => Some(Heard::Gap),
                 Err(RecvError::Closed) => None,
             },
-            Notifications::Postgres(listener) => match listener.recv().await {
-                Ok(notification) => Some(Heard::Payload(notification.payload().to_owned())),
+            // `try_recv`, not `recv`: `recv` reconnects a lost connection without a word,
+            // and what was sent meanwhile would be missed unnoticed.
+            Notifications::Postgres(listener) => match listener.try_recv().await {
+                Ok(Some(notification)) => Some(Heard::Payload(notification.payload().to_owned())),
+                Ok(None) => {
+                    tracing::warn!("event listener lost its connection; reconnecting");
+                    Some(Heard::Gap)
+                }
                 Err(sqlx::Error::PoolClosed) => None,
-                // The listener reconnects by itself on its next receive; what was sent
-                // meanwhile is lost.
                 Err(error) => {
-                    tracing::warn!(%error, "event listener lost its connection; reconnecting");
+                    tracing::warn!(%error, "event listener failed; reconnecting");
                     Some(Heard::Gap)
                 }
             },

@@ -237,8 +237,8 @@ pub async fn find_delivery(conn: &mut Conn, endpoint_id: &str, id: &str) -> Stor
 }
 
 /// Claims up to `limit` due deliveries, the oldest first and one per endpoint, of enabled
-/// endpoints that have none under lease: each is leased until `lease_until` (and due
-/// again then, should its worker die) and counted as an attempt.
+/// endpoints that are not busy: each endpoint is marked busy and each delivery leased
+/// until `lease_until` (and due again then, should its worker die), counted as an attempt.
 pub async fn claim_due_deliveries(
     conn: &mut Conn,
     now: i64,
@@ -248,7 +248,23 @@ pub async fn claim_due_deliveries(
     let due = dialect::lock_due_deliveries(conn, now, limit * 4).await?;
     let mut claimed: Vec<DeliveryRow> = Vec::new();
     for delivery in due {
-        if claimed.len() as i64 >= limit || claimed.iter().any(|taken| taken.endpoint_id == delivery.endpoint_id) {
+        let taken = claimed.iter().any(|other| other.endpoint_id == delivery.endpoint_id);
+        if claimed.len() as i64 >= limit || taken {
+            continue;
+        }
+        // Only one worker wins an endpoint: on PostgreSQL a second one waits for the
+        // first's commit and then finds it busy.
+        let won = exec!(
+            conn,
+            sqlx::query(
+                "UPDATE webhook_endpoints SET busy_until = $2
+                 WHERE id = $1 AND (busy_until IS NULL OR busy_until <= $3)"
+            )
+            .bind(&delivery.endpoint_id)
+            .bind(lease_until)
+            .bind(now)
+        )?;
+        if won == 0 {
             continue;
         }
         exec!(
@@ -268,49 +284,79 @@ pub async fn claim_due_deliveries(
     Ok(claimed)
 }
 
-/// Ends a claim: the delivery's new `status`, its last answer, and when it is due again
-/// (`None` once it is settled).
+/// What ends a claim: the delivery's new `status`, its last answer, and when it is due
+/// again (`None` once it is settled).
+pub struct AttemptEnd<'a> {
+    pub status: &'a str,
+    pub response_status: Option<i64>,
+    pub next_attempt_at: Option<i64>,
+}
+
+/// Ends the claim leased until `lease_until`, and the endpoint's busy mark; false when
+/// the lease was over and another worker has the delivery now (nothing is changed then).
 pub async fn finish_attempt(
     conn: &mut Conn,
-    id: &str,
-    status: &str,
-    response_status: Option<i64>,
-    next_attempt_at: Option<i64>,
+    delivery: &DeliveryRow,
+    lease_until: i64,
+    end: &AttemptEnd<'_>,
     now: i64,
-) -> StoreResult<()> {
-    exec!(
+) -> StoreResult<bool> {
+    let finished = exec!(
         conn,
         sqlx::query(
             "UPDATE webhook_deliveries
              SET status = $2, response_status = $3, next_attempt_at = $4, leased_until = NULL, updated_at = $5
-             WHERE id = $1"
+             WHERE id = $1 AND leased_until = $6"
         )
-        .bind(id)
-        .bind(status)
-        .bind(response_status)
-        .bind(next_attempt_at)
+        .bind(&delivery.id)
+        .bind(end.status)
+        .bind(end.response_status)
+        .bind(end.next_attempt_at)
         .bind(now)
+        .bind(lease_until)
+    )?;
+    free_endpoint(conn, &delivery.endpoint_id, lease_until).await?;
+    Ok(finished > 0)
+}
+
+async fn free_endpoint(conn: &mut Conn, endpoint_id: &str, lease_until: i64) -> StoreResult<()> {
+    exec!(
+        conn,
+        sqlx::query("UPDATE webhook_endpoints SET busy_until = NULL WHERE id = $1 AND busy_until = $2")
+            .bind(endpoint_id)
+            .bind(lease_until)
     )?;
     Ok(())
 }
 
 /// Hands a claimed delivery back unattempted (its endpoint was disabled meanwhile).
-pub async fn release_claim(conn: &mut Conn, id: &str, now: i64) -> StoreResult<()> {
+pub async fn release_claim(conn: &mut Conn, delivery: &DeliveryRow, lease_until: i64, now: i64) -> StoreResult<()> {
     exec!(
         conn,
         sqlx::query(
             "UPDATE webhook_deliveries SET leased_until = NULL, next_attempt_at = $2, attempts = attempts - 1
-             WHERE id = $1 AND status = 'pending'"
+             WHERE id = $1 AND status = 'pending' AND leased_until = $3"
         )
-        .bind(id)
+        .bind(&delivery.id)
         .bind(now)
+        .bind(lease_until)
     )?;
-    Ok(())
+    free_endpoint(conn, &delivery.endpoint_id, lease_until).await
 }
 
-/// Makes a delivery due now, whatever became of it.
-pub async fn schedule_now(conn: &mut Conn, id: &str, now: i64) -> StoreResult<()> {
-    exec!(
+/// When a delivery was first attempted.
+pub async fn find_first_attempt(conn: &mut Conn, delivery_id: &str) -> StoreResult<Option<i64>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_scalar("SELECT MIN(started_at) FROM webhook_attempts WHERE delivery_id = $1")
+            .bind(delivery_id)
+            .fetch_one(c)
+            .await
+    })?)
+}
+
+/// Makes a delivery due now, unless a worker is sending it (false then).
+pub async fn schedule_now(conn: &mut Conn, id: &str, now: i64) -> StoreResult<bool> {
+    Ok(exec!(
         conn,
         sqlx::query(
             "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $2, updated_at = $2
@@ -318,8 +364,7 @@ pub async fn schedule_now(conn: &mut Conn, id: &str, now: i64) -> StoreResult<()
         )
         .bind(id)
         .bind(now)
-    )?;
-    Ok(())
+    )? > 0)
 }
 
 pub async fn insert_attempt(conn: &mut Conn, row: &AttemptRow) -> StoreResult<()> {
