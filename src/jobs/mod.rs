@@ -23,11 +23,11 @@ pub use outbox::deliver_outbox;
 pub use webhooks::deliver_webhooks;
 
 /// Runs every task once per `interval`, and the webhook worker, until the server shuts
-/// down.
+/// down; then waits for the webhook deliveries under way.
 pub fn spawn(state: AppState, interval: Duration) -> JoinHandle<()> {
     let webhooks = webhooks::spawn(state.clone());
     tokio::spawn(async move {
-        let _webhooks = AbortOnDrop(webhooks);
+        let mut webhooks = AbortOnDrop(webhooks);
         let mut shutdown = state.shutdown.clone();
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -37,6 +37,7 @@ pub fn spawn(state: AppState, interval: Duration) -> JoinHandle<()> {
                 _ = ticker.tick() => run_once(&state).await,
             }
         }
+        let _ = (&mut webhooks.0).await;
     })
 }
 
@@ -49,7 +50,7 @@ pub async fn run_once(state: &AppState) {
     cleanup::run(state).await;
 }
 
-/// Stops the webhook worker with the interval's task.
+/// Stops the webhook worker with the interval's task, should that be aborted.
 struct AbortOnDrop(JoinHandle<()>);
 
 impl Drop for AbortOnDrop {

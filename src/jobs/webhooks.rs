@@ -47,7 +47,9 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
                 more = work_or_nap(&mut wakeups, &mut sending, nap) => if !more { break },
             }
         }
-        sending.abort_all();
+        // Deliveries under way finish (each within its 15 s) and are recorded, instead of
+        // going out again from another process once their lease is over.
+        while sending.join_next().await.is_some() {}
     })
 }
 

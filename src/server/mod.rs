@@ -105,6 +105,10 @@ impl ServerOptions {
     }
 }
 
+/// How long a stopping server waits for background work under way: a webhook delivery
+/// takes at most 15 s.
+const JOBS_FINISH: Duration = Duration::from_secs(20);
+
 pub struct Server {
     listener: TcpListener,
     /// What hears every committed notification (on PostgreSQL, every process's).
@@ -182,7 +186,7 @@ impl Server {
     /// Serves until `signal` completes, then (after the shutdown grace, answering
     /// not-ready meanwhile) stops accepting and lets in-flight requests finish.
     pub async fn run(self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let jobs = jobs::spawn(self.state.clone(), self.options.jobs_interval);
+        let mut jobs = jobs::spawn(self.state.clone(), self.options.jobs_interval);
         let notifications = self
             .notifications
             .map(|notifications| tokio::spawn(self.state.events.clone().forward(notifications)));
@@ -203,7 +207,10 @@ impl Server {
             let _ = shutdown.send(true);
         })
         .await;
-        jobs.abort();
+        // Background work under way (a webhook delivery, an email) gets a moment to finish.
+        if tokio::time::timeout(JOBS_FINISH, &mut jobs).await.is_err() {
+            jobs.abort();
+        }
         if let Some(notifications) = notifications {
             notifications.abort();
         }

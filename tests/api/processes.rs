@@ -88,6 +88,42 @@ async fn draining_answers_not_ready_and_finishes_what_it_started(database_url: S
     assert!(exit.success(), "{exit}");
 }
 
+async fn a_delivery_under_way_at_sigterm_finishes_before_the_process_stops(database_url: String) {
+    let (child, shop) = serve(&database_url, &[]).await;
+    let staff = admin_token(&database_url, &shop).await;
+    let mut receiver = Receiver::start().await;
+    receiver.hold().await;
+    let created = shop
+        .post(
+            "/v1/admin/webhooks",
+            Some(&staff),
+            json!({"url": receiver.url, "events": ["product.created"]}),
+        )
+        .await;
+    let endpoint_id = id_of(created.assert_status(201));
+    shop.published_product(&staff, 700, 3).await;
+    receiver.next().await;
+    signal(&child, "-TERM").await;
+    receiver.release().await;
+    let mut child = child;
+    let exit = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("it stops once the delivery is recorded")
+        .expect("wait");
+    assert!(exit.success(), "{exit}");
+
+    // Recorded as delivered, once: nothing is sent again by the next process.
+    let (_next, shop) = serve(&database_url, &[]).await;
+    let listed = shop
+        .get(&format!("/v1/admin/webhooks/{endpoint_id}/deliveries"), Some(&staff))
+        .await;
+    let listed = listed.assert_status(200)["data"].as_array().expect("data").clone();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["status"], "succeeded");
+    assert_eq!(listed[0]["attempts"], 1);
+    assert!(receiver.try_next().is_none(), "no second delivery");
+}
+
 fn tokio_stream_of(
     mut receiver: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
 ) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
@@ -296,6 +332,7 @@ async fn stop_when_exited(mut child: Child) {
 
 crate::database_tests!(
     draining_answers_not_ready_and_finishes_what_it_started,
+    a_delivery_under_way_at_sigterm_finishes_before_the_process_stops,
     three_processes_share_events_and_deliveries,
     a_rolling_restart_under_load_loses_no_request,
 );
