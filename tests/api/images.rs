@@ -233,6 +233,25 @@ async fn images_are_described_reordered_and_removed(app: TestApp) {
         .await
         .assert_problem(404, "not_found");
 
+    // Every change to the images is a `product.updated`, its snapshot as it was after it:
+    // three uploads, two moves, one removal.
+    let log = app
+        .get("/v1/admin/event-log?type=product.updated&limit=100", Some(&staff))
+        .await;
+    let updates: Vec<Value> = log.assert_status(200)["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter(|event| event["data"]["id"] == product_id.as_str())
+        .cloned()
+        .collect();
+    assert_eq!(updates.len(), 6, "{updates:?}");
+    assert_eq!(
+        updates[0]["data"]["images"].as_array().map(Vec::len),
+        Some(2),
+        "newest first: the removal"
+    );
+
     // An image is its product's: another product's path does not reach it.
     let (other, _) = app.published_product(&staff, 1_000, 5).await;
     let elsewhere = format!("/v1/admin/products/{}/images/{}", id_of(&other), ids[0]);

@@ -33,6 +33,21 @@ async fn admin_token(database_url: &str, shop: &Shop) -> String {
     shop.login(&email, PASSWORD).await
 }
 
+/// A receiver that holds every request until released, registered through `shop` for
+/// `product.created`; returns it with the endpoint's id.
+async fn held_receiver(shop: &Shop, staff: &str) -> (Receiver, String) {
+    let receiver = Receiver::start().await;
+    receiver.hold().await;
+    let created = shop
+        .post(
+            "/v1/admin/webhooks",
+            Some(staff),
+            json!({"url": receiver.url, "events": ["product.created"]}),
+        )
+        .await;
+    (receiver, id_of(created.assert_status(201)))
+}
+
 async fn signal(child: &Child, name: &str) {
     let pid = child.id().expect("running");
     let sent = Command::new("kill")
@@ -91,16 +106,7 @@ async fn draining_answers_not_ready_and_finishes_what_it_started(database_url: S
 async fn a_delivery_under_way_at_sigterm_finishes_before_the_process_stops(database_url: String) {
     let (child, shop) = serve(&database_url, &[]).await;
     let staff = admin_token(&database_url, &shop).await;
-    let mut receiver = Receiver::start().await;
-    receiver.hold().await;
-    let created = shop
-        .post(
-            "/v1/admin/webhooks",
-            Some(&staff),
-            json!({"url": receiver.url, "events": ["product.created"]}),
-        )
-        .await;
-    let endpoint_id = id_of(created.assert_status(201));
+    let (mut receiver, endpoint_id) = held_receiver(&shop, &staff).await;
     shop.published_product(&staff, 700, 3).await;
     receiver.next().await;
     signal(&child, "-TERM").await;
@@ -142,16 +148,7 @@ async fn three_processes_share_events_and_deliveries(database_url: String) {
     // C alone first, so that the delivery under way when it is killed is its own.
     let (c, shop_c) = serve(&database_url, &[]).await;
     let staff = admin_token(&database_url, &shop_c).await;
-    let mut receiver = Receiver::start().await;
-    receiver.hold().await;
-    let created = shop_c
-        .post(
-            "/v1/admin/webhooks",
-            Some(&staff),
-            json!({"url": receiver.url, "events": ["product.created"]}),
-        )
-        .await;
-    let endpoint_id = id_of(created.assert_status(201));
+    let (mut receiver, endpoint_id) = held_receiver(&shop_c, &staff).await;
     let mut products = Vec::new();
     for _ in 0..10 {
         products.push(shop_c.published_product(&staff, 700, 3).await.0);

@@ -372,6 +372,17 @@ async fn every_change_that_matters_is_an_event(app: TestApp) {
         updated[0]["data"]["variants"][0]["price"]["amount"], 1100,
         "a snapshot after the change"
     );
+    let product_id = id_of(&product);
+    app.patch(
+        &format!("/v1/admin/products/{product_id}"),
+        Some(&staff),
+        json!({"title": "Renamed for the event"}),
+    )
+    .await
+    .assert_status(200);
+    let updated = events_of_type(&app, &staff, "product.updated").await;
+    assert_eq!(updated.len(), 2, "the price change and the rename");
+    assert_eq!(updated[0]["data"]["title"], "Renamed for the event");
 
     // 7 units, threshold 5: two bought leave 5, which is low; five more leave none.
     let cart = app.cart_with(Some(&customer), &variant, 2).await;
