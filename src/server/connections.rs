@@ -8,6 +8,8 @@
 use std::future::Future;
 use std::io;
 use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -19,7 +21,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tower::Layer;
+use tokio::sync::Notify;
 
 use crate::app::client_slots::ClientSlots;
 use crate::http::problem::ApiError;
@@ -37,6 +39,10 @@ pub struct ConnectionLimits {
 
 /// Serves `router` on `listener` until `stop` completes, then lets in-flight requests
 /// finish and closes idle connections.
+/// A connection accepted just before the stop whose request has not been read yet is not
+/// idle but early: it gets up to the header timeout for its first request. (Closed
+/// unread, its client would get a reset, and a load balancer in front cannot send that
+/// request elsewhere, as it was sent.)
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -49,6 +55,7 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
     let graceful = GracefulShutdown::new();
+    let unheard = Arc::new(Unheard::default());
     let mut stop = pin!(stop);
     loop {
         let (stream, peer) = tokio::select! {
@@ -72,18 +79,68 @@ pub async fn serve(
             },
             None => None,
         };
-        let service = TowerToHyperService::new(axum::Extension(ConnectInfo(peer)).layer(router.clone()));
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(ProblemAnswers::new(stream)), service));
+        let first_request = FirstRequest::new(&unheard);
+        let heard = first_request.clone();
+        let service = tower::ServiceBuilder::new()
+            .map_request(move |request| {
+                heard.arrived();
+                request
+            })
+            .layer(axum::Extension(ConnectInfo(peer)))
+            .service(router.clone());
+        let connection = graceful.watch(builder.serve_connection(
+            TokioIo::new(ProblemAnswers::new(stream)),
+            TowerToHyperService::new(service),
+        ));
         tokio::spawn(async move {
             let _slot = slot;
             if let Err(error) = connection.await {
                 tracing::debug!(client = %peer, %error, "connection ended with an error");
             }
+            first_request.arrived();
         });
     }
     drop(listener);
+    let _ = tokio::time::timeout(limits.header_timeout, unheard.all_heard()).await;
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Connections whose first request has not arrived yet.
+#[derive(Default)]
+struct Unheard {
+    count: AtomicUsize,
+    none_left: Notify,
+}
+
+impl Unheard {
+    async fn all_heard(&self) {
+        loop {
+            let notified = self.none_left.notified();
+            if self.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// One connection's place in [`Unheard`], given up once: at its first request, or its end.
+#[derive(Clone)]
+struct FirstRequest(Arc<(Arc<Unheard>, AtomicBool)>);
+
+impl FirstRequest {
+    fn new(unheard: &Arc<Unheard>) -> Self {
+        unheard.count.fetch_add(1, Ordering::SeqCst);
+        FirstRequest(Arc::new((unheard.clone(), AtomicBool::new(false))))
+    }
+
+    fn arrived(&self) {
+        let (unheard, done) = &*self.0;
+        if !done.swap(true, Ordering::SeqCst) && unheard.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            unheard.none_left.notify_waiters();
+        }
+    }
 }
 
 /// Errors of one connection (it was reset before we took it) are skipped; others (out of
