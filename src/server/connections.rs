@@ -40,7 +40,7 @@ pub struct ConnectionLimits {
 /// Serves `router` on `listener` until `stop` completes, then lets in-flight requests
 /// finish and closes idle connections.
 /// A connection accepted just before the stop whose request has not been read yet is not
-/// idle but early: it gets up to the header timeout for its first request. (Closed
+/// idle but early: it gets up to [`FIRST_REQUEST_WAIT`] for its first request. (Closed
 /// unread, its client would get a reset, and a load balancer in front cannot send that
 /// request elsewhere, as it was sent.)
 pub async fn serve(
@@ -101,10 +101,15 @@ pub async fn serve(
         });
     }
     drop(listener);
-    let _ = tokio::time::timeout(limits.header_timeout, unheard.all_heard()).await;
+    let _ = tokio::time::timeout(FIRST_REQUEST_WAIT.min(limits.header_timeout), unheard.all_heard()).await;
     graceful.shutdown().await;
     Ok(())
 }
+
+/// How long a stopping server waits for the first request of connections it accepted
+/// last: a request already on its way arrives in far less; a client that connected and
+/// says nothing (a browser's preconnection) must not hold the stop up.
+const FIRST_REQUEST_WAIT: Duration = Duration::from_secs(1);
 
 /// Connections whose first request has not arrived yet.
 #[derive(Default)]
