@@ -16,7 +16,7 @@ use crate::store::catalog::{
     self as store, CategoryRow, PriceRow, ProductFilter, ProductPageRows, ProductRow, VariantRow,
 };
 use crate::store::images::{self as image_store, ImageRow};
-use crate::store::search::{self as search_store, SearchFacets, SearchFilter, SearchOrder};
+use crate::store::search::{self as search_store, RankedAfter, SearchFacets, SearchFilter, SearchOrder};
 use crate::store::{Conn, Store, StoreError, dialect};
 
 pub(super) const MAX_TITLE_CHARS: usize = 200;
@@ -202,12 +202,13 @@ impl ProductSort {
         ProductSort::ALL.into_iter().find(|sort| sort.as_str() == value)
     }
 
-    fn order(self) -> SearchOrder {
+    /// The order of a sorted listing; `None` for a relevance ranking.
+    fn order(self) -> Option<SearchOrder> {
         match self {
-            ProductSort::Relevance => SearchOrder::Relevance,
-            ProductSort::Newest => SearchOrder::Newest,
-            ProductSort::PriceAscending => SearchOrder::PriceAscending,
-            ProductSort::PriceDescending => SearchOrder::PriceDescending,
+            ProductSort::Relevance => None,
+            ProductSort::Newest => Some(SearchOrder::Newest),
+            ProductSort::PriceAscending => Some(SearchOrder::PriceAscending),
+            ProductSort::PriceDescending => Some(SearchOrder::PriceDescending),
         }
     }
 }
@@ -276,7 +277,7 @@ async fn find_products(db: &Store, query: &ProductQuery, page: &PageRequest) -> 
         && query.max_price.is_none()
         && !query.facets;
     if plain {
-        if page.before().is_some_and(|after| after.starts_with(OFFSET_CURSOR)) {
+        if page.before().is_some_and(is_search_cursor) {
             return Err(DomainError::invalid("cursor", "is not a cursor of this listing"));
         }
         // Newest first by id: a keyset cursor, as fast on the last page as on the first.
@@ -308,15 +309,11 @@ async fn find_products(db: &Store, query: &ProductQuery, page: &PageRequest) -> 
         currency: &currency,
         min_price: query.min_price,
         max_price: query.max_price,
-        order: query
-            .sort
-            .unwrap_or(if words.is_some() {
-                ProductSort::Relevance
-            } else {
-                ProductSort::Newest
-            })
-            .order(),
     };
+    let sort = query.sort.unwrap_or(match words {
+        Some(_) => ProductSort::Relevance,
+        None => ProductSort::Newest,
+    });
     if words.is_some() && found_words.is_empty() {
         // Nothing but punctuation: no word to match.
         return Ok(ProductListing {
@@ -324,16 +321,36 @@ async fn find_products(db: &Store, query: &ProductQuery, page: &PageRequest) -> 
             facets: query.facets.then(Facets::default),
         });
     }
-    let offset = search_offset(page)?;
-    let ids = search_store::search_products(&mut conn, &filter, offset, page.fetch_limit()).await?;
+    let (ids, next_cursor) = match sort.order() {
+        None => {
+            let after = ranked_after(page)?;
+            let after = after.as_ref().map(|(tier, product_id)| RankedAfter {
+                tier: *tier,
+                product_id,
+            });
+            let mut found = search_store::search_ranked(&mut conn, &filter, after, page.fetch_limit()).await?;
+            let has_more = found.len() as i64 > page.limit;
+            found.truncate(page.limit as usize);
+            let next_cursor = found
+                .last()
+                .filter(|_| has_more)
+                .map(|(tier, id)| ids::encode_cursor(&ranked_cursor(*tier, id)));
+            (found.into_iter().map(|(_, id)| id).collect(), next_cursor)
+        }
+        Some(order) => {
+            let offset = search_offset(page)?;
+            let mut ids = search_store::search_products(&mut conn, &filter, order, offset, page.fetch_limit()).await?;
+            let has_more = ids.len() as i64 > page.limit;
+            ids.truncate(page.limit as usize);
+            let next_offset = offset + page.limit;
+            let next_cursor =
+                (has_more && next_offset <= MAX_SEARCH_OFFSET).then(|| ids::encode_cursor(&offset_cursor(next_offset)));
+            (ids, next_cursor)
+        }
+    };
     let mut products = products_of(store::list_products_by_ids(&mut conn, &ids).await?)?;
     let position: HashMap<&str, usize> = ids.iter().enumerate().map(|(index, id)| (id.as_str(), index)).collect();
     products.sort_by_key(|product| position.get(product.id.as_str()).copied());
-    let has_more = products.len() as i64 > page.limit;
-    products.truncate(page.limit as usize);
-    let next_offset = offset + page.limit;
-    let next_cursor =
-        (has_more && next_offset <= MAX_SEARCH_OFFSET).then(|| ids::encode_cursor(&offset_cursor(next_offset)));
     let facets = match query.facets {
         true => Some(facets_of(
             search_store::search_facets(&mut conn, &filter).await?,
@@ -375,6 +392,34 @@ fn offset_cursor(offset: i64) -> String {
 }
 
 const OFFSET_CURSOR: &str = "off_";
+
+/// A relevance ranking's cursor holds the tier and the product it stopped at, written as
+/// an id (`rk1_` to `rk3_` and the product id's 32 hex digits): a keyset, so a ranking
+/// lists every match, as fast deep down as on its first page.
+fn ranked_cursor(tier: u8, product_id: &str) -> String {
+    let hex = product_id.strip_prefix(PRODUCT_ID_PREFIX).unwrap_or(product_id);
+    format!("{RANKED_CURSOR}{tier}_{hex}")
+}
+
+const RANKED_CURSOR: &str = "rk";
+const PRODUCT_ID_PREFIX: &str = "prod_";
+
+/// The tier and product a relevance page starts after, if any.
+fn ranked_after(page: &PageRequest) -> DomainResult<Option<(u8, String)>> {
+    let Some(after) = page.before() else { return Ok(None) };
+    after
+        .strip_prefix(RANKED_CURSOR)
+        .and_then(|rest| rest.split_once('_'))
+        .and_then(|(tier, hex)| Some((tier.parse::<u8>().ok()?, hex)))
+        .filter(|(tier, _)| (1..=search_store::RANK_TIERS).contains(tier))
+        .map(|(tier, hex)| Some((tier, format!("{PRODUCT_ID_PREFIX}{hex}"))))
+        .ok_or_else(|| DomainError::invalid("cursor", "is not a cursor of this listing"))
+}
+
+/// Whether `after` is a search's cursor, which the plain listing does not take.
+fn is_search_cursor(after: &str) -> bool {
+    after.starts_with(OFFSET_CURSOR) || after.starts_with(RANKED_CURSOR)
+}
 
 fn search_offset(page: &PageRequest) -> DomainResult<i64> {
     let Some(after) = page.before() else { return Ok(0) };

@@ -1,7 +1,7 @@
 //! Full-text search of the catalog, the one place where the two databases' text indexes
-//! differ: SQLite's FTS5 table `product_search` (ranked with bm25) and PostgreSQL's
-//! `products.search_vector` (a weighted tsvector with a GIN index, ranked with ts_rank).
-//! Both rank title and SKU matches above category names, and those above descriptions.
+//! differ: SQLite's FTS5 table `product_search` (a column per field) and PostgreSQL's
+//! `products.search_vector` (a tsvector weighted by field, with a GIN index). Both rank
+//! title and SKU matches above category names, and those above descriptions.
 //! The catalog's words and their one-letter deletions (for typos) are plain tables,
 //! queried the same on both (see migration 0013).
 
@@ -28,10 +28,9 @@ pub struct SearchWord {
     pub alternatives: Vec<String>,
 }
 
+/// The orders of a search's listing other than relevance (which is `search_ranked`'s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchOrder {
-    /// Best match first (needs words).
-    Relevance,
     Newest,
     /// By the product's lowest price in the listing's currency; unpriced last.
     PriceAscending,
@@ -50,7 +49,6 @@ pub struct SearchFilter<'a> {
     /// Inclusive bounds on any variant's price, in minor units of `currency`.
     pub min_price: Option<i64>,
     pub max_price: Option<i64>,
-    pub order: SearchOrder,
 }
 
 /// The facets of every product a search selects.
@@ -62,10 +60,22 @@ pub struct SearchFacets {
     pub price: Option<(i64, i64)>,
 }
 
-/// How many of a search's matches a relevance ranking considers: its newest.
-/// A search matching more lists these, best first; the others are reached by narrowing
-/// the words, or with another sort (`newest`, a price), which lists every match.
-pub const RANKED_MATCHES: i64 = 1_000;
+/// A relevance ranking's tiers, best first: every word in the title or a SKU; every word
+/// there or in a category name; every word anywhere (the description). Within a tier the
+/// newest product comes first.
+///
+/// Tiers rather than a score such as bm25 or ts_rank: a score costs every match it ranks
+/// (at 100,000 products a word in one title of ten took 15 ms on SQLite to rank), while a
+/// tier is a text query in the index's own order, which stops at the end of the page
+/// (0.3 ms there). Every match is listed, and a cursor resumes a tier where it stopped.
+pub const RANK_TIERS: u8 = 3;
+
+/// Where a relevance ranking's page starts: after `product_id` in `tier` (1-based).
+#[derive(Debug, Clone, Copy)]
+pub struct RankedAfter<'a> {
+    pub tier: u8,
+    pub product_id: &'a str,
+}
 
 /// A bound value of a query assembled here.
 enum Param<'a> {
@@ -294,84 +304,87 @@ pub async fn terms_sharing_a_deletion(conn: &mut Conn, keys: &[String]) -> Store
     Ok(run!(conn, &sql, query_scalar, fetch_all)?)
 }
 
-/// One page of the products `filter` selects, in its order: their ids.
+/// One page of a relevance ranking of the products `filter` selects (which has words):
+/// `(tier, product id)`, best first. See `RANK_TIERS`.
+pub async fn search_ranked(
+    conn: &mut Conn,
+    filter: &SearchFilter<'_>,
+    after: Option<RankedAfter<'_>>,
+    limit: i64,
+) -> StoreResult<Vec<(u8, String)>> {
+    let postgres = matches!(conn.raw(), Raw::Postgres(_));
+    let mut found = Vec::new();
+    let first_tier = after.map_or(1, |after| after.tier);
+    for tier in first_tier..=RANK_TIERS {
+        let wanted = limit - found.len() as i64;
+        if wanted <= 0 {
+            break;
+        }
+        let Some(text) = tier_query(filter.words, tier, postgres) else {
+            return Ok(found);
+        };
+        let after_id = after.filter(|after| after.tier == tier).map(|after| after.product_id);
+        let mut sql = Sql::default();
+        if postgres {
+            sql.push("SELECT p.id FROM products p WHERE p.search_vector @@ to_tsquery('simple', ")
+                .bind(Param::Text(Some(&text)))
+                .push(")");
+            if let Some(status) = filter.status {
+                sql.push(" AND p.status = ").bind(Param::Text(Some(status)));
+            }
+            if let Some(after_id) = after_id {
+                sql.push(" AND p.id < ").bind(Param::Text(Some(after_id)));
+            }
+            product_filters(&mut sql, filter, "p.id");
+            sql.push(" ORDER BY p.id DESC LIMIT ").bind(Param::Int(Some(wanted)));
+        } else {
+            // FTS5 walks its matches in rowid order and stops at the LIMIT; its rowids
+            // follow the products' creation (product_search_ids).
+            sql.push("SELECT product_id FROM product_search WHERE product_search MATCH ")
+                .bind(Param::Text(Some(&text)));
+            if let Some(status) = filter.status {
+                sql.push(" AND status = ").bind(Param::Text(Some(status)));
+            }
+            if let Some(after_id) = after_id {
+                sql.push(" AND rowid < (SELECT rowid FROM product_search_ids WHERE product_id = ")
+                    .bind(Param::Text(Some(after_id)))
+                    .push(")");
+            }
+            product_filters(&mut sql, filter, "product_search.product_id");
+            sql.push(" ORDER BY rowid DESC LIMIT ").bind(Param::Int(Some(wanted)));
+        }
+        let ids: Vec<String> = run!(conn, &sql, query_scalar, fetch_all)?;
+        found.extend(ids.into_iter().map(|id| (tier, id)));
+    }
+    Ok(found)
+}
+
+/// One page of the products `filter` selects, in `order`: their ids.
 pub async fn search_products(
     conn: &mut Conn,
     filter: &SearchFilter<'_>,
+    order: SearchOrder,
     offset: i64,
     limit: i64,
 ) -> StoreResult<Vec<String>> {
     let postgres = matches!(conn.raw(), Raw::Postgres(_));
     let mut sql = Sql::default();
     let text = text_query(filter.words, postgres);
-    let only_words = filter.category_id.is_none() && filter.min_price.is_none() && filter.max_price.is_none();
-    if let (Some(text), true, SearchOrder::Relevance, true) = (&text, postgres, filter.order, only_words) {
-        // As on SQLite below: ranked among the newest RANKED_MATCHES matches, so that
-        // ts_rank reads a bounded number of tsvectors.
-        sql.push("SELECT m.id FROM (SELECT p.id, p.search_vector FROM products p WHERE p.search_vector @@ to_tsquery('simple', ")
-            .bind(Param::Text(Some(text)))
-            .push(")");
-        if let Some(status) = filter.status {
-            sql.push(" AND p.status = ").bind(Param::Text(Some(status)));
-        }
-        sql.push(" ORDER BY p.id DESC LIMIT ")
-            .bind(Param::Int(Some(RANKED_MATCHES)))
-            .push(") m ORDER BY ts_rank(m.search_vector, to_tsquery('simple', ")
-            .bind(Param::Text(Some(text)))
-            .push(")) DESC, m.id DESC LIMIT ")
-            .bind(Param::Int(Some(limit)))
-            .push(" OFFSET ")
-            .bind(Param::Int(Some(offset)));
-        return Ok(run!(conn, &sql, query_scalar, fetch_all)?);
-    }
-    if let (Some(text), false, true, SearchOrder::Relevance) = (&text, postgres, only_words, filter.order) {
-        // The common search, answered by FTS5 alone and ranked among its newest
-        // RANKED_MATCHES matches: ranking costs every match it ranks (at 100,000
-        // products a word in one title of ten was 15 ms per search ranking all 10,000,
-        // 3 ms ranking the newest 1,000), and FTS5 cannot stop early at the best ones.
-        sql.push(
-            "SELECT product_id FROM (SELECT product_id, rowid AS r, bm25(product_search, 0.0, 0.0, 10.0, 8.0, 3.0, 1.0)
-             AS score FROM product_search WHERE product_search MATCH ",
-        )
-        .bind(Param::Text(Some(text)));
-        if let Some(status) = filter.status {
-            sql.push(" AND status = ").bind(Param::Text(Some(status)));
-        }
-        sql.push(" ORDER BY rowid DESC LIMIT ")
-            .bind(Param::Int(Some(RANKED_MATCHES)))
-            .push(") ORDER BY score, r DESC LIMIT ")
-            .bind(Param::Int(Some(limit)))
-            .push(" OFFSET ")
-            .bind(Param::Int(Some(offset)));
-        return Ok(run!(conn, &sql, query_scalar, fetch_all)?);
-    }
     sql.push("SELECT p.id ");
     matching(&mut sql, filter, text.as_deref(), postgres);
     sql.push(" ORDER BY ");
-    match (filter.order, &text) {
-        (SearchOrder::Relevance, Some(text)) if postgres => {
-            // ts_rank weighs A (title, SKUs) 1.0, B (categories) 0.4, D (description) 0.1.
-            sql.push("ts_rank(p.search_vector, to_tsquery('simple', ")
-                .bind(Param::Text(Some(text)))
-                .push(")) DESC, ");
-        }
-        (SearchOrder::Relevance, Some(_)) => {
-            sql.push("m.score, ");
-        }
-        (SearchOrder::PriceAscending | SearchOrder::PriceDescending, _) => {
-            sql.push("(SELECT MIN(");
-            price_in_currency(&mut sql, filter.currency);
-            sql.push(") FROM variants v LEFT JOIN variant_prices vp ON vp.variant_id = v.id AND vp.currency = ")
-                .bind(Param::Text(Some(filter.currency)))
-                .push(" WHERE v.product_id = p.id) ")
-                .push(if filter.order == SearchOrder::PriceAscending {
-                    "ASC"
-                } else {
-                    "DESC"
-                })
-                .push(" NULLS LAST, ");
-        }
-        _ => {}
+    if let SearchOrder::PriceAscending | SearchOrder::PriceDescending = order {
+        sql.push("(SELECT MIN(");
+        price_in_currency(&mut sql, filter.currency);
+        sql.push(") FROM variants v LEFT JOIN variant_prices vp ON vp.variant_id = v.id AND vp.currency = ")
+            .bind(Param::Text(Some(filter.currency)))
+            .push(" WHERE v.product_id = p.id) ")
+            .push(if order == SearchOrder::PriceAscending {
+                "ASC"
+            } else {
+                "DESC"
+            })
+            .push(" NULLS LAST, ");
     }
     sql.push("p.id DESC LIMIT ")
         .bind(Param::Int(Some(limit)))
@@ -432,13 +445,9 @@ fn matching<'a>(sql: &mut Sql<'a>, filter: &SearchFilter<'a>, text: Option<&'a s
         (Some(text), false) => {
             // The matches drive the join: CROSS JOIN keeps SQLite from scanning every
             // product and asking FTS5 again for each (seen: 20 s at 100,000 products).
-            // Column weights: title, SKUs, categories, description.
-            sql.push(
-                "FROM (SELECT product_id, bm25(product_search, 0.0, 0.0, 10.0, 8.0, 3.0, 1.0) AS score
-                       FROM product_search WHERE product_search MATCH ",
-            )
-            .bind(Param::Text(Some(text)))
-            .push(") m CROSS JOIN products p ON p.id = m.product_id ");
+            sql.push("FROM (SELECT product_id FROM product_search WHERE product_search MATCH ")
+                .bind(Param::Text(Some(text)))
+                .push(") m CROSS JOIN products p ON p.id = m.product_id ");
         }
         _ => {
             sql.push("FROM products p ");
@@ -453,15 +462,24 @@ fn matching<'a>(sql: &mut Sql<'a>, filter: &SearchFilter<'a>, text: Option<&'a s
     if let Some(status) = filter.status {
         sql.push(" AND p.status = ").bind(Param::Text(Some(status)));
     }
+    product_filters(sql, filter, "p.id");
+}
+
+/// The category and price conditions of `filter` on the product whose id is `id`.
+fn product_filters<'a>(sql: &mut Sql<'a>, filter: &SearchFilter<'a>, id: &str) {
     if let Some(category_id) = filter.category_id {
-        sql.push(" AND (SELECT 1 FROM product_categories pc WHERE pc.product_id = p.id AND pc.category_id = ")
+        sql.push(" AND (SELECT 1 FROM product_categories pc WHERE pc.product_id = ")
+            .push(id)
+            .push(" AND pc.category_id = ")
             .bind(Param::Text(Some(category_id)))
             .push(") IS NOT NULL");
     }
     if filter.min_price.is_some() || filter.max_price.is_some() {
         sql.push(" AND EXISTS (SELECT 1 FROM variants v LEFT JOIN variant_prices vp ON vp.variant_id = v.id AND vp.currency = ")
             .bind(Param::Text(Some(filter.currency)))
-            .push(" WHERE v.product_id = p.id AND (");
+            .push(" WHERE v.product_id = ")
+            .push(id)
+            .push(" AND (");
         price_in_currency(sql, filter.currency);
         sql.push(") BETWEEN ")
             .bind(Param::Int(Some(filter.min_price.unwrap_or(0))))
@@ -475,25 +493,73 @@ fn matching<'a>(sql: &mut Sql<'a>, filter: &SearchFilter<'a>, text: Option<&'a s
 /// PostgreSQL's `(mug:* | mugs) & ...`. Words hold letters and digits only (the domain
 /// splits on everything else), so nothing in them is syntax.
 fn text_query(words: &[SearchWord], postgres: bool) -> Option<String> {
+    words_in(words, &TIER_FIELDS[TIER_FIELDS.len() - 1], postgres)
+}
+
+/// The fields each ranking tier looks for every word in: FTS5's columns, PostgreSQL's
+/// weights (title and SKUs are A, categories B, the description D).
+struct Fields {
+    columns: Option<&'static str>,
+    weights: &'static str,
+}
+
+const TIER_FIELDS: [Fields; RANK_TIERS as usize] = [
+    Fields {
+        columns: Some("{title skus}"),
+        weights: "A",
+    },
+    Fields {
+        columns: Some("{title skus categories}"),
+        weights: "AB",
+    },
+    Fields {
+        columns: None,
+        weights: "",
+    },
+];
+
+/// The text query of a ranking's `tier` (1-based): every word in its fields, and not every
+/// word in the fields of the tier above, so that each match is in one tier.
+fn tier_query(words: &[SearchWord], tier: u8, postgres: bool) -> Option<String> {
+    let fields = TIER_FIELDS.get(usize::from(tier).checked_sub(1)?)?;
+    let these = words_in(words, fields, postgres)?;
+    let Some(above) = usize::from(tier).checked_sub(2).map(|index| &TIER_FIELDS[index]) else {
+        return Some(these);
+    };
+    let above = words_in(words, above, postgres)?;
+    Some(match postgres {
+        true => format!("({these}) & !({above})"),
+        false => format!("({these}) NOT ({above})"),
+    })
+}
+
+/// Every word (or one of its alternatives) in one of `fields`.
+fn words_in(words: &[SearchWord], fields: &Fields, postgres: bool) -> Option<String> {
     if words.is_empty() {
         return None;
     }
+    let weights = fields.weights;
     let groups: Vec<String> = words
         .iter()
         .map(|word| {
             let first = match (postgres, word.prefix) {
-                (true, true) => format!("{}:*", word.word),
-                (true, false) => word.word.clone(),
+                (true, true) => format!("{}:*{weights}", word.word),
+                (true, false) if weights.is_empty() => word.word.clone(),
+                (true, false) => format!("{}:{weights}", word.word),
                 (false, true) => format!("\"{}\"*", word.word),
                 (false, false) => format!("\"{}\"", word.word),
             };
             let alternatives = word.alternatives.iter().map(|alternative| match postgres {
-                true => alternative.clone(),
+                true if weights.is_empty() => alternative.clone(),
+                true => format!("{alternative}:{weights}"),
                 false => format!("\"{alternative}\""),
             });
             let either: Vec<String> = std::iter::once(first).chain(alternatives).collect();
             let or = if postgres { " | " } else { " OR " };
-            format!("({})", either.join(or))
+            match (postgres, fields.columns) {
+                (false, Some(columns)) => format!("{columns} : ({})", either.join(or)),
+                _ => format!("({})", either.join(or)),
+            }
         })
         .collect();
     Some(groups.join(if postgres { " & " } else { " AND " }))
@@ -520,5 +586,26 @@ mod tests {
         );
         assert_eq!(text_query(&words, true).as_deref(), Some("(mug:*) & (shrit:* | shirt)"));
         assert_eq!(text_query(&[], true), None);
+    }
+
+    #[test]
+    fn each_tier_is_its_fields_without_the_tier_above() {
+        let words = [word("mug", true, &[]), word("shrit", false, &["shirt"])];
+        assert_eq!(
+            tier_query(&words, 1, false).as_deref(),
+            Some(r#"{title skus} : ("mug"*) AND {title skus} : ("shrit" OR "shirt")"#)
+        );
+        assert_eq!(
+            tier_query(&words, 2, true).as_deref(),
+            Some("((mug:*AB) & (shrit:AB | shirt:AB)) & !((mug:*A) & (shrit:A | shirt:A))")
+        );
+        assert_eq!(
+            tier_query(&words, 3, false).as_deref(),
+            Some(
+                r#"(("mug"*) AND ("shrit" OR "shirt")) NOT ({title skus categories} : ("mug"*) AND {title skus categories} : ("shrit" OR "shirt"))"#
+            )
+        );
+        assert_eq!(tier_query(&words, 0, true), None);
+        assert_eq!(tier_query(&words, RANK_TIERS + 1, true), None);
     }
 }

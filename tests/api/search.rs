@@ -345,13 +345,21 @@ async fn a_rebuild_indexes_products_loaded_with_sql(app: TestApp) {
     assert_eq!(found(&app, "q=kettle").await.len(), 1, "the others stay");
 }
 
-/// A word matching more products than a ranking takes: relevance lists the newest
-/// `RANKED_MATCHES` of them, best first; sorted by newest, every one.
-async fn a_ranking_takes_the_newest_matches_and_other_sorts_list_all(app: TestApp) {
-    let cap = backroom::store::search::RANKED_MATCHES;
-    let total = cap + 5;
+/// A word in more than a thousand products: a ranking lists every match once, every
+/// title match before the descriptions' matches and each tier newest first, by a cursor
+/// that neither the plain listing nor another sort takes.
+async fn a_ranking_lists_every_match_once_title_matches_first(app: TestApp) {
+    let total = 1_005;
+    let title_match = |n: usize| n % 5 != 0;
     let rows: Vec<String> = (0..total)
-        .map(|n| format!("('prod_{n:032x}', 'lantern-{n}', 'Lantern {n}', 'A lantern', 'published', {n}, {n})"))
+        .map(|n| {
+            let title = if title_match(n) {
+                format!("Lantern {n}")
+            } else {
+                format!("Lamp {n}")
+            };
+            format!("('prod_{n:032x}', 'item-{n}', '{title}', 'A lantern', 'published', {n}, {n})")
+        })
         .collect();
     app.store
         .execute_unchecked(format!(
@@ -379,24 +387,42 @@ async fn a_ranking_takes_the_newest_matches_and_other_sorts_list_all(app: TestAp
         }
     };
     let ranked = all_pages("relevance").await;
-    assert_eq!(ranked.len() as i64, cap, "the newest {cap} are ranked");
+    let id = |n: usize| format!("prod_{n:032x}");
+    let titles = (0..total).rev().filter(|n| title_match(*n)).map(id);
+    let descriptions = (0..total).rev().filter(|n| !title_match(*n)).map(id);
+    let expected: Vec<String> = titles.chain(descriptions).collect();
+    assert_eq!(ranked.len(), total, "every match");
     assert!(
-        !ranked.contains(&format!("prod_{:032x}", 0)),
-        "the oldest are left to narrower words"
+        ranked == expected,
+        "title matches first, each tier newest first, each once"
     );
-    let mut unique = ranked.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(unique.len(), ranked.len(), "each once");
-    assert_eq!(
-        all_pages("newest").await.len() as i64,
-        total,
-        "sorted by newest, every match"
-    );
+    assert_eq!(all_pages("newest").await.len(), total, "sorted by newest, every match");
+
+    // A ranking's cursor is its own.
+    let first = app.get("/v1/products?q=lantern&limit=2", None).await;
+    let cursor = first.assert_status(200)["next_cursor"]
+        .as_str()
+        .expect("a cursor")
+        .to_owned();
+    for path in [
+        format!("/v1/products?cursor={cursor}"),
+        format!("/v1/products?q=lantern&sort=newest&cursor={cursor}"),
+    ] {
+        let refused = app.get(&path, None).await;
+        assert_eq!(refused.assert_status(422)["errors"][0]["field"], "cursor", "{path}");
+    }
+    let newest = app.get("/v1/products?q=lantern&sort=newest&limit=2", None).await;
+    let offset_cursor = newest.assert_status(200)["next_cursor"]
+        .as_str()
+        .expect("a cursor")
+        .to_owned();
+    app.get(&format!("/v1/products?q=lantern&cursor={offset_cursor}"), None)
+        .await
+        .assert_status(422);
 }
 
 crate::backend_tests!(
-    a_ranking_takes_the_newest_matches_and_other_sorts_list_all,
+    a_ranking_lists_every_match_once_title_matches_first,
     a_rebuild_indexes_products_loaded_with_sql,
     search_finds_titles_skus_categories_and_descriptions_title_first,
     the_index_follows_every_change_in_its_transaction,

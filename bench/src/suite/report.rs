@@ -4,7 +4,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::load::Summary;
-use super::scenarios::LIST;
+use super::scenarios::{LIST, SEARCH};
 
 /// One scenario's figures in one run.
 pub struct Row {
@@ -146,6 +146,19 @@ fn targets(runs: &[Run]) -> String {
                 small.products,
                 ratio * 100.0,
                 verdict(ratio >= 0.8)
+            );
+        }
+        if let (Some(a), Some(b)) = (small.row(SEARCH), large.row(SEARCH)) {
+            let ratio = b.summary.p99.as_secs_f64() / a.summary.p99.as_secs_f64().max(1e-9);
+            let _ = writeln!(
+                out,
+                "| search p99 at {} products within 2× of {} | {backend} | {:.2}× ({} against {}) | {} |",
+                large.products,
+                small.products,
+                ratio,
+                ms(b.summary.p99),
+                ms(a.summary.p99),
+                verdict(ratio <= 2.0)
             );
         }
     }

@@ -101,12 +101,13 @@ impl Shop {
 }
 
 pub const LIST: &str = "catalog: list 20";
+pub const SEARCH: &str = "catalog: search";
 
 /// The catalog reads, each measured by oha on its own: a list page, a search, a product.
 pub fn catalog_reads(shop: &Shop) -> [(&'static str, String); 3] {
     [
         (LIST, shop.url("/v1/products?limit=20")),
-        ("catalog: search", shop.url("/v1/products?limit=20&q=copper")),
+        (SEARCH, shop.url("/v1/products?limit=20&q=copper")),
         (
             "catalog: product by slug",
             shop.url(&format!("/v1/products/{}", shop.slug(1))),
