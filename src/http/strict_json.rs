@@ -4,6 +4,10 @@
 //! and refuses anything but an object where a struct is expected, at any depth. Likewise a
 //! tagged enum's tag must be its name: serde also takes a variant's index (`"type": 0`).
 //! serde offers no attribute for either, hence this small adapter.
+//!
+//! It also reads a whole number written with a fraction of zero (`719.0`) where an
+//! integer is expected: JSON Schema counts it as an integer, so the OpenAPI document's
+//! `type: integer` allows it, and generated clients and fuzzers send it.
 
 use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde_json::{Map, Value};
@@ -82,10 +86,35 @@ impl<'de> Deserializer<'de> for Strict {
         }
     }
 
+    whole_numbers! { deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 }
+
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit unit_struct
+        bool i128 u128 f32 f64 char str string bytes byte_buf unit unit_struct
         seq tuple tuple_struct map ignored_any
     }
+}
+
+/// Integer deserializers that also take a float with no fraction, exactly representable
+/// (within ±2^53), as the integer it is; the visitor checks its own type's range.
+macro_rules! whole_numbers {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+            match whole_number(&self.0) {
+                Some(number) if number < 0.0 => visitor.visit_i64(number as i64),
+                Some(number) => visitor.visit_u64(number as u64),
+                None => self.0.$method(visitor),
+            }
+        }
+    )*};
+}
+use whole_numbers;
+
+/// `value` as a whole number when it is a float such as `719.0`.
+fn whole_number(value: &Value) -> Option<f64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let Value::Number(number) = value else { return None };
+    let float = number.as_f64().filter(|_| number.is_f64())?;
+    (float.fract() == 0.0 && float.abs() <= EXACT).then_some(float)
 }
 
 struct StrictSeq(std::vec::IntoIter<Value>);
@@ -156,6 +185,31 @@ mod tests {
                 }]
             }
         );
+    }
+
+    #[test]
+    fn whole_numbers_written_as_floats_are_integers() {
+        let price: Price = parse(r#"{"amount": 719.0, "currency": "EUR"}"#).expect("a whole float");
+        assert_eq!(price.amount, 719);
+        let price: Price = parse(r#"{"amount": -5e2, "currency": "EUR"}"#).expect("an exponent");
+        assert_eq!(price.amount, -500);
+        for refused in ["719.5", "1e300", "9007199254740994.0"] {
+            let json = format!(r#"{{"amount": {refused}, "currency": "EUR"}}"#);
+            assert!(parse::<Price>(&json).is_err(), "{refused}");
+        }
+        #[derive(Debug, Deserialize)]
+        struct Small {
+            quantity: u8,
+        }
+        assert_eq!(
+            parse::<Small>(r#"{"quantity": 255.0}"#).expect("in range").quantity,
+            255
+        );
+        assert!(
+            parse::<Small>(r#"{"quantity": 256.0}"#).is_err(),
+            "the type's range still holds"
+        );
+        assert!(parse::<Small>(r#"{"quantity": -1.0}"#).is_err());
     }
 
     #[test]
