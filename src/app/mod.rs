@@ -27,6 +27,8 @@ pub struct AppState {
     /// The checkout page's card form, when Stripe takes payments.
     pub card_form: Option<std::sync::Arc<CardForm>>,
     pub events: EventBus,
+    /// Public catalog answers kept in memory while current.
+    pub catalog_cache: std::sync::Arc<caching::AnswerCache>,
     /// Where product images' bytes are kept.
     pub media: MediaStore,
     /// Requests to addresses others give (imported image URLs), with their checks.

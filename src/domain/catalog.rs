@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::events::{self, EventKind, Subject};
+use super::events::{self, EventKind, Notice, Subject};
 use super::images::{self, ProductImage};
 use super::inventory::{MAX_STOCK, StockLevel};
 use super::money::{Currency, Money};
@@ -837,6 +837,7 @@ pub async fn create_category(
             error.into()
         }
     })?;
+    events::announce(&mut tx, &Notice::Catalog).await?;
     tx.commit().await?;
     Ok(category_from_row(row))
 }

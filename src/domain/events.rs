@@ -11,13 +11,14 @@
 //! [`Notice::Gap`] and looks at the rows again, so a lost notice delays an event and
 //! never loses it.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use super::accounts::Customer;
 use super::catalog::Product;
+use super::catalog_changes::CatalogChanges;
 use super::orders::Order;
 use super::outbox::{self, Message};
 use super::payment_attempts::PaymentAttempt;
@@ -156,6 +157,9 @@ pub enum Notice {
     },
     /// What can be bought of a product's variants changed.
     Stock { product_id: String },
+    /// The public catalog changed in a way no product's event tells: a category, the
+    /// shop's currencies.
+    Catalog,
     /// A cart changed.
     Cart { cart_id: String },
     /// Deliveries of webhooks are due now (one retried by hand).
@@ -164,20 +168,29 @@ pub enum Notice {
     Gap,
 }
 
-/// Fans notices out to this process's live streams.
+/// Fans notices out to this process's live streams, and tells its catalog caches.
 #[derive(Debug, Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Notice>,
+    catalog: Arc<CatalogChanges>,
 }
 
 impl Default for EventBus {
     fn default() -> Self {
         let (sender, _) = broadcast::channel(4096);
-        EventBus { sender }
+        EventBus {
+            sender,
+            catalog: Arc::default(),
+        }
     }
 }
 
 impl EventBus {
+    /// The catalog's changes this bus hears of: every process's on PostgreSQL.
+    pub fn catalog_changes(&self) -> Arc<CatalogChanges> {
+        self.catalog.clone()
+    }
+
     pub fn subscribe(&self) -> Wakeups {
         Wakeups {
             receiver: self.sender.subscribe(),
@@ -197,6 +210,7 @@ impl EventBus {
                 },
                 Heard::Gap => Notice::Gap,
             };
+            self.catalog.observe(&notice);
             // Having no subscriber is normal.
             let _ = self.sender.send(notice);
         }

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod carts;
 pub mod catalog;
+pub mod catalog_changes;
 pub mod catalog_csv;
 pub mod checkout;
 pub mod content;

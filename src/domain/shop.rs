@@ -2,6 +2,7 @@
 //! currencies it sells in and whether its prices include tax. Anyone may read them; only
 //! admins change them.
 
+use super::events::{self, Notice};
 use super::inventory::MAX_STOCK;
 use super::money::Currency;
 use super::time::Timestamp;
@@ -85,6 +86,8 @@ pub async fn update_shop(db: &Store, caller: &Principal, patch: ShopPatch) -> Do
     let current = load(&mut tx).await?;
     let updated = apply(current, patch)?;
     store::update_shop(&mut tx, &row_of(&updated)).await?;
+    // The catalog's answers carry the shop's currencies.
+    events::announce(&mut tx, &Notice::Catalog).await?;
     tx.commit().await?;
     Ok(updated)
 }

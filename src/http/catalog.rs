@@ -1,8 +1,8 @@
 //! The public catalog (contract: Catalog).
 
-use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
+use axum::{Extension, Router};
 
 use std::collections::BTreeMap;
 
@@ -13,6 +13,7 @@ use super::extract::{ApiPath, ApiQuery};
 use super::problem::{ApiResult, Problem};
 use super::shapes::{ListResponse, MoneyDto, PageQuery, time};
 use super::{AppState, Json};
+use crate::app::caching::Keepable;
 use crate::domain::catalog::{self, Category, Product, ProductListing, ProductQuery, ProductSort, Variant};
 use crate::domain::money::Currency;
 use crate::domain::{DomainError, PageRequest, shop};
@@ -33,12 +34,16 @@ pub fn router() -> Router<AppState> {
 pub async fn list_products(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ProductListQuery>,
-) -> ApiResult<Json<ProductListResponse>> {
+) -> ApiResult<(Extension<Keepable>, Json<ProductListResponse>)> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
     let currency = shop::currency_or_default(&state.store, query.currency.as_deref()).await?;
     let filter = query.into_filter(Some(currency))?;
     let listing = catalog::list_products(&state.store, &filter, &page).await?;
-    Ok(Json(ProductListResponse::new(listing, Some(currency))))
+    let products = listing.page.data.iter().map(|product| product.id.clone()).collect();
+    Ok((
+        Extension(Keepable { products }),
+        Json(ProductListResponse::new(listing, Some(currency))),
+    ))
 }
 
 /// A published product by id or slug.
@@ -49,10 +54,14 @@ pub async fn get_product(
     State(state): State<AppState>,
     ApiPath(id_or_slug): ApiPath<String>,
     ApiQuery(query): ApiQuery<CurrencyQuery>,
-) -> ApiResult<Json<ProductDto>> {
+) -> ApiResult<(Extension<Keepable>, Json<ProductDto>)> {
     let currency = shop::currency_or_default(&state.store, query.currency.as_deref()).await?;
     let product = catalog::get_product(&state.store, &id_or_slug).await?;
-    Ok(Json(ProductDto::new(product, Some(currency))))
+    let products = vec![product.id.clone()];
+    Ok((
+        Extension(Keepable { products }),
+        Json(ProductDto::new(product, Some(currency))),
+    ))
 }
 
 /// Every category, newest first.
@@ -61,10 +70,13 @@ pub async fn get_product(
 pub async fn list_categories(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> ApiResult<Json<ListResponse<CategoryDto>>> {
+) -> ApiResult<(Extension<Keepable>, Json<ListResponse<CategoryDto>>)> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
     let categories = catalog::list_categories(&state.store, &page).await?;
-    Ok(Json(ListResponse::from_page(categories, Into::into)))
+    Ok((
+        Extension(Keepable::default()),
+        Json(ListResponse::from_page(categories, Into::into)),
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

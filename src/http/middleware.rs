@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
@@ -128,10 +129,15 @@ pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::Domain(crate::domain::DomainError::Internal("a handler panicked".to_owned())).into_response()
 }
 
-/// HTTP caching of public catalog reads (see [`crate::app::caching`]); an unreadable body
-/// is a problem+json 500, as every API error is.
-pub async fn catalog_cache(request: Request, next: Next) -> Response {
-    crate::app::caching::revalidated(request, next, || {
+/// HTTP caching of public catalog reads, and the answers kept in the process (see
+/// [`crate::app::caching`]); an unreadable body is a problem+json 500, as every API error
+/// is.
+pub async fn catalog_cache(
+    Extension(cache): Extension<Arc<crate::app::caching::AnswerCache>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    crate::app::caching::kept_or_revalidated(Some(&cache), request, next, || {
         ApiError::Domain(crate::domain::DomainError::Internal(
             "unreadable response body".to_owned(),
         ))

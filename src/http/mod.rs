@@ -185,6 +185,7 @@ where
             state.clone(),
             idempotency::idempotency,
         ))
+        .layer(axum::Extension(state.catalog_cache.clone()))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             settings.body_timeout,

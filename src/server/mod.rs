@@ -14,6 +14,7 @@ use tokio::sync::watch;
 pub use connections::ConnectionLimits;
 
 use crate::app::AppState;
+use crate::app::caching::{self, AnswerCache};
 use crate::app::client_slots::ClientSlots;
 use crate::domain::checkout::CheckoutSettings;
 use crate::domain::events::{self, EventBus};
@@ -125,13 +126,19 @@ impl Server {
         let (shutdown, shutdown_signal) = watch::channel(false);
         events::register_shapes(http::events::shape_of);
         let notifications = Notifications::listen(&store).await;
+        let events = EventBus::default();
+        let catalog_changes = events.catalog_changes();
+        let heard = catalog_changes.clone();
+        // This process's own writes, as they commit; other processes' come through `events`.
+        store.observe_commits(move |payload| heard.observe_payload(payload));
         let state = AppState {
             payments: options
                 .payments
                 .build(&store, options.test_provider_faults, options.checkout.provider_timeout)
                 .map_err(std::io::Error::other)?,
             card_form: options.payments.card_form().map(std::sync::Arc::new),
-            events: EventBus::default(),
+            events,
+            catalog_cache: std::sync::Arc::new(AnswerCache::new(catalog_changes, caching::CAPACITY_BYTES)),
             media: MediaStore::open(&options.media).map_err(std::io::Error::other)?,
             outbound: Outbound::new(if options.outbound_allow_private {
                 Reach::Everywhere

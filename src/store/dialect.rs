@@ -145,8 +145,8 @@ pub async fn notify(conn: &mut Conn, payload: &str) -> StoreResult<()> {
             .bind(payload)
             .execute(c)
             .await?;
-        return Ok(());
     }
+    // Kept for the commit: SQLite's announcement, and this process's observer on both.
     conn.notices.push(payload.to_owned());
     Ok(())
 }
@@ -173,7 +173,7 @@ impl Notifications {
     pub async fn listen(store: &Store) -> Option<Notifications> {
         let pool = match store {
             Store::Sqlite { announcer, .. } => return Some(Notifications::Sqlite(announcer.subscribe())),
-            Store::Postgres(pool) => pool,
+            Store::Postgres(pool, _) => pool,
         };
         let listener = async {
             let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;

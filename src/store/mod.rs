@@ -62,8 +62,32 @@ pub enum Store {
         /// A shared lock on the database's lock file while it is open, so that a restore
         /// (which takes it exclusively) cannot replace a database in use.
         in_use: std::sync::Arc<std::fs::File>,
+        observer: CommitObserver,
     },
-    Postgres(PgPool),
+    Postgres(PgPool, CommitObserver),
+}
+
+/// Told each notification of a write transaction once it commits, before the commit
+/// returns: how this process's caches hear of its own writes before any later read.
+#[derive(Clone, Default)]
+pub struct CommitObserver(std::sync::Arc<std::sync::OnceLock<Box<dyn Fn(&str) + Send + Sync>>>);
+
+impl std::fmt::Debug for CommitObserver {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(if self.0.get().is_some() {
+            "CommitObserver(set)"
+        } else {
+            "CommitObserver(none)"
+        })
+    }
+}
+
+impl CommitObserver {
+    fn tell(&self, payload: &str) {
+        if let Some(observer) = self.0.get() {
+            observer(payload);
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +152,7 @@ pub struct Conn {
     /// commits, and where to.
     notices: Vec<String>,
     announcer: Option<broadcast::Sender<String>>,
+    observer: Option<CommitObserver>,
 }
 
 enum ConnInner {
@@ -161,6 +186,9 @@ impl Conn {
             ConnInner::PostgresTx(tx) => uncancellable(tx.commit()).await??,
             ConnInner::SqlitePooled(_) | ConnInner::PostgresPooled(_) => {}
         }
+        if let Some(observer) = &self.observer {
+            self.notices.iter().for_each(|notice| observer.tell(notice));
+        }
         if let Some(announcer) = self.announcer {
             // Having no listener is normal.
             self.notices.into_iter().for_each(|notice| drop(announcer.send(notice)));
@@ -168,11 +196,12 @@ impl Conn {
         Ok(())
     }
 
-    fn new(inner: ConnInner, announcer: Option<broadcast::Sender<String>>) -> Conn {
+    fn new(inner: ConnInner, announcer: Option<broadcast::Sender<String>>, observer: Option<CommitObserver>) -> Conn {
         Conn {
             inner,
             notices: Vec::new(),
             announcer,
+            observer,
         }
     }
 }
@@ -259,7 +288,7 @@ impl Store {
                 .acquire_timeout(LOCK_WAIT)
                 .connect_with(options)
                 .await?;
-            Ok(Store::Postgres(pool))
+            Ok(Store::Postgres(pool, CommitObserver::default()))
         } else {
             Err(StoreError::UnsupportedUrl(redact(url)))
         }
@@ -295,6 +324,7 @@ impl Store {
             reader,
             announcer,
             in_use: std::sync::Arc::new(in_use),
+            observer: CommitObserver::default(),
         })
     }
 
@@ -302,7 +332,7 @@ impl Store {
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
             Store::Sqlite { writer, .. } => writer.migrate(&sqlx::migrate!("migrations/sqlite")).await?,
-            Store::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+            Store::Postgres(pool, _) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
         Ok(())
     }
@@ -311,7 +341,7 @@ impl Store {
     pub async fn is_ready(&self) -> bool {
         let expected = match self {
             Store::Sqlite { .. } => sqlx::migrate!("migrations/sqlite").iter().count(),
-            Store::Postgres(_) => sqlx::migrate!("migrations/postgres").iter().count(),
+            Store::Postgres(..) => sqlx::migrate!("migrations/postgres").iter().count(),
         };
         let Ok(mut conn) = self.read().await else {
             return false;
@@ -335,15 +365,27 @@ impl Store {
         let inner = uncancellable(async move {
             Ok::<_, StoreError>(match store {
                 Store::Sqlite { writer, .. } => ConnInner::SqliteTx(writer.begin().await?),
-                Store::Postgres(pool) => ConnInner::PostgresTx(pool.begin().await?),
+                Store::Postgres(pool, _) => ConnInner::PostgresTx(pool.begin().await?),
             })
         })
         .await??;
-        let announcer = match self {
-            Store::Sqlite { announcer, .. } => Some(announcer.clone()),
-            Store::Postgres(_) => None,
+        let (announcer, observer) = match self {
+            Store::Sqlite {
+                announcer, observer, ..
+            } => (Some(announcer.clone()), observer.clone()),
+            Store::Postgres(_, observer) => (None, observer.clone()),
         };
-        Ok(Conn::new(inner, announcer))
+        Ok(Conn::new(inner, announcer, Some(observer)))
+    }
+
+    /// Has `observer` told every notification of this store's write transactions as they
+    /// commit (once per store: a second observer is refused, `false`).
+    pub fn observe_commits(&self, observer: impl Fn(&str) + Send + Sync + 'static) -> bool {
+        let (Store::Sqlite {
+            observer: observers, ..
+        }
+        | Store::Postgres(_, observers)) = self;
+        observers.0.set(Box::new(observer)).is_ok()
     }
 
     /// Runs one SQL statement written by the caller in its own transaction and returns the
@@ -359,9 +401,9 @@ impl Store {
     pub async fn read(&self) -> StoreResult<Conn> {
         let inner = match self {
             Store::Sqlite { reader, .. } => ConnInner::SqlitePooled(reader.acquire().await?),
-            Store::Postgres(pool) => ConnInner::PostgresPooled(pool.acquire().await?),
+            Store::Postgres(pool, _) => ConnInner::PostgresPooled(pool.acquire().await?),
         };
-        Ok(Conn::new(inner, None))
+        Ok(Conn::new(inner, None, None))
     }
 
     /// Connections in use and idle, for the metrics.
@@ -374,14 +416,14 @@ impl Store {
                     1 - writing + reader.num_idle() as u32,
                 )
             }
-            Store::Postgres(pool) => (pool.size() - pool.num_idle() as u32, pool.num_idle() as u32),
+            Store::Postgres(pool, _) => (pool.size() - pool.num_idle() as u32, pool.num_idle() as u32),
         }
     }
 
     pub fn backend_name(&self) -> &'static str {
         match self {
             Store::Sqlite { .. } => "sqlite",
-            Store::Postgres(_) => "postgres",
+            Store::Postgres(..) => "postgres",
         }
     }
 
@@ -391,7 +433,7 @@ impl Store {
                 reader.close().await;
                 writer.close().await;
             }
-            Store::Postgres(pool) => pool.close().await,
+            Store::Postgres(pool, _) => pool.close().await,
         }
     }
 }

@@ -100,7 +100,7 @@ async fn a_live_database_is_copied_whole_and_put_back(app: TestApp) {
             .fetch_one(reader)
             .await
             .expect("check"),
-        Store::Postgres(_) => unreachable!(),
+        Store::Postgres(..) => unreachable!(),
     };
     assert_eq!(integrity, "ok");
     restored.close().await;

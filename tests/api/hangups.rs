@@ -254,7 +254,7 @@ async fn assert_no_transaction_left_open(store: &backroom::store::Store, databas
     use backroom::store::Store;
     for _ in 0..100 {
         let open: i64 = match store {
-            Store::Postgres(pool) => sqlx::query_scalar(
+            Store::Postgres(pool, _) => sqlx::query_scalar(
                 "SELECT COUNT(*) FROM pg_stat_activity
                  WHERE datname = current_database() AND pid <> pg_backend_pid()
                    AND state LIKE 'idle in transaction%'",
@@ -292,7 +292,7 @@ async fn assert_writes_whole(store: &backroom::store::Store, carts: &[String], a
     use backroom::store::Store;
     for cart in carts {
         let (version, quantity): (i64, i64) = match store {
-            Store::Postgres(pool) => {
+            Store::Postgres(pool, _) => {
                 sqlx::query_as(
                     "SELECT c.version, CAST(COALESCE(SUM(i.quantity), 0) AS BIGINT) FROM carts c
                  LEFT JOIN cart_items i ON i.cart_id = c.id WHERE c.id = $1 GROUP BY c.version",
@@ -321,7 +321,7 @@ async fn assert_writes_whole(store: &backroom::store::Store, carts: &[String], a
     }
     for cart in &acknowledged.created_carts {
         let found: Option<String> = match store {
-            Store::Postgres(pool) => {
+            Store::Postgres(pool, _) => {
                 sqlx::query_scalar("SELECT id FROM carts WHERE id = $1")
                     .bind(cart)
                     .fetch_optional(pool)
@@ -368,7 +368,7 @@ async fn slow_down(store: &backroom::store::Store, database_url: &str) -> Slowdo
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let task = match store {
         // Every cart update (each add touches its cart) sleeps 2 ms inside its transaction.
-        Store::Postgres(pool) => {
+        Store::Postgres(pool, _) => {
             sqlx::raw_sql(
                 "CREATE FUNCTION test_slow_down() RETURNS trigger LANGUAGE plpgsql AS
                      $$ BEGIN PERFORM pg_sleep(0.002); RETURN NEW; END $$;

@@ -11,6 +11,7 @@ mod backups;
 mod browser;
 mod carts;
 mod catalog;
+mod catalog_cache;
 mod catalog_csv;
 mod checkout;
 mod cli;

@@ -109,7 +109,7 @@ async fn order_events_stream_the_order_then_its_fulfilment(app: TestApp) {
 /// streams of another (LISTEN/NOTIFY). One SQLite file serves one process, so the test
 /// checks the same through a single server there.
 async fn order_events_reach_streams_on_another_server(app: TestApp) {
-    let postgres = matches!(app.store, backroom::store::Store::Postgres(_));
+    let postgres = matches!(app.store, backroom::store::Store::Postgres(..));
     let other_server = if postgres { Some(app.start_peer().await) } else { None };
     let peer: &Shop = other_server.as_deref().unwrap_or(&app);
     let staff = app.staff_token().await;

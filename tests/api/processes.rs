@@ -1,7 +1,8 @@
 //! Several `backroom serve` processes on one database, run as an operator runs them: a
 //! process stopped with SIGTERM answers not-ready and finishes what it started; on
 //! PostgreSQL, three processes share events and webhook deliveries (one killed
-//! mid-delivery), and a rolling restart under load loses no request.
+//! mid-delivery), a rolling restart under load loses no request, and a catalog change
+//! made through one process is served by another within a second.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
+use crate::catalog_cache::{available, product_json};
 use crate::support::process::{admin_create, start_server};
 use crate::support::receiver::Receiver;
 use crate::support::*;
@@ -327,7 +329,56 @@ async fn stop_when_exited(mut child: Child) {
     assert!(exit.success(), "{exit}");
 }
 
+/// On PostgreSQL, a change made through one process is what another serves within a
+/// second, though it kept the answer before.
+async fn another_process_serves_a_change_within_a_second(database_url: String) {
+    if database_url.starts_with("sqlite:") {
+        eprintln!("several processes share a PostgreSQL database; this test runs on PostgreSQL only");
+        return;
+    }
+    let (_a, shop_a) = serve(&database_url, &[]).await;
+    let (_b, shop_b) = serve(&database_url, &[]).await;
+    let staff = admin_token(&database_url, &shop_b).await;
+    let (product, variant) = shop_b.published_product(&staff, 900, 8).await;
+    let id = id_of(&product);
+    assert_eq!(available(&product_json(&shop_a, &id).await), 8, "A keeps its answer");
+
+    shop_b
+        .post(
+            &format!("/v1/admin/inventory/{variant}/adjust"),
+            Some(&staff),
+            json!({"delta": -2, "reason": "counted"}),
+        )
+        .await
+        .assert_status(200);
+    let changed = Instant::now();
+    // Read A until it serves the change: each read is a request, there is no waiting.
+    while available(&product_json(&shop_a, &id).await) != 6 {
+        assert!(
+            changed.elapsed() < Duration::from_secs(1),
+            "A still serves the old stock after a second"
+        );
+    }
+    shop_b
+        .patch(
+            &format!("/v1/admin/products/{id}"),
+            Some(&staff),
+            json!({"title": "Seen Everywhere"}),
+        )
+        .await
+        .assert_status(200);
+    let changed = Instant::now();
+    while product_json(&shop_a, &id).await["title"] != "Seen Everywhere" {
+        assert!(
+            changed.elapsed() < Duration::from_secs(1),
+            "A still serves the old title after a second"
+        );
+    }
+    eprintln!("another process served the change after {:?}", changed.elapsed());
+}
+
 crate::database_tests!(
+    another_process_serves_a_change_within_a_second,
     draining_answers_not_ready_and_finishes_what_it_started,
     a_delivery_under_way_at_sigterm_finishes_before_the_process_stops,
     three_processes_share_events_and_deliveries,

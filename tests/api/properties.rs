@@ -191,7 +191,7 @@ async fn check_invariants(app: &TestApp) -> Result<(), String> {
     for (invariant, sql) in VIOLATIONS {
         let broken: i64 = match &app.store {
             backroom::store::Store::Sqlite { reader, .. } => sqlx::query_scalar(sql).fetch_one(reader).await,
-            backroom::store::Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            backroom::store::Store::Postgres(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await,
         }
         .map_err(|error| format!("{invariant}: query failed: {error}"))?;
         if broken != 0 {

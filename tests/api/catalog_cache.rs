@@ -1,0 +1,182 @@
+//! Catalog answers kept in the process (`app::caching::AnswerCache`): a change is the next
+//! read's on the process that made it, also while checkouts storm the product (on another
+//! process within a second: `processes.rs`).
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+pub async fn product_json(shop: &Shop, id: &str) -> Value {
+    shop.get(&format!("/v1/products/{id}"), None)
+        .await
+        .assert_status(200)
+        .clone()
+}
+
+pub fn available(product: &Value) -> i64 {
+    product["variants"][0]["available"].as_i64().expect("available")
+}
+
+/// Every kind of change is seen by the read right after it, though each read before it
+/// was kept: a product's fields, its price, its stock, a new category.
+async fn a_change_is_the_next_reads(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (product, variant) = app.published_product(&staff, 1200, 10).await;
+    let id = id_of(&product);
+    let path = format!("/v1/products/{id}");
+
+    let first = app.get(&path, None).await;
+    first.assert_status(200);
+    let etag = first.header("etag").expect("an ETag").to_owned();
+    let again = app
+        .client
+        .get(format!("{}{path}", app.base_url))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("a conditional read");
+    assert_eq!(again.status(), 304, "kept, and still revalidated");
+    let listed = |title: String| {
+        let app = &app;
+        async move {
+            let page = app.get("/v1/products?limit=100", None).await;
+            let page = page.assert_status(200);
+            page["data"]
+                .as_array()
+                .expect("data")
+                .iter()
+                .any(|listed| listed["title"] == title.as_str())
+        }
+    };
+    assert!(listed(product["title"].as_str().expect("title").to_owned()).await);
+
+    app.patch(
+        &format!("/v1/admin/products/{id}"),
+        Some(&staff),
+        json!({"title": "Renamed Lamp"}),
+    )
+    .await
+    .assert_status(200);
+    assert_eq!(product_json(&app, &id).await["title"], "Renamed Lamp", "the product");
+    assert!(listed("Renamed Lamp".to_owned()).await, "the list");
+
+    app.patch(
+        &format!("/v1/admin/variants/{variant}"),
+        Some(&staff),
+        json!({"price": {"amount": 1500, "currency": "EUR"}}),
+    )
+    .await
+    .assert_status(200);
+    assert_eq!(
+        product_json(&app, &id).await["variants"][0]["price"]["amount"],
+        1500,
+        "a price"
+    );
+
+    app.post(
+        &format!("/v1/admin/inventory/{variant}/adjust"),
+        Some(&staff),
+        json!({"delta": -3, "reason": "counted"}),
+    )
+    .await
+    .assert_status(200);
+    assert_eq!(available(&product_json(&app, &id).await), 7, "stock adjusted");
+    let cart = app.cart_with(None, &variant, 2).await;
+    app.checkout(None, &id_of(&cart), "tok_visa").await.assert_status(201);
+    assert_eq!(available(&product_json(&app, &id).await), 5, "stock sold");
+
+    let categories = app.get("/v1/categories?limit=100", None).await;
+    let before = categories.assert_status(200)["data"].as_array().expect("data").len();
+    app.post("/v1/admin/categories", Some(&staff), json!({"name": "Lamps"}))
+        .await
+        .assert_status(201);
+    let categories = app.get("/v1/categories?limit=100", None).await;
+    assert_eq!(
+        categories.assert_status(200)["data"].as_array().expect("data").len(),
+        before + 1,
+        "a new category"
+    );
+}
+
+/// The answer is kept: a write past Backroom (plain SQL, which announces nothing) is not
+/// seen by the next read, but is by one that asks for a fresh answer, as a browser's hard
+/// reload does.
+async fn a_client_may_ask_for_a_fresh_answer(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (product, _) = app.published_product(&staff, 1200, 10).await;
+    let id = id_of(&product);
+    let title = product["title"].as_str().expect("title").to_owned();
+    let kept_at = std::time::Instant::now();
+    assert_eq!(product_json(&app, &id).await["title"], title.as_str());
+    app.store
+        .execute_unchecked(format!(
+            "UPDATE products SET title = 'Changed in SQL' WHERE id = '{id}'"
+        ))
+        .await
+        .expect("update");
+    let read = product_json(&app, &id).await;
+    // An answer is kept for a second at most: a slower machine sees the change already.
+    if kept_at.elapsed() < std::time::Duration::from_millis(900) {
+        assert_eq!(read["title"], title.as_str(), "the kept answer");
+    }
+    for (name, value) in [("cache-control", "no-cache"), ("pragma", "no-cache")] {
+        let fresh = app
+            .client
+            .get(format!("{}/v1/products/{id}", app.base_url))
+            .header(name, value)
+            .send()
+            .await
+            .expect("a read");
+        let fresh: Value = fresh.json().await.expect("json");
+        assert_eq!(fresh["title"], "Changed in SQL", "{name}: {value}");
+    }
+}
+
+/// Checkouts storm one product while others read it: every read that starts after a
+/// checkout was answered shows that checkout's unit gone, and the product ends exact.
+async fn every_read_after_a_checkout_sees_it_during_a_storm(app: TestApp) {
+    let staff = app.staff_token().await;
+    let stock = 60;
+    let (product, variant) = app.published_product(&staff, 500, stock).await;
+    let id = id_of(&product);
+    let (buyers, checkouts_each) = (6, 5);
+    let sold = AtomicI64::new(0);
+    let buyer = |_: usize| {
+        let (app, sold, id, variant) = (&app, &sold, &id, &variant);
+        async move {
+            for _ in 0..checkouts_each {
+                let cart = app.cart_with(None, variant, 1).await;
+                app.checkout(None, &id_of(&cart), "tok_visa").await.assert_status(201);
+                let sold_before_read = sold.fetch_add(1, Ordering::SeqCst) + 1;
+                let seen = available(&product_json(app, id).await);
+                assert!(
+                    seen <= stock - sold_before_read,
+                    "a read after {sold_before_read} checkouts shows {seen} of {stock} left"
+                );
+            }
+        }
+    };
+    let reader = |_: usize| {
+        let (app, id) = (&app, &id);
+        async move {
+            for _ in 0..40 {
+                product_json(app, id).await;
+                app.get("/v1/products?limit=20", None).await.assert_status(200);
+            }
+        }
+    };
+    let buying = join_all((0..buyers).map(buyer));
+    let reading = join_all((0..3).map(reader));
+    tokio::join!(buying, reading);
+    let total = i64::try_from(buyers * checkouts_each).expect("small");
+    assert_eq!(available(&product_json(&app, &id).await), stock - total);
+}
+
+crate::backend_tests!(
+    a_change_is_the_next_reads,
+    a_client_may_ask_for_a_fresh_answer,
+    every_read_after_a_checkout_sees_it_during_a_storm,
+);
