@@ -523,13 +523,9 @@ pub async fn create_product(db: &Store, caller: &Principal, input: NewProduct) -
     let shop = super::shop::get_shop(db).await?;
     let mut checks = Checks::default();
     let title = checks.text("title", &input.title, MAX_TITLE_CHARS);
-    let description = input
-        .description
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_owned();
-    if description.chars().count() > MAX_DESCRIPTION_CHARS {
+    let sent_description = input.description.as_deref().unwrap_or_default();
+    let description = sent_description.trim().to_owned();
+    if sent_description.chars().count() > MAX_DESCRIPTION_CHARS {
         checks.fail(
             "description",
             format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
@@ -956,7 +952,11 @@ pub(super) fn variant_row(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .unwrap_or("Default");
-    if title.chars().count() > MAX_TITLE_CHARS {
+    if input
+        .title
+        .as_deref()
+        .is_some_and(|sent| sent.chars().count() > MAX_TITLE_CHARS)
+    {
         checks.fail(field("title"), format!("must be at most {MAX_TITLE_CHARS} characters"));
     }
     check_price(checks, &field("price"), &input.price);
@@ -1054,10 +1054,11 @@ fn other_prices(
 pub(super) const MAX_SEO_TITLE_CHARS: usize = 70;
 pub(super) const MAX_SEO_DESCRIPTION_CHARS: usize = 320;
 
-/// An SEO text, trimmed: at most `max` characters, on one line.
+/// An SEO text of at most `max` characters as sent, on one line, trimmed.
 pub(super) fn seo_text(checks: &mut Checks, field: &str, text: Option<&str>, max: usize) -> String {
-    let text = text.unwrap_or_default().trim();
-    if text.chars().count() > max {
+    let sent = text.unwrap_or_default();
+    let text = sent.trim();
+    if sent.chars().count() > max {
         checks.fail(field, format!("must be at most {max} characters"));
     }
     if text.chars().any(char::is_control) {

@@ -415,6 +415,16 @@ pub async fn put_menu(db: &Store, caller: &Principal, handle: &str, items: Vec<M
     })
 }
 
+/// [`is_menu_url`] of a trimmed URL, as a pattern for the OpenAPI document (its 2,000
+/// bytes are `maxLength`, in characters; NUL, which the HTTP layer refuses in any text,
+/// is left out with the white space).
+pub fn menu_url_pattern() -> String {
+    let space = format!(r"{}\u0000", validate::patterns::WHITE_SPACE);
+    validate::patterns::trimmed(&format!(
+        r"(?:/(?:[^/\\{space}][^{space}]*)?|[Hh][Tt][Tt][Pp][Ss]://[^{space}]+|[Hh][Tt][Tt][Pp]://[^{space}]{{2,}})"
+    ))
+}
+
 /// A path on this site (not `//host`, which leaves it) or an http(s) URL.
 fn is_menu_url(url: &str) -> bool {
     let plain = !url.is_empty() && url.len() <= MAX_URL_CHARS && !url.chars().any(char::is_whitespace);
@@ -501,10 +511,10 @@ async fn apply(tx: &mut Conn, mut entry: Entry, input: EntryInput, now: Timestam
     Ok(entry)
 }
 
-/// Trimmed, and at most `max` characters; empty is fine.
+/// At most `max` characters as sent, trimmed; empty is fine.
 fn optional_text(checks: &mut Checks, field: &str, value: &str, max: usize) -> String {
     let trimmed = value.trim();
-    if trimmed.chars().count() > max {
+    if value.chars().count() > max {
         checks.fail(field, format!("must be at most {max} characters"));
     } else if has_control_characters(trimmed) {
         checks.fail(field, "must not contain control characters");
@@ -642,6 +652,29 @@ fn revision_from_row(row: RevisionRow) -> Revision {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_menu_url_pattern_is_the_check() {
+        let pattern = regex::Regex::new(&menu_url_pattern()).expect("a pattern");
+        for url in [
+            "/",
+            "/pages/about",
+            " /x ",
+            "//evil.example",
+            "/\\x",
+            "https://a",
+            "HTTP://ab",
+            "http://a",
+            "https://",
+            "ftp://x.y",
+            "/a b",
+            "",
+            "mailto:a@b.c",
+            "https://a\tb",
+        ] {
+            assert_eq!(pattern.is_match(url), is_menu_url(url.trim()), "{url:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -32,6 +32,11 @@ YE YT \
 ZA ZM ZW";
 
 /// True for an officially assigned ISO 3166-1 alpha-2 code, in upper case.
+/// Every code, for the OpenAPI document's `enum`.
+pub fn all() -> impl Iterator<Item = &'static str> {
+    CODES.split_whitespace()
+}
+
 pub fn is_country(code: &str) -> bool {
     code.len() == 2 && CODES.split(' ').any(|known| known == code)
 }

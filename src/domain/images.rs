@@ -356,9 +356,9 @@ async fn renumber(tx: &mut Conn, images: &mut [ImageRow]) -> DomainResult<()> {
     Ok(())
 }
 
-fn check_alt(alt: &str) -> DomainResult<String> {
-    let alt = alt.trim();
-    if alt.chars().count() > MAX_ALT_CHARS {
+fn check_alt(sent: &str) -> DomainResult<String> {
+    let alt = sent.trim();
+    if sent.chars().count() > MAX_ALT_CHARS {
         return Err(DomainError::invalid(
             "alt",
             format!("must be at most {MAX_ALT_CHARS} characters"),

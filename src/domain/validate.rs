@@ -29,12 +29,13 @@ impl Checks {
         }
     }
 
-    /// A trimmed, non-empty, single-line text of at most `max` characters.
+    /// A non-empty, single-line text of at most `max` characters (counted as sent, as
+    /// the OpenAPI document's `maxLength` counts them), trimmed.
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
         let trimmed = value.trim();
         if trimmed.is_empty() {
             self.fail(field, "must not be empty");
-        } else if trimmed.chars().count() > max {
+        } else if value.chars().count() > max {
             self.fail(field, format!("must be at most {max} characters"));
         } else if trimmed.chars().any(char::is_control) {
             self.fail(field, "must not contain control characters");
@@ -44,8 +45,9 @@ impl Checks {
 
     /// An optional text: blank becomes `None`.
     pub fn optional_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
-        let value = value.map(str::trim).filter(|v| !v.is_empty())?;
-        if value.chars().count() > max {
+        let sent = value?;
+        let value = Some(sent.trim()).filter(|v| !v.is_empty())?;
+        if sent.chars().count() > max {
             self.fail(field, format!("must be at most {max} characters"));
         } else if value.chars().any(char::is_control) {
             self.fail(field, "must not contain control characters");
@@ -115,6 +117,67 @@ pub fn slug_candidates(base: &str) -> impl Iterator<Item = String> + '_ {
     std::iter::once(base.to_owned()).chain((2u64..).map(move |n| format!("{base}-{n}")))
 }
 
+/// The checks above as ECMAScript patterns, for the OpenAPI document, so that a client
+/// (or a fuzzer) can tell what the server takes. The tests below hold each to its check.
+pub mod patterns {
+    /// What `str::trim` takes off: Unicode White_Space, as a class's contents.
+    pub const WHITE_SPACE: &str = r"\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+    /// Neither white space nor a control character.
+    const SOLID: &str = r"[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+    /// Not a control character (`char::is_control`).
+    const NOT_CONTROL: &str = r"[^\u0000-\u001F\u007F-\u009F]";
+    /// Not a control character other than a tab or a line break (content bodies).
+    const NOT_CONTROL_BUT_LINES: &str = r"[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]";
+
+    /// [`super::Checks::text`]: something other than white space, on one line, with no
+    /// control character once trimmed.
+    pub fn text() -> String {
+        format!("^[{WHITE_SPACE}]*{SOLID}(?:{NOT_CONTROL}*{SOLID})?[{WHITE_SPACE}]*$")
+    }
+
+    /// [`super::Checks::optional_text`]: blank, or as [`text`].
+    pub fn optional_text() -> String {
+        format!("^[{WHITE_SPACE}]*(?:{SOLID}(?:{NOT_CONTROL}*{SOLID})?[{WHITE_SPACE}]*)?$")
+    }
+
+    /// Blank, or text whose only control characters are tabs and line breaks (the
+    /// content's excerpts and SEO fields, once trimmed).
+    pub fn optional_lines() -> String {
+        format!("^[{WHITE_SPACE}]*(?:{SOLID}(?:{NOT_CONTROL_BUT_LINES}*{SOLID})?[{WHITE_SPACE}]*)?$")
+    }
+
+    /// Any text whose only control characters are tabs and line breaks (Markdown bodies).
+    pub fn lines() -> String {
+        format!("^{NOT_CONTROL_BUT_LINES}*$")
+    }
+
+    /// [`super::is_slug`] (and its length, 1 to 100, as `maxLength`).
+    pub const SLUG: &str = "^[a-z0-9]+(?:-[a-z0-9]+)*$";
+
+    /// A currency code (`Currency::parse`).
+    pub const CURRENCY: &str = "^[A-Z]{3}$";
+
+    /// [`super::email`]: one `@`, a dot inside the domain, no white space or control
+    /// character (its 254 bytes are `maxLength`, in characters).
+    pub fn email() -> String {
+        let part = format!(r"[^@{WHITE_SPACE}\u0000-\u001F\u007F-\u009F]");
+        let edge = format!(r"[^@.{WHITE_SPACE}\u0000-\u001F\u007F-\u009F]");
+        format!(r"^[{WHITE_SPACE}]*{part}+@{edge}{part}*\.{part}*{edge}[{WHITE_SPACE}]*$")
+    }
+
+    /// Something other than white space, anywhere (no control-character rule but NUL,
+    /// which the HTTP layer refuses in any text).
+    pub fn not_blank() -> String {
+        format!(r"^[^\u0000]*[^{WHITE_SPACE}\u0000][^\u0000]*$")
+    }
+
+    /// `inner` (a pattern's body, without anchors) with white space around it, which the
+    /// server trims off.
+    pub fn trimmed(inner: &str) -> String {
+        format!("^[{WHITE_SPACE}]*{inner}[{WHITE_SPACE}]*$")
+    }
+}
+
 /// A shipping address (contract: Carts and checkout).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
@@ -177,6 +240,69 @@ mod tests {
             let mut checks = Checks::default();
             email(&mut checks, "email", bad);
             assert_eq!(checks.errors.len(), 1, "{bad} should be refused");
+        }
+    }
+
+    /// Strings made of the characters the patterns tell apart, and any others.
+    fn tricky_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let tricky = prop_oneof![
+            Just(' '),
+            Just('\t'),
+            Just('\n'),
+            Just('\r'),
+            Just('\u{b}'),
+            Just('\u{0}'),
+            Just('\u{1}'),
+            Just('\u{7f}'),
+            Just('\u{85}'),
+            Just('\u{9f}'),
+            Just('\u{a0}'),
+            Just('\u{2028}'),
+            Just('\u{3000}'),
+            Just('\u{feff}'),
+            Just('a'),
+            Just('é'),
+            Just('-'),
+            Just('0'),
+            any::<char>(),
+        ];
+        prop_oneof![
+            proptest::collection::vec(tricky, 0..8).prop_map(|chars| chars.into_iter().collect()),
+            any::<String>(),
+        ]
+    }
+
+    fn matches(pattern: &str, text: &str) -> bool {
+        regex::Regex::new(pattern).expect("a pattern").is_match(text)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn each_pattern_takes_what_its_check_takes(text in tricky_text()) {
+            let mut required = Checks::default();
+            required.text("field", &text, usize::MAX);
+            proptest::prop_assert_eq!(matches(&patterns::text(), &text), required.errors.is_empty(), "text");
+            let mut optional = Checks::default();
+            optional.optional_text("field", Some(&text), usize::MAX);
+            proptest::prop_assert_eq!(matches(&patterns::optional_text(), &text), optional.errors.is_empty(), "optional");
+            proptest::prop_assert_eq!(matches(patterns::SLUG, &text) && text.len() <= 100, is_slug(&text), "slug");
+            let mut emails = Checks::default();
+            email(&mut emails, "email", &text);
+            let short = text.trim().to_lowercase().len() <= 254;
+            proptest::prop_assert_eq!(matches(&patterns::email(), &text) && short, emails.errors.is_empty(), "email");
+            proptest::prop_assert_eq!(
+                matches(&patterns::not_blank(), &text),
+                !text.trim().is_empty() && !text.contains('\0'),
+                "not blank"
+            );
+            let lines_only = !text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
+            proptest::prop_assert_eq!(matches(&patterns::lines(), &text), lines_only, "lines");
+            proptest::prop_assert_eq!(
+                matches(&patterns::optional_lines(), &text),
+                !text.trim().chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')),
+                "optional lines"
+            );
         }
     }
 

@@ -218,9 +218,9 @@ fn delivery_of(row: DeliveryRow) -> DomainResult<Delivery> {
 
 /// Checks a URL as the contract wants it: `https`, or `http` to loopback when the operator
 /// allows loopback; its host resolving only to addresses within reach.
-async fn check_url(checks: &mut Checks, client: &Outbound, url: &str) -> String {
-    let url = url.trim().to_owned();
-    if url.chars().count() > MAX_URL_CHARS {
+async fn check_url(checks: &mut Checks, client: &Outbound, sent: &str) -> String {
+    let url = sent.trim().to_owned();
+    if sent.chars().count() > MAX_URL_CHARS {
         checks.fail("url", format!("must be at most {MAX_URL_CHARS} characters"));
         return url;
     }
@@ -257,9 +257,9 @@ fn check_events(checks: &mut Checks, events: &[String]) {
     }
 }
 
-fn check_description(checks: &mut Checks, description: &str) -> String {
-    let description = description.trim().to_owned();
-    if description.chars().count() > MAX_DESCRIPTION_CHARS {
+fn check_description(checks: &mut Checks, sent: &str) -> String {
+    let description = sent.trim().to_owned();
+    if sent.chars().count() > MAX_DESCRIPTION_CHARS {
         checks.fail(
             "description",
             format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
