@@ -178,7 +178,8 @@ where
         .merge(streaming)
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), access::audit))
         .route_layer(axum::middleware::from_fn(middleware::record_metrics))
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::document()))
+        .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
+        .route("/openapi.json", axum::routing::get(openapi::serve_document))
         .fallback(not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
