@@ -42,7 +42,7 @@ impl Summary {
 }
 
 /// `oha` against one URL with `connections` at once for `duration`.
-pub async fn oha(url: &str, connections: usize, duration: Duration, bearer: Option<&str>) -> Result<Summary, String> {
+pub async fn oha(url: &str, connections: usize, duration: Duration, headers: &[&str]) -> Result<Summary, String> {
     let mut command = tokio::process::Command::new(oha_binary());
     // Uncompressed, so that Backroom and the HTTP ceiling send the same bytes.
     command.args([
@@ -55,8 +55,8 @@ pub async fn oha(url: &str, connections: usize, duration: Duration, bearer: Opti
         "-c",
         &connections.to_string(),
     ]);
-    if let Some(token) = bearer {
-        command.args(["-H", &format!("Authorization: Bearer {token}")]);
+    for header in headers {
+        command.args(["-H", header]);
     }
     let output = command
         .arg(url)

@@ -192,8 +192,8 @@ async fn measure_on(args: &Args, backend: &'static str, products: usize, databas
     );
 
     let mut rows = Vec::new();
-    for (name, url) in scenarios::catalog_reads(&shop) {
-        let (summary, cores, peak) = measured(&server, load::oha(&url, args.connections, duration, None)).await;
+    for (name, url, headers) in scenarios::catalog_reads(&shop) {
+        let (summary, cores, peak) = measured(&server, load::oha(&url, args.connections, duration, headers)).await;
         let summary = summary?;
         let ratio = (name == scenarios::LIST).then(|| ("HTTP", summary.per_second / http_ceiling.per_second));
         rows.push(Row {
@@ -304,7 +304,7 @@ async fn http_ceiling(args: &Args, shop: &Shop, duration: Duration) -> Result<Su
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let summary = load::oha(&url, args.connections, duration, None).await;
+    let summary = load::oha(&url, args.connections, duration, &[]).await;
     let _ = ceiling.start_kill();
     let _ = ceiling.wait().await;
     let _ = std::fs::remove_file(&file);

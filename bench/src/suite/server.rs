@@ -60,7 +60,9 @@ impl Server {
             ])
             .env("RUST_LOG", "error")
             .env("BACKROOM_RATE_LIMITS", "off")
+            // Every load generator here is one client address, 127.0.0.1.
             .env("BACKROOM_MAX_STREAMS_PER_CLIENT", "5000")
+            .env("BACKROOM_MAX_CONNECTIONS_PER_CLIENT", "0")
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()
