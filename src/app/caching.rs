@@ -98,6 +98,21 @@ struct Kept {
     etag: HeaderValue,
 }
 
+impl Kept {
+    /// What it takes in memory, roughly: its body, key, headers and products, and a fixed
+    /// part for the rest, so that many small answers are counted too.
+    fn size(&self, key: &str) -> usize {
+        const FIXED: usize = 512;
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        let products: usize = self.products.iter().map(String::len).sum();
+        FIXED + key.len() + self.body.len() + headers + products
+    }
+}
+
 impl AnswerCache {
     pub fn new(changes: Arc<CatalogChanges>, capacity_bytes: usize) -> Self {
         AnswerCache {
@@ -116,13 +131,13 @@ impl AnswerCache {
     }
 
     fn keep(&self, key: String, kept: Kept) {
-        let size = kept.body.len() + key.len();
+        let size = kept.size(&key);
         if size > self.capacity_bytes / 16 {
             return;
         }
         let mut entries = self.lock();
         if let Some(replaced) = entries.by_request.remove(&key) {
-            entries.bytes -= replaced.body.len() + key.len();
+            entries.bytes -= replaced.size(&key);
         }
         // Room is made by dropping answers in no particular order: cheap, and a dropped
         // answer costs one read of the database.
@@ -131,7 +146,7 @@ impl AnswerCache {
                 break;
             };
             if let Some(dropped) = entries.by_request.remove(&victim) {
-                entries.bytes -= dropped.body.len() + victim.len();
+                entries.bytes -= dropped.size(&victim);
             }
         }
         entries.bytes += size;

@@ -35,16 +35,16 @@ impl CatalogChanges {
 
     /// Whether an answer read at `tick` about `products` (their stock included) is current.
     pub fn unchanged_since(&self, tick: u64, products: &[String]) -> bool {
-        if self.catalog.load(Ordering::SeqCst) > tick {
-            return false;
-        }
         if products.is_empty() {
-            return true;
+            return self.catalog.load(Ordering::SeqCst) <= tick;
         }
+        // The catalog's tick is read under the lock: the map starts over (and the catalog
+        // changes) under it, so no product's change is lost between the two reads.
         let stock = self.stock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        products
-            .iter()
-            .all(|product| stock.get(product).is_none_or(|changed| *changed <= tick))
+        self.catalog.load(Ordering::SeqCst) <= tick
+            && products
+                .iter()
+                .all(|product| stock.get(product).is_none_or(|changed| *changed <= tick))
     }
 
     /// Takes in one notice of a commit (this process's or, on PostgreSQL, another's).

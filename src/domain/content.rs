@@ -395,7 +395,7 @@ pub async fn put_menu(db: &Store, caller: &Principal, handle: &str, items: Vec<M
         .map(|(index, item)| {
             let label = checks.text(&format!("items[{index}].label"), &item.label, MAX_TEXT_CHARS);
             let url = item.url.trim().to_owned();
-            if !is_menu_url(&url) {
+            if !is_menu_url(&item.url) {
                 checks.fail(
                     format!("items[{index}].url"),
                     "must be a path on this site (/pages/about) or an http(s) URL",
@@ -415,9 +415,9 @@ pub async fn put_menu(db: &Store, caller: &Principal, handle: &str, items: Vec<M
     })
 }
 
-/// [`is_menu_url`] of a trimmed URL, as a pattern for the OpenAPI document (its 2,000
-/// bytes are `maxLength`, in characters; NUL, which the HTTP layer refuses in any text,
-/// is left out with the white space).
+/// [`is_menu_url`] as a pattern for the OpenAPI document (its 2,000 characters are
+/// `maxLength`; NUL, which the HTTP layer refuses in any text, is left out with the white
+/// space).
 pub fn menu_url_pattern() -> String {
     let space = format!(r"{}\u0000", validate::patterns::WHITE_SPACE);
     validate::patterns::trimmed(&format!(
@@ -426,11 +426,12 @@ pub fn menu_url_pattern() -> String {
 }
 
 /// A path on this site (not `//host`, which leaves it) or an http(s) URL.
-fn is_menu_url(url: &str) -> bool {
-    let plain = !url.is_empty() && url.len() <= MAX_URL_CHARS && !url.chars().any(char::is_whitespace);
+fn is_menu_url(sent: &str) -> bool {
+    let url = sent.trim();
+    let plain = !url.is_empty() && sent.chars().count() <= MAX_URL_CHARS && !url.chars().any(char::is_whitespace);
     let local = url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\");
     let lower = url.to_ascii_lowercase();
-    let web = (lower.starts_with("https://") || lower.starts_with("http://")) && url.len() > "https://".len();
+    let web = (lower.starts_with("https://") || lower.starts_with("http://")) && url.chars().count() > "https://".len();
     plain && (local || web)
 }
 
@@ -671,7 +672,7 @@ mod tests {
             "mailto:a@b.c",
             "https://a\tb",
         ] {
-            assert_eq!(pattern.is_match(url), is_menu_url(url.trim()), "{url:?}");
+            assert_eq!(pattern.is_match(url), is_menu_url(url), "{url:?}");
         }
     }
 

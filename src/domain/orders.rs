@@ -287,7 +287,7 @@ pub async fn fulfill(
     tracking_number: Option<&str>,
 ) -> DomainResult<Order> {
     caller.require(Permission::Orders)?;
-    if tracking_number.is_some_and(|t| t.trim().is_empty() || t.len() > 100) {
+    if tracking_number.is_some_and(|t| t.trim().is_empty() || t.chars().count() > 100) {
         return Err(DomainError::invalid("tracking_number", "must be 1 to 100 characters"));
     }
     let before = {

@@ -95,7 +95,7 @@ impl<'de> Deserializer<'de> for Strict {
 }
 
 /// Integer deserializers that also take a float with no fraction, exactly representable
-/// (within ±2^53), as the integer it is; the visitor checks its own type's range.
+/// (below ±2^53), as the integer it is; the visitor checks its own type's range.
 macro_rules! whole_numbers {
     ($($method:ident)*) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
@@ -114,7 +114,8 @@ fn whole_number(value: &Value) -> Option<f64> {
     const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
     let Value::Number(number) = value else { return None };
     let float = number.as_f64().filter(|_| number.is_f64())?;
-    (float.fract() == 0.0 && float.abs() <= EXACT).then_some(float)
+    // Below 2^53: 9007199254740993.0 reads as 2^53, which would silently change it.
+    (float.fract() == 0.0 && float.abs() < EXACT).then_some(float)
 }
 
 struct StrictSeq(std::vec::IntoIter<Value>);
@@ -193,7 +194,7 @@ mod tests {
         assert_eq!(price.amount, 719);
         let price: Price = parse(r#"{"amount": -5e2, "currency": "EUR"}"#).expect("an exponent");
         assert_eq!(price.amount, -500);
-        for refused in ["719.5", "1e300", "9007199254740994.0"] {
+        for refused in ["719.5", "1e300", "9007199254740993.0", "9007199254740994.0"] {
             let json = format!(r#"{{"amount": {refused}, "currency": "EUR"}}"#);
             assert!(parse::<Price>(&json).is_err(), "{refused}");
         }

@@ -70,7 +70,9 @@ pub enum Store {
 /// Told each notification of a write transaction once it commits, before the commit
 /// returns: how this process's caches hear of its own writes before any later read.
 #[derive(Clone, Default)]
-pub struct CommitObserver(std::sync::Arc<std::sync::OnceLock<Box<dyn Fn(&str) + Send + Sync>>>);
+pub struct CommitObserver(std::sync::Arc<std::sync::OnceLock<Observe>>);
+
+type Observe = Box<dyn Fn(&str) + Send + Sync>;
 
 impl std::fmt::Debug for CommitObserver {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -178,22 +180,32 @@ impl Conn {
         }
     }
 
-    /// Commits the transaction (a no-op for a connection outside one). The commit runs to
-    /// its end even if the caller is cancelled meanwhile (see [`uncancellable`]).
+    /// Commits the transaction (a no-op for a connection outside one), then tells its
+    /// notifications. Both run to their end even if the caller is cancelled meanwhile (see
+    /// [`uncancellable`]): a commit nobody heard of would leave caches stale.
     pub async fn commit(self) -> StoreResult<()> {
-        match self.inner {
-            ConnInner::SqliteTx(member) => uncancellable(member.commit()).await??,
-            ConnInner::PostgresTx(tx) => uncancellable(tx.commit()).await??,
-            ConnInner::SqlitePooled(_) | ConnInner::PostgresPooled(_) => {}
-        }
-        if let Some(observer) = &self.observer {
-            self.notices.iter().for_each(|notice| observer.tell(notice));
-        }
-        if let Some(announcer) = self.announcer {
-            // Having no listener is normal.
-            self.notices.into_iter().for_each(|notice| drop(announcer.send(notice)));
-        }
-        Ok(())
+        let Conn {
+            inner,
+            notices,
+            announcer,
+            observer,
+        } = self;
+        uncancellable(async move {
+            match inner {
+                ConnInner::SqliteTx(member) => member.commit().await?,
+                ConnInner::PostgresTx(tx) => tx.commit().await?,
+                ConnInner::SqlitePooled(_) | ConnInner::PostgresPooled(_) => {}
+            }
+            if let Some(observer) = &observer {
+                notices.iter().for_each(|notice| observer.tell(notice));
+            }
+            if let Some(announcer) = announcer {
+                // Having no listener is normal.
+                notices.into_iter().for_each(|notice| drop(announcer.send(notice)));
+            }
+            Ok::<_, StoreError>(())
+        })
+        .await?
     }
 
     fn new(inner: ConnInner, announcer: Option<broadcast::Sender<String>>, observer: Option<CommitObserver>) -> Conn {

@@ -350,7 +350,7 @@ async fn a_rebuild_indexes_products_loaded_with_sql(app: TestApp) {
 /// that neither the plain listing nor another sort takes.
 async fn a_ranking_lists_every_match_once_title_matches_first(app: TestApp) {
     let total = 1_005;
-    let title_match = |n: usize| n % 5 != 0;
+    let title_match = |n: usize| !n.is_multiple_of(5);
     let rows: Vec<String> = (0..total)
         .map(|n| {
             let title = if title_match(n) {

@@ -161,8 +161,16 @@ fn input_rules(document: &mut Value) -> Vec<String> {
         ("Address", "line1", text.clone()),
         ("Address", "city", text.clone()),
         ("Address", "postal_code", text.clone()),
-        ("Address", "line2", optional_text.clone()),
-        ("Address", "region", optional_text.clone()),
+        (
+            "Address",
+            "line2",
+            json!({ "pattern": patterns::optional_text(), "maxLength": 200 }),
+        ),
+        (
+            "Address",
+            "region",
+            json!({ "pattern": patterns::optional_text(), "maxLength": 200 }),
+        ),
         (
             "Address",
             "phone",
@@ -223,7 +231,7 @@ fn input_rules(document: &mut Value) -> Vec<String> {
         (
             "FulfillRequest",
             "tracking_number",
-            json!({ "pattern": patterns::not_blank() }),
+            json!({ "pattern": patterns::not_blank(), "maxLength": 100 }),
         ),
         ("ImagePatchRequest", "alt", optional_text.clone()),
         ("ImageUploadForm", "alt", optional_text.clone()),
