@@ -281,7 +281,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init_logging(false);
             let store = open(&database.database_url).await?;
             store.migrate().await.context("applying migrations")?;
-            crate::store::search::rebuild(&store)
+            crate::domain::search::rebuild_index(&store)
                 .await
                 .context("rebuilding the search index")?;
             println!("search index rebuilt for {}", redact(&database.database_url));

@@ -6,8 +6,10 @@
 //! The index is kept current by [`reindex_product`], called in the transaction of every
 //! change to a product, its variants or its categories.
 
+use super::DomainResult;
+use super::events::{self, Notice};
 use crate::store::search::{self as store, SearchDocument, SearchWord};
-use crate::store::{Conn, StoreResult};
+use crate::store::{Conn, Store, StoreResult};
 
 /// Words of a query beyond these are ignored: nobody types more, and each costs a lookup.
 const MAX_QUERY_WORDS: usize = 8;
@@ -99,6 +101,16 @@ pub async fn query_words(conn: &mut Conn, q: &str) -> StoreResult<Vec<SearchWord
 
 /// Brings product `product_id`'s entry in the search index up to date with its rows, in
 /// the caller's transaction (after its changes).
+/// Rebuilds the whole text index from the catalog's rows (`backroom reindex`, after a
+/// bulk load in SQL), and tells every process's catalog caches that searches changed.
+pub async fn rebuild_index(db: &Store) -> DomainResult<()> {
+    store::rebuild(db).await?;
+    let mut tx = db.write().await?;
+    events::announce(&mut tx, &Notice::Catalog).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 pub async fn reindex_product(conn: &mut Conn, product_id: &str) -> StoreResult<()> {
     let Some(document) = store::read_document(conn, product_id).await? else {
         return Ok(());

@@ -335,7 +335,9 @@ async fn a_rebuild_indexes_products_loaded_with_sql(app: TestApp) {
         .await
         .expect("bulk insert");
     assert!(found(&app, "q=teacup").await.is_empty(), "not indexed yet");
-    backroom::store::search::rebuild(&app.store).await.expect("rebuild");
+    backroom::domain::search::rebuild_index(&app.store)
+        .await
+        .expect("rebuild");
     assert_eq!(found(&app, "q=teacup").await, ["prod_bulk"]);
     assert_eq!(
         found(&app, "q=teacpu").await,
@@ -368,7 +370,9 @@ async fn a_ranking_lists_every_match_once_title_matches_first(app: TestApp) {
         ))
         .await
         .expect("bulk insert");
-    backroom::store::search::rebuild(&app.store).await.expect("rebuild");
+    backroom::domain::search::rebuild_index(&app.store)
+        .await
+        .expect("rebuild");
 
     let all_pages = |sort: &'static str| {
         let app = &app;
