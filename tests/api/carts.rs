@@ -105,6 +105,22 @@ async fn quantity_outside_1_to_999_is_refused(app: TestApp) {
     assert_eq!(cart["items"][0]["quantity"], 999);
 }
 
+/// JSON Schema counts 2.0 as an integer, so the document's `type: integer` allows it;
+/// 2.5 is not one.
+async fn a_whole_number_written_with_a_fraction_is_a_quantity(app: TestApp) {
+    let staff = app.staff_token().await;
+    let (_, variant_id) = app.published_product(&staff, 100, 5).await;
+    let cart = new_cart(&app, None).await;
+    let items = format!("/v1/carts/{}/items", id_of(&cart));
+    let added = app
+        .post(&items, None, json!({"variant_id": variant_id, "quantity": 2.0}))
+        .await;
+    assert_eq!(added.assert_status(200)["items"][0]["quantity"], 2);
+    app.post(&items, None, json!({"variant_id": variant_id, "quantity": 2.5}))
+        .await
+        .assert_status(422);
+}
+
 async fn unknown_or_unpublished_variant_is_refused(app: TestApp) {
     let staff = app.staff_token().await;
     let draft = app
@@ -273,6 +289,7 @@ crate::backend_tests!(
     adding_the_same_variant_again_grows_its_line,
     totals_sum_every_line,
     quantity_outside_1_to_999_is_refused,
+    a_whole_number_written_with_a_fraction_is_a_quantity,
     unknown_or_unpublished_variant_is_refused,
     patching_an_item_sets_its_quantity_and_zero_removes_it,
     deleting_an_item_removes_its_line,

@@ -413,7 +413,7 @@ fn query_rules(document: &mut Value, currency: &Value) -> Vec<String> {
         .map(|paths| paths.keys().cloned().collect())
         .unwrap_or_default();
     for path in &paths {
-        if let Some(parameter) = parameter_mut(document, path, "cursor") {
+        if let Some(parameter) = operation_parameter(document, "get", path, "cursor") {
             merge(&mut parameter["schema"], cursor.clone());
         }
     }
@@ -444,10 +444,6 @@ fn query_rules(document: &mut Value, currency: &Value) -> Vec<String> {
         }
     }
     missing
-}
-
-fn parameter_mut<'a>(document: &'a mut Value, path: &str, name: &str) -> Option<&'a mut Value> {
-    operation_parameter(document, "get", path, name)
 }
 
 fn operation_parameter<'a>(document: &'a mut Value, method: &str, path: &str, name: &str) -> Option<&'a mut Value> {
