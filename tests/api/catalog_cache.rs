@@ -108,20 +108,29 @@ async fn a_client_may_ask_for_a_fresh_answer(app: TestApp) {
     let staff = app.staff_token().await;
     let (product, _) = app.published_product(&staff, 1200, 10).await;
     let id = id_of(&product);
-    let title = product["title"].as_str().expect("title").to_owned();
-    let kept_at = std::time::Instant::now();
-    assert_eq!(product_json(&app, &id).await["title"], title.as_str());
-    app.store
-        .execute_unchecked(format!(
-            "UPDATE products SET title = 'Changed in SQL' WHERE id = '{id}'"
-        ))
-        .await
-        .expect("update");
-    let read = product_json(&app, &id).await;
-    // An answer is kept for a second at most: a slower machine sees the change already.
-    if kept_at.elapsed() < std::time::Duration::from_millis(900) {
-        assert_eq!(read["title"], title.as_str(), "the kept answer");
+    // An unannounced change (SQL past the server) is not served at once: the answer is
+    // kept. Tried again when a notice of the product's making, late on a busy machine,
+    // empties the cache meanwhile; an answer is kept for a second at most, so a machine
+    // that slow sees the change already, and proves nothing either way.
+    let (mut kept, mut fast, mut changed) = (false, false, String::new());
+    for attempt in 0..5 {
+        let before = product_json(&app, &id).await["title"].clone();
+        let kept_at = std::time::Instant::now();
+        changed = format!("Changed in SQL {attempt}");
+        app.store
+            .execute_unchecked(format!("UPDATE products SET title = '{changed}' WHERE id = '{id}'"))
+            .await
+            .expect("update");
+        let read = product_json(&app, &id).await["title"].clone();
+        if kept_at.elapsed() < std::time::Duration::from_millis(900) {
+            fast = true;
+            kept = read == before;
+        }
+        if kept {
+            break;
+        }
     }
+    assert!(kept || !fast, "the answer was kept");
     for (name, value) in [("cache-control", "no-cache"), ("pragma", "no-cache")] {
         let fresh = app
             .client
@@ -131,7 +140,7 @@ async fn a_client_may_ask_for_a_fresh_answer(app: TestApp) {
             .await
             .expect("a read");
         let fresh: Value = fresh.json().await.expect("json");
-        assert_eq!(fresh["title"], "Changed in SQL", "{name}: {value}");
+        assert_eq!(fresh["title"], changed.as_str(), "{name}: {value}");
     }
 }
 
