@@ -433,48 +433,14 @@ async fn reserve(
         });
     }
 
-    let lines: Vec<(String, i64)> = priced
-        .lines
-        .iter()
-        .map(|line| (line.variant_id.clone(), line.quantity))
-        .collect();
-    if let Err(shortages) = inventory::reserve_lines(&mut tx, &lines).await? {
-        // Dropping the transaction rolls back the reservations that did succeed.
-        metrics::counter!("backroom_checkouts_total", "outcome" => "out_of_stock").increment(1);
-        let titled = shortages
-            .into_iter()
-            .map(|shortage| Shortage {
-                title: priced
-                    .lines
-                    .iter()
-                    .find(|line| line.variant_id == shortage.variant_id)
-                    .map_or_else(String::new, |line| line.title.clone()),
-                ..shortage
-            })
-            .collect();
-        return Err(DomainError::OutOfStock(titled));
-    }
-    let payment_id = ids::new_id("pay");
     // A guest cart checked out by a signed-in customer becomes that customer's order;
     // without this the order would have neither an owner nor a guest token.
     let customer_id = cart
         .customer_id
         .clone()
         .or_else(|| caller.customer_id().map(str::to_owned));
-    let buyer = discounts::Buyer::new(customer_id.as_deref(), Some(&email));
-    if let Err(unavailable) = discounts::take_uses(&mut tx, priced, &payment_id, &buyer).await? {
-        // Dropping the transaction releases the stock reserved above; the codes come off
-        // the cart in a transaction of their own.
-        drop(tx);
-        let mut tx = db.write().await?;
-        let refusal = discounts::refuse_unavailable(&mut tx, cart_id, &unavailable).await?;
-        tx.commit().await?;
-        metrics::counter!("backroom_checkouts_total", "outcome" => "discount_unavailable").increment(1);
-        return Err(refusal);
-    }
-
     let attempt = PaymentRow {
-        id: payment_id,
+        id: ids::new_id("pay"),
         cart_id: cart.id.clone(),
         customer_id,
         email,
@@ -509,6 +475,40 @@ async fn reserve(
             unit_price_amount: line.unit_price.amount,
         };
         store::insert_payment_line(&mut tx, &row).await?;
+    }
+    // The hot rows last: from a variant's reservation to the commit, every checkout of
+    // that variant waits for this one (and a popular code's checkouts for its use).
+    let lines: Vec<(String, i64)> = priced
+        .lines
+        .iter()
+        .map(|line| (line.variant_id.clone(), line.quantity))
+        .collect();
+    if let Err(shortages) = inventory::reserve_lines(&mut tx, &lines).await? {
+        // Dropping the transaction rolls back the reservations that did succeed.
+        metrics::counter!("backroom_checkouts_total", "outcome" => "out_of_stock").increment(1);
+        let titled = shortages
+            .into_iter()
+            .map(|shortage| Shortage {
+                title: priced
+                    .lines
+                    .iter()
+                    .find(|line| line.variant_id == shortage.variant_id)
+                    .map_or_else(String::new, |line| line.title.clone()),
+                ..shortage
+            })
+            .collect();
+        return Err(DomainError::OutOfStock(titled));
+    }
+    let buyer = discounts::Buyer::new(attempt.customer_id.as_deref(), Some(&attempt.email));
+    if let Err(unavailable) = discounts::take_uses(&mut tx, priced, &attempt.id, &buyer).await? {
+        // Dropping the transaction releases the stock reserved above; the codes come off
+        // the cart in a transaction of their own.
+        drop(tx);
+        let mut tx = db.write().await?;
+        let refusal = discounts::refuse_unavailable(&mut tx, cart_id, &unavailable).await?;
+        tx.commit().await?;
+        metrics::counter!("backroom_checkouts_total", "outcome" => "discount_unavailable").increment(1);
+        return Err(refusal);
     }
     tx.commit().await?;
     Ok(Reserved::Attempt(attempt))
@@ -760,7 +760,6 @@ async fn place_order(
         };
         order_store::insert_order_item(tx, &item).await?;
     }
-    inventory::move_lines(tx, &stock_lines(lines), StockMove::Sell).await?;
     discounts::keep_for_order(tx, &attempt.id, &order.id).await?;
     store::set_payment_order(tx, &attempt.id, &order.id).await?;
     cart_store::set_cart_status(
@@ -778,6 +777,8 @@ async fn place_order(
         _ => EventKind::OrderPaid,
     };
     orders::record_event(tx, kind, &order.id).await?;
+    // Last: from here to the commit, every checkout of these variants waits for this one.
+    inventory::move_lines(tx, &stock_lines(lines), StockMove::Sell).await?;
     Ok(order.id)
 }
 

@@ -109,7 +109,7 @@ async fn announce_stock(
         product_id: moved.product_id.clone(),
     };
     events::announce(tx, &notice).await?;
-    if after.available() > before.available() {
+    if after.available() >= before.available() {
         return Ok(());
     }
     let threshold = store::low_stock_threshold(tx).await?;

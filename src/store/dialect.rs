@@ -6,10 +6,12 @@
 //! serialized there already, and its notifications go to its one process only. (The
 //! events' commit order, `store::events`, is the other difference.)
 
+use sqlx::PgConnection;
+
 use super::catalog::VariantRow;
 use super::outbox::OutboxRow;
 use super::webhooks::DeliveryRow;
-use super::{Conn, Raw, Store, StoreResult};
+use super::{Conn, ConnInner, Raw, Store, StoreResult};
 
 /// A variant, locked until the transaction ends so that concurrent edits cannot overwrite
 /// each other: PostgreSQL takes the row lock.
@@ -138,16 +140,36 @@ pub const CHANNEL: &str = "backroom_events";
 /// Announces `payload` to every listener once the transaction commits, and never if it
 /// does not: PostgreSQL notifies `CHANNEL`, heard by every process; SQLite keeps it on the
 /// transaction for its one process (`Conn::commit`).
+///
+/// A PostgreSQL transaction keeps its notifications until [`send_notices`] sends them all
+/// just before its commit: one round trip instead of one each, none of them while the
+/// transaction holds a hot row (a variant's stock) that other checkouts wait for.
 pub async fn notify(conn: &mut Conn, payload: &str) -> StoreResult<()> {
-    if let Raw::Postgres(c) = conn.raw() {
+    if let ConnInner::PostgresPooled(c) = &mut conn.inner {
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
             .bind(payload)
-            .execute(c)
+            .execute(&mut **c)
             .await?;
     }
-    // Kept for the commit: SQLite's announcement, and this process's observer on both.
-    conn.notices.push(payload.to_owned());
+    // Kept for the commit: SQLite's announcement, PostgreSQL's notifications in a
+    // transaction, and this process's observer on both. PostgreSQL folds a repeated
+    // notification in one transaction into one; so does this.
+    if !conn.notices.iter().any(|kept| kept == payload) {
+        conn.notices.push(payload.to_owned());
+    }
+    Ok(())
+}
+
+/// Sends a PostgreSQL transaction's notifications, in one statement, before its commit.
+pub(super) async fn send_notices(tx: &mut PgConnection, notices: &[String]) -> StoreResult<()> {
+    if !notices.is_empty() {
+        sqlx::query("SELECT pg_notify($1, payload) FROM UNNEST($2::text[]) AS payload")
+            .bind(CHANNEL)
+            .bind(notices)
+            .execute(tx)
+            .await?;
+    }
     Ok(())
 }
 

@@ -150,8 +150,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// One connection, inside a transaction or not. Store functions take `&mut Conn`.
 pub struct Conn {
     inner: ConnInner,
-    /// On SQLite, notifications ([`dialect::notify`]) to announce once the transaction
-    /// commits, and where to.
+    /// Notifications ([`dialect::notify`]) to tell this process's observer and SQLite's
+    /// announcer once the transaction commits, and to send PostgreSQL just before.
     notices: Vec<String>,
     announcer: Option<broadcast::Sender<String>>,
     observer: Option<CommitObserver>,
@@ -193,7 +193,10 @@ impl Conn {
         uncancellable(async move {
             match inner {
                 ConnInner::SqliteTx(member) => member.commit().await?,
-                ConnInner::PostgresTx(tx) => tx.commit().await?,
+                ConnInner::PostgresTx(mut tx) => {
+                    dialect::send_notices(&mut tx, &notices).await?;
+                    tx.commit().await?
+                }
                 ConnInner::SqlitePooled(_) | ConnInner::PostgresPooled(_) => {}
             }
             if let Some(observer) = &observer {
