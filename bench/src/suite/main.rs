@@ -32,9 +32,12 @@ struct Args {
     /// Seconds each measurement lasts.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
-    /// Catalog sizes to run with.
-    #[arg(long, value_delimiter = ',', default_value = "1000,100000")]
+    /// Catalog sizes to run with; each larger one is compared with the smallest.
+    #[arg(long, value_delimiter = ',', default_value = "1000,100000,1000000")]
     sizes: Vec<usize>,
+    /// Databases to run on.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgresql")]
+    backends: Vec<Backend>,
     /// A PostgreSQL database on a server where this user may create databases; empty:
     /// SQLite only.
     #[arg(
@@ -52,6 +55,9 @@ struct Args {
     /// Live-update subscribers.
     #[arg(long, default_value_t = 1000)]
     subscribers: usize,
+    /// Purchases per second of the one-customer scenario (one at a time).
+    #[arg(long, default_value_t = 20.0)]
+    purchase_rate: f64,
     /// Offered loads of the mixed scenario, in visitor actions per second.
     #[arg(long, value_delimiter = ',', default_value = "100,250,500,750,1000")]
     rates: Vec<f64>,
@@ -72,10 +78,10 @@ async fn main() -> Result<(), String> {
         return ceilings::serve_bytes(body, port).await;
     }
     let mut runs = Vec::new();
-    let mut backends = vec!["SQLite"];
-    if !args.postgres_url.is_empty() {
-        backends.push("PostgreSQL");
-    }
+    let backends = args.backends.iter().filter_map(|backend| match backend {
+        Backend::Sqlite => Some("SQLite"),
+        Backend::Postgresql => (!args.postgres_url.is_empty()).then_some("PostgreSQL"),
+    });
     for backend in backends {
         for &products in &args.sizes {
             eprintln!("== {backend}, {products} products");
@@ -88,11 +94,20 @@ async fn main() -> Result<(), String> {
         command: "bench/run.sh".to_owned(),
         seconds: args.seconds,
     };
-    std::fs::write(&args.out, report::markdown(&context, &runs)).map_err(|e| e.to_string())?;
+    // The report being replaced is the previous run, whose figures the new one shows.
+    let previous = std::fs::read_to_string(&args.out).unwrap_or_default();
+    let markdown = report::markdown(&context, &runs, &report::Previous::parse(&previous));
+    std::fs::write(&args.out, markdown).map_err(|e| e.to_string())?;
     let plot = std::path::Path::new(&args.out).with_file_name("performance-mixed.svg");
     std::fs::write(&plot, report::plot(&runs)).map_err(|e| e.to_string())?;
     eprintln!("wrote {} and {}", args.out, plot.display());
     Ok(())
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Backend {
+    Sqlite,
+    Postgresql,
 }
 
 /// A fresh database: a SQLite file in a new folder, or a new PostgreSQL database.
@@ -214,6 +229,7 @@ async fn measure_on(args: &Args, backend: &'static str, products: usize, databas
     });
 
     let buyers = scenarios::register_buyers(&shop, args.users).await?;
+    let customer = buyers.first().cloned().ok_or("no buyers")?;
     let (checkout, cores, peak) = measured(&server, scenarios::checkout(&shop, buyers, duration)).await;
     let checkout = checkout?;
     rows.push(Row {
@@ -222,6 +238,19 @@ async fn measure_on(args: &Args, backend: &'static str, products: usize, databas
         server_cores: cores,
         peak_rss: peak,
         ratio: Some(("writes", checkout.checkouts_per_second / write_ceiling)),
+    });
+
+    let (summary, cores, peak) = measured(
+        &server,
+        scenarios::one_customer(&shop, customer, args.purchase_rate, duration),
+    )
+    .await;
+    rows.push(Row {
+        scenario: scenarios::ONE_CUSTOMER.to_owned(),
+        summary,
+        server_cores: cores,
+        peak_rss: peak,
+        ratio: None,
     });
 
     let mut mixed = Vec::new();

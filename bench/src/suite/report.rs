@@ -1,10 +1,63 @@
 //! The results as Markdown (`docs/performance.md`) and the mixed scenario's plot (SVG).
 
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::time::Duration;
 
 use super::load::Summary;
-use super::scenarios::{LIST, SEARCH_UNKEPT};
+use super::scenarios::{LIST, LIST_UNKEPT, ONE_CUSTOMER, PRODUCT, PRODUCT_UNKEPT, SEARCH_UNKEPT};
+
+/// What the report being replaced measured, to print beside each new figure so that a
+/// regression shows: the targets' "measured" cells by (target, run), and each results
+/// row's throughput and p99 by (run, scenario).
+#[derive(Default)]
+pub struct Previous {
+    date: String,
+    targets: HashMap<(String, String), String>,
+    results: HashMap<(String, String), String>,
+}
+
+impl Previous {
+    /// Reads a report written by this suite (an empty or foreign text gives nothing).
+    pub fn parse(markdown: &str) -> Previous {
+        let mut previous = Previous::default();
+        let mut section = "";
+        for line in markdown.lines() {
+            if let Some(rest) = line.strip_prefix("Measured on ") {
+                previous.date = rest.split(" by the benchmark suite").next().unwrap_or_default().to_owned();
+            }
+            if let Some(heading) = line.strip_prefix("## ").or_else(|| line.strip_prefix("### ")) {
+                section = heading;
+                continue;
+            }
+            let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
+            if !line.starts_with('|') || cells.len() < 4 || cells[0].starts_with("---") {
+                continue;
+            }
+            if section == "Targets" {
+                previous
+                    .targets
+                    .insert((cells[0].to_owned(), cells[1].to_owned()), cells[2].to_owned());
+            } else if section.contains(" products") {
+                let figures = format!("{}, p99 {}", cells[1], cells[3]);
+                previous.results.insert((section.to_owned(), cells[0].to_owned()), figures);
+            }
+        }
+        previous
+    }
+
+    fn target(&self, target: &str, run: &str) -> &str {
+        self.targets
+            .get(&(target.to_owned(), run.to_owned()))
+            .map_or("–", String::as_str)
+    }
+
+    fn result(&self, run: &str, scenario: &str) -> &str {
+        self.results
+            .get(&(run.to_owned(), scenario.to_owned()))
+            .map_or("–", String::as_str)
+    }
+}
 
 /// One scenario's figures in one run.
 pub struct Row {
@@ -59,123 +112,161 @@ impl Run {
     }
 }
 
-/// The targets of the issue, one line per target and run.
-fn targets(runs: &[Run]) -> String {
-    let mut out = String::from("| target | run | measured | verdict |\n|---|---|---|---|\n");
-    for run in runs {
-        let name = format!("{} · {} products", run.backend, run.products);
-        if let Some(list) = run.row(LIST) {
-            let ratio = list.ratio.map(|(_, r)| r).unwrap_or(0.0);
-            let _ = writeln!(
-                out,
-                "| catalog list ≥ 50% of the HTTP ceiling | {name} | {:.0}% | {} |",
-                ratio * 100.0,
-                verdict(ratio >= 0.5)
-            );
-        }
-        for scenario in run
-            .rows
-            .iter()
-            .map(|row| row.scenario.as_str())
-            .filter(|s| s.starts_with("catalog"))
-        {
-            if let Some(row) = run.row(scenario) {
-                let _ = writeln!(
-                    out,
-                    "| {scenario}: p99 < 10 ms at 64 connections | {name} | {} | {} |",
-                    ms(row.summary.p99),
-                    verdict(row.summary.p99 < Duration::from_millis(10))
-                );
-            }
-        }
-        let checkout_ratio = run.checkout_per_second / run.write_ceiling.max(1e-9);
+/// One line of the targets' table.
+struct Target {
+    target: String,
+    run: String,
+    measured: String,
+    met: bool,
+}
+
+/// The targets of the issue, one line per target and run, each beside the previous run's.
+fn targets(runs: &[Run], previous: &Previous) -> String {
+    let mut out = format!(
+        "| target | run | measured | previous run ({}) | verdict |\n|---|---|---|---|---|\n",
+        if previous.date.is_empty() { "none" } else { &previous.date }
+    );
+    for line in runs.iter().flat_map(run_targets).chain(size_targets(runs)) {
         let _ = writeln!(
             out,
-            "| checkout ≥ 50% of the write ceiling | {name} | {:.0} checkouts/s = {:.0}% of {:.0} commits/s | {} |",
-            run.checkout_per_second,
-            checkout_ratio * 100.0,
-            run.write_ceiling,
-            verdict(checkout_ratio >= 0.5)
+            "| {} | {} | {} | {} | {} |",
+            line.target,
+            line.run,
+            line.measured,
+            previous.target(&line.target, &line.run),
+            verdict(line.met)
         );
-        let _ = writeln!(
-            out,
-            "| checkout: zero errors, zero oversell | {name} | {} errors, stock off by {} | {} |",
-            run.checkout_errors,
-            run.stock_discrepancy,
-            verdict(run.checkout_errors == 0 && run.stock_discrepancy == 0)
-        );
-        let _ = writeln!(
-            out,
-            "| idle RSS < 30 MB | {name} | {} | {} |",
-            mb(run.idle_rss),
-            verdict(run.idle_rss < 30_000_000)
-        );
-        let _ = writeln!(
-            out,
-            "| RSS < 150 MB at {} SSE subscribers | {name} | {} ({} before they connected) | {} |",
-            run.subscribers,
-            mb(run.rss_with_subscribers),
-            mb(run.rss_before_subscribers),
-            verdict(run.rss_with_subscribers < 150_000_000)
-        );
-        let _ = writeln!(
-            out,
-            "| start to ready < 200 ms on an existing database | {name} | {} | {} |",
-            ms(run.start_to_ready),
-            verdict(run.start_to_ready < Duration::from_millis(200))
-        );
-    }
-    // The list at the largest catalog against the smallest, per database.
-    for backend in ["SQLite", "PostgreSQL"] {
-        let of_backend = || runs.iter().filter(|run| run.backend == backend);
-        let (Some(small), Some(large)) = (
-            of_backend().min_by_key(|run| run.products),
-            of_backend().max_by_key(|run| run.products),
-        ) else {
-            continue;
-        };
-        if small.products == large.products {
-            continue;
-        }
-        if let (Some(a), Some(b)) = (small.row(LIST), large.row(LIST)) {
-            let ratio = b.summary.per_second / a.summary.per_second.max(1e-9);
-            let _ = writeln!(
-                out,
-                "| list at {} products as fast as at {} | {backend} | {:.0}% of the throughput | {} |",
-                large.products,
-                small.products,
-                ratio * 100.0,
-                verdict(ratio >= 0.8)
-            );
-        }
-        if let (Some(a), Some(b)) = (small.row(SEARCH_UNKEPT), large.row(SEARCH_UNKEPT)) {
-            let ratio = b.summary.p99.as_secs_f64() / a.summary.p99.as_secs_f64().max(1e-9);
-            let _ = writeln!(
-                out,
-                "| search p99 at {} products within 2× of {} (answered by the database) | {backend} | {:.2}× ({} against {}) | {} |",
-                large.products,
-                small.products,
-                ratio,
-                ms(b.summary.p99),
-                ms(a.summary.p99),
-                verdict(ratio <= 2.0)
-            );
-        }
     }
     out
 }
 
-fn results(run: &Run) -> String {
+fn run_targets(run: &Run) -> Vec<Target> {
+    let name = format!("{} · {} products", run.backend, run.products);
+    let mut lines = Vec::new();
+    let mut line = |target: String, measured: String, met: bool| {
+        lines.push(Target {
+            target,
+            run: name.clone(),
+            measured,
+            met,
+        })
+    };
+    if let Some(list) = run.row(LIST) {
+        let ratio = list.ratio.map(|(_, r)| r).unwrap_or(0.0);
+        line(
+            "catalog list ≥ 50% of the HTTP ceiling".to_owned(),
+            format!("{:.0}%", ratio * 100.0),
+            ratio >= 0.5,
+        );
+    }
+    for row in run.rows.iter().filter(|row| row.scenario.starts_with("catalog")) {
+        line(
+            format!("{}: p99 < 10 ms at 64 connections", row.scenario),
+            ms(row.summary.p99),
+            row.summary.p99 < Duration::from_millis(10),
+        );
+    }
+    let checkout_ratio = run.checkout_per_second / run.write_ceiling.max(1e-9);
+    line(
+        "checkout ≥ 50% of the write ceiling".to_owned(),
+        format!(
+            "{:.0} checkouts/s = {:.0}% of {:.0} commits/s",
+            run.checkout_per_second,
+            checkout_ratio * 100.0,
+            run.write_ceiling
+        ),
+        checkout_ratio >= 0.5,
+    );
+    line(
+        "checkout: zero errors, zero oversell".to_owned(),
+        format!("{} errors, stock off by {}", run.checkout_errors, run.stock_discrepancy),
+        run.checkout_errors == 0 && run.stock_discrepancy == 0,
+    );
+    if let Some(row) = run.row(ONE_CUSTOMER) {
+        line(
+            "one customer's cart, item and checkout together: p99 < 10 ms".to_owned(),
+            format!("{} (p50 {})", ms(row.summary.p99), ms(row.summary.p50)),
+            row.summary.p99 < Duration::from_millis(10) && row.summary.errors == 0,
+        );
+    }
+    if let Some((rate, mixed)) = run.mixed.iter().max_by(|a, b| a.0.total_cmp(&b.0)) {
+        line(
+            format!("mixed load: {rate:.0} actions/s achieved, p99 < 50 ms"),
+            format!("{:.0}/s, p99 {}", mixed.per_second, ms(mixed.p99)),
+            mixed.per_second >= rate * 0.99 && mixed.p99 < Duration::from_millis(50) && mixed.errors == 0,
+        );
+    }
+    line(
+        "idle RSS < 30 MB".to_owned(),
+        mb(run.idle_rss),
+        run.idle_rss < 30_000_000,
+    );
+    line(
+        format!("RSS < 150 MB at {} SSE subscribers", run.subscribers),
+        format!(
+            "{} ({} before they connected)",
+            mb(run.rss_with_subscribers),
+            mb(run.rss_before_subscribers)
+        ),
+        run.rss_with_subscribers < 150_000_000,
+    );
+    line(
+        "start to ready < 200 ms on an existing database".to_owned(),
+        ms(run.start_to_ready),
+        run.start_to_ready < Duration::from_millis(200),
+    );
+    lines
+}
+
+/// Each larger catalog against the smallest, per database: the list's throughput, and
+/// the p99 of the reads whose cost could grow with the catalog, kept and not kept.
+fn size_targets(runs: &[Run]) -> Vec<Target> {
+    let mut lines = Vec::new();
+    for backend in ["SQLite", "PostgreSQL"] {
+        let of_backend = || runs.iter().filter(|run| run.backend == backend);
+        let Some(small) = of_backend().min_by_key(|run| run.products) else {
+            continue;
+        };
+        for large in of_backend().filter(|run| run.products > small.products) {
+            if let (Some(a), Some(b)) = (small.row(LIST), large.row(LIST)) {
+                let ratio = b.summary.per_second / a.summary.per_second.max(1e-9);
+                lines.push(Target {
+                    target: format!("list at {} products as fast as at {}", large.products, small.products),
+                    run: backend.to_owned(),
+                    measured: format!("{:.0}% of the throughput", ratio * 100.0),
+                    met: ratio >= 0.8,
+                });
+            }
+            for scenario in [LIST, LIST_UNKEPT, PRODUCT, PRODUCT_UNKEPT, SEARCH_UNKEPT] {
+                let (Some(a), Some(b)) = (small.row(scenario), large.row(scenario)) else {
+                    continue;
+                };
+                let ratio = b.summary.p99.as_secs_f64() / a.summary.p99.as_secs_f64().max(1e-9);
+                lines.push(Target {
+                    target: format!(
+                        "{scenario}: p99 at {} products within 2× of {}",
+                        large.products, small.products
+                    ),
+                    run: backend.to_owned(),
+                    measured: format!("{ratio:.2}× ({} against {})", ms(b.summary.p99), ms(a.summary.p99)),
+                    met: ratio <= 2.0,
+                });
+            }
+        }
+    }
+    lines
+}
+
+fn results(run: &Run, previous: &Previous) -> String {
     let unsynced = run
         .unsynced_write_ceiling
         .map(|rate| format!(" ({rate:.0}/s unsynced, with `synchronous = NORMAL`)"))
         .unwrap_or_default();
+    let section = format!("{} · {} products", run.backend, run.products);
     let mut out = format!(
-        "### {} · {} products\n\nHTTP ceiling (bare hyper, same bytes as the list, 64 connections): {:.0} req/s, p99 {}. \
+        "### {section}\n\nHTTP ceiling (bare hyper, same bytes as the list, 64 connections): {:.0} req/s, p99 {}. \
          Write ceiling (one-row transactions, each on disk at commit): {:.0} commits/s{unsynced}; \
          through Backroom's store from 16 writers: {:.0}/s. Start to ready: {}. Idle RSS: {}.\n\n",
-        run.backend,
-        run.products,
         run.http_ceiling.per_second,
         ms(run.http_ceiling.p99),
         run.write_ceiling,
@@ -183,8 +274,8 @@ fn results(run: &Run) -> String {
         ms(run.start_to_ready),
         mb(run.idle_rss)
     );
-    out.push_str("| scenario | throughput | p50 | p99 | max | errors | server CPU | peak RSS | vs ceiling |\n");
-    out.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| scenario | throughput | p50 | p99 | max | errors | server CPU | peak RSS | vs ceiling | previous run |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
     for row in &run.rows {
         let ratio = row
             .ratio
@@ -198,7 +289,7 @@ fn results(run: &Run) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {throughput} | {} | {} | {} | {} | {:.2} cores | {} | {} |",
+            "| {} | {throughput} | {} | {} | {} | {} | {:.2} cores | {} | {} | {} |",
             row.scenario,
             ms(row.summary.p50),
             ms(row.summary.p99),
@@ -206,7 +297,8 @@ fn results(run: &Run) -> String {
             row.summary.errors,
             row.server_cores,
             mb(row.peak_rss),
-            ratio
+            ratio,
+            previous.result(&section, &row.scenario)
         );
     }
     out.push('\n');
@@ -220,7 +312,7 @@ pub struct Context {
     pub seconds: u64,
 }
 
-pub fn markdown(context: &Context, runs: &[Run]) -> String {
+pub fn markdown(context: &Context, runs: &[Run], previous: &Previous) -> String {
     let mut out = format!(
         "# Performance\n\nMeasured on {} by the benchmark suite, on {}. The load generators (oha and the \
          suite's own driver) run on the same machine as the server, so every figure shares the cores with \
@@ -230,16 +322,19 @@ pub fn markdown(context: &Context, runs: &[Run]) -> String {
     out.push_str(
         "Throughput of scripted scenarios counts requests (every step of a flow); the checkout line's \
          ratio counts completed checkouts against the write ceiling, although one checkout flow commits \
-         at least four write transactions (cart, item, reservation, settlement), all on one hot variant. Latencies of the mixed scenario are \
-         per visitor action, from its scheduled start (open loop); its throughput is what was achieved. \
+         seven write transactions (cart, item, reservation, the test provider's charge, settlement, and \
+         the order email's claim and delivery from the outbox), all on one hot variant. The one-customer \
+         line times a whole purchase (its three requests), one purchase at a time. Latencies of the mixed \
+         scenario are per visitor action, from its scheduled start (open loop); its throughput is what was \
+         achieved. \
          Server CPU counts Backroom's process only: PostgreSQL's own processes share the same two cores. \
          The checkout's stock check compares what was sold with what left the shelf, with nothing left \
          reserved (the race for the last units is attacked by the test suite and `bench/src/stress.rs`).\n\n## Targets\n\n",
     );
-    out.push_str(&targets(runs));
+    out.push_str(&targets(runs, previous));
     out.push_str("\n## Results\n\n");
     for run in runs {
-        out.push_str(&results(run));
+        out.push_str(&results(run, previous));
     }
     out.push_str("## Latency against offered load (mixed scenario)\n\n![Latency against offered load](performance-mixed.svg)\n\n");
     out.push_str("| run | offered/s | achieved/s | p50 | p99 | errors |\n|---|---|---|---|---|---|\n");

@@ -101,26 +101,30 @@ impl Shop {
 }
 
 pub const LIST: &str = "catalog: list 20";
+pub const LIST_UNKEPT: &str = "catalog: list 20, not kept";
+pub const PRODUCT: &str = "catalog: product by slug";
+pub const PRODUCT_UNKEPT: &str = "catalog: product by slug, not kept";
 pub const SEARCH: &str = "catalog: search";
 /// A search answered from the database every time, as a search nobody made before is.
 pub const SEARCH_UNKEPT: &str = "catalog: search, not kept";
+pub const ONE_CUSTOMER: &str = "one customer: cart, item, checkout";
 
 /// Asks the server for a fresh answer rather than one it kept.
 const FRESH: &[&str] = &["Cache-Control: no-cache"];
 
-/// The catalog reads, each measured by oha on its own: a list page, a search (as kept
-/// and as read from the database), a product.
-pub fn catalog_reads(shop: &Shop) -> [(&'static str, String, &'static [&'static str]); 4] {
+/// The catalog reads, each measured by oha on its own: a list page, a search and a
+/// product, each as kept by the server and as read from the database.
+pub fn catalog_reads(shop: &Shop) -> [(&'static str, String, &'static [&'static str]); 6] {
+    let list = shop.url("/v1/products?limit=20");
     let search = shop.url("/v1/products?limit=20&q=copper");
+    let product = shop.url(&format!("/v1/products/{}", shop.slug(1)));
     [
-        (LIST, shop.url("/v1/products?limit=20"), &[]),
+        (LIST, list.clone(), &[]),
+        (LIST_UNKEPT, list, FRESH),
         (SEARCH, search.clone(), &[]),
         (SEARCH_UNKEPT, search, FRESH),
-        (
-            "catalog: product by slug",
-            shop.url(&format!("/v1/products/{}", shop.slug(1))),
-            &[],
-        ),
+        (PRODUCT, product.clone(), &[]),
+        (PRODUCT_UNKEPT, product, FRESH),
     ]
 }
 
@@ -190,6 +194,22 @@ pub async fn checkout(shop: &Shop, tokens: Vec<String>, duration: Duration) -> R
         checkouts_per_second: completed as f64 / elapsed.as_secs_f64(),
         stock_discrepancy: (before - after - completed as i64).abs() + reserved,
     })
+}
+
+/// One signed-in customer at a time fills a cart and checks out, `rate` times a second
+/// (rarely overlapping): each latency is the whole purchase, its three requests together,
+/// from its scheduled start.
+pub async fn one_customer(shop: &Shop, token: String, rate: f64, duration: Duration) -> Summary {
+    let (shop, token) = (shop.clone(), Arc::new(token));
+    load::open_loop(rate, duration, move |n| {
+        let (shop, token) = (shop.clone(), token.clone());
+        async move {
+            let (steps, cart_id) = shop.cart_with(Some(&token), shop.variant(n)).await;
+            let paid = shop.checkout(Some(&token), &cart_id).await;
+            steps.iter().all(|(_, ok)| *ok) && paid.1
+        }
+    })
+    .await
 }
 
 /// 80% browsing, 15% cart, 5% checkout (as guests), offered at `rate` operations per
