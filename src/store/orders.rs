@@ -160,7 +160,11 @@ pub async fn list_orders(
 /// 0020), on SQLite from the counter row, taken by its one writer.
 pub async fn next_order_number(conn: &mut Conn) -> StoreResult<i64> {
     Ok(match conn.raw() {
-        Raw::Postgres(c) => sqlx::query_scalar("SELECT nextval('order_numbers')").fetch_one(c).await?,
+        Raw::Postgres(c) => {
+            sqlx::query_scalar("SELECT nextval('order_numbers')")
+                .fetch_one(c)
+                .await?
+        }
         Raw::Sqlite(c) => {
             sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'order_number' RETURNING value")
                 .fetch_one(c)

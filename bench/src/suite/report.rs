@@ -24,7 +24,11 @@ impl Previous {
         let mut section = "";
         for line in markdown.lines() {
             if let Some(rest) = line.strip_prefix("Measured on ") {
-                previous.date = rest.split(" by the benchmark suite").next().unwrap_or_default().to_owned();
+                previous.date = rest
+                    .split(" by the benchmark suite")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
             }
             if let Some(heading) = line.strip_prefix("## ").or_else(|| line.strip_prefix("### ")) {
                 section = heading;
@@ -40,7 +44,9 @@ impl Previous {
                     .insert((cells[0].to_owned(), cells[1].to_owned()), cells[2].to_owned());
             } else if section.contains(" products") {
                 let figures = format!("{}, p99 {}", cells[1], cells[3]);
-                previous.results.insert((section.to_owned(), cells[0].to_owned()), figures);
+                previous
+                    .results
+                    .insert((section.to_owned(), cells[0].to_owned()), figures);
             }
         }
         previous
@@ -124,7 +130,11 @@ struct Target {
 fn targets(runs: &[Run], previous: &Previous) -> String {
     let mut out = format!(
         "| target | run | measured | previous run ({}) | verdict |\n|---|---|---|---|---|\n",
-        if previous.date.is_empty() { "none" } else { &previous.date }
+        if previous.date.is_empty() {
+            "none"
+        } else {
+            &previous.date
+        }
     );
     for line in runs.iter().flat_map(run_targets).chain(size_targets(runs)) {
         let _ = writeln!(
@@ -274,7 +284,9 @@ fn results(run: &Run, previous: &Previous) -> String {
         ms(run.start_to_ready),
         mb(run.idle_rss)
     );
-    out.push_str("| scenario | throughput | p50 | p99 | max | errors | server CPU | peak RSS | vs ceiling | previous run |\n");
+    out.push_str(
+        "| scenario | throughput | p50 | p99 | max | errors | server CPU | peak RSS | vs ceiling | previous run |\n",
+    );
     out.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
     for row in &run.rows {
         let ratio = row
