@@ -3,3 +3,7 @@
 -- settlement waited for the one before it to commit; a sequence hands out numbers without
 -- a lock. The price: a settlement that rolls back leaves a gap in the numbers. SQLite runs
 -- one writer at a time anyway and keeps the counter (gapless).
+--
+-- A process of the previous release still takes its numbers from the row (during a rolling
+-- upgrade, or after a rollback): a trigger has that update draw from the sequence too, so
+-- both kinds of process never hand out one number twice.

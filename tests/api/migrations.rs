@@ -233,11 +233,20 @@ async fn a_released_database_upgrades_with_its_data(url: String) {
     );
     assert_eq!(app.captures().await, 1, "recovery charged nothing again");
 
-    // The upgraded shop sells on: the new schema's checkout works on the old rows.
+    // A process of the released build, still running beside the upgraded one, takes an
+    // order number from the counter row as it did (1043).
+    app.store
+        .execute_unchecked("UPDATE counters SET value = value + 1 WHERE name = 'order_number'".to_owned())
+        .await
+        .expect("the released build's order number");
+
+    // The upgraded shop sells on: the new schema's checkout works on the old rows, and
+    // its order number is not the one the released build just took.
     let (customer, _) = app.register("new@example.com").await;
     let cart = app.cart_with(Some(&customer), "var_legacy", 1).await;
     let order = app.checkout(Some(&customer), &id_of(&cart), "tok_visa").await;
     assert_eq!(order.assert_status(201)["total"]["amount"], 2500);
+    assert_eq!(order.body["number"], 1044);
     assert_eq!(app.stock(&staff, "var_legacy").await, (2, 0, 2));
 }
 
