@@ -142,8 +142,8 @@ pub const CHANNEL: &str = "backroom_events";
 /// transaction for its one process (`Conn::commit`).
 ///
 /// A PostgreSQL transaction keeps its notifications until [`send_notices`] sends them all
-/// just before its commit: one round trip instead of one each, none of them while the
-/// transaction holds a hot row (a variant's stock) that other checkouts wait for.
+/// just before its commit: one round trip instead of one each. (A checkout's stock move,
+/// the last of its work, is followed by its commit and nothing else.)
 pub async fn notify(conn: &mut Conn, payload: &str) -> StoreResult<()> {
     if let ConnInner::PostgresPooled(c) = &mut conn.inner {
         sqlx::query("SELECT pg_notify($1, $2)")

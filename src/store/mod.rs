@@ -153,6 +153,9 @@ pub struct Conn {
     /// Notifications ([`dialect::notify`]) to tell this process's observer and SQLite's
     /// announcer once the transaction commits, and to send PostgreSQL just before.
     notices: Vec<String>,
+    /// Open savepoints, each with how many notices there were when it was set: rolling
+    /// back to one drops the notices of the work it undid.
+    savepoints: Vec<(String, usize)>,
     announcer: Option<broadcast::Sender<String>>,
     observer: Option<CommitObserver>,
 }
@@ -189,6 +192,7 @@ impl Conn {
             notices,
             announcer,
             observer,
+            ..
         } = self;
         uncancellable(async move {
             match inner {
@@ -215,6 +219,7 @@ impl Conn {
         Conn {
             inner,
             notices: Vec::new(),
+            savepoints: Vec::new(),
             announcer,
             observer,
         }
@@ -225,17 +230,29 @@ impl Conn {
     /// Marks a point inside the transaction that [`Conn::rollback_to`] returns to: how one
     /// step of a batch (a row of an import) fails alone.
     pub async fn savepoint(&mut self, name: &str) -> StoreResult<()> {
-        self.execute_plain(format!("SAVEPOINT {name}")).await
+        self.execute_plain(format!("SAVEPOINT {name}")).await?;
+        self.savepoints.push((name.to_owned(), self.notices.len()));
+        Ok(())
     }
 
-    /// Undoes everything since the savepoint `name` (which stays set).
+    /// Undoes everything since the savepoint `name` (which stays set), the notices of
+    /// that work included.
     pub async fn rollback_to(&mut self, name: &str) -> StoreResult<()> {
-        self.execute_plain(format!("ROLLBACK TO SAVEPOINT {name}")).await
+        self.execute_plain(format!("ROLLBACK TO SAVEPOINT {name}")).await?;
+        if let Some(at) = self.savepoints.iter().rposition(|(set, _)| set == name) {
+            self.savepoints.truncate(at + 1);
+            self.notices.truncate(self.savepoints[at].1);
+        }
+        Ok(())
     }
 
     /// Keeps what was done since the savepoint `name`, and forgets it.
     pub async fn release(&mut self, name: &str) -> StoreResult<()> {
-        self.execute_plain(format!("RELEASE SAVEPOINT {name}")).await
+        self.execute_plain(format!("RELEASE SAVEPOINT {name}")).await?;
+        if let Some(at) = self.savepoints.iter().rposition(|(set, _)| set == name) {
+            self.savepoints.truncate(at);
+        }
+        Ok(())
     }
 
     /// `sql` has no parameters, and its names are the caller's constants.

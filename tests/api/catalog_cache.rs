@@ -114,8 +114,9 @@ async fn a_client_may_ask_for_a_fresh_answer(app: TestApp) {
     // that slow sees the change already, and proves nothing either way.
     let (mut kept, mut fast, mut changed) = (false, false, String::new());
     for attempt in 0..5 {
-        let before = product_json(&app, &id).await["title"].clone();
+        // At the latest, the answer is kept by this read.
         let kept_at = std::time::Instant::now();
+        let before = product_json(&app, &id).await["title"].clone();
         changed = format!("Changed in SQL {attempt}");
         app.store
             .execute_unchecked(format!("UPDATE products SET title = '{changed}' WHERE id = '{id}'"))
