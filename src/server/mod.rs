@@ -13,9 +13,9 @@ use tokio::sync::watch;
 
 pub use connections::ConnectionLimits;
 
-use crate::app::AppState;
 use crate::app::caching::{self, AnswerCache};
 use crate::app::client_slots::ClientSlots;
+use crate::app::{AppState, Shared};
 use crate::domain::checkout::CheckoutSettings;
 use crate::domain::events::{self, EventBus};
 use crate::http::{self, HttpSettings, RateLimit};
@@ -131,7 +131,7 @@ impl Server {
         let heard = catalog_changes.clone();
         // This process's own writes, as they commit; other processes' come through `events`.
         store.observe_commits(move |payload| heard.observe_payload(payload));
-        let state = AppState {
+        let state = AppState::new(Shared {
             payments: options
                 .payments
                 .build(&store, options.test_provider_faults, options.checkout.provider_timeout)
@@ -161,7 +161,7 @@ impl Server {
             metrics: telemetry::metrics_handle(),
             shutdown: shutdown_signal,
             draining: std::sync::Arc::default(),
-        };
+        });
         let router = http::application(
             http::routes().merge(web::router()),
             http::streaming_routes(),
