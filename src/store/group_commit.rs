@@ -7,9 +7,7 @@
 //! one: each writer's transaction is a savepoint inside one group transaction, and the
 //! group commits, with one sync, when no other writer is waiting or when it holds
 //! [`MAX_MEMBERS`] writers. A writer whose work fails rolls back to its savepoint and
-//! leaves the others' work intact. The group's first writer needs no savepoint: the group
-//! holds nothing else, and rolling the group back undoes exactly its work (two statements
-//! fewer for every write made alone). No writer's commit returns before its group's commit
+//! leaves the others' work intact. No writer's commit returns before its group's commit
 //! is on disk, so nothing is acknowledged before it is durable; if the group's commit
 //! fails, every member's commit fails.
 //!
@@ -57,12 +55,9 @@ struct State {
     conn: Option<SqliteConnection>,
     /// The group transaction, while one is open.
     group: Option<Group>,
-    /// A writer's turn is open: set from its start until its work is released into the
-    /// group or rolled back, so that a writer that vanished without either is cleaned up
-    /// after.
-    member_open: bool,
-    /// The open writer's work is in a savepoint (it is not its group's first writer).
-    member_savepoint: bool,
+    /// A writer's savepoint is open: set from `SAVEPOINT` until it is released or rolled
+    /// back, so that a writer that vanished without either is cleaned up after.
+    savepoint_open: bool,
 }
 
 struct Group {
@@ -81,8 +76,7 @@ impl Writer {
             state: Arc::new(Mutex::new(State {
                 conn: Some(conn),
                 group: None,
-                member_open: false,
-                member_savepoint: false,
+                savepoint_open: false,
             })),
             queued: Arc::new(AtomicUsize::new(0)),
             lock_wait,
@@ -90,8 +84,8 @@ impl Writer {
         })
     }
 
-    /// Waits for the connection and starts this writer's savepoint in the open group, or a
-    /// new group (which takes SQLite's write lock up front with `BEGIN IMMEDIATE`).
+    /// Waits for the connection and starts this writer's savepoint in the open group (or
+    /// in a new one, which takes SQLite's write lock up front with `BEGIN IMMEDIATE`).
     pub async fn begin(&self) -> StoreResult<Member> {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let guard = tokio::time::timeout(self.lock_wait, self.state.clone().lock_owned()).await;
@@ -106,12 +100,11 @@ impl Writer {
         };
         let commits = self.commits.clone();
         let state = member.state();
-        if state.member_open {
+        if state.savepoint_open {
             // The writer before vanished without a word (no runtime to clean up on).
             state.abandon_member(0).await;
         }
-        let first = state.group.is_none();
-        if first {
+        if state.group.is_none() {
             sqlx::query("BEGIN IMMEDIATE").execute(state.conn()?).await?;
             let (outcome, _) = watch::channel(None);
             state.group = Some(Group {
@@ -119,11 +112,9 @@ impl Writer {
                 outcome,
                 commits,
             });
-        } else {
-            sqlx::query("SAVEPOINT member").execute(state.conn()?).await?;
         }
-        state.member_open = true;
-        state.member_savepoint = !first;
+        sqlx::query("SAVEPOINT member").execute(state.conn()?).await?;
+        state.savepoint_open = true;
         Ok(member)
     }
 
@@ -140,9 +131,9 @@ impl Writer {
         let state = self.state.clone();
         tokio::spawn(async move {
             let mut state = state.lock_owned().await;
-            // Whoever holds the connection between writers is no writer's turn: an open
-            // group here has members waiting for a commit nobody else will make.
-            if state.group.is_some() && !state.member_open {
+            // Whoever holds the connection between writers is no writer's savepoint: an
+            // open group here has members waiting for a commit nobody else will make.
+            if state.group.is_some() && !state.savepoint_open {
                 state.commit_group().await;
             }
         });
@@ -207,15 +198,13 @@ impl Member {
         let mut guard = self.guard.take().expect("a member holds the connection until it ends");
         let mut outcome = {
             let state = &mut *guard;
-            if state.member_savepoint
-                && let Err(error) = sqlx::query("RELEASE member").execute(state.conn()?).await
-            {
+            if let Err(error) = sqlx::query("RELEASE member").execute(state.conn()?).await {
                 state.abandon_member(self.queued.load(Ordering::SeqCst)).await;
                 return Err(error.into());
             }
             // Read after the release, the moment the group's fate is decided.
             let queued = self.queued.load(Ordering::SeqCst);
-            state.member_open = false;
+            state.savepoint_open = false;
             let Some(group) = state.group.as_mut() else {
                 return Err(StoreError::CommitFailed("the write transaction was lost".to_owned()));
             };
@@ -264,16 +253,11 @@ impl State {
             .ok_or_else(|| StoreError::Database(sqlx::Error::PoolClosed))
     }
 
-    /// Rolls back the work of a writer that gives up; the group goes on (or commits what
-    /// its members did, if no one else comes).
+    /// Rolls back the open savepoint of a writer that gives up; the group goes on (or
+    /// commits what its members did, if no one else comes).
     async fn abandon_member(&mut self, queued: usize) {
-        if self.member_open {
-            self.member_open = false;
-            if !self.member_savepoint {
-                // The group's first writer: the group holds its work and nothing else.
-                self.fail_group("nothing to commit").await;
-                return;
-            }
+        if self.savepoint_open {
+            self.savepoint_open = false;
             let rolled_back = match self.conn() {
                 Ok(conn) => {
                     sqlx::query("ROLLBACK TO member").execute(&mut *conn).await.is_ok()
@@ -446,30 +430,6 @@ mod tests {
         assert_eq!(count, 1);
         member.commit().await.expect("commit");
         assert_eq!(notes(&reader).await, ["kept"]);
-        let _ = std::fs::remove_dir_all(dir);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_first_writer_that_gives_up_takes_only_its_own_work_along() {
-        let (writer, reader, dir) = writer().await;
-        // The group's first writer has no savepoint: giving up rolls the group back.
-        let mut first = writer.begin().await.expect("begin");
-        insert(&mut first, "first").await.expect("insert");
-        let next = {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                let mut member = writer.begin().await.expect("begin");
-                insert(&mut member, "next").await.expect("insert");
-                member.commit().await.expect("commit");
-            })
-        };
-        while writer.queued.load(Ordering::SeqCst) < 1 {
-            tokio::task::yield_now().await;
-        }
-        assert!(insert(&mut first, "first").await.is_err(), "duplicate refused");
-        drop(first);
-        next.await.expect("task");
-        assert_eq!(notes(&reader).await, ["next"]);
         let _ = std::fs::remove_dir_all(dir);
     }
 
