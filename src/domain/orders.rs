@@ -330,10 +330,7 @@ pub async fn fulfill(
             ..PaymentMove::default()
         };
         let from = [PaymentStatus::Authorized.as_str()];
-        if payment_store::move_payment(&mut tx, &row.payment_id, &from, &captured, now)
-            .await?
-            .is_some()
-        {
+        if payment_store::move_payment(&mut tx, &row.payment_id, &from, &captured, now).await? {
             record_event(&mut tx, EventKind::OrderPaid, id).await?;
         }
     }
@@ -410,10 +407,7 @@ pub async fn cancel(db: &Store, provider: &Payments, caller: &Principal, id: &st
             ..PaymentMove::default()
         };
         let from = [PaymentStatus::Authorized.as_str()];
-        if payment_store::move_payment(&mut tx, &row.payment_id, &from, &released, now)
-            .await?
-            .is_none()
-        {
+        if !payment_store::move_payment(&mut tx, &row.payment_id, &from, &released, now).await? {
             return Err(concurrent_change());
         }
     }
@@ -659,7 +653,7 @@ async fn load_parts(conn: &mut Conn, row: OrderRow) -> DomainResult<Order> {
     assemble(row, items, refunds)
 }
 
-pub(super) fn assemble(row: OrderRow, items: Vec<OrderItemRow>, refunds: Vec<RefundRow>) -> DomainResult<Order> {
+fn assemble(row: OrderRow, items: Vec<OrderItemRow>, refunds: Vec<RefundRow>) -> DomainResult<Order> {
     let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
     let money = |amount| Money::new(amount, currency);
     Ok(Order {
