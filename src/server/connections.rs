@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -20,7 +21,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
 use crate::app::client_slots::ClientSlots;
@@ -42,44 +43,69 @@ pub struct ConnectionLimits {
 /// A connection accepted just before the stop whose request has not been read yet is not
 /// idle but early: it gets up to [`FIRST_REQUEST_WAIT`] for its first request. (Closed
 /// unread, its client would get a reset, and a load balancer in front cannot send that
-/// request elsewhere, as it was sent.)
+/// request elsewhere, as it was sent.) For the same reason the connections still waiting
+/// in the listen backlog at the stop are taken and served before the socket closes.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
     stop: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let slots = limits.per_client.map(|per_client| ClientSlots::new(per_client.max(1)));
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
-    let graceful = GracefulShutdown::new();
-    let unheard = Arc::new(Unheard::default());
+    let connections = Connections {
+        router,
+        builder,
+        slots: limits.per_client.map(|per_client| ClientSlots::new(per_client.max(1))),
+        graceful: GracefulShutdown::new(),
+        unheard: Arc::new(Unheard::default()),
+    };
     let mut stop = pin!(stop);
     loop {
-        let (stream, peer) = tokio::select! {
+        tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    wait_after_accept_error(&error).await;
-                    continue;
-                }
+                Ok((stream, peer)) => connections.serve(stream, peer),
+                Err(error) => wait_after_accept_error(&error).await,
             },
             () = &mut stop => break,
-        };
-        let slot = match &slots {
+        }
+    }
+    connections.serve_backlog(listener);
+    let _ = tokio::time::timeout(
+        FIRST_REQUEST_WAIT.min(limits.header_timeout),
+        connections.unheard.all_heard(),
+    )
+    .await;
+    connections.graceful.shutdown().await;
+    Ok(())
+}
+
+/// What every accepted connection is served with.
+struct Connections {
+    router: Router,
+    builder: http1::Builder,
+    slots: Option<ClientSlots>,
+    graceful: GracefulShutdown,
+    unheard: Arc<Unheard>,
+}
+
+impl Connections {
+    /// Serves one connection on its own task, if its client has a slot left.
+    fn serve(&self, stream: TcpStream, peer: SocketAddr) {
+        let slot = match &self.slots {
             Some(slots) => match slots.take(peer.ip()) {
                 Some(slot) => Some(slot),
                 None => {
                     // Closing at once frees the descriptor; answering would hold it longer.
                     tracing::warn!(client = %peer.ip(), "connection refused: the client holds its share of connections");
-                    continue;
+                    return;
                 }
             },
             None => None,
         };
-        let first_request = FirstRequest::new(&unheard);
+        let first_request = FirstRequest::new(&self.unheard);
         let heard = first_request.clone();
         let service = tower::ServiceBuilder::new()
             .map_request(move |request| {
@@ -87,8 +113,8 @@ pub async fn serve(
                 request
             })
             .layer(axum::Extension(ConnectInfo(peer)))
-            .service(router.clone());
-        let connection = graceful.watch(builder.serve_connection(
+            .service(self.router.clone());
+        let connection = self.graceful.watch(self.builder.serve_connection(
             TokioIo::new(ProblemAnswers::new(stream)),
             TowerToHyperService::new(service),
         ));
@@ -100,10 +126,36 @@ pub async fn serve(
             first_request.arrived();
         });
     }
-    drop(listener);
-    let _ = tokio::time::timeout(FIRST_REQUEST_WAIT.min(limits.header_timeout), unheard.all_heard()).await;
-    graceful.shutdown().await;
-    Ok(())
+
+    /// Takes every connection the kernel has completed but we have not accepted yet, then
+    /// closes the listening socket. Closing it with such connections queued would reset
+    /// them, requests and all (a POST a load balancer sent there would be lost, not
+    /// retried). The accepts are direct calls until the queue is empty: tokio's
+    /// readiness may not have seen the newest ones yet.
+    fn serve_backlog(&self, listener: TcpListener) {
+        let listener = match listener.into_std() {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, "cannot take the connections waiting to be accepted");
+                return;
+            }
+        };
+        loop {
+            let accepted = listener.accept().and_then(|(stream, peer)| {
+                stream.set_nonblocking(true)?;
+                Ok((TcpStream::from_std(stream)?, peer))
+            });
+            match accepted {
+                Ok((stream, peer)) => self.serve(stream, peer),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if is_one_connections_error(&error) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "cannot take the connections waiting to be accepted");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// How long a stopping server waits for the first request of connections it accepted
@@ -151,15 +203,19 @@ impl FirstRequest {
 /// Errors of one connection (it was reset before we took it) are skipped; others (out of
 /// file descriptors) would repeat at once, so wait a moment before accepting again.
 async fn wait_after_accept_error(error: &io::Error) {
-    use io::ErrorKind as K;
-    if matches!(
-        error.kind(),
-        K::ConnectionAborted | K::ConnectionReset | K::ConnectionRefused | K::Interrupted
-    ) {
+    if is_one_connections_error(error) {
         return;
     }
     tracing::error!(%error, "cannot accept connections");
     tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+fn is_one_connections_error(error: &io::Error) -> bool {
+    use io::ErrorKind as K;
+    matches!(
+        error.kind(),
+        K::ConnectionAborted | K::ConnectionReset | K::ConnectionRefused | K::Interrupted
+    )
 }
 
 /// A connection that gives hyper's own error answers a problem+json body.
@@ -299,6 +355,42 @@ fn hyper_error_answer(head: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Connections the kernel completed before the stop, not yet accepted, are answered:
+    /// the stop is ready before the loop ever runs, so without the backlog taken at the
+    /// stop some or all of them would be reset with their request unread.
+    #[tokio::test]
+    async fn connections_waiting_in_the_backlog_at_the_stop_are_answered() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let mut clients = Vec::new();
+        for _ in 0..8 {
+            let mut client = TcpStream::connect(address)
+                .await
+                .expect("the kernel completes the connection");
+            client
+                .write_all(b"POST / HTTP/1.1\r\nhost: shop\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await
+                .expect("request sent");
+            clients.push(client);
+        }
+        let router = Router::new().route("/", axum::routing::post(|| async { "taken" }));
+        let limits = ConnectionLimits {
+            header_timeout: Duration::from_secs(5),
+            per_client: None,
+        };
+        serve(listener, router, limits, std::future::ready(()))
+            .await
+            .expect("served");
+        for mut client in clients {
+            let mut answer = String::new();
+            client.read_to_string(&mut answer).await.expect("answered, not reset");
+            assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+            assert!(answer.ends_with("taken"), "{answer}");
+        }
+    }
 
     #[test]
     fn hypers_bodiless_error_answers_are_replaced_and_ours_are_not() {
