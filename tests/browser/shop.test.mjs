@@ -93,8 +93,10 @@ async function registerCustomer(page, email) {
   await checkAccessibility(page, "account");
 }
 
-async function staffDashboard() {
+// Signs in as staff; `prepare` runs on the page first (to route its requests, say).
+async function staffDashboard(prepare = async () => {}) {
   const page = await visitor({ viewport: { width: 1280, height: 900 } });
+  await prepare(page);
   await page.goto("/admin");
   await checkAccessibility(page, "staff sign-in");
   await page.getByLabel("Email").fill(STAFF_EMAIL);
@@ -161,7 +163,11 @@ test("a customer buys a product; staff see it arrive live and fulfil it; the cus
   const heading = (await customer.getByRole("heading", { level: 1 }).textContent()).trim();
   const number = heading.replace("Order ", "");
   await customer.getByText("Paid, being prepared").waitFor();
-  await customer.getByText("Live: changes appear here as they happen.").waitFor(LIVE);
+  await customer.getByText("Live: changes appear here as they happen.").waitFor(LIVE).catch(async (error) => {
+    // What the page says instead tells a stream refused ("Reconnecting…") from one never answered.
+    const note = await customer.locator("[data-live-note]").textContent().catch(() => "(no note)");
+    throw new Error(`the order page's live stream did not open; its note says "${note.trim()}"`, { cause: error });
+  });
   await checkAccessibility(customer, "order");
 
   // The dashboard, opened before the order existed, shows it without a reload.
@@ -183,6 +189,26 @@ test("a customer buys a product; staff see it arrive live and fulfil it; the cus
   await customer.getByRole("link", { name: number }).waitFor();
   assertNoProblems(customer);
   assertNoProblems(staff);
+});
+
+test("a live page whose stream was answered with an error opens it again", async () => {
+  // An error answer (the server busy, restarting, or this address at its share of
+  // streams) ends an EventSource for good; the page must not stay frozen after one.
+  let refused = 0;
+  const page = await staffDashboard((page) =>
+    page.route("**/v1/admin/events", (route) => {
+      if (refused > 0) return route.continue();
+      refused += 1;
+      return route.fulfill({
+        status: 503,
+        contentType: "application/problem+json",
+        body: JSON.stringify({ title: "Service unavailable", status: 503 }),
+      });
+    }),
+  );
+  await page.getByText("Live: changes appear here as they happen.").waitFor(LIVE);
+  assert.equal(refused, 1, "the first stream was refused");
+  assertNoProblems(page);
 });
 
 test("pages work on a phone, in dark mode, and from the keyboard", async () => {

@@ -558,13 +558,43 @@ function showStock(form, variantId, available) {
 // them when the stream opens, so a reconnect catches up by itself).
 function followStock(form) {
   const productId = form.closest("[data-product]").dataset.product;
-  const stream = new EventSource(`/v1/products/${encodeURIComponent(productId)}/events`);
-  stream.addEventListener("product.stock", (event) => {
-    const stock = JSON.parse(event.data);
-    showStock(form, stock.variant_id, stock.available);
-    offerWhatCanBeBought(form);
+  follow(`/v1/products/${encodeURIComponent(productId)}/events`, {
+    "product.stock": (event) => {
+      const stock = JSON.parse(event.data);
+      showStock(form, stock.variant_id, stock.available);
+      offerWhatCanBeBought(form);
+    },
   });
-  window.addEventListener("pagehide", () => stream.close());
+}
+
+// Opens a live stream with a listener per event name (and `open`, `error`). A dropped
+// connection the browser retries by itself; an error answer (the server busy, too many
+// streams from this address, a restart) ends an EventSource for good, so the stream is
+// opened again here, a little later each time. Closed when the page goes.
+const REOPEN_FIRST_MS = 2000;
+const REOPEN_LONGEST_MS = 60000;
+
+function follow(url, listeners) {
+  let stream = null;
+  let wait = REOPEN_FIRST_MS;
+  let reopening = null;
+  const open = () => {
+    stream = new EventSource(url);
+    for (const [name, listener] of Object.entries(listeners)) stream.addEventListener(name, listener);
+    stream.addEventListener("open", () => {
+      wait = REOPEN_FIRST_MS;
+    });
+    stream.addEventListener("error", () => {
+      if (stream.readyState !== EventSource.CLOSED) return;
+      reopening = setTimeout(open, wait);
+      wait = Math.min(wait * 2, REOPEN_LONGEST_MS);
+    });
+  };
+  open();
+  window.addEventListener("pagehide", () => {
+    clearTimeout(reopening);
+    stream.close();
+  });
 }
 
 // A sold-out variant cannot be chosen. When the visitor's choice sells out it is taken
@@ -616,23 +646,22 @@ function followLive(container) {
       }
     }, 150);
   };
-  const stream = new EventSource(container.dataset.live);
+  let opened = false;
   // An order stream opens with the order as it is now; refreshing on that too closes the
   // gap between rendering the page and the stream opening.
-  for (const name of ["order.updated", "order.paid", "order.fulfilled", "order.canceled", "order.refunded"]) {
-    stream.addEventListener(name, refresh);
-  }
-  let opened = false;
-  stream.addEventListener("open", () => {
+  const listeners = Object.fromEntries(
+    ["order.updated", "order.paid", "order.fulfilled", "order.canceled", "order.refunded"].map((name) => [name, refresh]),
+  );
+  listeners.open = () => {
     if (note) note.textContent = "Live: changes appear here as they happen.";
     // After a reconnect, catch up with what happened while the stream was down.
     if (opened) refresh();
     opened = true;
-  });
-  stream.addEventListener("error", () => {
+  };
+  listeners.error = () => {
     if (note) note.textContent = "Reconnecting…";
-  });
-  window.addEventListener("pagehide", () => stream.close());
+  };
+  follow(container.dataset.live, listeners);
 }
 
 // The storefront's currency picker: an open cart moves to the new currency with the
