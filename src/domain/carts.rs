@@ -187,7 +187,14 @@ pub(crate) async fn set_details(
         // The answer shows the prices in the new currency: those are what the customer saw.
         store::acknowledge_prices(tx, &row.id).await?;
     }
-    let cart = load_cart(tx, caller, &row.id).await?;
+    let updated = CartRow {
+        email,
+        shipping_address: address,
+        shipping_option_id: option_id,
+        currency: currency.map_or_else(|| row.currency.clone(), |currency| currency.as_str().to_owned()),
+        ..row.clone()
+    };
+    let cart = load_lines(tx, caller, updated).await?;
     // Moving to a currency must price every line; a line that lost its price otherwise
     // leaves the cart editable, and checkout refuses it.
     if let Some(index) = currency.and_then(|_| {
@@ -291,7 +298,7 @@ pub async fn add_item(
         }
     })?;
     store::acknowledge_prices(&mut tx, cart_id).await?;
-    let cart = load_cart(&mut tx, caller, cart_id).await?;
+    let cart = load_lines(&mut tx, caller, cart).await?;
     if cart.pricing.lines.len() > MAX_LINES {
         // Dropping the transaction takes the new line back out.
         return Err(DomainError::invalid(
@@ -312,11 +319,8 @@ pub async fn add_item(
 pub async fn merge_guest_cart(db: &Store, customer_id: &str, guest_cart_id: &str) -> DomainResult<Option<String>> {
     let now = Timestamp::now().0;
     let mut tx = db.write().await?;
-    if !store::touch_open_cart(&mut tx, guest_cart_id, now).await? {
-        return Ok(None);
-    }
-    // Read once locked: a login just before this one may have taken the cart already.
-    let Some(guest) = store::find_cart(&mut tx, guest_cart_id).await? else {
+    // As locked: a login just before this one may have taken the cart already.
+    let Some(guest) = store::touch_open_cart(&mut tx, guest_cart_id, now).await? else {
         return Ok(None);
     };
     if guest.customer_id.is_some() {
@@ -327,7 +331,7 @@ pub async fn merge_guest_cart(db: &Store, customer_id: &str, guest_cart_id: &str
         tx.commit().await?;
         return Ok(claimed.then(|| guest_cart_id.to_owned()));
     };
-    if !store::touch_open_cart(&mut tx, &target, now).await? {
+    if store::touch_open_cart(&mut tx, &target, now).await?.is_none() {
         return Ok(None);
     }
     for line in store::list_cart_lines(&mut tx, guest_cart_id).await? {
@@ -419,15 +423,25 @@ pub(crate) async fn find_accessible_cart(conn: &mut Conn, caller: &Principal, ca
     let cart = store::find_cart(conn, cart_id)
         .await?
         .ok_or(DomainError::NotFound("cart"))?;
-    match &cart.customer_id {
+    accessible(caller, cart)
+}
+
+/// The cart `row` if `caller` may see it (see [`find_accessible_cart`]).
+pub(crate) fn accessible(caller: &Principal, row: CartRow) -> DomainResult<CartRow> {
+    match &row.customer_id {
         Some(owner) if caller.customer_id() != Some(owner.as_str()) => Err(DomainError::NotFound("cart")),
-        _ => Ok(cart),
+        _ => Ok(row),
     }
 }
 
 pub(crate) async fn load_cart(conn: &mut Conn, caller: &Principal, cart_id: &str) -> DomainResult<Cart> {
     let row = find_accessible_cart(conn, caller, cart_id).await?;
-    let lines = store::list_cart_lines(conn, cart_id).await?;
+    load_lines(conn, caller, row).await
+}
+
+/// The cart `row`, already read (and checked accessible), with its lines, priced.
+pub(crate) async fn load_lines(conn: &mut Conn, caller: &Principal, row: CartRow) -> DomainResult<Cart> {
+    let lines = store::list_cart_lines(conn, &row.id).await?;
     price(conn, caller, row, lines).await
 }
 
@@ -489,16 +503,18 @@ async fn price(conn: &mut Conn, caller: &Principal, row: CartRow, lines: Vec<Car
     Ok(cart)
 }
 
-/// The cart, open and locked for this transaction's edit (its version bumped). Read again
+/// The cart, open and locked for this transaction's edit (its version bumped), as it is
 /// once locked: on PostgreSQL a concurrent edit may have committed while this one waited
-/// for the row, and what it wrote must not be written back over.
+/// for the row, and what it wrote must not be written back over. A cart the caller may not
+/// see is `NotFound`, and the caller's dropped transaction takes the bump back.
 async fn open_cart_for_edit(tx: &mut Conn, caller: &Principal, cart_id: &str) -> DomainResult<CartRow> {
-    let cart = find_accessible_cart(tx, caller, cart_id).await?;
-    if !store::touch_open_cart(tx, cart_id, Timestamp::now().0).await? {
+    let Some(locked) = store::touch_open_cart(tx, cart_id, Timestamp::now().0).await? else {
+        let cart = find_accessible_cart(tx, caller, cart_id).await?;
         return Err(not_open(&cart.status));
-    }
+    };
+    let cart = accessible(caller, locked)?;
     announce_change(tx, cart_id).await?;
-    find_accessible_cart(tx, caller, cart_id).await
+    Ok(cart)
 }
 
 /// Wakes the cart's live streams once the caller's transaction commits.

@@ -66,10 +66,13 @@ pub enum CheckoutOutcome {
 }
 
 /// What step 3 decided, or what an earlier settlement had decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Settlement {
     Placed {
         order_id: String,
+        /// The order as this settlement placed it; `None` for one decided earlier, which
+        /// is read from the database.
+        placed: Option<Box<Order>>,
     },
     AwaitingAction {
         client_secret: String,
@@ -218,7 +221,9 @@ async fn keep_reference(db: &Store, payment_id: &str, reference: &str) -> Domain
         provider_reference: Some(reference),
         ..PaymentMove::default()
     };
-    let kept = store::move_payment(&mut tx, payment_id, &UNSETTLED[..1], &change, Timestamp::now().0).await?;
+    let kept = store::move_payment(&mut tx, payment_id, &UNSETTLED[..1], &change, Timestamp::now().0)
+        .await?
+        .is_some();
     tx.commit().await?;
     Ok(kept)
 }
@@ -274,7 +279,10 @@ async fn fail_unprepared(db: &Store, payment_id: &str, error: ProviderError) -> 
 /// The order a settlement placed, or the error that says why there is none.
 pub(super) async fn placed_order(db: &Store, settlement: Settlement) -> DomainResult<Order> {
     match settlement {
-        Settlement::Placed { order_id } => {
+        Settlement::Placed {
+            placed: Some(order), ..
+        } => Ok(*order),
+        Settlement::Placed { order_id, placed: None } => {
             let mut conn = db.read().await?;
             orders::load(&mut conn, &order_id).await
         }
@@ -356,24 +364,30 @@ async fn reserve(
 ) -> DomainResult<Reserved> {
     let now = Timestamp::now();
     let mut tx = db.write().await?;
-    let found = carts::find_accessible_cart(&mut tx, caller, cart_id).await?;
-    if let Some(key) = request.idempotency_key.as_deref()
-        && let Some(earlier) = store::find_payment_by_key(&mut tx, cart_id, key).await?
-        // One that failed or was canceled charged nothing: the retry runs anew.
-        && !matches!(settlement_of(&earlier), Settlement::Failed { .. } | Settlement::Canceled)
-    {
-        // A retry of a checkout whose answer was lost or unknown: it gets that checkout's
-        // outcome. Committed, not dropped: on SQLite the order may be a queued writer's
-        // work whose group is not on disk yet, and committing waits for it.
-        tx.commit().await?;
-        return Ok(Reserved::Earlier(earlier));
+    if let Some(key) = request.idempotency_key.as_deref() {
+        // Whether the caller may see the cart comes first: a retry learns nothing else.
+        carts::find_accessible_cart(&mut tx, caller, cart_id).await?;
+        if let Some(earlier) = store::find_payment_by_key(&mut tx, cart_id, key).await?
+            // One that failed or was canceled charged nothing: the retry runs anew.
+            && !matches!(settlement_of(&earlier), Settlement::Failed { .. } | Settlement::Canceled)
+        {
+            // A retry of a checkout whose answer was lost or unknown: it gets that
+            // checkout's outcome. Committed, not dropped: on SQLite the order may be a
+            // queued writer's work whose group is not on disk yet, and committing waits for it.
+            tx.commit().await?;
+            return Ok(Reserved::Earlier(earlier));
+        }
     }
     // The cart is locked for checkout first and its lines read after, so that an edit
-    // racing this checkout either lands before (and is paid for) or is refused.
+    // racing this checkout either lands before (and is paid for) or is refused. The row
+    // comes back as locked (see `open_cart_for_edit`); one the caller may not see is
+    // `NotFound`, and the dropped transaction unlocks it.
     let (open, checking_out) = (CartStatus::Open.as_str(), CartStatus::CheckingOut.as_str());
-    if !cart_store::set_cart_status(&mut tx, cart_id, open, checking_out, None, now.0).await? {
+    let Some(locked) = cart_store::set_cart_status(&mut tx, cart_id, open, checking_out, None, now.0).await? else {
+        let found = carts::find_accessible_cart(&mut tx, caller, cart_id).await?;
         return Err(carts::not_open(&found.status));
-    }
+    };
+    let locked = carts::accessible(caller, locked)?;
     let details = CartDetails {
         email: request.email.clone().map(Some),
         shipping_address: request.shipping_address.clone().map(Some),
@@ -381,10 +395,8 @@ async fn reserve(
         currency: None,
     };
     let cart = if details.is_empty() {
-        carts::load_cart(&mut tx, caller, cart_id).await?
+        carts::load_lines(&mut tx, caller, locked).await?
     } else {
-        // Read again under the lock the status change took (see `open_cart_for_edit`).
-        let locked = carts::find_accessible_cart(&mut tx, caller, cart_id).await?;
         carts::set_details(&mut tx, caller, &locked, details).await?
     };
     let priced = &cart.pricing;
@@ -596,7 +608,7 @@ pub(super) async fn settle_within(tx: &mut Conn, payment_id: &str, outcome: Char
             },
         ),
     };
-    if !store::move_payment(tx, payment_id, from, &change, now.0).await? {
+    let Some(attempt) = store::move_payment(tx, payment_id, from, &change, now.0).await? else {
         let earlier = settled_earlier(tx, payment_id).await?;
         if matches!(
             outcome,
@@ -612,18 +624,11 @@ pub(super) async fn settle_within(tx: &mut Conn, payment_id: &str, outcome: Char
             );
         }
         return Ok(earlier);
-    }
-    let attempt = store::find_payment(tx, payment_id)
-        .await?
-        .ok_or(DomainError::NotFound("payment"))?;
+    };
     let lines = store::list_payment_lines(tx, payment_id).await?;
     Ok(match outcome {
-        ChargeOutcome::Captured { .. } => Settlement::Placed {
-            order_id: place_order(tx, &attempt, &lines, PaymentStatus::Captured, now.0).await?,
-        },
-        ChargeOutcome::Authorized { .. } => Settlement::Placed {
-            order_id: place_order(tx, &attempt, &lines, PaymentStatus::Authorized, now.0).await?,
-        },
+        ChargeOutcome::Captured { .. } => place_order(tx, &attempt, &lines, PaymentStatus::Captured, now.0).await?,
+        ChargeOutcome::Authorized { .. } => place_order(tx, &attempt, &lines, PaymentStatus::Authorized, now.0).await?,
         ChargeOutcome::RequiresAction { client_secret, .. } => Settlement::AwaitingAction { client_secret },
         ChargeOutcome::Declined { decline_code } => {
             release(tx, &attempt, &lines, now.0).await?;
@@ -647,14 +652,11 @@ pub(super) async fn settle_canceled(db: &Store, payment_id: &str) -> DomainResul
         status: PaymentStatus::Canceled.as_str(),
         ..PaymentMove::default()
     };
-    if !store::move_payment(&mut tx, payment_id, &UNSETTLED, &change, now).await? {
+    let Some(attempt) = store::move_payment(&mut tx, payment_id, &UNSETTLED, &change, now).await? else {
         let earlier = settled_earlier(&mut tx, payment_id).await?;
         tx.commit().await?;
         return Ok(earlier);
-    }
-    let attempt = store::find_payment(&mut tx, payment_id)
-        .await?
-        .ok_or(DomainError::NotFound("payment"))?;
+    };
     let lines = store::list_payment_lines(&mut tx, payment_id).await?;
     release(&mut tx, &attempt, &lines, now).await?;
     tx.commit().await?;
@@ -673,6 +675,7 @@ pub(super) fn settlement_of(attempt: &PaymentRow) -> Settlement {
     match (&attempt.order_id, PaymentStatus::parse(&attempt.status)) {
         (Some(order_id), _) => Settlement::Placed {
             order_id: order_id.clone(),
+            placed: None,
         },
         (None, Some(PaymentStatus::Pending)) => Settlement::Pending,
         (None, Some(PaymentStatus::RequiresAction)) => Settlement::AwaitingAction {
@@ -692,14 +695,15 @@ pub(super) fn settlement_of(attempt: &PaymentRow) -> Settlement {
 
 /// Success: the order is made from the priced cart frozen on the attempt, the
 /// reservation becomes a sale, the cart closes, and `order.paid` is written (or, for a
-/// payment only authorized, `order.placed`).
+/// payment only authorized, `order.placed`). The order is assembled from what was written
+/// rather than read back: the event and the customer's answer show the same.
 async fn place_order(
     tx: &mut Conn,
     attempt: &PaymentRow,
     lines: &[PaymentLineRow],
     payment: PaymentStatus,
     now: i64,
-) -> DomainResult<String> {
+) -> DomainResult<Settlement> {
     let priced = frozen_pricing(attempt, lines)?;
     if priced.totals.total.amount != attempt.amount {
         return Err(DomainError::Internal(format!(
@@ -737,13 +741,15 @@ async fn place_order(
         prices_include_tax: priced.prices_include_tax,
         created_at: now,
         updated_at: now,
-        payment_status: String::new(),
-        payment_amount: 0,
-        payment_refunded_amount: 0,
-        payment_provider: String::new(),
-        payment_reference: None,
+        // Read from the attempt by a join; here as the settlement left the attempt.
+        payment_status: payment.as_str().to_owned(),
+        payment_amount: attempt.amount,
+        payment_refunded_amount: attempt.refunded_amount,
+        payment_provider: attempt.provider.clone(),
+        payment_reference: attempt.provider_reference.clone(),
     };
     order_store::insert_order(tx, &order).await?;
+    let mut items = Vec::with_capacity(priced.lines.len());
     for (position, line) in priced.lines.iter().enumerate() {
         let item = OrderItemRow {
             id: ids::new_id("item"),
@@ -759,6 +765,7 @@ async fn place_order(
             tax_total_amount: line.tax().amount,
         };
         order_store::insert_order_item(tx, &item).await?;
+        items.push(item);
     }
     discounts::keep_for_order(tx, &attempt.id, &order.id).await?;
     store::set_payment_order(tx, &attempt.id, &order.id).await?;
@@ -776,10 +783,16 @@ async fn place_order(
         PaymentStatus::Authorized => EventKind::OrderPlaced,
         _ => EventKind::OrderPaid,
     };
-    orders::record_event(tx, kind, &order.id).await?;
+    let order_id = order.id.clone();
+    // A new order has no refunds.
+    let placed = orders::assemble(order, items, Vec::new())?;
+    events::record(tx, kind, Subject::Order(&placed)).await?;
     // Last: from here to the commit, every checkout of these variants waits for this one.
     inventory::move_lines(tx, &stock_lines(lines), StockMove::Sell).await?;
-    Ok(order.id)
+    Ok(Settlement::Placed {
+        order_id,
+        placed: Some(Box::new(placed)),
+    })
 }
 
 /// `payment.failed`, about the attempt as it failed.

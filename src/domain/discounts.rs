@@ -555,9 +555,9 @@ pub(crate) async fn offer_to_cart(
     checked_out: bool,
 ) -> DomainResult<Offer> {
     let now = Timestamp::now();
-    let mut rows = store::list_cart_discounts(conn, cart_id).await?;
+    let rows = store::list_offered(conn, cart_id, now.0, checked_out).await?;
+    // Automatic discounts have no code: these are the cart's.
     let codes = rows.iter().filter_map(|row| row.code.clone()).collect();
-    rows.extend(store::list_usable_automatic(conn, now.0, checked_out).await?);
     let mut discounts: Vec<DiscountToApply> = Vec::with_capacity(rows.len());
     for row in rows {
         let discount = from_row(row)?;

@@ -112,7 +112,7 @@ async fn announce_stock(
     if after.available() >= before.available() {
         return Ok(());
     }
-    let threshold = store::low_stock_threshold(tx).await?;
+    let threshold = moved.low_stock_threshold;
     let snapshot = StockSnapshot {
         variant_id: variant_id.to_owned(),
         product_id: moved.product_id.clone(),

@@ -330,7 +330,10 @@ pub async fn fulfill(
             ..PaymentMove::default()
         };
         let from = [PaymentStatus::Authorized.as_str()];
-        if payment_store::move_payment(&mut tx, &row.payment_id, &from, &captured, now).await? {
+        if payment_store::move_payment(&mut tx, &row.payment_id, &from, &captured, now)
+            .await?
+            .is_some()
+        {
             record_event(&mut tx, EventKind::OrderPaid, id).await?;
         }
     }
@@ -407,7 +410,10 @@ pub async fn cancel(db: &Store, provider: &Payments, caller: &Principal, id: &st
             ..PaymentMove::default()
         };
         let from = [PaymentStatus::Authorized.as_str()];
-        if !payment_store::move_payment(&mut tx, &row.payment_id, &from, &released, now).await? {
+        if payment_store::move_payment(&mut tx, &row.payment_id, &from, &released, now)
+            .await?
+            .is_none()
+        {
             return Err(concurrent_change());
         }
     }
@@ -653,7 +659,7 @@ async fn load_parts(conn: &mut Conn, row: OrderRow) -> DomainResult<Order> {
     assemble(row, items, refunds)
 }
 
-fn assemble(row: OrderRow, items: Vec<OrderItemRow>, refunds: Vec<RefundRow>) -> DomainResult<Order> {
+pub(super) fn assemble(row: OrderRow, items: Vec<OrderItemRow>, refunds: Vec<RefundRow>) -> DomainResult<Order> {
     let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
     let money = |amount| Money::new(amount, currency);
     Ok(Order {

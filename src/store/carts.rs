@@ -59,16 +59,19 @@ pub async fn insert_cart(conn: &mut Conn, row: &CartRow) -> StoreResult<()> {
     Ok(())
 }
 
+macro_rules! cart_columns {
+    () => {
+        "id, customer_id, currency, status, version, order_id, email, shipping_address, shipping_option_id,
+         created_at, updated_at"
+    };
+}
+
 pub async fn find_cart(conn: &mut Conn, id: &str) -> StoreResult<Option<CartRow>> {
     Ok(on_conn!(conn, |c| {
-        sqlx::query_as(
-            "SELECT id, customer_id, currency, status, version, order_id, email, shipping_address,
-                    shipping_option_id, created_at, updated_at
-             FROM carts WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(c)
-        .await
+        sqlx::query_as(concat!("SELECT ", cart_columns!(), " FROM carts WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(c)
+            .await
     })?)
 }
 
@@ -111,16 +114,21 @@ pub async fn list_line_categories(conn: &mut Conn, cart_id: &str) -> StoreResult
     })?)
 }
 
-/// Bumps the version of an open cart. Done first in every cart edit: on PostgreSQL the row
-/// lock it takes serializes concurrent edits of one cart; zero rows means not open.
-pub async fn touch_open_cart(conn: &mut Conn, cart_id: &str, now: i64) -> StoreResult<bool> {
-    let result = exec!(
-        conn,
-        sqlx::query("UPDATE carts SET version = version + 1, updated_at = $2 WHERE id = $1 AND status = 'open'")
-            .bind(cart_id)
-            .bind(now)
-    )?;
-    Ok(result == 1)
+/// Bumps the version of an open cart and returns it as locked; `None` when it is not open.
+/// Done first in every cart edit: on PostgreSQL the row lock it takes serializes
+/// concurrent edits of one cart, and the row returned is the one a concurrent edit that
+/// committed meanwhile left.
+pub async fn touch_open_cart(conn: &mut Conn, cart_id: &str, now: i64) -> StoreResult<Option<CartRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(concat!(
+            "UPDATE carts SET version = version + 1, updated_at = $2 WHERE id = $1 AND status = 'open' RETURNING ",
+            cart_columns!()
+        ))
+        .bind(cart_id)
+        .bind(now)
+        .fetch_optional(c)
+        .await
+    })?)
 }
 
 /// Adds `quantity` to the cart's line for `variant_id`, creating the line when missing.
@@ -232,7 +240,8 @@ pub async fn set_cart_currency(conn: &mut Conn, cart_id: &str, currency: &str) -
     Ok(())
 }
 
-/// Moves a cart from status `from` to `to`; false when it was not in `from`.
+/// Moves a cart from status `from` to `to` and returns it as moved; `None` when it was not
+/// in `from`.
 pub async fn set_cart_status(
     conn: &mut Conn,
     cart_id: &str,
@@ -240,18 +249,21 @@ pub async fn set_cart_status(
     to: &str,
     order_id: Option<&str>,
     now: i64,
-) -> StoreResult<bool> {
-    let result =
-        exec!(conn, sqlx::query(
+) -> StoreResult<Option<CartRow>> {
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(concat!(
             "UPDATE carts SET status = $3, order_id = COALESCE($4, order_id), version = version + 1, updated_at = $5
-             WHERE id = $1 AND status = $2",
-        )
+             WHERE id = $1 AND status = $2 RETURNING ",
+            cart_columns!()
+        ))
         .bind(cart_id)
         .bind(from)
         .bind(to)
         .bind(order_id)
-        .bind(now))?;
-    Ok(result == 1)
+        .bind(now)
+        .fetch_optional(c)
+        .await
+    })?)
 }
 
 /// The customer's most recently changed open cart in `currency`.

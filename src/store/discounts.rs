@@ -28,12 +28,17 @@ pub struct DiscountRow {
 }
 
 /// The columns of a [`DiscountRow`] from `discounts d`.
+macro_rules! discount_columns {
+    () => {
+        "d.id, d.code, d.description, d.kind, d.percentage_bps, d.amount, d.currency, d.min_subtotal,
+         d.starts_at, d.ends_at, d.usage_limit, d.usage_limit_per_customer, d.product_ids, d.category_ids,
+         d.combinable, d.active, d.times_used, d.created_at, d.updated_at"
+    };
+}
+
 macro_rules! discount_select {
     () => {
-        "SELECT d.id, d.code, d.description, d.kind, d.percentage_bps, d.amount, d.currency, d.min_subtotal,
-                d.starts_at, d.ends_at, d.usage_limit, d.usage_limit_per_customer, d.product_ids, d.category_ids,
-                d.combinable, d.active, d.times_used, d.created_at, d.updated_at
-         FROM discounts d "
+        concat!("SELECT ", discount_columns!(), " FROM discounts d ")
     };
 }
 
@@ -138,24 +143,6 @@ pub async fn list_discounts(conn: &mut Conn, before_id: Option<&str>, limit: i64
     })?)
 }
 
-/// Automatic discounts that are active, within their window at `now` and, unless
-/// `even_used_up`, not used up.
-pub async fn list_usable_automatic(conn: &mut Conn, now: i64, even_used_up: bool) -> StoreResult<Vec<DiscountRow>> {
-    Ok(on_conn!(conn, |c| {
-        sqlx::query_as(concat!(
-            discount_select!(),
-            "WHERE d.code IS NULL AND d.active
-               AND (d.starts_at IS NULL OR d.starts_at <= $1) AND (d.ends_at IS NULL OR d.ends_at > $1)
-               AND ($2 OR d.usage_limit IS NULL OR d.times_used < d.usage_limit)
-             ORDER BY d.id"
-        ))
-        .bind(now)
-        .bind(even_used_up)
-        .fetch_all(c)
-        .await
-    })?)
-}
-
 /// Takes a discount off every cart that holds it (its code is gone: it is automatic now).
 pub async fn remove_from_all_carts(conn: &mut Conn, discount_id: &str) -> StoreResult<()> {
     exec!(
@@ -186,15 +173,36 @@ pub async fn delete_unused_discount(conn: &mut Conn, id: &str) -> StoreResult<bo
     Ok(deleted == 1)
 }
 
-/// The discounts whose codes the cart holds, oldest first.
-pub async fn list_cart_discounts(conn: &mut Conn, cart_id: &str) -> StoreResult<Vec<DiscountRow>> {
+/// What a cart is offered, in one query: the codes it holds (in the order they were
+/// added), then the automatic discounts running at `now` and not used up (used up too
+/// with `even_used_up`, for a cart already checked out).
+pub async fn list_offered(
+    conn: &mut Conn,
+    cart_id: &str,
+    now: i64,
+    even_used_up: bool,
+) -> StoreResult<Vec<DiscountRow>> {
     Ok(on_conn!(conn, |c| {
         sqlx::query_as(concat!(
-            discount_select!(),
-            "JOIN cart_discounts cd ON cd.discount_id = d.id WHERE cd.cart_id = $1 AND d.code IS NOT NULL
-             ORDER BY cd.added_at, d.id"
+            "SELECT * FROM (
+                 SELECT ",
+            discount_columns!(),
+            ", 0 AS part, cd.added_at AS added_at
+                 FROM discounts d JOIN cart_discounts cd ON cd.discount_id = d.id
+                 WHERE cd.cart_id = $1 AND d.code IS NOT NULL
+                 UNION ALL
+                 SELECT ",
+            discount_columns!(),
+            ", 1 AS part, 0 AS added_at
+                 FROM discounts d
+                 WHERE d.code IS NULL AND d.active
+                   AND (d.starts_at IS NULL OR d.starts_at <= $2) AND (d.ends_at IS NULL OR d.ends_at > $2)
+                   AND ($3 OR d.usage_limit IS NULL OR d.times_used < d.usage_limit)
+             ) offered ORDER BY part, added_at, id"
         ))
         .bind(cart_id)
+        .bind(now)
+        .bind(even_used_up)
         .fetch_all(c)
         .await
     })?)

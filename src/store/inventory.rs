@@ -7,7 +7,8 @@ use crate::{exec, on_conn};
 /// Changes a variant's stock by `on_hand_delta` and `reserved_delta` in one conditional
 /// write, unless that would break `0 <= reserved <= on_hand <= max_on_hand`; the
 /// affected-row count decides, so no concurrent change can slip in between a read and a
-/// write. Returns the variant's new stock, or `None` when refused or missing.
+/// write. Returns the variant's new stock (with the shop's low-stock threshold, which the
+/// caller compares it with), or `None` when refused or missing.
 pub async fn move_stock(
     conn: &mut Conn,
     variant_id: &str,
@@ -20,7 +21,8 @@ pub async fn move_stock(
         sqlx::query_as(
             "UPDATE variants SET on_hand = on_hand + $2, reserved = reserved + $3, updated_at = $4
              WHERE id = $1 AND reserved + $3 >= 0 AND on_hand + $2 >= reserved + $3 AND on_hand + $2 <= $5
-             RETURNING on_hand, reserved, product_id, sku",
+             RETURNING on_hand, reserved, product_id, sku,
+                       (SELECT low_stock_threshold FROM shop_settings WHERE id = 1) AS low_stock_threshold",
         )
         .bind(variant_id)
         .bind(on_hand_delta)
@@ -38,15 +40,7 @@ pub struct MovedStock {
     pub reserved: i64,
     pub product_id: String,
     pub sku: String,
-}
-
-/// The shop's `low_stock_threshold`.
-pub async fn low_stock_threshold(conn: &mut Conn) -> StoreResult<i64> {
-    Ok(on_conn!(conn, |c| {
-        sqlx::query_scalar("SELECT low_stock_threshold FROM shop_settings WHERE id = 1")
-            .fetch_one(c)
-            .await
-    })?)
+    pub low_stock_threshold: i64,
 }
 
 pub async fn find_stock(conn: &mut Conn, variant_id: &str) -> StoreResult<Option<(i64, i64)>> {

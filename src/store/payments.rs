@@ -186,29 +186,31 @@ pub struct PaymentMove<'a> {
     pub expires_at: Option<i64>,
 }
 
-/// Moves an attempt to `change.status` if it is in one of the `from` states (one or two);
-/// false when it was not (someone else moved it first), which makes every move safe to
-/// race: on PostgreSQL the update waits for the row, on SQLite for the one writer.
+/// Moves an attempt to `change.status` if it is in one of the `from` states (one or two),
+/// and returns it as moved; `None` when it was not (someone else moved it first), which
+/// makes every move safe to race: on PostgreSQL the update waits for the row, on SQLite
+/// for the one writer.
 pub async fn move_payment(
     conn: &mut Conn,
     id: &str,
     from: &[&str],
     change: &PaymentMove<'_>,
     now: i64,
-) -> StoreResult<bool> {
+) -> StoreResult<Option<PaymentRow>> {
     let (first, second) = match from {
         [only] => (*only, *only),
         [first, second] => (*first, *second),
-        _ => return Ok(false),
+        _ => return Ok(None),
     };
-    let result = exec!(
-        conn,
-        sqlx::query(
+    Ok(on_conn!(conn, |c| {
+        sqlx::query_as(concat!(
             "UPDATE payments SET status = $2, decline_code = COALESCE($3, decline_code),
                  provider_reference = COALESCE($4, provider_reference), client_secret = COALESCE($5, client_secret),
                  expires_at = COALESCE($6, expires_at), updated_at = $7
-             WHERE id = $1 AND (status = $8 OR status = $9)",
-        )
+             WHERE id = $1 AND (status = $8 OR status = $9)
+             RETURNING ",
+            payment_columns!()
+        ))
         .bind(id)
         .bind(change.status)
         .bind(change.decline_code)
@@ -218,8 +220,9 @@ pub async fn move_payment(
         .bind(now)
         .bind(first)
         .bind(second)
-    )?;
-    Ok(result == 1)
+        .fetch_optional(c)
+        .await
+    })?)
 }
 
 /// Records a provider event's id; false when it was recorded before (a redelivery).
