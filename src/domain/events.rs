@@ -25,7 +25,7 @@ use super::payment_attempts::PaymentAttempt;
 use super::time::Timestamp;
 use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal, ids, order_emails, webhooks};
 use crate::store::dialect::{Heard, Notifications};
-use crate::store::events::{self as store, EventPosition, EventRow, NewEvent};
+use crate::store::events::{self as store, EventRow, NewEvent, StreamCursor};
 use crate::store::{Conn, Store, StoreError, dialect};
 
 macro_rules! event_kinds {
@@ -313,42 +313,40 @@ pub async fn list_event_log(
 }
 
 /// Where a stream starts: after the event its client saw last (`Last-Event-ID`), or, for a
-/// new client or an event no longer kept, after the last event there is.
-pub async fn stream_start(db: &Store, last_seen: Option<&str>) -> DomainResult<EventPosition> {
+/// new client or an event no longer kept, after every event committed now.
+pub async fn stream_start(db: &Store, last_seen: Option<&str>) -> DomainResult<StreamCursor> {
     let mut conn = db.read().await?;
     if let Some(last_seen) = last_seen
         && let Some(position) = store::find_position(&mut conn, last_seen).await?
     {
-        return Ok(position);
+        return Ok(StreamCursor {
+            position,
+            started: None,
+        });
     }
-    Ok(store::latest_position(&mut conn).await?)
+    Ok(store::cursor_now(&mut conn).await?)
 }
 
-/// Events after `after`, in the order they committed (at most `limit`), and where the next
-/// read starts.
-pub async fn events_after(db: &Store, after: EventPosition, limit: i64) -> DomainResult<(Vec<Event>, EventPosition)> {
+/// Events after `cursor`, in the order they committed (at most `limit`); the cursor moves
+/// past them.
+pub async fn events_after(db: &Store, cursor: &mut StreamCursor, limit: i64) -> DomainResult<Vec<Event>> {
     let mut conn = db.read().await?;
-    let rows = store::list_events_after(&mut conn, after, limit).await?;
-    let next = rows.last().map_or(after, |row| row.position);
-    let events = rows
-        .into_iter()
-        .map(|row| Event::from_row(row.event))
-        .collect::<DomainResult<Vec<_>>>()?;
-    Ok((events, next))
+    let rows = store::list_events_after(&mut conn, cursor, limit).await?;
+    if let Some(last) = rows.last() {
+        cursor.position = last.position;
+    }
+    rows.into_iter().map(|row| Event::from_row(row.event)).collect()
 }
 
-/// Of the events `ids`, those a reader at `position` has yet to read.
-pub async fn still_unread(db: &Store, ids: Vec<String>, position: EventPosition) -> DomainResult<Vec<String>> {
+/// Of the events `ids`, those a reader at `cursor` has yet to read.
+pub async fn still_unread(db: &Store, ids: Vec<String>, cursor: &StreamCursor) -> DomainResult<Vec<String>> {
     if ids.is_empty() {
         return Ok(ids);
     }
     let mut conn = db.read().await?;
     let mut unread = Vec::new();
     for id in ids {
-        if store::find_position(&mut conn, &id)
-            .await?
-            .is_some_and(|found| found > position)
-        {
+        if store::is_unread(&mut conn, &id, cursor).await? {
             unread.push(id);
         }
     }

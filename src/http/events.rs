@@ -105,7 +105,7 @@ pub async fn admin_events(
         .map(str::to_owned);
     // Subscribe before reading, so no event between the read and the subscription is missed.
     let mut wakeups = state.events.subscribe();
-    let mut position = events::stream_start(&state.store, last_seen.as_deref()).await?;
+    let mut cursor = events::stream_start(&state.store, last_seen.as_deref()).await?;
     let mut shutdown = state.shutdown.clone();
     let mut recheck = tokio::time::interval(RECHECK);
     let stream = async_stream::stream! {
@@ -117,14 +117,13 @@ pub async fn admin_events(
         let mut retry = UNREAD_RETRY;
         'stream: loop {
             loop {
-                let (found, next) = match events::events_after(&state.store, position, READ_BATCH).await {
-                    Ok(read) => read,
+                let found = match events::events_after(&state.store, &mut cursor, READ_BATCH).await {
+                    Ok(found) => found,
                     Err(error) => {
                         tracing::warn!(%error, "staff event stream ended");
                         break 'stream;
                     }
                 };
-                position = next;
                 let complete = (found.len() as i64) < READ_BATCH;
                 // Few staff streams, much data each: the session is checked before every batch.
                 if !found.is_empty() && !still_signed_in(&state.store, credential.as_deref(), &caller).await {
@@ -137,7 +136,7 @@ pub async fn admin_events(
                     break;
                 }
             }
-            awaited = events::still_unread(&state.store, awaited, position)
+            awaited = events::still_unread(&state.store, awaited, &cursor)
                 .await
                 .unwrap_or_default();
             if awaited.is_empty() {

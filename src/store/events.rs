@@ -110,43 +110,92 @@ pub async fn find_position(conn: &mut Conn, id: &str) -> StoreResult<Option<Even
         .await)?)
 }
 
-/// The position of the last event a reader may pass now (the start when there is none).
-pub async fn latest_position(conn: &mut Conn) -> StoreResult<EventPosition> {
-    let sql = match conn.raw() {
-        Raw::Sqlite(_) => "SELECT 0 AS tx, seq FROM events ORDER BY seq DESC LIMIT 1",
-        Raw::Postgres(_) => {
-            "SELECT tx_id::text::bigint AS tx, seq FROM events
-             WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id DESC, seq DESC LIMIT 1"
-        }
-    };
-    let found: Option<EventPosition> = on_conn!(conn, |c| sqlx::query_as(sql).fetch_optional(c).await)?;
-    Ok(found.unwrap_or_default())
+/// Where a stream reads from: after `position` and, on PostgreSQL, past the events of
+/// transactions that had committed when the stream started (`started`, that moment's
+/// `pg_snapshot`). A new stream cannot start at a position alone: one that committed
+/// events may still be running (see [`list_events_after`]), and a position before its
+/// events is also before every transaction that committed after it began.
+#[derive(Debug, Clone, Default)]
+pub struct StreamCursor {
+    pub position: EventPosition,
+    pub started: Option<String>,
 }
 
-/// Up to `limit` events after `after`, in commit order. On PostgreSQL only events of
+/// A cursor past every event committed now (the start when there is none).
+pub async fn cursor_now(conn: &mut Conn) -> StoreResult<StreamCursor> {
+    let (position, started) = match conn.raw() {
+        Raw::Sqlite(c) => {
+            let found: Option<EventPosition> =
+                sqlx::query_as("SELECT 0 AS tx, seq FROM events ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(c)
+                    .await?;
+            (found.unwrap_or_default(), None)
+        }
+        Raw::Postgres(c) => {
+            let (started, tx, seq): (String, Option<i64>, Option<i64>) = sqlx::query_as(
+                "WITH now AS (SELECT pg_current_snapshot() AS snapshot)
+                 SELECT now.snapshot::text, last.tx, last.seq
+                 FROM now LEFT JOIN LATERAL (
+                     SELECT tx_id::text::bigint AS tx, seq FROM events
+                     WHERE tx_id < pg_snapshot_xmin(now.snapshot) ORDER BY tx_id DESC, seq DESC LIMIT 1
+                 ) last ON true",
+            )
+            .fetch_one(c)
+            .await?;
+            let position = EventPosition {
+                tx: tx.unwrap_or_default(),
+                seq: seq.unwrap_or_default(),
+            };
+            (position, Some(started))
+        }
+    };
+    Ok(StreamCursor { position, started })
+}
+
+/// Whether the event `id` is still kept and a reader at `cursor` has yet to read it.
+pub async fn is_unread(conn: &mut Conn, id: &str, cursor: &StreamCursor) -> StoreResult<bool> {
+    let sql = match conn.raw() {
+        Raw::Sqlite(_) => "SELECT EXISTS (SELECT 1 FROM events WHERE id = $1 AND $2 = 0 AND seq > $3 AND $4 IS NULL)",
+        Raw::Postgres(_) => {
+            "SELECT EXISTS (SELECT 1 FROM events WHERE id = $1 AND (tx_id, seq) > ($2::text::xid8, $3)
+             AND ($4::text IS NULL OR NOT pg_visible_in_snapshot(tx_id, $4::text::pg_snapshot)))"
+        }
+    };
+    Ok(on_conn!(conn, |c| sqlx::query_scalar(sql)
+        .bind(id)
+        .bind(cursor.position.tx)
+        .bind(cursor.position.seq)
+        .bind(cursor.started.as_deref())
+        .fetch_one(c)
+        .await)?)
+}
+
+/// Up to `limit` events after `cursor`, in commit order. On PostgreSQL only events of
 /// transactions older than every transaction still running are read: one still running
 /// may yet commit events that sort before those of a younger one that has committed, and a
 /// reader that went past them would never see them.
 pub async fn list_events_after(
     conn: &mut Conn,
-    after: EventPosition,
+    cursor: &StreamCursor,
     limit: i64,
 ) -> StoreResult<Vec<PositionedEventRow>> {
     let sql = match conn.raw() {
         Raw::Sqlite(_) => {
             "SELECT id, type, subject_id, data, created_at, 0 AS tx, seq FROM events
-             WHERE seq > $2 AND $1 = 0 ORDER BY seq LIMIT $3"
+             WHERE seq > $2 AND $1 = 0 AND $4 IS NULL ORDER BY seq LIMIT $3"
         }
         Raw::Postgres(_) => {
             "SELECT id, type, subject_id, data, created_at, tx_id::text::bigint AS tx, seq FROM events
              WHERE (tx_id, seq) > ($1::text::xid8, $2) AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+             AND ($4::text IS NULL OR NOT pg_visible_in_snapshot(tx_id, $4::text::pg_snapshot))
              ORDER BY tx_id, seq LIMIT $3"
         }
     };
     Ok(on_conn!(conn, |c| sqlx::query_as(sql)
-        .bind(after.tx)
-        .bind(after.seq)
+        .bind(cursor.position.tx)
+        .bind(cursor.position.seq)
         .bind(limit)
+        .bind(cursor.started.as_deref())
         .fetch_all(c)
         .await)?)
 }

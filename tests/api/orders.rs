@@ -149,6 +149,40 @@ async fn order_events_reach_streams_on_another_server(app: TestApp) {
     assert_eq!(event["data"]["status"], "fulfilled", "as it was at the event");
 }
 
+/// A new staff stream starts after the events committed when it opened, even while an
+/// older transaction is still running: on PostgreSQL its start cannot be a position alone
+/// (events become readable only once every older transaction has ended). SQLite has one
+/// writer and nothing to hold open; the test runs the same there.
+async fn a_new_staff_stream_skips_events_committed_before_it_opened(app: TestApp) {
+    use sqlx::Connection;
+    let staff = app.staff_token().await;
+    let older = match app.store {
+        backroom::store::Store::Postgres(..) => {
+            let mut older = sqlx::PgConnection::connect(&app.database_url).await.expect("connect");
+            sqlx::raw_sql("BEGIN; SELECT pg_current_xact_id()")
+                .execute(&mut older)
+                .await
+                .expect("a transaction with an id");
+            Some(older)
+        }
+        _ => None,
+    };
+    let (order, _) = app.paid_order(&staff, None, 1000, 1, 5).await;
+    let mut stream = app.events("/v1/admin/events", Some(&staff)).await;
+    if let Some(older) = older {
+        older.close().await.expect("the older transaction ends");
+    }
+    app.post(&admin_order_path(&order, "fulfill"), Some(&staff), json!({}))
+        .await
+        .assert_status(200);
+    let first = stream.next_event().await;
+    assert_eq!(
+        first.event.as_deref(),
+        Some("order.fulfilled"),
+        "the stream's first event is the first after it opened"
+    );
+}
+
 async fn guest_order_events_open_with_the_order_token(app: TestApp) {
     let staff = app.staff_token().await;
     let (order, _) = app.paid_order(&staff, None, 1000, 1, 5).await;
@@ -394,6 +428,7 @@ mod manual {
 
 crate::backend_tests!(
     order_events_reach_streams_on_another_server,
+    a_new_staff_stream_skips_events_committed_before_it_opened,
     customer_lists_only_own_orders_newest_first,
     listing_orders_requires_a_token,
     order_is_visible_to_its_customer_only,
