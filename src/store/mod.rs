@@ -47,6 +47,9 @@ const ANNOUNCEMENTS_BUFFERED: usize = 1024;
 /// How long a writer waits for SQLite's lock, or for a pooled connection, before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 
+/// A pooled PostgreSQL connection idle this long is pinged before it is handed out.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
+
 /// A handle on the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub enum Store {
@@ -318,6 +321,19 @@ impl Store {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(LOCK_WAIT)
+                // sqlx pings every connection it hands out, a round trip to PostgreSQL on
+                // each request's every transaction and read. Only one left idle a while
+                // is checked: one in steady use has just answered, and one that breaks in
+                // between fails its statement, as it would after any ping.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= PING_AFTER_IDLE {
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(options)
                 .await?;
             Ok(Store::Postgres(pool, CommitObserver::default()))
@@ -348,6 +364,9 @@ impl Store {
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(LOCK_WAIT)
+            // A SQLite connection is a file handle in this process, not a link that can
+            // break; pinging it before each read is a hop to its thread for nothing.
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
         let (announcer, _) = broadcast::channel(ANNOUNCEMENTS_BUFFERED);
