@@ -448,6 +448,19 @@ impl Store {
         Ok(changed)
     }
 
+    /// A connection for writes that are each whole on their own: a conditional insert or
+    /// update that no other statement of the caller's must be undone with. On PostgreSQL
+    /// each statement commits by itself, as durably as a transaction, without the `BEGIN`
+    /// and `COMMIT` round trips; on SQLite it is [`Store::write`]'s transaction, whose
+    /// commit shares the sync of the writers queued with it. Notifications are not sent
+    /// from it: use [`Store::write`] for writes that announce something.
+    pub async fn write_statements(&self) -> StoreResult<Conn> {
+        match self {
+            Store::Sqlite { .. } => self.write().await,
+            Store::Postgres(pool, _) => Ok(Conn::new(ConnInner::PostgresPooled(pool.acquire().await?), None, None)),
+        }
+    }
+
     /// A connection for reads outside a transaction.
     pub async fn read(&self) -> StoreResult<Conn> {
         let inner = match self {
