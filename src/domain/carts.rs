@@ -5,6 +5,7 @@ use super::events::{self, Notice};
 use super::money::{Currency, Money};
 use super::pricing::{Destination, LineToPrice, PricedCart, PricedShipping, PricingContext, PricingError, price_cart};
 use super::shipping;
+use super::shop::Shop;
 use super::time::Timestamp;
 use super::validate::{self, Address, Checks};
 use super::{DomainError, DomainResult, Principal, Shortage, ids};
@@ -89,7 +90,10 @@ pub struct PriceChange {
 /// `Validation` on `currency` for a code that is not ISO 4217 or that the shop does not
 /// sell in.
 pub async fn create_cart(db: &Store, caller: &Principal, currency: Option<&str>) -> DomainResult<Cart> {
-    let currency = super::shop::currency_or_default(db, currency).await?;
+    // Read before the write, and used for both the currency and the price: the writer
+    // (on SQLite the one writer of every request) is held for the insert and the price.
+    let shop = super::shop::get_shop(db).await?;
+    let currency = shop.currency_or_default(currency)?;
     let now = Timestamp::now().0;
     let row = CartRow {
         id: ids::new_id("cart"),
@@ -106,7 +110,7 @@ pub async fn create_cart(db: &Store, caller: &Principal, currency: Option<&str>)
     };
     let mut tx = db.write().await?;
     store::insert_cart(&mut tx, &row).await?;
-    let cart = price(&mut tx, caller, row, Vec::new()).await?;
+    let cart = price_in(&mut tx, &shop, caller, row, Vec::new()).await?;
     tx.commit().await?;
     Ok(cart)
 }
@@ -464,6 +468,17 @@ fn buyer(caller: &Principal, row: &CartRow) -> super::discounts::Buyer {
 /// cart (a deleted option, or one that no longer fits, no longer counts).
 async fn price(conn: &mut Conn, caller: &Principal, row: CartRow, lines: Vec<CartLineRow>) -> DomainResult<Cart> {
     let shop = super::shop::load(conn).await?;
+    price_in(conn, &shop, caller, row, lines).await
+}
+
+/// [`price`] with the shop's settings as the caller read them.
+async fn price_in(
+    conn: &mut Conn,
+    shop: &Shop,
+    caller: &Principal,
+    row: CartRow,
+    lines: Vec<CartLineRow>,
+) -> DomainResult<Cart> {
     let currency = Currency::parse(&row.currency).ok_or_else(|| super::catalog::corrupt("currency", &row.currency))?;
     let address: Option<Address> = row
         .shipping_address

@@ -41,6 +41,20 @@ impl Shop {
             Err(format!("the shop does not sell in {currency}"))
         }
     }
+
+    /// `requested`, which the shop must sell in, or the shop's default currency.
+    ///
+    /// # Errors
+    /// `Validation` on `currency` for a code that is not ISO 4217 or that the shop does
+    /// not sell in.
+    pub fn currency_or_default(&self, requested: Option<&str>) -> DomainResult<Currency> {
+        match requested {
+            None => Ok(self.default_currency),
+            Some(code) => self
+                .sold_currency(code)
+                .map_err(|message| DomainError::invalid("currency", message)),
+        }
+    }
 }
 
 /// A change to the shop's settings: any field, or none.
@@ -65,13 +79,7 @@ pub async fn get_shop(db: &Store) -> DomainResult<Shop> {
 /// `Validation` on `currency` for a code that is not ISO 4217 or that the shop does not sell
 /// in.
 pub async fn currency_or_default(db: &Store, requested: Option<&str>) -> DomainResult<Currency> {
-    let shop = get_shop(db).await?;
-    match requested {
-        None => Ok(shop.default_currency),
-        Some(code) => shop
-            .sold_currency(code)
-            .map_err(|message| DomainError::invalid("currency", message)),
-    }
+    get_shop(db).await?.currency_or_default(requested)
 }
 
 /// The shop's settings, read inside the caller's transaction.
