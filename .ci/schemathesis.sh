@@ -76,6 +76,7 @@ STATE_DEPENDENT=(
   "/v1/admin/products/import"          # a Shopify CSV's columns
   "/v1/admin/products/{id}/images"     # the file's content: JPEG, PNG or WebP that decodes
   "/v1/admin/webhooks"                 # where the URL's host resolves (checked at request time)
+  "/v1/admin/webhooks/{id}"
   "/v1/webhooks/stripe"                # 400 unless the shop takes payments with Stripe
   "/v1/admin/pages"                    # a scheduled entry's publish_at
   "/v1/admin/pages/{id}"
@@ -106,12 +107,14 @@ COMMON=(--checks all --exclude-checks "$EXCLUDE" --max-examples "$EXAMPLES" --wo
         --request-timeout 10 --exclude-path-regex "$SKIP" --continue-on-failure --no-color
         --generation-database none --report junit --report-dir "${ST_REPORT_DIR:-$WORK/report}")
 rc=0
+# The staff's tags: with a customer token their operations only ever answer 403.
+STAFF_TAGS=(staff administration webhooks events)
 echo "== staff operations (staff token) =="
 "$ST" --config-file "$WORK/schemathesis.toml" run "$BASE/openapi.json" "${COMMON[@]}" \
-  -H "Authorization: Bearer $STAFF" --include-tag staff --include-tag administration || rc=1
+  -H "Authorization: Bearer $STAFF" "${STAFF_TAGS[@]/#/--include-tag=}" || rc=1
 echo "== everything else (customer token) =="
 "$ST" --config-file "$WORK/schemathesis.toml" run "$BASE/openapi.json" "${COMMON[@]}" \
-  -H "Authorization: Bearer $CUST" --exclude-tag staff --exclude-tag administration || rc=1
+  -H "Authorization: Bearer $CUST" "${STAFF_TAGS[@]/#/--exclude-tag=}" || rc=1
 if grep -q 'panicked' "$WORK/server.log"; then echo "server panicked:"; grep -A5 panicked "$WORK/server.log"; rc=1; fi
 echo "schemathesis: $([ $rc = 0 ] && echo passed || echo FAILED)"
 exit $rc

@@ -43,13 +43,16 @@ impl Checks {
         trimmed.to_owned()
     }
 
-    /// An optional text: blank becomes `None`.
+    /// An optional text: blank becomes `None`. The length counts what was sent, blank or
+    /// not, as the document's `maxLength` does.
     pub fn optional_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
         let sent = value?;
-        let value = Some(sent.trim()).filter(|v| !v.is_empty())?;
         if sent.chars().count() > max {
             self.fail(field, format!("must be at most {max} characters"));
-        } else if value.chars().any(char::is_control) {
+            return None;
+        }
+        let value = Some(sent.trim()).filter(|v| !v.is_empty())?;
+        if value.chars().any(char::is_control) {
             self.fail(field, "must not contain control characters");
         }
         Some(value.to_owned())
@@ -304,6 +307,16 @@ mod tests {
                 "optional lines"
             );
         }
+    }
+
+    #[test]
+    fn an_optional_text_over_its_length_is_refused_even_when_blank() {
+        let mut checks = Checks::default();
+        assert_eq!(checks.optional_text("phone", Some(&" ".repeat(41)), 40), None);
+        assert_eq!(checks.errors.len(), 1, "blank, but longer than allowed");
+        let mut checks = Checks::default();
+        assert_eq!(checks.optional_text("phone", Some(&" ".repeat(40)), 40), None);
+        assert!(checks.errors.is_empty(), "blank within the length is no phone");
     }
 
     #[test]

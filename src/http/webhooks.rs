@@ -190,6 +190,7 @@ pub struct NewWebhookRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookPatchRequest {
+    /// `https`, or `http` to loopback where the operator allows it.
     #[schema(max_length = 2000)]
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
