@@ -22,7 +22,8 @@ trap cleanup EXIT
 ST="$VENV/bin/st"; PY="$VENV/bin/python"
 
 echo 'a long staff password' | "$BIN" admin create --email ci-staff@example.com --database-url "$DB" >/dev/null
-"$BIN" serve --demo --addr "127.0.0.1:$PORT" --database-url "$DB" --rate-limits off >"$WORK/server.log" 2>&1 &
+"$BIN" serve --demo --addr "127.0.0.1:$PORT" --database-url "$DB" --rate-limits off --webhooks-allow-loopback \
+  >"$WORK/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 60); do curl -fsS "$BASE/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
 curl -fsS "$BASE/readyz" >/dev/null || { echo "server did not start"; cat "$WORK/server.log"; exit 1; }
@@ -45,6 +46,13 @@ new_cart() { local c; c=$(post /v1/carts '{}' "$CUST" | field "['id']")
   post "/v1/carts/$c/items" "{\"variant_id\":\"$VAR\",\"quantity\":1}" "$CUST" >/dev/null; echo "$c"; }
 order() { post "/v1/carts/$(new_cart)/checkout" "{\"shipping_address\":$ADDR,\"shipping_option_id\":\"$OPTION\",\"payment\":{\"token\":\"tok_visa\"}}" "$CUST" | field "['id']"; }
 O1=$(order); O2=$(order); O3=$(order); O4=$(order)
+# Webhook endpoints (on loopback, which this server allows; nothing listens on port 9, so
+# deliveries fail and wait for their retry), one with a delivery, and one of their own for
+# the delete, so that the fuzzer gets past 404s there.
+hook() { post /v1/admin/webhooks '{"url":"http://127.0.0.1:9/hook","events":["*"]}' "$STAFF" | field "['id']"; }
+W1=$(hook); W2=$(hook)
+post "/v1/admin/webhooks/$W1/test" '{}' "$STAFF" >/dev/null
+D1=$(curl -fsS "$BASE/v1/admin/webhooks/$W1/deliveries" -H "Authorization: Bearer $STAFF" | field "['data'][0]['id']")
 # A body over the server's size limit is rightly refused with 413 (documented on every
 # operation with a body), however invalid its fields: the fuzzer sometimes writes one.
 cat >"$WORK/schemathesis.toml" <<EOF
@@ -63,6 +71,14 @@ parameters = { "path.id" = "$O3" }
 [[operations]]
 include-path = "/v1/orders/{id}"
 parameters = { "path.id" = "$O4" }
+[[operations]]
+include-path-regex = "^/v1/admin/webhooks/\\\\{id\\\\}"
+exclude-method = "DELETE"
+parameters = { "path.id" = "$W1", "path.delivery_id" = "$D1" }
+[[operations]]
+include-path = "/v1/admin/webhooks/{id}"
+include-method = "DELETE"
+parameters = { "path.id" = "$W2" }
 EOF
 # Valid requests these operations may refuse with 422 (or 400, 415), for a rule the
 # document does not carry:
