@@ -457,7 +457,8 @@ impl Store {
     pub async fn write_statements(&self) -> StoreResult<Conn> {
         match self {
             Store::Sqlite { .. } => self.write().await,
-            Store::Postgres(pool, _) => Ok(Conn::new(ConnInner::PostgresPooled(pool.acquire().await?), None, None)),
+            // A pooled connection outside a transaction, as reads have.
+            Store::Postgres(..) => self.read().await,
         }
     }
 
