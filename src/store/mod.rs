@@ -586,4 +586,25 @@ mod tests {
         assert_eq!(redact("postgres://user:secret@host/db"), "postgres://user:***@host/db");
         assert_eq!(redact("postgres://user@host/db"), "postgres://user@host/db");
     }
+
+    /// `.cargo/config.toml` compiles SQLite with these; a build that lost them (an
+    /// environment that overrides `LIBSQLITE3_FLAGS`, a dependency bump that compiles SQLite
+    /// another way) would plan statements anew on every execution again.
+    #[tokio::test]
+    async fn the_bundled_sqlite_is_compiled_as_configured() {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .expect("memory database");
+        let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
+            .fetch_all(&mut conn)
+            .await
+            .expect("compile options");
+        for wanted in ["ENABLE_QPSG", "DEFAULT_MEMSTATUS=0"] {
+            assert!(
+                options.iter().any(|option| option == wanted),
+                "{wanted} missing from {options:?}"
+            );
+        }
+    }
 }
