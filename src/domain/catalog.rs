@@ -15,7 +15,7 @@ use super::{DomainError, DomainResult, Page, PageRequest, Permission, Principal,
 use crate::store::catalog::{
     self as store, CategoryRow, PriceRow, ProductFilter, ProductPageRows, ProductRow, VariantRow,
 };
-use crate::store::images::{self as image_store, ImageRow};
+use crate::store::images::ImageRow;
 use crate::store::search::{self as search_store, RankedAfter, SearchFacets, SearchFilter, SearchOrder};
 use crate::store::{Conn, Store, StoreError, dialect};
 
@@ -497,16 +497,8 @@ pub async fn get_product_as_staff(db: &Store, caller: &Principal, id_or_slug: &s
 }
 
 async fn load_product(conn: &mut Conn, id_or_slug: &str, status: Option<&str>) -> DomainResult<Product> {
-    let row = store::find_product(conn, id_or_slug, status)
-        .await?
-        .ok_or(DomainError::NotFound("product"))?;
-    let parts = ProductParts {
-        variants: store::list_product_variants(conn, &row.id).await?,
-        category_ids: store::list_product_category_ids(conn, &row.id).await?,
-        images: image_store::list_product_images(conn, &row.id).await?,
-    };
-    let mut prices = prices_by_variant(store::list_product_prices(conn, &row.id).await?);
-    assemble(row, parts, &mut prices)
+    let rows = store::product_rows(conn, id_or_slug, status).await?;
+    products_of(rows)?.pop().ok_or(DomainError::NotFound("product"))
 }
 
 fn prices_by_variant(rows: Vec<PriceRow>) -> HashMap<String, Vec<PriceRow>> {

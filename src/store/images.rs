@@ -4,7 +4,7 @@
 use super::{Conn, StoreResult};
 use crate::{exec, on_conn};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct ImageRow {
     pub id: String,
     pub product_id: String,
