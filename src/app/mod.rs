@@ -49,6 +49,8 @@ pub struct Shared {
     pub events: EventBus,
     /// Public catalog answers kept in memory while current.
     pub catalog_cache: std::sync::Arc<caching::AnswerCache>,
+    /// The shop's settings, kept as long as catalog answers are.
+    pub shop: crate::domain::shop::KeptShop,
     /// Where product images' bytes are kept.
     pub media: MediaStore,
     /// Requests to addresses others give (imported image URLs), with their checks.

@@ -2,6 +2,9 @@
 //! currencies it sells in and whether its prices include tax. Anyone may read them; only
 //! admins change them.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::catalog_changes::CatalogChanges;
 use super::events::{self, Notice};
 use super::inventory::MAX_STOCK;
 use super::money::Currency;
@@ -70,6 +73,53 @@ pub struct ShopPatch {
 pub async fn get_shop(db: &Store) -> DomainResult<Shop> {
     let mut conn = db.read().await?;
     load(&mut conn).await
+}
+
+/// The shop's settings as last read, kept while this process has heard of no change to
+/// the catalog since: a change of settings announces one ([`update_shop`]), heard at its
+/// commit here and within a second by other processes, as catalog answers are.
+///
+/// Every catalog read needs the shop's currencies. Read from the database each time, they
+/// were one statement of the two that a product read from the database costs.
+#[derive(Debug)]
+pub struct KeptShop {
+    changes: Arc<CatalogChanges>,
+    /// The settings and the catalog's tick before they were read.
+    kept: Mutex<Option<(u64, Shop)>>,
+}
+
+impl KeptShop {
+    pub fn new(changes: Arc<CatalogChanges>) -> KeptShop {
+        KeptShop {
+            changes,
+            kept: Mutex::new(None),
+        }
+    }
+
+    /// The shop's settings, as current as a catalog answer.
+    pub async fn get(&self, db: &Store) -> DomainResult<Shop> {
+        if let Some((read_at, shop)) = &*self.lock()
+            && self.changes.unchanged_since(*read_at, &[])
+        {
+            return Ok(shop.clone());
+        }
+        let read_at = self.changes.now();
+        let shop = get_shop(db).await?;
+        let mut kept = self.lock();
+        if kept.as_ref().is_none_or(|(kept_at, _)| *kept_at <= read_at) {
+            *kept = Some((read_at, shop.clone()));
+        }
+        Ok(shop)
+    }
+
+    /// [`Shop::currency_or_default`] of the kept settings.
+    pub async fn currency_or_default(&self, db: &Store, requested: Option<&str>) -> DomainResult<Currency> {
+        self.get(db).await?.currency_or_default(requested)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(u64, Shop)>> {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// `requested`, which the shop must sell in, or the shop's default currency: what a new cart

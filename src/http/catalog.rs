@@ -16,7 +16,7 @@ use super::{AppState, Json};
 use crate::app::caching::Keepable;
 use crate::domain::catalog::{self, Category, Product, ProductListing, ProductQuery, ProductSort, Variant};
 use crate::domain::money::Currency;
-use crate::domain::{DomainError, PageRequest, shop};
+use crate::domain::{DomainError, PageRequest};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -36,7 +36,10 @@ pub async fn list_products(
     ApiQuery(query): ApiQuery<ProductListQuery>,
 ) -> ApiResult<(Extension<Keepable>, Json<ProductListResponse>)> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
-    let currency = shop::currency_or_default(&state.store, query.currency.as_deref()).await?;
+    let currency = state
+        .shop
+        .currency_or_default(&state.store, query.currency.as_deref())
+        .await?;
     let filter = query.into_filter(Some(currency))?;
     let listing = catalog::list_products(&state.store, &filter, &page).await?;
     let products = listing.page.data.iter().map(|product| product.id.clone()).collect();
@@ -55,7 +58,10 @@ pub async fn get_product(
     ApiPath(id_or_slug): ApiPath<String>,
     ApiQuery(query): ApiQuery<CurrencyQuery>,
 ) -> ApiResult<(Extension<Keepable>, Json<ProductDto>)> {
-    let currency = shop::currency_or_default(&state.store, query.currency.as_deref()).await?;
+    let currency = state
+        .shop
+        .currency_or_default(&state.store, query.currency.as_deref())
+        .await?;
     let product = catalog::get_product(&state.store, &id_or_slug).await?;
     let products = vec![product.id.clone()];
     Ok((

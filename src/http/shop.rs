@@ -21,7 +21,7 @@ pub fn router() -> Router<AppState> {
 /// The shop: its name, the currencies it sells in and whether its prices include tax.
 #[utoipa::path(get, path = "/v1/shop", tag = "catalog", responses((status = 200, body = ShopDto)))]
 pub async fn get_shop(State(state): State<AppState>) -> ApiResult<Json<ShopDto>> {
-    Ok(Json(shop::get_shop(&state.store).await?.into()))
+    Ok(Json(state.shop.get(&state.store).await?.into()))
 }
 
 /// Changes any of the shop's settings (admins only). The default currency must be one the

@@ -18,6 +18,7 @@ use crate::app::client_slots::ClientSlots;
 use crate::app::{AppState, Shared};
 use crate::domain::checkout::CheckoutSettings;
 use crate::domain::events::{self, EventBus};
+use crate::domain::shop::KeptShop;
 use crate::http::{self, HttpSettings, RateLimit};
 use crate::mail::Mailer;
 use crate::media::{MediaLocation, MediaStore};
@@ -138,6 +139,7 @@ impl Server {
                 .map_err(std::io::Error::other)?,
             card_form: options.payments.card_form().map(std::sync::Arc::new),
             events,
+            shop: KeptShop::new(catalog_changes.clone()),
             catalog_cache: std::sync::Arc::new(AnswerCache::new(catalog_changes, caching::CAPACITY_BYTES)),
             media: MediaStore::open(&options.media).map_err(std::io::Error::other)?,
             outbound: Outbound::new(if options.outbound_allow_private {

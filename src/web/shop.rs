@@ -19,7 +19,7 @@ use crate::app::cookies;
 use crate::domain::accounts::addresses;
 use crate::domain::catalog::{self, ProductQuery, ProductSort};
 use crate::domain::money::Currency;
-use crate::domain::shop::{self, Shop};
+use crate::domain::shop::Shop;
 use crate::domain::{DomainError, PageRequest, Principal, carts, orders, shipping};
 use crate::payments::{CardForm, TEST_CARDS};
 
@@ -115,7 +115,7 @@ async fn catalog_page(
     headers: HeaderMap,
     query: CatalogQuery,
 ) -> PageResult {
-    let shop = shop::get_shop(&state.store).await?;
+    let shop = state.shop.get(&state.store).await?;
     let currency = shown_currency(&shop, &headers);
     let search = query.q.unwrap_or_default();
     let category = query.category.filter(|slug| !slug.is_empty());
@@ -260,7 +260,7 @@ pub async fn product(
     PagePath(slug): PagePath<String>,
 ) -> PageResult {
     let product = catalog::get_product(&state.store, &slug).await?;
-    let shop = shop::get_shop(&state.store).await?;
+    let shop = state.shop.get(&state.store).await?;
     let currency = shown_currency(&shop, &headers);
     let card = ProductCard::new(&product, currency);
     let variants: Vec<VariantView> = product
@@ -338,7 +338,7 @@ pub async fn cart(State(state): State<AppState>, Visitor(visitor): Visitor, head
         _ => None,
     };
     let ships = shipping::shop_ships(&state.store).await?;
-    let shop = shop::get_shop(&state.store).await?;
+    let shop = state.shop.get(&state.store).await?;
     let currency = cart
         .as_ref()
         .map_or_else(|| shown_currency(&shop, &headers), |cart| cart.currency);

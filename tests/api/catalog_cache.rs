@@ -21,7 +21,8 @@ pub fn available(product: &Value) -> i64 {
 }
 
 /// Every kind of change is seen by the read right after it, though each read before it
-/// was kept: a product's fields, its price, its stock, a new category.
+/// was kept: a product's fields, its price, its stock, the shop's currencies, a new
+/// category.
 async fn a_change_is_the_next_reads(app: TestApp) {
     let staff = app.staff_token().await;
     let (product, variant) = app.published_product(&staff, 1200, 10).await;
@@ -87,6 +88,17 @@ async fn a_change_is_the_next_reads(app: TestApp) {
     let cart = app.cart_with(None, &variant, 2).await;
     app.checkout(None, &id_of(&cart), "tok_visa").await.assert_status(201);
     assert_eq!(available(&product_json(&app, &id).await), 5, "stock sold");
+
+    // The shop's settings: a currency it starts selling in is one the catalog shows next.
+    let in_usd = format!("{path}?currency=USD");
+    app.get(&in_usd, None).await.assert_status(422);
+    app.patch("/v1/admin/shop", Some(&staff), json!({"currencies": ["EUR", "USD"]}))
+        .await
+        .assert_status(200);
+    app.get(&in_usd, None).await.assert_status(200);
+    app.get("/v1/products?limit=5&currency=USD", None)
+        .await
+        .assert_status(200);
 
     let categories = app.get("/v1/categories?limit=100", None).await;
     let before = categories.assert_status(200)["data"].as_array().expect("data").len();

@@ -330,7 +330,8 @@ async fn stop_when_exited(mut child: Child) {
 }
 
 /// On PostgreSQL, a change made through one process is what another serves within a
-/// second, though it kept the answer before.
+/// second, though it kept the answer before: stock, a product's fields, the shop's
+/// currencies.
 async fn another_process_serves_a_change_within_a_second(database_url: String) {
     if database_url.starts_with("sqlite:") {
         eprintln!("several processes share a PostgreSQL database; this test runs on PostgreSQL only");
@@ -375,6 +376,20 @@ async fn another_process_serves_a_change_within_a_second(database_url: String) {
         );
     }
     eprintln!("another process served the change after {:?}", changed.elapsed());
+
+    let in_usd = format!("/v1/products/{id}?currency=USD");
+    shop_a.get(&in_usd, None).await.assert_status(422);
+    shop_b
+        .patch("/v1/admin/shop", Some(&staff), json!({"currencies": ["EUR", "USD"]}))
+        .await
+        .assert_status(200);
+    let changed = Instant::now();
+    while shop_a.get(&in_usd, None).await.status != 200 {
+        assert!(
+            changed.elapsed() < Duration::from_secs(1),
+            "A still refuses the shop's new currency after a second"
+        );
+    }
 }
 
 crate::database_tests!(
