@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::Request;
@@ -16,7 +15,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use sha2::Digest;
 
-use crate::domain::catalog_changes::CatalogChanges;
+use crate::domain::catalog_changes::{CatalogChanges, ReadMark};
 
 /// The response to `request` with its ETag, or 304; `failed` answers when the body cannot
 /// be read (each layer says an error its own way).
@@ -68,16 +67,14 @@ pub struct Keepable {
 /// Public catalog answers kept in memory, by request, so that a read of the catalog is
 /// served without the database while nothing it shows has changed ([`CatalogChanges`]:
 /// this process's writes are heard as they commit, other processes' through the
-/// database's notifications). An answer is also dropped after [`LONGEST_KEPT`], for
-/// writes nobody announced (a `backroom import` on the same SQLite file).
+/// database's notifications), and a second at most
+/// ([`crate::domain::catalog_changes::LONGEST_KEPT`]), for writes nobody announced (a
+/// `backroom import` on the same SQLite file).
 pub struct AnswerCache {
     changes: Arc<CatalogChanges>,
     entries: Mutex<Entries>,
     capacity_bytes: usize,
 }
-
-/// How long an answer is kept at most.
-const LONGEST_KEPT: Duration = Duration::from_secs(1);
 
 /// The memory kept answers may take (their bodies).
 pub const CAPACITY_BYTES: usize = 16 * 1024 * 1024;
@@ -90,8 +87,7 @@ struct Entries {
 
 struct Kept {
     /// The catalog's tick before it was read.
-    read_at: u64,
-    stored_at: Instant,
+    read: ReadMark,
     products: Vec<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -125,9 +121,7 @@ impl AnswerCache {
     /// The kept answer to `key`, if it is still current.
     fn current(&self, key: &str) -> Option<Arc<Kept>> {
         let kept = self.lock().by_request.get(key).cloned()?;
-        let current =
-            kept.stored_at.elapsed() < LONGEST_KEPT && self.changes.unchanged_since(kept.read_at, &kept.products);
-        current.then_some(kept)
+        self.changes.still_current(kept.read, &kept.products).then_some(kept)
     }
 
     fn keep(&self, key: String, kept: Kept) {
@@ -199,7 +193,7 @@ pub async fn kept_or_revalidated(
             if_none_match.as_ref(),
         );
     }
-    let read_at = cache.map(|cache| cache.changes.now());
+    let read = cache.map(|cache| cache.changes.mark());
     let response = next.run(request).await;
     if response.status() != StatusCode::OK {
         return response;
@@ -209,10 +203,9 @@ pub async fn kept_or_revalidated(
         return failed();
     };
     let etag = etag_of(&bytes);
-    if let (Some(cache), Some(read_at), Some(keepable)) = (cache, read_at, parts.extensions.get::<Keepable>()) {
+    if let (Some(cache), Some(read), Some(keepable)) = (cache, read, parts.extensions.get::<Keepable>()) {
         let kept = Kept {
-            read_at,
-            stored_at: Instant::now(),
+            read,
             products: keepable.products.clone(),
             headers: parts.headers.clone(),
             body: bytes.clone(),

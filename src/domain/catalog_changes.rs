@@ -11,12 +11,24 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use super::events::{EventKind, Notice};
 
 /// Products whose stock changes are remembered one by one; past this many, the map starts
 /// over as a change of the whole catalog (so a catalog of millions costs bounded memory).
 const FOLLOWED_PRODUCTS: usize = 100_000;
+
+/// How long a kept answer is served at most: a write nobody announced (a `backroom
+/// import` into the SQLite file of a running server) is seen after this.
+pub const LONGEST_KEPT: Duration = Duration::from_secs(1);
+
+/// When an answer was read: the clock's tick before the read, and the time.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadMark {
+    tick: u64,
+    at: Instant,
+}
 
 #[derive(Debug, Default)]
 pub struct CatalogChanges {
@@ -31,6 +43,20 @@ impl CatalogChanges {
     /// The tick to remember for an answer about to be read.
     pub fn now(&self) -> u64 {
         self.clock.load(Ordering::SeqCst)
+    }
+
+    /// The mark to keep with an answer about to be read.
+    pub fn mark(&self) -> ReadMark {
+        ReadMark {
+            tick: self.now(),
+            at: Instant::now(),
+        }
+    }
+
+    /// Whether an answer read at `mark` about `products` may still be served: no change
+    /// it depends on heard since, and younger than [`LONGEST_KEPT`].
+    pub fn still_current(&self, mark: ReadMark, products: &[String]) -> bool {
+        mark.at.elapsed() < LONGEST_KEPT && self.unchanged_since(mark.tick, products)
     }
 
     /// Whether an answer read at `tick` about `products` (their stock included) is current.

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::catalog_changes::CatalogChanges;
+use super::catalog_changes::{CatalogChanges, ReadMark};
 use super::events::{self, Notice};
 use super::inventory::MAX_STOCK;
 use super::money::Currency;
@@ -75,17 +75,16 @@ pub async fn get_shop(db: &Store) -> DomainResult<Shop> {
     load(&mut conn).await
 }
 
-/// The shop's settings as last read, kept while this process has heard of no change to
-/// the catalog since: a change of settings announces one ([`update_shop`]), heard at its
-/// commit here and within a second by other processes, as catalog answers are.
+/// The shop's settings as last read, kept as a catalog answer is
+/// ([`CatalogChanges::still_current`]): a change of settings announces a catalog change
+/// ([`update_shop`]), heard at its commit here and within a second by other processes.
 ///
 /// Every catalog read needs the shop's currencies. Read from the database each time, they
 /// were one statement of the two that a product read from the database costs.
 #[derive(Debug)]
 pub struct KeptShop {
     changes: Arc<CatalogChanges>,
-    /// The settings and the catalog's tick before they were read.
-    kept: Mutex<Option<(u64, Shop)>>,
+    kept: Mutex<Option<(ReadMark, Shop)>>,
 }
 
 impl KeptShop {
@@ -98,17 +97,14 @@ impl KeptShop {
 
     /// The shop's settings, as current as a catalog answer.
     pub async fn get(&self, db: &Store) -> DomainResult<Shop> {
-        if let Some((read_at, shop)) = &*self.lock()
-            && self.changes.unchanged_since(*read_at, &[])
+        if let Some((read, shop)) = &*self.lock()
+            && self.changes.still_current(*read, &[])
         {
             return Ok(shop.clone());
         }
-        let read_at = self.changes.now();
+        let read = self.changes.mark();
         let shop = get_shop(db).await?;
-        let mut kept = self.lock();
-        if kept.as_ref().is_none_or(|(kept_at, _)| *kept_at <= read_at) {
-            *kept = Some((read_at, shop.clone()));
-        }
+        *self.lock() = Some((read, shop.clone()));
         Ok(shop)
     }
 
@@ -117,19 +113,9 @@ impl KeptShop {
         self.get(db).await?.currency_or_default(requested)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(u64, Shop)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(ReadMark, Shop)>> {
         self.kept.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
-
-/// `requested`, which the shop must sell in, or the shop's default currency: what a new cart
-/// is in and what catalog reads show `price` in.
-///
-/// # Errors
-/// `Validation` on `currency` for a code that is not ISO 4217 or that the shop does not sell
-/// in.
-pub async fn currency_or_default(db: &Store, requested: Option<&str>) -> DomainResult<Currency> {
-    get_shop(db).await?.currency_or_default(requested)
 }
 
 /// The shop's settings, read inside the caller's transaction.

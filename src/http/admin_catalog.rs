@@ -14,10 +14,10 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, Staff};
 use super::problem::{ApiResult, Problem};
 use super::shapes::MoneyDto;
 use super::{AppState, Created, Json};
+use crate::domain::PageRequest;
 use crate::domain::catalog::{self, NewProduct, PriceInput, ProductPatch};
 use crate::domain::inventory::{self, StockLevel};
 use crate::domain::money::Currency;
-use crate::domain::{PageRequest, shop};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -88,7 +88,7 @@ pub async fn get_product(
 async fn staff_currency(state: &AppState, requested: Option<&str>) -> ApiResult<Option<Currency>> {
     match requested {
         None => Ok(None),
-        Some(code) => Ok(Some(shop::currency_or_default(&state.store, Some(code)).await?)),
+        Some(code) => Ok(Some(state.shop.currency_or_default(&state.store, Some(code)).await?)),
     }
 }
 
