@@ -16,8 +16,9 @@ const MAX_QUERY_WORDS: usize = 8;
 /// A word must be this long to be forgiven a typo: shorter ones have too many neighbours
 /// ("cap" is one edit from "cup", "cat", "map"...).
 const MIN_TYPO_WORD_CHARS: usize = 4;
-/// Longer words are not kept in the vocabulary (nor looked up for typos).
-const MAX_TERM_CHARS: usize = 40;
+/// Longer words are not looked up for typos: the vocabulary keeps them without their
+/// deletions (it keeps them at all so that a search knows every word a prefix starts).
+const MAX_TYPO_WORD_CHARS: usize = 40;
 /// The vocabulary keeps words a typo may mean: one letter shorter than the shortest word
 /// forgiven ("muug" means "mug").
 const MIN_TERM_CHARS: usize = MIN_TYPO_WORD_CHARS - 1;
@@ -74,7 +75,7 @@ pub async fn query_words(conn: &mut Conn, q: &str) -> StoreResult<Vec<SearchWord
         let length = word.chars().count();
         // Numbers and SKUs are exact: "12346" is another item, not a typo of "12345".
         let forgivable =
-            (MIN_TYPO_WORD_CHARS..=MAX_TERM_CHARS).contains(&length) && !word.chars().any(|c| c.is_numeric());
+            (MIN_TYPO_WORD_CHARS..=MAX_TYPO_WORD_CHARS).contains(&length) && !word.chars().any(|c| c.is_numeric());
         let alternatives = if forgivable {
             let mut keys = deletions(&word);
             keys.push(word.clone());
@@ -89,10 +90,16 @@ pub async fn query_words(conn: &mut Conn, q: &str) -> StoreResult<Vec<SearchWord
         } else {
             Vec::new()
         };
+        // One letter would match half the catalog as a prefix.
+        let prefix = length >= 2;
+        let completions = match prefix {
+            true => store::completions(conn, &word).await?,
+            false => None,
+        };
         found.push(SearchWord {
-            // One letter would match half the catalog as a prefix.
-            prefix: length >= 2,
+            prefix,
             word,
+            completions,
             alternatives,
         });
     }
@@ -129,7 +136,16 @@ pub async fn reindex_product(conn: &mut Conn, product_id: &str) -> StoreResult<(
     let mut terms: Vec<String> = vocabulary_of(&document);
     terms.sort();
     terms.dedup();
-    store::add_terms(conn, &terms, deletions).await
+    store::add_terms(conn, &terms, typo_keys).await
+}
+
+/// The deletions a word is found by when misspelt: none for a word too long to be
+/// looked up for typos.
+fn typo_keys(term: &str) -> Vec<String> {
+    match term.chars().count() <= MAX_TYPO_WORD_CHARS {
+        true => deletions(term),
+        false => Vec::new(),
+    }
 }
 
 fn vocabulary_of(document: &SearchDocument) -> Vec<String> {
@@ -141,7 +157,7 @@ fn vocabulary_of(document: &SearchDocument) -> Vec<String> {
     ]
     .into_iter()
     .flat_map(|text| words(text))
-    .filter(|word| (MIN_TERM_CHARS..=MAX_TERM_CHARS).contains(&word.chars().count()))
+    .filter(|word| word.chars().count() >= MIN_TERM_CHARS)
     .collect()
 }
 

@@ -425,7 +425,69 @@ async fn a_ranking_lists_every_match_once_title_matches_first(app: TestApp) {
         .assert_status(422);
 }
 
+/// The start of a word finds every word it starts, however many there are, however long,
+/// and whatever the accents after it.
+async fn a_prefix_finds_every_word_it_starts(app: TestApp) {
+    let staff = app.staff_token().await;
+    let long_word = "pneumonoultramicroscopicsilicovolcanoconiosis";
+    assert!(long_word.len() > 40, "longer than a word looked up for typos");
+    let poster = product(
+        &app,
+        &staff,
+        json!({"title": format!("{long_word} poster"), "variants": [variant("POSTER-1", 1500)]}),
+    )
+    .await;
+    let tin = product(
+        &app,
+        &staff,
+        json!({"title": "Cafés du Monde tin", "variants": [variant("TIN-1", 700)]}),
+    )
+    .await;
+    let canoe = product(
+        &app,
+        &staff,
+        json!({"title": "Canoe paddle", "variants": [variant("PADDLE-1", 5000)]}),
+    )
+    .await;
+    product(
+        &app,
+        &staff,
+        json!({"title": "Cañada blanket", "variants": [variant("BLANKET-1", 6000)]}),
+    )
+    .await;
+    let mut widgets = Vec::new();
+    for n in 1..=40 {
+        let body = json!({"title": format!("Widget{n}"), "variants": [variant(&format!("W-{n}"), 100)]});
+        widgets.push(product(&app, &staff, body).await);
+    }
+
+    assert_eq!(found(&app, "q=pneumono").await, [poster.as_str()]);
+    assert_eq!(found(&app, &format!("q={}", &long_word[..42])).await, [poster.as_str()]);
+    assert_eq!(found(&app, "q=caf").await, [tin.as_str()]);
+    assert_eq!(found(&app, "q=caf%C3%A9").await, [tin.as_str()]);
+    if app.database_url.starts_with("sqlite") {
+        // FTS5 folds accents on both sides; PostgreSQL's `simple` configuration does not.
+        assert_eq!(found(&app, "q=cafe").await, [tin.as_str()]);
+    }
+    assert_eq!(
+        found(&app, "q=cano").await,
+        [canoe.as_str()],
+        "not cañada, which starts otherwise once its accent is folded"
+    );
+    let mut all = found(&app, "q=widget&limit=100").await;
+    all.sort();
+    let mut expected = widgets.clone();
+    expected.sort();
+    assert_eq!(all, expected, "more words than are spelt out");
+    let tens: Vec<&str> = [19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 1]
+        .iter()
+        .map(|n| widgets[n - 1].as_str())
+        .collect();
+    assert_eq!(found(&app, "q=widget1&limit=100").await, tens, "newest first");
+}
+
 crate::backend_tests!(
+    a_prefix_finds_every_word_it_starts,
     a_ranking_lists_every_match_once_title_matches_first,
     a_rebuild_indexes_products_loaded_with_sql,
     search_finds_titles_skus_categories_and_descriptions_title_first,
