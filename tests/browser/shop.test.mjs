@@ -987,6 +987,8 @@ test("the search box suggests products as you type; a search's results can be so
   const at = [...word].findIndex((letter, index) => index > 0 && word[index + 1] && letter !== word[index + 1]);
   const typo = word.slice(0, at) + word[at + 1] + word[at] + word.slice(at + 2);
   assert.notEqual(typo.toLowerCase(), word.toLowerCase());
+  // Emptied first, so that the suggestions shown are the typo's, not the prefix's.
+  await page.getByLabel("Search products").fill("");
   await page.getByLabel("Search products").fill(typo.toLowerCase());
   const suggested = suggestions.getByRole("link", { name: title });
   await suggested.waitFor(LIVE);

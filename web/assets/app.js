@@ -357,6 +357,9 @@ function followSuggestions(input) {
       // A newer question is on its way (this answer is for words no longer typed), or
       // the shopper closed the list.
       if (input.value.trim() !== q || closed) return;
+      // The shopper already went down into the list (an earlier answer's): it stays as
+      // they see it, rather than vanish from under the link they are on.
+      if (list.contains(document.activeElement)) return;
       list.replaceChildren(
         ...found.data.map((product) => {
           const item = document.createElement("li");
