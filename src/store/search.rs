@@ -3,7 +3,7 @@
 //! `products.search_vector` (a tsvector weighted by field, with a GIN index). Both rank
 //! title and SKU matches above category names, and those above descriptions.
 //! The catalog's words and their one-letter deletions (for typos) are plain tables,
-//! queried the same on both (see migration 0014).
+//! queried the same on both (see migration 0013).
 
 use super::{Conn, Raw, StoreResult};
 use crate::{exec, on_conn};
@@ -210,7 +210,7 @@ pub async fn index_document(conn: &mut Conn, document: &SearchDocument) -> Store
 }
 
 /// Rebuilds the whole index and vocabulary from the catalog's rows, in one transaction,
-/// by the database's own bulk statements (as migration 0014 first filled them): for
+/// by the database's own bulk statements (as migration 0013 first filled them): for
 /// catalogs written past Backroom (a bulk load in SQL, a restore of a table).
 pub async fn rebuild(store: &super::Store) -> StoreResult<()> {
     let mut tx = store.write().await?;
