@@ -316,7 +316,7 @@ const MAX_COMPLETIONS: usize = 32;
 /// PostgreSQL, whose GIN index answers a prefix as fast as a word.
 ///
 /// FTS5 answers a prefix longer than those of its prefix index (two and three letters,
-/// migration 0015) by first merging the lists of every document holding a word that
+/// migration 0013) by first merging the lists of every document holding a word that
 /// starts with it, and only then stops at the page's end: at 100,000 products, `copper*`
 /// took 0.9 ms, `copper` 0.15 ms. The vocabulary (`search_terms`) holds every indexed
 /// word of three letters or more, so it knows them all. FTS5 also folds accents ("Cafés"
