@@ -51,16 +51,25 @@ pub fn metrics_handle() -> PrometheusHandle {
                 tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
             }
             let upkept = handle.clone();
+            let (started, running) = std::sync::mpsc::sync_channel(1);
             let upkeep = std::thread::Builder::new()
                 .name(UPKEEP_THREAD.to_owned())
                 .spawn(move || {
+                    let _ = started.send(());
                     loop {
                         std::thread::sleep(UPKEEP_EVERY);
                         upkept.run_upkeep();
                     }
                 });
-            if let Err(error) = upkeep {
-                tracing::warn!(%error, "cannot start the metrics upkeep; latencies will pile up until /metrics is read");
+            match upkeep {
+                // A thread takes its name as it starts, after `spawn` returns: waiting for
+                // it to run means it is there, named, for whoever looks.
+                Ok(_) => {
+                    let _ = running.recv();
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot start the metrics upkeep; latencies will pile up until /metrics is read");
+                }
             }
             handle
         })
