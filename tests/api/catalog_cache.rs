@@ -197,7 +197,50 @@ async fn every_read_after_a_checkout_sees_it_during_a_storm(app: TestApp) {
     assert_eq!(available(&product_json(&app, &id).await), stock - total);
 }
 
+/// A catalog answer goes out gzipped to a client that accepts gzip, and as it is to one
+/// that does not, whether read from the database or kept: the same JSON every time.
+async fn an_answer_is_gzipped_for_a_client_that_accepts_it(app: TestApp) {
+    let staff = app.staff_token().await;
+    app.published_product(&staff, 1200, 10).await;
+    let read = |accept_encoding: &'static str| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .get(format!("{}/v1/products?limit=20", app.base_url))
+                .header("accept-encoding", accept_encoding)
+                .send()
+                .await
+                .expect("a list");
+            assert_eq!(response.status(), 200);
+            let headers = response.headers().clone();
+            let body = response.bytes().await.expect("a body");
+            let vary = headers.get("vary").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            assert!(vary.to_ascii_lowercase().contains("accept-encoding"), "Vary: {vary:?}");
+            match headers.get("content-encoding").map(|v| v.to_str().expect("ASCII")) {
+                Some("gzip") => {
+                    let mut json = Vec::new();
+                    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut json)
+                        .expect("a gzip body");
+                    (true, serde_json::from_slice::<Value>(&json).expect("JSON"))
+                }
+                None => (false, serde_json::from_slice::<Value>(&body).expect("JSON")),
+                Some(other) => panic!("content-encoding {other}"),
+            }
+        }
+    };
+    let (_, plain) = read("identity").await;
+    assert_eq!(plain["data"].as_array().map(Vec::len), Some(1));
+    // The first read of each may come from the database, the next from what was kept.
+    for _ in 0..3 {
+        assert_eq!(read("gzip, deflate, br").await, (true, plain.clone()));
+        assert_eq!(read("br;q=1, gzip;q=0").await, (false, plain.clone()));
+        assert_eq!(read("identity").await, (false, plain.clone()));
+    }
+}
+
 crate::backend_tests!(
+    an_answer_is_gzipped_for_a_client_that_accepts_it,
     a_change_is_the_next_reads,
     a_client_may_ask_for_a_fresh_answer,
     every_read_after_a_checkout_sees_it_during_a_storm,
