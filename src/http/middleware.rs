@@ -1,5 +1,5 @@
-//! Cross-cutting middleware of our own: request metrics, the logging of server errors, and
-//! closing connections while the server drains.
+//! Cross-cutting middleware of our own: request metrics, kept catalog answers, the logging
+//! of server errors, security headers, and closing connections while the server drains.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,13 +20,10 @@ use super::problem::{ApiError, InternalCause};
 pub async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
-    record_request(&method, &route, response.status(), started);
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    record_request(&method, route, response.status(), started);
     response
 }
 
