@@ -161,8 +161,8 @@ pub fn streaming_routes() -> Router<AppState> {
 ///
 /// The cross-cutting layers wrap the routed application once, as one service, rather
 /// than through `Router::layer`, which wraps every route in each layer: a boxed service
-/// cloned and a boxed future per layer and request. That was a third of the server's time
-/// on a kept catalog list.
+/// cloned and a boxed future per layer and request. This, with kept answers served before
+/// routing, took a kept catalog list from 173,000 to 64,000 instructions (callgrind).
 pub fn application<H, T>(
     routes: Router<AppState>,
     streaming: Router<AppState>,
