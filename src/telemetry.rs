@@ -31,8 +31,8 @@ const UPKEEP_THREAD: &str = "metrics-upkeep";
 ///
 /// The recorder holds every latency recorded until its upkeep folds them into the
 /// histograms: without it, a server nobody scraped kept about 20 bytes per request
-/// served, for ever. The upkeep runs on a thread of its own, as the recorder is made outside any one
-/// runtime.
+/// served, for ever. The upkeep runs on a thread of its own, as the recorder is made
+/// outside any one runtime.
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE

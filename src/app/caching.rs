@@ -26,7 +26,12 @@ pub async fn revalidated(request: Request, next: Next, failed: impl FnOnce() -> 
 
 /// [`revalidated`], and kept in `cache` when its handler marks it [`Keepable`]. Kept
 /// answers are served by [`AnswerCache::kept_answer`], before the request is routed.
-pub async fn kept(cache: &AnswerCache, request: Request, next: Next, failed: impl FnOnce() -> Response) -> Response {
+pub async fn read_and_keep(
+    cache: &AnswerCache,
+    request: Request,
+    next: Next,
+    failed: impl FnOnce() -> Response,
+) -> Response {
     revalidated_and_kept(Some(cache), request, next, failed).await
 }
 
@@ -148,7 +153,8 @@ fn gzip(body: &[u8]) -> Option<Bytes> {
 }
 
 /// Whether `Accept-Encoding` accepts gzip (RFC 9110 12.5.3): `gzip` (or `x-gzip`) with a
-/// weight above 0, or, when neither is named, `*` with one.
+/// weight above 0, or, when neither is named, `*` with one. Our own because the
+/// compression layer's negotiation (tower-http) is private to it.
 fn accepts_gzip(headers: &HeaderMap) -> bool {
     let mut named = None;
     let mut any = None;

@@ -156,7 +156,7 @@ pub async fn catalog_cache(
     request: Request,
     next: Next,
 ) -> Response {
-    crate::app::caching::kept(&cache, request, next, || {
+    crate::app::caching::read_and_keep(&cache, request, next, || {
         ApiError::Domain(crate::domain::DomainError::Internal(
             "unreadable response body".to_owned(),
         ))
