@@ -104,8 +104,20 @@ impl Writer {
             // The writer before vanished without a word (no runtime to clean up on).
             state.abandon_member(0).await;
         }
-        if state.group.is_none() {
-            sqlx::query("BEGIN IMMEDIATE").execute(state.conn()?).await?;
+        if state.group.is_some() {
+            sqlx::query("SAVEPOINT member").execute(state.conn()?).await?;
+        } else {
+            // One command to the connection's thread, not two: each costs a round trip
+            // between threads, a good part of a short write's time.
+            if let Err(error) = sqlx::query("BEGIN IMMEDIATE; SAVEPOINT member")
+                .execute(state.conn()?)
+                .await
+            {
+                // Harmless when the BEGIN failed; ends the transaction when only the
+                // savepoint did.
+                let _ = sqlx::query("ROLLBACK").execute(state.conn()?).await;
+                return Err(error.into());
+            }
             let (outcome, _) = watch::channel(None);
             state.group = Some(Group {
                 members: 0,
@@ -113,7 +125,6 @@ impl Writer {
                 commits,
             });
         }
-        sqlx::query("SAVEPOINT member").execute(state.conn()?).await?;
         state.savepoint_open = true;
         Ok(member)
     }
@@ -198,20 +209,24 @@ impl Member {
         let mut guard = self.guard.take().expect("a member holds the connection until it ends");
         let mut outcome = {
             let state = &mut *guard;
-            if let Err(error) = sqlx::query("RELEASE member").execute(state.conn()?).await {
-                state.abandon_member(self.queued.load(Ordering::SeqCst)).await;
-                return Err(error.into());
-            }
-            // Read after the release, the moment the group's fate is decided.
-            let queued = self.queued.load(Ordering::SeqCst);
-            state.savepoint_open = false;
-            let Some(group) = state.group.as_mut() else {
+            let Some(group) = state.group.as_ref() else {
                 return Err(StoreError::CommitFailed("the write transaction was lost".to_owned()));
             };
-            group.members += 1;
             let outcome = group.outcome.subscribe();
-            if queued == 0 || group.members >= MAX_MEMBERS {
-                state.commit_group().await;
+            // The group's fate is decided here: a writer that queues from now on joins
+            // the next group.
+            let last_member = self.queued.load(Ordering::SeqCst) == 0 || group.members + 1 >= MAX_MEMBERS;
+            if last_member {
+                state.release_and_commit().await;
+            } else {
+                if let Err(error) = sqlx::query("RELEASE member").execute(state.conn()?).await {
+                    state.abandon_member(self.queued.load(Ordering::SeqCst)).await;
+                    return Err(error.into());
+                }
+                state.savepoint_open = false;
+                if let Some(group) = state.group.as_mut() {
+                    group.members += 1;
+                }
             }
             outcome
         };
@@ -280,6 +295,24 @@ impl State {
         }
     }
 
+    /// Releases the open savepoint into the group and commits the group, in one command
+    /// to the connection's thread (see [`Writer::begin`]). Should either fail, the group
+    /// fails as a whole, its last member with it.
+    async fn release_and_commit(&mut self) {
+        let committed = match self.conn() {
+            Ok(conn) => sqlx::query("RELEASE member; COMMIT").execute(conn).await.map(|_| ()),
+            Err(error) => Err(sqlx::Error::Protocol(error.to_string())),
+        };
+        self.savepoint_open = false;
+        if let Some(group) = self.group.as_mut() {
+            group.members += 1;
+        }
+        match committed {
+            Ok(()) => self.group_committed(),
+            Err(error) => self.fail_group(&error.to_string()).await,
+        }
+    }
+
     /// Commits the group and tells its members.
     async fn commit_group(&mut self) {
         let committed = match self.conn() {
@@ -287,14 +320,17 @@ impl State {
             Err(error) => Err(sqlx::Error::Protocol(error.to_string())),
         };
         match committed {
-            Ok(()) => {
-                if let Some(group) = self.group.take() {
-                    group.commits.fetch_add(1, Ordering::Relaxed);
-                    metrics::histogram!("backroom_db_commit_group_writes").record(group.members as f64);
-                    group.outcome.send_replace(Some(Ok(())));
-                }
-            }
+            Ok(()) => self.group_committed(),
             Err(error) => self.fail_group(&error.to_string()).await,
+        }
+    }
+
+    /// Tells the members of the group just committed.
+    fn group_committed(&mut self) {
+        if let Some(group) = self.group.take() {
+            group.commits.fetch_add(1, Ordering::Relaxed);
+            metrics::histogram!("backroom_db_commit_group_writes").record(group.members as f64);
+            group.outcome.send_replace(Some(Ok(())));
         }
     }
 
