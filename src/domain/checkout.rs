@@ -567,6 +567,8 @@ pub async fn settle(db: &Store, payment_id: &str, outcome: ChargeOutcome) -> Dom
 /// [`settle`] inside the caller's transaction (a webhook records its event id in it too).
 pub(super) async fn settle_within(tx: &mut Conn, payment_id: &str, outcome: ChargeOutcome) -> DomainResult<Settlement> {
     let now = Timestamp::now();
+    // The order a charge places is named on the attempt by the same write that settles it.
+    let order_id = ids::new_id("ord");
     let (from, change): (&[&str], PaymentMove<'_>) = match &outcome {
         ChargeOutcome::Captured { reference } | ChargeOutcome::Authorized { reference } => (
             &UNSETTLED,
@@ -576,6 +578,7 @@ pub(super) async fn settle_within(tx: &mut Conn, payment_id: &str, outcome: Char
                     _ => PaymentStatus::Captured.as_str(),
                 },
                 provider_reference: Some(reference),
+                order_id: Some(&order_id),
                 ..PaymentMove::default()
             },
         ),
@@ -625,18 +628,22 @@ pub(super) async fn settle_within(tx: &mut Conn, payment_id: &str, outcome: Char
         }
         return Ok(earlier);
     };
-    let lines = store::list_payment_lines(tx, payment_id).await?;
+    let priced = frozen_pricing(tx, &attempt).await?;
     Ok(match outcome {
-        ChargeOutcome::Captured { .. } => place_order(tx, &attempt, &lines, PaymentStatus::Captured, now.0).await?,
-        ChargeOutcome::Authorized { .. } => place_order(tx, &attempt, &lines, PaymentStatus::Authorized, now.0).await?,
+        ChargeOutcome::Captured { .. } => {
+            place_order(tx, &attempt, priced, order_id, PaymentStatus::Captured, now.0).await?
+        }
+        ChargeOutcome::Authorized { .. } => {
+            place_order(tx, &attempt, priced, order_id, PaymentStatus::Authorized, now.0).await?
+        }
         ChargeOutcome::RequiresAction { client_secret, .. } => Settlement::AwaitingAction { client_secret },
         ChargeOutcome::Declined { decline_code } => {
-            release(tx, &attempt, &lines, now.0).await?;
+            release(tx, &attempt, &priced, now.0).await?;
             record_failure(tx, &attempt).await?;
             Settlement::Declined { decline_code }
         }
         ChargeOutcome::Failed { reason } => {
-            release(tx, &attempt, &lines, now.0).await?;
+            release(tx, &attempt, &priced, now.0).await?;
             record_failure(tx, &attempt).await?;
             Settlement::Failed { reason }
         }
@@ -657,8 +664,8 @@ pub(super) async fn settle_canceled(db: &Store, payment_id: &str) -> DomainResul
         tx.commit().await?;
         return Ok(earlier);
     };
-    let lines = store::list_payment_lines(&mut tx, payment_id).await?;
-    release(&mut tx, &attempt, &lines, now).await?;
+    let priced = frozen_pricing(&mut tx, &attempt).await?;
+    release(&mut tx, &attempt, &priced, now).await?;
     tx.commit().await?;
     Ok(Settlement::Canceled)
 }
@@ -700,11 +707,11 @@ pub(super) fn settlement_of(attempt: &PaymentRow) -> Settlement {
 async fn place_order(
     tx: &mut Conn,
     attempt: &PaymentRow,
-    lines: &[PaymentLineRow],
+    priced: PricedCart,
+    order_id: String,
     payment: PaymentStatus,
     now: i64,
 ) -> DomainResult<Settlement> {
-    let priced = frozen_pricing(attempt, lines)?;
     if priced.totals.total.amount != attempt.amount {
         return Err(DomainError::Internal(format!(
             "payment {} captured {} but its cart was priced at {}",
@@ -713,7 +720,7 @@ async fn place_order(
     }
     let totals = priced.totals;
     let order = OrderRow {
-        id: ids::new_id("ord"),
+        id: order_id,
         number: order_store::next_order_number(tx).await?,
         customer_id: attempt.customer_id.clone(),
         email: attempt.email.clone(),
@@ -767,8 +774,7 @@ async fn place_order(
         order_store::insert_order_item(tx, &item).await?;
         items.push(item);
     }
-    discounts::keep_for_order(tx, &attempt.id, &order.id).await?;
-    store::set_payment_order(tx, &attempt.id, &order.id).await?;
+    discounts::keep_for_order(tx, &priced, &attempt.id, &order.id).await?;
     cart_store::set_cart_status(
         tx,
         &attempt.cart_id,
@@ -788,7 +794,7 @@ async fn place_order(
     let placed = orders::assemble(order, items, Vec::new())?;
     events::record(tx, kind, Subject::Order(&placed)).await?;
     // Last: from here to the commit, every checkout of these variants waits for this one.
-    inventory::move_lines(tx, &stock_lines(lines), StockMove::Sell).await?;
+    inventory::move_lines(tx, &stock_lines(&priced), StockMove::Sell).await?;
     Ok(Settlement::Placed {
         order_id,
         placed: Some(Box::new(placed)),
@@ -803,9 +809,9 @@ async fn record_failure(tx: &mut Conn, attempt: &PaymentRow) -> DomainResult<()>
 }
 
 /// Failure: the reservation is released and the cart opens again for another card.
-async fn release(tx: &mut Conn, attempt: &PaymentRow, lines: &[PaymentLineRow], now: i64) -> DomainResult<()> {
-    inventory::move_lines(tx, &stock_lines(lines), StockMove::Release).await?;
-    discounts::give_back(tx, &attempt.id).await?;
+async fn release(tx: &mut Conn, attempt: &PaymentRow, priced: &PricedCart, now: i64) -> DomainResult<()> {
+    inventory::move_lines(tx, &stock_lines(priced), StockMove::Release).await?;
+    discounts::give_back(tx, priced, &attempt.id).await?;
     cart_store::set_cart_status(
         tx,
         &attempt.cart_id,
@@ -819,12 +825,14 @@ async fn release(tx: &mut Conn, attempt: &PaymentRow, lines: &[PaymentLineRow], 
     Ok(())
 }
 
-/// The priced cart the customer checked out. Attempts made before it was kept on them
-/// (migration 0003) are priced from their lines by the same function, as they were then.
-fn frozen_pricing(attempt: &PaymentRow, lines: &[PaymentLineRow]) -> DomainResult<PricedCart> {
+/// The priced cart the customer checked out, kept on the attempt: its lines are the ones
+/// reserved. Attempts made before it was kept on them (migration 0003) are priced from
+/// their lines by the same function, as they were then.
+async fn frozen_pricing(tx: &mut Conn, attempt: &PaymentRow) -> DomainResult<PricedCart> {
     if let Some(frozen) = &attempt.pricing {
         return serde_json::from_str(frozen).map_err(|_| super::catalog::corrupt("frozen pricing", frozen));
     }
+    let lines = store::list_payment_lines(tx, &attempt.id).await?;
     let currency =
         Currency::parse(&attempt.currency).ok_or_else(|| super::catalog::corrupt("currency", &attempt.currency))?;
     let to_price = lines
@@ -846,8 +854,9 @@ fn frozen_pricing(attempt: &PaymentRow, lines: &[PaymentLineRow]) -> DomainResul
 }
 
 /// An attempt's lines as `(variant, units)`, for the stock moves.
-fn stock_lines(lines: &[PaymentLineRow]) -> Vec<(String, i64)> {
-    lines
+fn stock_lines(priced: &PricedCart) -> Vec<(String, i64)> {
+    priced
+        .lines
         .iter()
         .map(|line| (line.variant_id.clone(), line.quantity))
         .collect()

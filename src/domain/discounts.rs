@@ -794,15 +794,25 @@ pub(crate) async fn take_uses(
     })
 }
 
-/// A failed attempt gives its uses back.
-pub(crate) async fn give_back(tx: &mut Conn, payment_id: &str) -> DomainResult<()> {
-    store::give_back_uses(tx, payment_id).await?;
+/// A failed attempt, `priced` as it was checked out, gives its uses back.
+pub(crate) async fn give_back(tx: &mut Conn, priced: &PricedCart, payment_id: &str) -> DomainResult<()> {
+    // An attempt priced without discounts took no uses ([`take_uses`]).
+    if !priced.discounts.is_empty() {
+        store::give_back_uses(tx, payment_id).await?;
+    }
     Ok(())
 }
 
-/// A paid attempt's uses belong to its order.
-pub(crate) async fn keep_for_order(tx: &mut Conn, payment_id: &str, order_id: &str) -> DomainResult<()> {
-    store::set_uses_order(tx, payment_id, order_id).await?;
+/// A paid attempt's uses, `priced` as it was checked out, belong to its order.
+pub(crate) async fn keep_for_order(
+    tx: &mut Conn,
+    priced: &PricedCart,
+    payment_id: &str,
+    order_id: &str,
+) -> DomainResult<()> {
+    if !priced.discounts.is_empty() {
+        store::set_uses_order(tx, payment_id, order_id).await?;
+    }
     Ok(())
 }
 

@@ -184,6 +184,8 @@ pub struct PaymentMove<'a> {
     pub provider_reference: Option<&'a str>,
     pub client_secret: Option<&'a str>,
     pub expires_at: Option<i64>,
+    /// The order a settled charge placed.
+    pub order_id: Option<&'a str>,
 }
 
 /// Moves an attempt to `change.status` if it is in one of the `from` states (one or two),
@@ -206,7 +208,7 @@ pub async fn move_payment(
         sqlx::query_as(concat!(
             "UPDATE payments SET status = $2, decline_code = COALESCE($3, decline_code),
                  provider_reference = COALESCE($4, provider_reference), client_secret = COALESCE($5, client_secret),
-                 expires_at = COALESCE($6, expires_at), updated_at = $7
+                 expires_at = COALESCE($6, expires_at), updated_at = $7, order_id = COALESCE($10, order_id)
              WHERE id = $1 AND (status = $8 OR status = $9)
              RETURNING ",
             payment_columns!()
@@ -220,6 +222,7 @@ pub async fn move_payment(
         .bind(now)
         .bind(first)
         .bind(second)
+        .bind(change.order_id)
         .fetch_optional(c)
         .await
     })?)
@@ -245,16 +248,6 @@ pub async fn record_provider_event(
         .bind(now)
     )?;
     Ok(result == 1)
-}
-
-pub async fn set_payment_order(conn: &mut Conn, id: &str, order_id: &str) -> StoreResult<()> {
-    exec!(
-        conn,
-        sqlx::query("UPDATE payments SET order_id = $2 WHERE id = $1")
-            .bind(id)
-            .bind(order_id)
-    )?;
-    Ok(())
 }
 
 /// Moves the refunded amount from `expected_refunded` to `new_refunded` with `status`;

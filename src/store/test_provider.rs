@@ -18,7 +18,7 @@ pub struct ChargeRow {
 /// Records a charge unless one with its key exists; returns whichever is recorded.
 pub async fn record_charge(db: &Store, row: &ChargeRow) -> StoreResult<ChargeRow> {
     let mut tx = db.write().await?;
-    exec!(
+    let inserted = exec!(
         tx,
         sqlx::query(
             "INSERT INTO test_provider_charges
@@ -34,16 +34,20 @@ pub async fn record_charge(db: &Store, row: &ChargeRow) -> StoreResult<ChargeRow
         .bind(&row.outcome)
         .bind(&row.decline_code)
         .bind(row.created_at)
-    )?;
-    let recorded = on_conn!(tx, |c| {
-        sqlx::query_as(
-            "SELECT idempotency_key, kind, payment_token, amount, currency, outcome, decline_code, created_at
-             FROM test_provider_charges WHERE idempotency_key = $1",
-        )
-        .bind(&row.idempotency_key)
-        .fetch_one(c)
-        .await
-    })?;
+    )? == 1;
+    let recorded = if inserted {
+        row.clone()
+    } else {
+        on_conn!(tx, |c| {
+            sqlx::query_as(
+                "SELECT idempotency_key, kind, payment_token, amount, currency, outcome, decline_code, created_at
+                 FROM test_provider_charges WHERE idempotency_key = $1",
+            )
+            .bind(&row.idempotency_key)
+            .fetch_one(c)
+            .await
+        })?
+    };
     tx.commit().await?;
     Ok(recorded)
 }
