@@ -88,30 +88,54 @@ pub struct ProductFilter<'a> {
     pub limit: i64,
 }
 
-/// The page of products a filter selects, newest first.
+/// The page of products a filter selects, newest first: its ids, with only the conditions
+/// the filter has and the limit written out. PostgreSQL plans a prepared statement once
+/// (a generic plan) only when no value could change its plan; with `$1 IS NULL OR ...`
+/// conditions and a `LIMIT $4` it planned the page's statement anew on every execution,
+/// 0.6 ms of its 2.2 (`EXPLAIN ANALYZE` of the 9th execution, demo catalog).
 ///
 /// The category test is a correlated lookup on the (product, category) key, one index probe
 /// per product scanned. Written as `EXISTS`, PostgreSQL hashed every product of the
 /// category first: 22 ms per query at 100,000 products, growing with the catalog.
-const FILTERED_PAGE: &str = "SELECT p.id FROM products p
-     WHERE ($1 IS NULL OR p.status = $1)
-       AND ($2 IS NULL OR p.id < $2)
-       AND ($3 IS NULL OR (
-            SELECT 1 FROM product_categories pc WHERE pc.product_id = p.id AND pc.category_id = $3
-            ) IS NOT NULL)
-     ORDER BY p.id DESC
-     LIMIT $4";
+fn filtered_page(filter: &ProductFilter<'_>) -> String {
+    let mut conditions = Vec::new();
+    let mut placeholder = 0;
+    let mut next = || {
+        placeholder += 1;
+        format!("${placeholder}")
+    };
+    if filter.status.is_some() {
+        conditions.push(format!("p.status = {}", next()));
+    }
+    if filter.before_id.is_some() {
+        conditions.push(format!("p.id < {}", next()));
+    }
+    if filter.category_id.is_some() {
+        conditions.push(format!(
+            "(SELECT 1 FROM product_categories pc WHERE pc.product_id = p.id AND pc.category_id = {}) IS NOT NULL",
+            next()
+        ));
+    }
+    let conditions = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    format!(
+        "SELECT p.id FROM products p{conditions} ORDER BY p.id DESC LIMIT {}",
+        filter.limit
+    )
+}
 
 pub async fn list_products(conn: &mut Conn, filter: &ProductFilter<'_>) -> StoreResult<ProductPageRows> {
-    let sql = page_query(conn, FILTERED_PAGE);
+    let sql = page_query(conn, &filtered_page(filter));
+    let values = [filter.status, filter.before_id, filter.category_id];
     let page = on_conn!(conn, |c| {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(filter.status)
-            .bind(filter.before_id)
-            .bind(filter.category_id)
-            .bind(filter.limit)
-            .fetch_one(c)
-            .await
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+        for value in values.into_iter().flatten() {
+            query = query.bind(value);
+        }
+        query.fetch_one(c).await
     })?;
     rows_of(page)
 }
@@ -237,18 +261,26 @@ fn page_query(conn: &mut Conn, selection: &str) -> String {
 
 /// A scalar subquery: the rows of `from` in `order` as the text of a JSON array of objects,
 /// each column under its own name (`p.id` as `id`).
+///
+/// PostgreSQL turns whole rows into JSON (`json_agg(r)`): `json_build_object` looked up
+/// every value's type on every call, and took the list page's statement from 1.94 to
+/// 1.54 ms of PostgreSQL's time (`pgbench -M prepared`, demo catalog, 21 products).
 fn json_array(postgres: bool, columns: &[&str], from: &str, order: &str) -> String {
-    let fields = columns
-        .iter()
-        .map(|column| {
-            let name = column.rsplit('.').next().unwrap_or(column);
-            format!("'{name}', {column}")
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let unqualified = |column: &str| column.rsplit('.').next().unwrap_or(column).to_owned();
     if postgres {
-        format!("(SELECT COALESCE(json_agg(json_build_object({fields}) ORDER BY {order}), '[]')::text FROM {from})")
+        let order = order
+            .split(", ")
+            .map(|term| format!("r.{}", unqualified(term)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let columns = columns.join(", ");
+        format!("(SELECT COALESCE(json_agg(r ORDER BY {order}), '[]')::text FROM (SELECT {columns} FROM {from}) r)")
     } else {
+        let fields = columns
+            .iter()
+            .map(|column| format!("'{}', {column}", unqualified(column)))
+            .collect::<Vec<_>>()
+            .join(", ");
         format!("(SELECT json_group_array(json_object({fields}) ORDER BY {order}) FROM {from})")
     }
 }
