@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use backroom::server::ServerOptions;
 use serde_json::json;
+use tokio::process::Child;
 
 use crate::support::fake_stripe::{FakeStripe, SECRET_KEY, WEBHOOK_SECRET};
 use crate::support::process::{admin_create, start_server};
@@ -20,14 +21,16 @@ use crate::support::{PASSWORD, Response, Shop, TestApp, checkout_body, id_of};
 /// Long enough for any reservation or idempotency claim to have lapsed.
 const A_DAY: i64 = 24 * 60 * 60;
 
-async fn crash_during_checkout(database_url: String, fault: &'static str) {
+/// A server armed to die at `fault`, a staff token, and the variant of a published lantern
+/// with 3 units at 45.00 EUR.
+async fn lantern_shop_doomed_at(database_url: &str, fault: &'static str) -> (Child, Shop, String, String) {
     assert!(
-        admin_create(&database_url, "boss@example.com", PASSWORD)
+        admin_create(database_url, "boss@example.com", PASSWORD)
             .await
             .status
             .success()
     );
-    let (mut doomed, shop) = start_server(&database_url, &[], &[("BACKROOM_TEST_FAULT", fault)]).await;
+    let (doomed, shop) = start_server(database_url, &[], &[("BACKROOM_TEST_FAULT", fault)]).await;
     let staff = shop.login("boss@example.com", PASSWORD).await;
     let product = json!({"title": "Last Lantern", "status": "published",
         "variants": [{"sku": "LANTERN-1", "price": {"amount": 4500, "currency": "EUR"}, "inventory": 3}]});
@@ -36,6 +39,11 @@ async fn crash_during_checkout(database_url: String, fault: &'static str) {
         .as_str()
         .expect("variant")
         .to_owned();
+    (doomed, shop, staff, variant_id)
+}
+
+async fn crash_during_checkout(database_url: String, fault: &'static str) {
+    let (mut doomed, shop, staff, variant_id) = lantern_shop_doomed_at(&database_url, fault).await;
     let cart = id_of(shop.post("/v1/carts", None, json!({})).await.assert_status(201));
     let line = json!({"variant_id": variant_id, "quantity": 1});
     shop.post(&format!("/v1/carts/{cart}/items"), None, line)
@@ -184,6 +192,44 @@ async fn crash_after_stripes_answer_places_one_order_and_charges_once(database_u
     let _ = server.wait().await;
 }
 
+/// An attempt made before checkout kept the priced cart on it (migration 0003) has only
+/// its lines. Left pending by a crash after its capture, it is settled from them: the
+/// order at the lines' prices, the unit sold.
+async fn an_attempt_without_its_priced_cart_is_settled_from_its_lines(database_url: String) {
+    let (mut doomed, shop, staff, variant_id) = lantern_shop_doomed_at(&database_url, "after_capture").await;
+    let cart = id_of(shop.post("/v1/carts", None, json!({})).await.assert_status(201));
+    let line = json!({"variant_id": variant_id, "quantity": 2});
+    shop.post(&format!("/v1/carts/{cart}/items"), None, line)
+        .await
+        .assert_status(200);
+    let died = checkout_with_the_key(&shop, &format!("/v1/carts/{cart}/checkout")).await;
+    assert!(died.is_err(), "the server dies after the capture");
+    let _ = tokio::time::timeout(Duration::from_secs(10), doomed.wait()).await;
+
+    let recovery = TestApp::start(&database_url, ServerOptions::for_tests()).await;
+    recovery
+        .store
+        .execute_unchecked("UPDATE payments SET pricing = NULL".to_owned())
+        .await
+        .expect("an attempt as made before 0003");
+    recovery.age("payments", "expires_at", A_DAY).await;
+    recovery.run_jobs().await;
+
+    let orders = recovery.all_orders(&staff).await;
+    assert_eq!(orders.len(), 1, "the order placed by recovery");
+    let order_path = format!("/v1/admin/orders/{}", orders[0]["id"].as_str().expect("order id"));
+    let order = recovery.get(&order_path, Some(&staff)).await;
+    let order = order.assert_status(200);
+    assert_eq!(order["total"], json!({"amount": 9000, "currency": "EUR"}));
+    assert_eq!(order["items"][0]["quantity"], 2);
+    assert_eq!(
+        recovery.stock(&staff, &variant_id).await,
+        (1, 0, 1),
+        "both units sold, none left reserved"
+    );
+    assert_eq!(recovery.captures().await, 1);
+}
+
 async fn times_used(shop: &Shop, staff: &str, discount: &str) -> i64 {
     let found = shop.get(&format!("/v1/admin/discounts/{discount}"), Some(staff)).await;
     found.assert_status(200)["times_used"].as_i64().expect("times_used")
@@ -218,4 +264,5 @@ crate::database_tests!(
     crash_after_the_capture_still_places_the_order,
     crash_before_the_response_keeps_the_order_for_the_retry,
     crash_after_stripes_answer_places_one_order_and_charges_once,
+    an_attempt_without_its_priced_cart_is_settled_from_its_lines,
 );
