@@ -36,13 +36,18 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<&'static str> {
 }
 
 /// Prometheus metrics: requests and latency by route and status, checkout outcomes,
-/// database pool use.
+/// database pool use, and on SQLite how long its one writer has been busy.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, content_type = "text/plain", description = "Prometheus text format")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let (in_use, idle) = state.store.pool_usage();
     metrics::gauge!("backroom_db_pool_connections", "state" => "in_use").set(f64::from(in_use));
     metrics::gauge!("backroom_db_pool_connections", "state" => "idle").set(f64::from(idle));
+    if let Some(busy) = state.store.writer_busy_time() {
+        // Only ever grows: its rate is the share of the time SQLite's one writer is busy,
+        // near 1 when writes queue for it.
+        metrics::gauge!("backroom_db_writer_busy_seconds").set(busy.as_secs_f64());
+    }
     let mut response = (StatusCode::OK, state.metrics.render()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

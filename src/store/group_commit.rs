@@ -16,9 +16,10 @@
 //! released: one that answers from what it read must commit (which waits for the group's
 //! sync) rather than drop its transaction.
 
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{Connection, SqliteConnection};
@@ -41,6 +42,9 @@ pub struct Writer {
     options: Arc<SqliteConnectOptions>,
     /// Group commits so far (each one sync of the log).
     commits: Arc<AtomicU64>,
+    /// Nanoseconds writers have held the connection, all told: how near the one writer
+    /// is to being every write's bottleneck.
+    busy_nanos: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -81,6 +85,7 @@ impl Writer {
             queued: Arc::new(AtomicUsize::new(0)),
             lock_wait,
             commits: Arc::new(AtomicU64::new(0)),
+            busy_nanos: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -95,7 +100,11 @@ impl Writer {
             return Err(sqlx::Error::PoolTimedOut.into());
         };
         let mut member = Member {
-            guard: Some(guard),
+            guard: Some(Turn {
+                guard,
+                since: Instant::now(),
+                busy_nanos: self.busy_nanos.clone(),
+            }),
             queued: self.queued.clone(),
         };
         let commits = self.commits.clone();
@@ -169,6 +178,12 @@ impl Writer {
         self.commits.load(Ordering::Relaxed)
     }
 
+    /// How long writers have held the connection since it opened, all told (for the
+    /// metrics: its rate is the share of the time the one writer is busy).
+    pub fn busy_time(&self) -> Duration {
+        Duration::from_nanos(self.busy_nanos.load(Ordering::Relaxed))
+    }
+
     /// True while a writer holds the connection (for the metrics).
     pub fn in_use(&self) -> bool {
         self.state.try_lock().is_err()
@@ -185,8 +200,36 @@ impl Writer {
 /// One writer's turn: its savepoint inside the group. Dropping it without
 /// [`Member::commit`] rolls its work back.
 pub struct Member {
-    guard: Option<OwnedMutexGuard<State>>,
+    guard: Option<Turn>,
     queued: Arc<AtomicUsize>,
+}
+
+/// A writer's hold on the connection, counted in the writer's busy time when it ends.
+struct Turn {
+    guard: OwnedMutexGuard<State>,
+    since: Instant,
+    busy_nanos: Arc<AtomicU64>,
+}
+
+impl Deref for Turn {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.guard
+    }
+}
+
+impl DerefMut for Turn {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.guard
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let held = u64::try_from(self.since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.busy_nanos.fetch_add(held, Ordering::Relaxed);
+    }
 }
 
 impl Member {
@@ -449,10 +492,15 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_lone_writer_commits_at_once_and_a_dropped_one_leaves_nothing() {
         let (writer, reader, dir) = writer().await;
+        let busy_before = writer.busy_time();
         let mut member = writer.begin().await.expect("begin");
         insert(&mut member, "kept").await.expect("insert");
         member.commit().await.expect("commit");
         assert_eq!(notes(&reader).await, ["kept"]);
+        assert!(
+            writer.busy_time() > busy_before,
+            "its turn counts as the writer's busy time"
+        );
 
         let mut member = writer.begin().await.expect("begin");
         insert(&mut member, "dropped").await.expect("insert");

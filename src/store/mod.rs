@@ -485,6 +485,15 @@ impl Store {
         }
     }
 
+    /// How long SQLite's one writer has been held by writes since the store opened; `None`
+    /// on PostgreSQL, which has no one writer.
+    pub fn writer_busy_time(&self) -> Option<std::time::Duration> {
+        match self {
+            Store::Sqlite { writer, .. } => Some(writer.busy_time()),
+            Store::Postgres(..) => None,
+        }
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Store::Sqlite { .. } => "sqlite",

@@ -28,6 +28,15 @@ async fn metrics_count_requests_checkouts_and_pool_use(app: TestApp) {
             metrics.text
         );
     }
+    if app.store.backend_name() == "sqlite" {
+        let busy = metrics
+            .text
+            .lines()
+            .find_map(|line| line.strip_prefix("backroom_db_writer_busy_seconds "))
+            .and_then(|value| value.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("the writer's busy time on SQLite:\n{}", metrics.text));
+        assert!(busy > 0.0, "the paid order's writes held the writer: {busy}");
+    }
 }
 
 /// Every endpoint of the contract, as `(method, OpenAPI path template)`.
