@@ -8,14 +8,21 @@ use serde::{Deserialize, Serialize};
 use super::ids;
 use super::time::Timestamp;
 use super::{DomainError, DomainResult};
-use crate::store::outbox::{self as store, OutboxRow};
+use crate::store::outbox::{self as store, FailedDelivery, OutboxRow};
 use crate::store::{Conn, Store};
 
 /// Delivered messages are kept this long, then deleted.
 const KEEP_DELIVERED_SECONDS: i64 = 24 * 3600;
-/// A claimed message is not claimed again for this long: longer than a whole batch of
-/// deliveries at the mailer's 10 s timeout, so no other process delivers it meanwhile.
+/// A claimed message is not claimed again for this long: longer than the delivery of a
+/// whole claim ([`CLAIM`] messages, [`SENDS_AT_ONCE`] at a time, each within the mailer's
+/// 10 s timeout), so no other process delivers it meanwhile.
 const LEASE_SECONDS: i64 = 120;
+/// Messages claimed at once by one process.
+pub const CLAIM: i64 = 50;
+/// Messages sent at once; their outcomes are recorded together, so a crash in between
+/// sends at most this many again once their lease is over.
+pub const SENDS_AT_ONCE: usize = 8;
+const _: () = assert!((CLAIM as usize).div_ceil(SENDS_AT_ONCE) as i64 * 10 < LEASE_SECONDS);
 /// Retries wait 10 s, 40 s, 90 s... after the 1st, 2nd, 3rd failure.
 const RETRY_BASE_SECONDS: i64 = 10;
 
@@ -95,19 +102,28 @@ pub async fn claim_due(db: &Store, limit: i64) -> DomainResult<Vec<Claimed>> {
         .collect())
 }
 
-/// Records the outcome of a delivery: done, or to be retried later, waiting longer after
-/// each attempt.
-pub async fn record_delivery(db: &Store, claimed: &Claimed, outcome: Result<(), String>) -> DomainResult<()> {
+/// Records the outcomes of deliveries, in one transaction: done, or to be retried later,
+/// waiting longer after each attempt.
+pub async fn record_deliveries(db: &Store, outcomes: &[(&Claimed, Result<(), String>)]) -> DomainResult<()> {
     let now = Timestamp::now();
-    match outcome {
-        Ok(()) => store::mark_delivered(db, &claimed.id, now.0).await?,
-        Err(error) => {
-            let attempts = claimed.attempts + 1;
-            let wait = RETRY_BASE_SECONDS * attempts.pow(2);
-            tracing::warn!(message_id = %claimed.id, attempts, %error, "outbox delivery failed; will retry");
-            store::mark_failed(db, &claimed.id, &error, now.plus_seconds(wait).0).await?;
+    let mut delivered = Vec::new();
+    let mut failed = Vec::new();
+    for (claimed, outcome) in outcomes {
+        match outcome {
+            Ok(()) => delivered.push(claimed.id.as_str()),
+            Err(error) => {
+                let attempts = claimed.attempts + 1;
+                let wait = RETRY_BASE_SECONDS * attempts.pow(2);
+                tracing::warn!(message_id = %claimed.id, attempts, %error, "outbox delivery failed; will retry");
+                failed.push(FailedDelivery {
+                    id: &claimed.id,
+                    error,
+                    retry_at: now.plus_seconds(wait).0,
+                });
+            }
         }
     }
+    store::record_deliveries(db, &delivered, &failed, now.0).await?;
     Ok(())
 }
 

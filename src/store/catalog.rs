@@ -145,7 +145,7 @@ pub async fn list_products_by_ids(conn: &mut Conn, ids: &[String]) -> StoreResul
     if ids.is_empty() {
         return Ok(ProductPageRows::default());
     }
-    let placeholders = (1..=ids.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+    let placeholders = super::placeholders(1, ids.len());
     let sql = page_query(conn, &format!("SELECT id FROM products WHERE id IN ({placeholders})"));
     let page = on_conn!(conn, |c| {
         let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));

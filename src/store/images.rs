@@ -43,10 +43,7 @@ pub async fn list_images_of_variants(conn: &mut Conn, variant_ids: &[String]) ->
     if variant_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = (1..=variant_ids.len())
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let placeholders = super::placeholders(1, variant_ids.len());
     let sql = format!(
         "SELECT v.id AS variant_id, i.id, i.product_id, i.position, i.alt, i.format, i.width, i.height, i.source_url
          FROM variants v JOIN product_images i ON i.product_id = v.product_id

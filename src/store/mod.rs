@@ -289,6 +289,15 @@ async fn uncancellable<T: Send + 'static>(work: impl Future<Output = T> + Send +
         .map_err(|error| StoreError::Interrupted(error.to_string()))
 }
 
+/// `$first, $first+1, ...`: `count` placeholders for a list of values bound in order
+/// (`WHERE id IN (...)`), which both drivers take, where only PostgreSQL binds an array.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Runs `$body` with `$c` bound to the driver connection of `$conn`, whichever it is.
 /// The body is expanded once per driver, so a query written once is checked for both.
 #[macro_export]

@@ -4,7 +4,7 @@
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use crate::password_reset::{fake_smtp_server, next_email};
+use crate::password_reset::{fake_smtp_server, fake_smtp_server_refusing, mailing_to, next_email};
 use crate::support::*;
 
 async fn order_emails(app: TestApp, mut mail: mpsc::UnboundedReceiver<String>) {
@@ -54,9 +54,93 @@ async fn order_emails(app: TestApp, mut mail: mpsc::UnboundedReceiver<String>) {
 
 async fn run(postgres: bool) {
     let (smtp_url, mail) = fake_smtp_server();
-    let mut options = backroom::server::ServerOptions::for_tests();
-    options.mailer = backroom::mail::Mailer::new(Some(&smtp_url), "Backroom <shop@example.com>", true).expect("mailer");
-    run_with(postgres, options, move |app| order_emails(app, mail)).await;
+    run_with(postgres, mailing_to(&smtp_url), move |app| order_emails(app, mail)).await;
+}
+
+/// A busy day's emails (more than one claim's worth, here password resets) all go out in
+/// one round of the jobs, each once, not a few a round while the rest wait.
+async fn a_backlog_goes_out_in_one_round(app: TestApp, mut mail: mpsc::UnboundedReceiver<String>) {
+    const BACKLOG: usize = 60;
+    let email = unique_email("busy");
+    app.register(&email).await;
+    for _ in 0..BACKLOG {
+        app.post("/v1/auth/password-reset", None, json!({"email": email}))
+            .await
+            .assert_status(202);
+    }
+    app.run_jobs().await;
+    for _ in 0..BACKLOG {
+        let message = next_email(&mut mail).await;
+        assert!(message.contains(&format!("To: {email}")), "{message}");
+    }
+    app.run_jobs().await;
+    assert!(mail.try_recv().is_err(), "each email once");
+}
+
+/// An email the mail server refuses for now is tried again later, and goes out once; the
+/// one sent beside it is not held back.
+async fn a_refused_email_is_tried_again(app: TestApp, mut mail: mpsc::UnboundedReceiver<String>) {
+    let email = unique_email("refused");
+    app.register(&email).await;
+    for _ in 0..2 {
+        app.post("/v1/auth/password-reset", None, json!({"email": email}))
+            .await
+            .assert_status(202);
+    }
+    app.run_jobs().await;
+    assert!(next_email(&mut mail).await.contains("Reset your password"));
+    app.run_jobs().await;
+    assert!(mail.try_recv().is_err(), "the refused one waits before its next try");
+
+    app.age("outbox", "next_attempt_at", 11).await;
+    app.run_jobs().await;
+    assert!(next_email(&mut mail).await.contains("Reset your password"));
+    app.age("outbox", "next_attempt_at", 3600).await;
+    app.run_jobs().await;
+    assert!(mail.try_recv().is_err(), "each email once");
+}
+
+async fn run_refused(postgres: bool) {
+    let (smtp_url, mail) = fake_smtp_server_refusing(1);
+    let mut options = mailing_to(&smtp_url);
+    options.jobs_interval = std::time::Duration::from_secs(3600);
+    run_with(postgres, options, move |app| a_refused_email_is_tried_again(app, mail)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_email_is_tried_again_on_sqlite() {
+    run_refused(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(backroom_postgres_tests),
+    ignore = "PostgreSQL leg: set BACKROOM_TEST_POSTGRES_URL"
+)]
+async fn a_refused_email_is_tried_again_on_postgres() {
+    run_refused(true).await;
+}
+
+async fn run_backlog(postgres: bool) {
+    let (smtp_url, mail) = fake_smtp_server();
+    let mut options = mailing_to(&smtp_url);
+    // Only the test's own round of the jobs delivers (the interval's first round is at start).
+    options.jobs_interval = std::time::Duration::from_secs(3600);
+    run_with(postgres, options, move |app| a_backlog_goes_out_in_one_round(app, mail)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_of_emails_goes_out_in_one_round_on_sqlite() {
+    run_backlog(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(backroom_postgres_tests),
+    ignore = "PostgreSQL leg: set BACKROOM_TEST_POSTGRES_URL"
+)]
+async fn a_backlog_of_emails_goes_out_in_one_round_on_postgres() {
+    run_backlog(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

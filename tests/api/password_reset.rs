@@ -2,6 +2,7 @@
 //! through the outbox to a real SMTP conversation (a small fake server here), and every
 //! session revoked when the password is set.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::json;
@@ -12,6 +13,13 @@ use crate::support::*;
 
 /// A minimal SMTP server that accepts every message and hands its text to the test.
 pub fn fake_smtp_server() -> (String, mpsc::UnboundedReceiver<String>) {
+    fake_smtp_server_refusing(0)
+}
+
+/// [`fake_smtp_server`] that answers the first `refusals` messages with a temporary
+/// failure (451: try again later), as a busy mail server does.
+pub fn fake_smtp_server_refusing(refusals: usize) -> (String, mpsc::UnboundedReceiver<String>) {
+    let refusals = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(refusals));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind smtp");
     listener.set_nonblocking(true).expect("nonblocking");
     let url = format!("smtp://{}", listener.local_addr().expect("addr"));
@@ -20,6 +28,7 @@ pub fn fake_smtp_server() -> (String, mpsc::UnboundedReceiver<String>) {
         let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
         while let Ok((stream, _)) = listener.accept().await {
             let sender = sender.clone();
+            let refusals = refusals.clone();
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
                 let mut lines = BufReader::new(read).lines();
@@ -30,8 +39,16 @@ pub fn fake_smtp_server() -> (String, mpsc::UnboundedReceiver<String>) {
                     if in_data {
                         if line == "." {
                             in_data = false;
-                            let _ = sender.send(std::mem::take(&mut message));
-                            let _ = write.write_all(b"250 queued\r\n").await;
+                            let message = std::mem::take(&mut message);
+                            let refused = refusals
+                                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
+                                .is_ok();
+                            if refused {
+                                let _ = write.write_all(b"451 4.3.0 try again later\r\n").await;
+                            } else {
+                                let _ = sender.send(message);
+                                let _ = write.write_all(b"250 queued\r\n").await;
+                            }
                         } else {
                             message.push_str(&line);
                             message.push('\n');
@@ -59,10 +76,17 @@ pub fn fake_smtp_server() -> (String, mpsc::UnboundedReceiver<String>) {
     (url, receiver)
 }
 
+/// Test server options whose emails go to the SMTP server at `smtp_url`.
+pub fn mailing_to(smtp_url: &str) -> backroom::server::ServerOptions {
+    let mut options = backroom::server::ServerOptions::for_tests();
+    options.mailer = backroom::mail::Mailer::new(Some(smtp_url), "Backroom <shop@example.com>", true).expect("mailer");
+    options
+}
+
 pub async fn next_email(mail: &mut mpsc::UnboundedReceiver<String>) -> String {
     tokio::time::timeout(Duration::from_secs(15), mail.recv())
         .await
-        .expect("the reset email arrives within 15 s")
+        .expect("the email arrives within 15 s")
         .expect("mail channel open")
 }
 
@@ -137,8 +161,7 @@ async fn reset_flow(app: TestApp, mut mail: mpsc::UnboundedReceiver<String>) {
 
 async fn run_reset(postgres: bool) {
     let (smtp_url, mail) = fake_smtp_server();
-    let mut options = backroom::server::ServerOptions::for_tests();
-    options.mailer = backroom::mail::Mailer::new(Some(&smtp_url), "Backroom <shop@example.com>", true).expect("mailer");
+    let mut options = mailing_to(&smtp_url);
     options.jobs_interval = Duration::from_millis(100);
     run_with(postgres, options, move |app| reset_flow(app, mail)).await;
 }
