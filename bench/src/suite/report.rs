@@ -334,8 +334,9 @@ pub fn markdown(context: &Context, runs: &[Run], previous: &Previous) -> String 
     out.push_str(
         "Throughput of scripted scenarios counts requests (every step of a flow); the checkout line's \
          ratio counts completed checkouts against the write ceiling, although one checkout flow commits \
-         seven write transactions (cart, item, reservation, the test provider's charge, settlement, and \
-         the order email's claim and delivery from the outbox), all on one hot variant. The one-customer \
+         five write transactions (cart, item, reservation, the test provider's charge, settlement) and \
+         its order email's share of the outbox's (one claim per 50 emails, one record per 8 sent), all \
+         on one hot variant. The one-customer \
          line times a whole purchase (its three requests), one purchase at a time. Latencies of the mixed \
          scenario are per visitor action, from its scheduled start (open loop); its throughput is what was \
          achieved. \
