@@ -196,7 +196,7 @@ where
         // The fastest gzip level: most of the saving on JSON for a fraction of the CPU
         // (the default level spent 11% of the server's time on catalog lists). flate2 runs
         // on zlib-rs (Cargo.toml), whose fastest level took a demo list read from the
-        // database from 13% to 6% of the server's time in compression, 8% more lists a
+        // database from 13% to 6% of the server's time in compression, 7% more lists a
         // second, for a 10% larger answer (8.0 KB, not 7.2).
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(axum::middleware::from_fn_with_state(
