@@ -37,21 +37,18 @@ CREATE TABLE cart_discounts (
 );
 
 -- One row per use a checkout took: held by its payment attempt, kept by the order it made,
--- deleted (and `times_used` given back) when the attempt fails. Per-customer limits count
--- a customer by account (`customer_id`) and by the order's email (lower-cased), so that
--- signing in or out does not make a second first order.
+-- deleted (and `times_used` given back) when the attempt fails. `customer_key` is the
+-- customer's id, or a guest's lower-cased email, for per-customer limits.
 CREATE TABLE discount_uses (
-    discount_id TEXT NOT NULL REFERENCES discounts (id),
-    payment_id  TEXT NOT NULL,
-    order_id    TEXT,
-    customer_id TEXT,
-    email       TEXT NOT NULL,
-    amount      BIGINT NOT NULL,
-    created_at  BIGINT NOT NULL,
+    discount_id  TEXT NOT NULL REFERENCES discounts (id),
+    payment_id   TEXT NOT NULL,
+    order_id     TEXT,
+    customer_key TEXT NOT NULL,
+    amount       BIGINT NOT NULL,
+    created_at   BIGINT NOT NULL,
     CONSTRAINT discount_uses_pkey PRIMARY KEY (discount_id, payment_id)
 );
-CREATE INDEX discount_uses_customer ON discount_uses (discount_id, customer_id);
-CREATE INDEX discount_uses_email ON discount_uses (discount_id, email);
+CREATE INDEX discount_uses_customer ON discount_uses (discount_id, customer_key);
 CREATE INDEX discount_uses_payment ON discount_uses (payment_id);
 
 -- An order keeps the discounts its cart showed: JSON [{discount_id, code, description, amount}].

@@ -157,7 +157,7 @@ pub async fn list_orders(
 }
 
 /// The next order's number: on PostgreSQL from a sequence, which locks nothing (migration
-/// 0017), on SQLite from the counter row, taken by its one writer.
+/// 0020), on SQLite from the counter row, taken by its one writer.
 pub async fn next_order_number(conn: &mut Conn) -> StoreResult<i64> {
     Ok(match conn.raw() {
         Raw::Postgres(c) => {

@@ -3,7 +3,7 @@
 //! `products.search_vector` (a tsvector weighted by field, with a GIN index). Both rank
 //! title and SKU matches above category names, and those above descriptions.
 //! The catalog's words and their one-letter deletions (for typos) are plain tables,
-//! queried the same on both (see migration 0013).
+//! queried the same on both (see migration 0014).
 
 use super::{Conn, Raw, StoreResult};
 use crate::{exec, on_conn};
@@ -210,7 +210,7 @@ pub async fn index_document(conn: &mut Conn, document: &SearchDocument) -> Store
 }
 
 /// Rebuilds the whole index and vocabulary from the catalog's rows, in one transaction,
-/// by the database's own bulk statements (as migration 0013 first filled them): for
+/// by the database's own bulk statements (as migration 0014 first filled them): for
 /// catalogs written past Backroom (a bulk load in SQL, a restore of a table).
 pub async fn rebuild(store: &super::Store) -> StoreResult<()> {
     let mut tx = store.write().await?;
@@ -316,7 +316,7 @@ const MAX_COMPLETIONS: usize = 32;
 /// PostgreSQL, whose GIN index answers a prefix as fast as a word.
 ///
 /// FTS5 answers a prefix longer than those of its prefix index (two and three letters,
-/// migration 0013) by first merging the lists of every document holding a word that
+/// migration 0015) by first merging the lists of every document holding a word that
 /// starts with it, and only then stops at the page's end: at 100,000 products, `copper*`
 /// took 0.9 ms, `copper` 0.15 ms. The vocabulary (`search_terms`) holds every indexed
 /// word of three letters or more, so it knows them all. FTS5 also folds accents ("Cafés"

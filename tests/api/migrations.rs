@@ -92,9 +92,6 @@ fn the_check_sees_drift() {
 /// made by the last release holds.
 const RELEASED: i64 = 2;
 
-/// The last migration on main before this change: those after it have not landed yet.
-const LANDED: i64 = 10;
-
 /// Applies the migrations of `dialect` up to [`RELEASED`] to `url`, and fills the
 /// database as a shop of that time would have.
 async fn migrate_as_released(url: &str, dialect: &str) {
@@ -177,13 +174,13 @@ async fn a_released_database_upgrades_with_its_data(url: String) {
     let app = TestApp::start(&url, ServerOptions::for_tests()).await;
     let product = app.get("/v1/products/legacy-lamp", None).await;
     assert_eq!(product.assert_status(200)["variants"][0]["available"], 3);
-    // Migration 0013 indexed the products there were, words and SKUs, typos included.
+    // Migration 0014 indexed the products there were, words and SKUs, typos included.
     for q in ["legacy", "LEGACY-1", "upgrade", "lagacy"] {
         let found = app.get(&format!("/v1/products?q={q}"), None).await;
         assert_eq!(found.assert_status(200)["data"][0]["id"], "prod_legacy", "q={q}");
     }
 
-    // Migration 0014 kept the images given as URLs, in order, as linked images.
+    // Migration 0016 kept the images given as URLs, in order, as linked images.
     let images = product.body["images"].as_array().expect("images");
     let linked: Vec<(&Value, &Value, &Value)> = images
         .iter()
@@ -253,21 +250,21 @@ async fn a_released_database_upgrades_with_its_data(url: String) {
     assert_eq!(app.stock(&staff, "var_legacy").await, (2, 0, 2));
 }
 
-/// Discount uses as migration 0009 landed them: the account when there was one, and the
-/// lower-cased email. Two discounts, each used once by the released shop's payment.
+/// Discount uses as migration 0009 landed them, one key per customer: an account's id,
+/// or a guest's email. Two discounts, each used once by the released shop's payment.
 const USES_OF_0009: [&str; 3] = [
     "INSERT INTO discounts (id, code, code_key, description, kind, percentage_bps, usage_limit_per_customer,
                             product_ids, category_ids, combinable, active, times_used, created_at, updated_at)
      VALUES ('dsc_guest', 'GUEST', 'guest', '10 % off', 'percentage', 1000, 1, '[]', '[]', FALSE, TRUE, 1, 1, 1),
             ('dsc_account', 'ACCOUNT', 'account', '10 % off', 'percentage', 1000, 1, '[]', '[]', FALSE, TRUE, 1, 1, 1)",
-    "INSERT INTO discount_uses (discount_id, payment_id, order_id, customer_id, email, amount, created_at)
-     VALUES ('dsc_guest', 'pay_legacy', NULL, NULL, 'old@example.com', 500, 1)",
-    "INSERT INTO discount_uses (discount_id, payment_id, order_id, customer_id, email, amount, created_at)
-     VALUES ('dsc_account', 'pay_legacy', NULL, 'cus_legacy', 'old@example.com', 500, 1)",
+    "INSERT INTO discount_uses (discount_id, payment_id, order_id, customer_key, amount, created_at)
+     VALUES ('dsc_guest', 'pay_legacy', NULL, 'old@example.com', 500, 1)",
+    "INSERT INTO discount_uses (discount_id, payment_id, order_id, customer_key, amount, created_at)
+     VALUES ('dsc_account', 'pay_legacy', NULL, 'cus_legacy', 500, 1)",
 ];
 
-/// The last landed schema (migrations up to 0010) upgrades with its discount uses: they
-/// keep their account and email, and still count against per-customer limits.
+/// A database whose discount uses have the one key of migration 0009 keeps them on
+/// upgrade: the account's id where the key was one, and every use's email from its payment.
 async fn discount_uses_keep_their_customer_and_email_on_upgrade(url: String) {
     let dialect = if url.starts_with("postgres") {
         "postgres"
@@ -275,7 +272,7 @@ async fn discount_uses_keep_their_customer_and_email_on_upgrade(url: String) {
         "sqlite"
     };
     migrate_as_released(&url, dialect).await;
-    migrate_to(&url, dialect, LANDED, &USES_OF_0009).await;
+    migrate_to(&url, dialect, 11, &USES_OF_0009).await;
     let app = TestApp::start(&url, ServerOptions::for_tests()).await;
     let query = "SELECT discount_id, customer_id, email FROM discount_uses ORDER BY discount_id";
     let uses: Vec<(String, Option<String>, String)> = if dialect == "sqlite" {

@@ -8,12 +8,11 @@ UPDATE events SET subject_id = order_id;
 CREATE INDEX events_by_type ON events (type, id);
 -- Live streams resume after the last event their client saw, in the order events committed.
 -- dialect-specific: begin
--- Transactions commit in another order than they insert: an event is placed by the
--- transaction that wrote it (tx_id) and its sequence within it, and a reader only goes past
--- transactions older than every one still running (store::events), so none is skipped.
-ALTER TABLE events ADD COLUMN tx_id xid8 NOT NULL DEFAULT pg_current_xact_id();
-ALTER TABLE events ADD COLUMN seq BIGSERIAL;
-CREATE INDEX events_position ON events (tx_id, seq);
+-- SQLite has one writer, so events are numbered in the order they commit. (Not by rowid,
+-- which VACUUM may change.)
+ALTER TABLE events ADD COLUMN seq BIGINT;
+UPDATE events SET seq = rowid;
+CREATE UNIQUE INDEX events_position ON events (seq);
 -- dialect-specific: end
 
 -- inventory.low fires when a variant's available units fall to this many.
@@ -29,7 +28,6 @@ CREATE TABLE webhook_endpoints (
     enabled         BOOLEAN NOT NULL,
     disabled_reason TEXT,          -- why Backroom disabled it (410, or 3 days of failures)
     failing_since   BIGINT,        -- the first failure since its last success
-    busy_until      BIGINT,        -- a worker is sending it a delivery until then
     created_at      BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL
 );
@@ -37,8 +35,7 @@ CREATE TABLE webhook_endpoints (
 -- One event for one endpoint, written with the event. While pending, next_attempt_at is
 -- when it is due. A worker that claims it sets leased_until and moves next_attempt_at
 -- there, so that a worker that dies mid-delivery leaves it to another once the lease is
--- over. An endpoint gets one delivery at a time: the worker marks it busy for the same
--- lease, with a conditional update that only one worker wins.
+-- over; an endpoint with a delivery under lease gets no other meanwhile.
 CREATE TABLE webhook_deliveries (
     id              TEXT PRIMARY KEY,
     endpoint_id     TEXT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,

@@ -1,4 +1,4 @@
--- The catalog's vocabulary (search_terms, migration 0013) now keeps words longer than 40
+-- The catalog's vocabulary (search_terms, migration 0014) now keeps words longer than 40
 -- letters too, without their one-letter deletions (typos are not looked up for them): a
 -- search on SQLite spells out the words a prefix starts instead of asking FTS5 for the
 -- prefix (store::search::completions), and must know every one. This adds the long words

@@ -14,17 +14,13 @@ CREATE TABLE product_search_ids (
     rowid      INTEGER PRIMARY KEY,
     product_id TEXT NOT NULL CONSTRAINT product_search_ids_product_key UNIQUE
 );
--- The product's id and status ride along unindexed, so that a plain search is answered
--- from this table alone, ranked and cut to its page before anything is joined.
 CREATE VIRTUAL TABLE product_search USING fts5(
-    product_id UNINDEXED, status UNINDEXED, title, skus, categories, description,
-    tokenize = 'unicode61 remove_diacritics 2',
-    -- Type-ahead asks for words by their first letters: indexed, not scanned.
-    prefix = '2 3'
+    title, skus, categories, description,
+    tokenize = 'unicode61 remove_diacritics 2'
 );
 INSERT INTO product_search_ids (product_id) SELECT id FROM products ORDER BY id;
-INSERT INTO product_search (rowid, product_id, status, title, skus, categories, description)
-SELECT i.rowid, p.id, p.status, p.title,
+INSERT INTO product_search (rowid, title, skus, categories, description)
+SELECT i.rowid, p.title,
        COALESCE((SELECT group_concat(v.sku, ' ') FROM variants v WHERE v.product_id = p.id), ''),
        COALESCE((SELECT group_concat(c.name, ' ') FROM product_categories pc JOIN categories c ON c.id = pc.category_id
                  WHERE pc.product_id = p.id), ''),

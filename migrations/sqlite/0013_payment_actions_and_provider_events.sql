@@ -7,7 +7,7 @@
 -- payment_lines, refunds and orders are deferred to the commit, by when
 -- every row they point at is back.
 PRAGMA defer_foreign_keys = ON;
-CREATE TABLE payments_before_0012 AS SELECT * FROM payments;
+CREATE TABLE payments_before_0013 AS SELECT * FROM payments;
 DROP TABLE payments;
 CREATE TABLE payments (
     id                 TEXT PRIMARY KEY,
@@ -42,8 +42,8 @@ INSERT INTO payments (id, cart_id, customer_id, email, currency, amount, refunde
 SELECT id, cart_id, customer_id, email, currency, amount, refunded_amount, status, payment_token,
        decline_code, provider_reference, shipping_address, idempotency_key, guest_token_hash,
        order_id, created_at, updated_at, expires_at, pricing
-FROM payments_before_0012;
-DROP TABLE payments_before_0012;
+FROM payments_before_0013;
+DROP TABLE payments_before_0013;
 CREATE INDEX payments_status_expires ON payments (status, expires_at);
 CREATE INDEX payments_cart ON payments (cart_id);
 CREATE INDEX payments_provider_reference ON payments (provider_reference);

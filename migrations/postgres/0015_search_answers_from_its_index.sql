@@ -1,0 +1,6 @@
+-- The search index answers a plain search by itself (store::search): each entry carries
+-- its product's id and status, unindexed, so that matches are ranked and cut to their page
+-- before anything is joined; and type-ahead finds words by their first two or three
+-- letters in an index of its own instead of scanning. PostgreSQL's index needs neither.
+-- dialect-specific: begin
+-- dialect-specific: end
