@@ -100,16 +100,23 @@ async fn a_refused_email_is_tried_again(app: TestApp, mut mail: mpsc::UnboundedR
     assert!(mail.try_recv().is_err(), "each email once");
 }
 
-async fn run_refused(postgres: bool) {
-    let (smtp_url, mail) = fake_smtp_server_refusing(1);
+/// Runs `test` on a server whose emails go to a fake SMTP server that refuses the first
+/// `refusals`; only the test's own rounds of the jobs deliver (the interval's first round
+/// is at start, before the test has written anything).
+async fn with_mail<F, Fut>(postgres: bool, refusals: usize, test: F)
+where
+    F: FnOnce(TestApp, mpsc::UnboundedReceiver<String>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (smtp_url, mail) = fake_smtp_server_refusing(refusals);
     let mut options = mailing_to(&smtp_url);
     options.jobs_interval = std::time::Duration::from_secs(3600);
-    run_with(postgres, options, move |app| a_refused_email_is_tried_again(app, mail)).await;
+    run_with(postgres, options, move |app| test(app, mail)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_email_is_tried_again_on_sqlite() {
-    run_refused(false).await;
+    with_mail(false, 1, a_refused_email_is_tried_again).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,20 +125,12 @@ async fn a_refused_email_is_tried_again_on_sqlite() {
     ignore = "PostgreSQL leg: set BACKROOM_TEST_POSTGRES_URL"
 )]
 async fn a_refused_email_is_tried_again_on_postgres() {
-    run_refused(true).await;
-}
-
-async fn run_backlog(postgres: bool) {
-    let (smtp_url, mail) = fake_smtp_server();
-    let mut options = mailing_to(&smtp_url);
-    // Only the test's own round of the jobs delivers (the interval's first round is at start).
-    options.jobs_interval = std::time::Duration::from_secs(3600);
-    run_with(postgres, options, move |app| a_backlog_goes_out_in_one_round(app, mail)).await;
+    with_mail(true, 1, a_refused_email_is_tried_again).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_of_emails_goes_out_in_one_round_on_sqlite() {
-    run_backlog(false).await;
+    with_mail(false, 0, a_backlog_goes_out_in_one_round).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,7 +139,7 @@ async fn a_backlog_of_emails_goes_out_in_one_round_on_sqlite() {
     ignore = "PostgreSQL leg: set BACKROOM_TEST_POSTGRES_URL"
 )]
 async fn a_backlog_of_emails_goes_out_in_one_round_on_postgres() {
-    run_backlog(true).await;
+    with_mail(true, 0, a_backlog_goes_out_in_one_round).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
